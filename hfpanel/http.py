@@ -1,0 +1,382 @@
+"""The one HTTP layer every collector uses: timeouts, retries, credentials, size limit, ``file://``.
+
+Grid services fail in a handful of ways (slow, refused, overloaded, expired credentials, an SSO login
+page instead of data, a runaway document). Handling them once here keeps every collector small and
+gives shifters the same one-line reasons everywhere, e.g. ``timed out after 5s (https://…)`` or
+``HTTP 401 Unauthorized from https://… (token expired or rejected?)``.
+
+Two entry points:
+
+* :func:`fetch_url` -- a plain function for source-specific collectors (SAM, dCache, ...).
+* :class:`HttpCollector` -- a :class:`~hfpanel.collector.Collector` base whose params (``url``,
+  ``cert``, ``bearer_token_file``, ...) map onto :func:`fetch_url`; ``fetch()`` calls ``http_fetch()``.
+
+Retries (exponential backoff, ``Retry-After`` honoured up to the timeout) happen on connection
+errors, timeouts and HTTP 429/502/503/504 only. ``timeout`` bounds each attempt: the connect, each
+read, and the whole download. Secrets never reach a log line or an error text: tokens travel in
+the ``Authorization`` header only, and URL query values whose names look secret are shown as ``***``.
+"""
+
+from __future__ import annotations
+
+import http.client
+import logging
+import os
+import re
+import socket
+import ssl
+import threading
+import time
+from urllib.parse import urlsplit
+from urllib.request import url2pathname
+
+import param
+import requests
+import urllib3.exceptions
+
+from hfpanel import __version__
+from hfpanel.collector import Collector, SourceError
+
+__all__ = [
+    "DEFAULT_MAX_BYTES",
+    "DEFAULT_USER_AGENT",
+    "RETRY_STATUSES",
+    "HttpCollector",
+    "fetch_url",
+    "format_bytes",
+    "read_bearer_token",
+    "redact_url",
+]
+
+logger = logging.getLogger(__name__)  # "hfpanel.http"
+
+DEFAULT_USER_AGENT = f"hfpanel/{__version__}"
+DEFAULT_MAX_BYTES = 50_000_000
+#: HTTP statuses worth retrying: rate limiting and overloaded or restarting back ends
+RETRY_STATUSES = frozenset({429, 502, 503, 504})
+_CHUNK = 64 * 1024
+_LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+_SECRET_QUERY = re.compile(
+    r"(^|&)([^=&]*(?:token|key|pass|secret|auth|sig|session|cred)[^=&]*)=([^&]*)", re.IGNORECASE
+)
+_TOKEN_CHARS = re.compile(r"[\x21-\x7e]+")  # visible ASCII: what an HTTP header can carry
+
+_local = threading.local()
+
+
+def _session() -> requests.Session:
+    """One ``requests.Session`` per thread (sessions are not guaranteed thread-safe)."""
+    session = getattr(_local, "session", None)
+    if session is None:
+        session = _local.session = requests.Session()
+    return session
+
+
+class _Retry(Exception):
+    """An attempt failed in a way that may go away: retry unless attempts are used up."""
+
+
+class _Bearer(requests.auth.AuthBase):
+    """Sets ``Authorization: Bearer``; as an auth object it also stops requests using ~/.netrc."""
+
+    def __init__(self, token: str):
+        self._token = token
+
+    def __call__(self, request):
+        request.headers["Authorization"] = f"Bearer {self._token}"
+        return request
+
+    def __repr__(self) -> str:
+        return "<bearer token>"
+
+
+def format_bytes(n: int) -> str:
+    """``10_000_000 -> '10.0 MB'``, ``1500 -> '1.5 kB'`` (decimal units, as in the size messages)."""
+    if n >= 1_000_000:
+        return f"{n / 1e6:.1f} MB"
+    if n >= 1_000:
+        return f"{n / 1e3:.1f} kB"
+    return f"{n} bytes"
+
+
+def _too_large(max_bytes: int) -> SourceError:
+    return SourceError(f"document larger than the {format_bytes(max_bytes)} limit")
+
+
+def redact_url(url: str) -> str:
+    """The URL as it may appear in logs and messages: no password, no secret-looking query values."""
+    parts = urlsplit(url)
+    netloc = parts.netloc
+    if "@" in netloc:
+        netloc = "***@" + netloc.rsplit("@", 1)[1]
+    query = _SECRET_QUERY.sub(r"\1\2=***", parts.query)
+    return parts._replace(netloc=netloc, query=query).geturl()
+
+
+def _host_port(url: str) -> str:
+    parts = urlsplit(url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    return f"{parts.hostname}:{port}"
+
+
+def read_bearer_token(*, file: str | None = None, env: str | None = None, token: str | None = None) -> str | None:
+    """The bearer token from a file, an environment variable or a literal (first one set wins).
+
+    Raises ``SourceError`` that names where the token should come from, never the token itself.
+    """
+    if file:
+        path = os.path.expandvars(os.path.expanduser(file))
+        try:
+            with open(path, encoding="utf-8") as handle:
+                token, where = handle.read().strip(), f"bearer token file {path}"
+        except FileNotFoundError:
+            raise SourceError(f"bearer token file not found: {path}") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise SourceError(f"cannot read bearer token file {path}: {getattr(exc, 'strerror', None) or exc}") from None
+    elif env:
+        if not os.environ.get(env, "").strip():
+            raise SourceError(f"bearer token environment variable {env} is not set")
+        token, where = os.environ[env].strip(), f"environment variable {env}"
+    elif token is not None:
+        token, where = token.strip(), "the bearer_token parameter"
+    else:
+        return None
+    if not token:
+        raise SourceError(f"bearer token from {where} is empty")
+    if not _TOKEN_CHARS.fullmatch(token):
+        raise SourceError(f"bearer token from {where} contains characters not allowed in an HTTP header")
+    return token
+
+
+def _read_file(url: str, max_bytes: int) -> bytes:
+    parts = urlsplit(url)
+    if parts.netloc not in ("", "localhost"):
+        raise SourceError(f"file URL names another host: {url}")
+    path = url2pathname(parts.path)
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(max_bytes + 1)
+    except FileNotFoundError:
+        raise SourceError(f"file not found: {path}") from None
+    except IsADirectoryError:
+        raise SourceError(f"not a file: {path}") from None
+    except OSError as exc:
+        raise SourceError(f"cannot read {path}: {exc.strerror or exc}") from None
+    if len(data) > max_bytes:
+        raise _too_large(max_bytes)
+    return data
+
+
+def _chain(exc: BaseException):
+    """The exception and everything it wraps (requests and urllib3 nest them several levels deep)."""
+    seen, todo = [], [exc]
+    while todo:
+        current = todo.pop()
+        if current is None or any(current is s for s in seen):
+            continue
+        seen.append(current)
+        todo += [getattr(current, "reason", None), current.__cause__, current.__context__]
+        todo += [arg for arg in getattr(current, "args", ()) if isinstance(arg, BaseException)]
+    return seen
+
+
+def _connection_failure(exc: Exception, url: str, timeout: float) -> Exception:
+    """Map a requests/urllib3 exception onto a one-line reason; ``_Retry`` if retrying may help."""
+    chain = _chain(exc)
+
+    def has(*types):
+        return any(isinstance(e, types) for e in chain)
+
+    shown = redact_url(url)
+    if has(requests.Timeout, urllib3.exceptions.TimeoutError, TimeoutError, socket.timeout):
+        return _Retry(f"timed out after {timeout:g}s ({shown})")
+    if has(ConnectionRefusedError):
+        return _Retry(f"connection refused ({_host_port(url)})")
+    if has(socket.gaierror, urllib3.exceptions.NameResolutionError):
+        return _Retry(f"cannot resolve host name {urlsplit(url).hostname}")
+    if has(requests.exceptions.SSLError, ssl.SSLError):
+        detail = next((str(e.reason) for e in chain if isinstance(e, ssl.SSLError) and e.reason), "")
+        return SourceError(f"TLS error with {_host_port(url)}: {detail or 'handshake failed'}")
+    if has(http.client.RemoteDisconnected):
+        return _Retry(f"server closed the connection without a response ({shown})")
+    if has(requests.exceptions.ChunkedEncodingError, http.client.IncompleteRead, urllib3.exceptions.ProtocolError):
+        return _Retry(f"connection dropped before the whole document arrived ({shown})")
+    if has(ConnectionResetError):
+        return _Retry(f"connection reset by {_host_port(url)}")
+    if isinstance(exc, (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema)):
+        return SourceError(f"invalid URL: {shown}")
+    if isinstance(exc, requests.exceptions.TooManyRedirects):
+        return SourceError(f"too many redirects from {shown}")
+    return _Retry(f"connection error with {_host_port(url)}: {type(chain[-1]).__name__}")
+
+
+def _http_error(response: requests.Response, url: str, *, token: bool, cert: bool) -> SourceError:
+    try:
+        phrase = response.reason or http.HTTPStatus(response.status_code).phrase
+    except ValueError:
+        phrase = ""
+    text = f"HTTP {response.status_code} {phrase}".rstrip() + f" from {redact_url(url)}"
+    if response.status_code == 401:
+        hint = "token expired or rejected?" if token else "certificate or proxy rejected?" if cert else "no credentials configured"
+        text += f" ({hint})"
+    elif response.status_code == 403:
+        text += " (credentials not authorised for this resource?)"
+    return (_Retry if response.status_code in RETRY_STATUSES else SourceError)(text)
+
+
+def _attempt(session, url, *, method, data, headers, timeout, max_bytes, cert, verify, auth) -> bytes:
+    started = time.monotonic()
+    proxies = {"no_proxy": "*"} if urlsplit(url).hostname in _LOOPBACK else None
+    try:
+        with session.request(
+            method, url, data=data, headers=headers, timeout=timeout, cert=cert, verify=verify,
+            auth=auth, stream=True, allow_redirects=True, proxies=proxies,
+        ) as response:
+            if response.status_code >= 400:
+                error = _http_error(response, url, token=auth is not None, cert=cert is not None)
+                if isinstance(error, _Retry):
+                    error.retry_after = response.headers.get("Retry-After")
+                raise error
+            declared = response.headers.get("Content-Length", "")
+            if declared.isdigit() and int(declared) > max_bytes:
+                raise _too_large(max_bytes)
+            chunks, size = [], 0
+            for chunk in response.iter_content(_CHUNK):
+                size += len(chunk)
+                if size > max_bytes:
+                    raise _too_large(max_bytes)
+                if time.monotonic() - started > timeout:
+                    raise _Retry(f"timed out after {timeout:g}s ({redact_url(url)})")
+                chunks.append(chunk)
+    except (SourceError, _Retry):
+        raise
+    except requests.RequestException as exc:
+        raise _connection_failure(exc, url, timeout) from None
+    logger.debug("%s %s: %s in %.2fs", method, redact_url(url), format_bytes(size), time.monotonic() - started)
+    return b"".join(chunks)
+
+
+def fetch_url(
+    url: str,
+    *,
+    method: str = "GET",
+    data: bytes | str | None = None,
+    headers: dict | None = None,
+    timeout: float = 30,
+    retries: int = 2,
+    backoff: float = 0.5,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    cert: str | None = None,
+    key: str | None = None,
+    verify: bool | str = True,
+    bearer_token: str | None = None,
+    user_agent: str = DEFAULT_USER_AGENT,
+) -> bytes:
+    """GET/POST ``url`` and return the body; raise ``SourceError`` with a one-line reason on failure.
+
+    ``cert``/``key``: X.509 client certificate and key (a grid proxy holding both is ``cert`` only).
+    ``verify``: True, False or a CA directory/bundle path. ``bearer_token`` goes into the
+    ``Authorization`` header. Retries ``retries`` times, waiting ``backoff * 2**n`` seconds.
+    """
+    scheme = urlsplit(url).scheme.lower()
+    if scheme == "file":
+        return _read_file(url, max_bytes)
+    if scheme not in ("http", "https"):
+        raise SourceError(f"unsupported URL scheme {scheme!r} in {redact_url(url)} (expected http, https or file)")
+    for label, path in (("client certificate", cert), ("client key", key)):
+        if path and not os.path.isfile(path):
+            raise SourceError(f"{label} not found: {path}")
+    if isinstance(verify, str) and not os.path.exists(verify):
+        raise SourceError(f"CA certificates not found: {verify}")
+    if bearer_token is not None:
+        bearer_token = read_bearer_token(token=bearer_token)
+    merged = {"User-Agent": user_agent, **(headers or {})}
+    client_cert = (cert, key) if cert and key else cert or None
+    auth = _Bearer(bearer_token) if bearer_token else None
+    session = _session()
+    for attempt in range(retries + 1):
+        try:
+            return _attempt(
+                session, url, method=method.upper(), data=data, headers=merged, timeout=timeout,
+                max_bytes=max_bytes, cert=client_cert, verify=verify, auth=auth,
+            )
+        except _Retry as exc:
+            reason = str(exc).replace(bearer_token, "***") if bearer_token else str(exc)
+            if attempt >= retries:
+                raise SourceError(reason) from None
+            delay = backoff * 2**attempt
+            try:
+                delay = max(delay, min(float(getattr(exc, "retry_after", None) or 0), timeout))
+            except ValueError:
+                pass  # Retry-After given as an HTTP date: keep our own backoff
+            logger.warning("%s %s failed: %s; retry %d of %d in %.2gs",
+                           method.upper(), redact_url(url), reason, attempt + 1, retries, delay)
+            time.sleep(delay)
+        except SourceError as exc:
+            if bearer_token and bearer_token in str(exc):
+                raise SourceError(str(exc).replace(bearer_token, "***")) from None
+            raise
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _expand(path: str | None) -> str | None:
+    return os.path.expandvars(os.path.expanduser(path)) if path else None
+
+
+class HttpCollector(Collector):
+    """Base for HTTP collectors: declares the connection params and fetches ``url`` with them.
+
+    Subclasses implement ``parse()``; override ``http_fetch()`` (or call :func:`fetch_url`) when a
+    source needs several requests. ``accept`` is the default ``Accept`` header of a subclass.
+    """
+
+    accept: str | None = None
+
+    url = param.String(default="", doc="URL to fetch: http://, https:// or file:// (a local file).")
+    method = param.Selector(default="GET", objects=["GET", "POST"], doc="HTTP method.")
+    body = param.String(default=None, allow_None=True, doc=(
+        "Request body, e.g. the NDJSON of an Elasticsearch _msearch; sent as application/json "
+        "unless headers set a Content-Type."))
+    headers = param.Dict(default={}, doc="Extra request headers (put tokens in bearer_token_file, not here).")
+    retries = param.Integer(default=2, bounds=(0, 10), doc=(
+        "Retries after connection errors, timeouts and HTTP 429/502/503/504 (never other 4xx)."))
+    backoff = param.Number(default=0.5, bounds=(0, None), doc="Seconds before the first retry; doubles each time.")
+    user_agent = param.String(default=DEFAULT_USER_AGENT, doc="User-Agent header, so service admins see who calls.")
+    cert = param.String(default=None, allow_None=True, doc=(
+        "X.509 client certificate (PEM path); a grid proxy holding certificate and key goes here alone. "
+        "~ and $VARS are expanded, e.g. $X509_USER_PROXY."))
+    key = param.String(default=None, allow_None=True, doc="Private key of cert (PEM path), if not inside cert.")
+    ca_dir = param.String(default=None, allow_None=True, doc=(
+        "CA directory or bundle to verify servers, e.g. /etc/grid-security/certificates."))
+    verify = param.Boolean(default=True, doc="Verify the server certificate (switch off for tests only).")
+    bearer_token_file = param.String(default=None, allow_None=True, doc=(
+        "File holding a bearer token (read at every fetch, so renewed tokens are picked up)."))
+    bearer_token_env = param.String(default=None, allow_None=True, doc="Environment variable holding a bearer token.")
+    bearer_token = param.String(default=None, allow_None=True, doc=(
+        "Bearer token itself. Discouraged: it then sits in the config; use bearer_token_file."))
+
+    def fetch(self) -> bytes:
+        return self.http_fetch()
+
+    def request_headers(self) -> dict:
+        headers = dict(self.headers or {})
+        names = {name.lower() for name in headers}
+        if self.accept and "accept" not in names:
+            headers["Accept"] = self.accept
+        if self.body is not None and "content-type" not in names:
+            headers["Content-Type"] = "application/json"
+        return headers
+
+    def http_fetch(self) -> bytes:
+        if not self.url:
+            raise SourceError("no url configured")
+        token = read_bearer_token(
+            file=self.bearer_token_file, env=self.bearer_token_env, token=self.bearer_token
+        )
+        return fetch_url(
+            self.url, method=self.method, data=None if self.body is None else self.body.encode("utf-8"),
+            headers=self.request_headers(), timeout=self.timeout, retries=self.retries, backoff=self.backoff,
+            max_bytes=self.max_bytes, cert=_expand(self.cert), key=_expand(self.key),
+            verify=(_expand(self.ca_dir) or True) if self.verify else False,
+            bearer_token=token, user_agent=self.user_agent,
+        )

@@ -1,0 +1,236 @@
+"""One run: fetch, parse and rate every due module concurrently, then write the run at once.
+
+Each module runs in its own daemon thread with its own deadline, so a hung source costs that
+module its status (-1, "no information", with the reason) and nothing else. The runner is the only
+code that writes module results into the store.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import threading
+import time as _time
+import uuid
+from datetime import datetime, timezone
+
+import pandas as pd
+
+from . import __version__
+from .collector import ParseResult, SourceError
+from .config import Module, SiteConfig
+from .durations import format_duration
+from .levels import NOINFO_STATUS
+from .rating import rate, rollup
+from .store import Store, StoreWriter
+from .store.frames import utc_naive
+from .store.reader import detail_table_name
+
+log = logging.getLogger("hfpanel.runner")
+#: a module is due when this little before its interval has passed (cron jitter)
+DUE_SLACK = 60.0
+
+
+@dataclasses.dataclass
+class Outcome:
+    """What one module produced in one run."""
+
+    module: Module
+    status: float = NOINFO_STATUS
+    message: str = ""
+    error: str = ""
+    payload: bytes | None = None
+    result: ParseResult | None = None
+    source_url: str | None = None
+    duration: float = 0.0
+    inputs: dict = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass
+class RunSummary:
+    run_id: str
+    time: pd.Timestamp
+    statuses: pd.DataFrame  # this run's module_status rows
+    categories: pd.DataFrame
+    duration: float
+
+
+def utcnow() -> pd.Timestamp:
+    return pd.Timestamp(datetime.now(timezone.utc)).tz_localize(None).floor("us")
+
+
+def execute(module: Module) -> Outcome:
+    """Fetch, parse and rate one module; every failure becomes a one-line reason."""
+    outcome = Outcome(module)
+    started = _time.monotonic()
+    try:
+        collector = module.make_collector()
+        outcome.source_url = collector.source_url()
+        outcome.payload = collector.fetch()
+        if len(outcome.payload) > collector.max_bytes:
+            raise SourceError(f"document larger than the {collector.max_bytes / 1e6:.1f} MB limit")
+        outcome.result = collector.parse(outcome.payload)
+        rating = rate(module.rating or collector.default_rating, outcome.result)
+        outcome.status, outcome.message, outcome.inputs = rating.status, rating.message, rating.inputs
+    except SourceError as error:
+        outcome.error = str(error)
+    except Exception as error:  # a collector bug must not take the run down; say what it was
+        log.exception("module %s failed unexpectedly", module.name)
+        outcome.error = f"internal error in collector '{module.collector}': {type(error).__name__}: {error}"
+    if outcome.error:
+        outcome.status, outcome.message = NOINFO_STATUS, f"no information: {outcome.error}"
+    outcome.duration = _time.monotonic() - started
+    return outcome
+
+
+def run_modules(modules: list[Module], max_workers: int = 16, on_done=None) -> list[Outcome]:
+    """Run modules concurrently, each with its own deadline (its timeout plus a small grace)."""
+    results: dict[str, Outcome] = {}
+    started: dict[str, float] = {}
+    gate = threading.Semaphore(max_workers)
+    lock = threading.Lock()
+
+    def work(module: Module):
+        with gate:
+            with lock:
+                started[module.name] = _time.monotonic()
+            outcome = execute(module)
+            with lock:
+                results.setdefault(module.name, outcome)
+        if on_done:
+            on_done(module)
+
+    threads = {m.name: threading.Thread(target=work, args=(m,), daemon=True, name=f"module-{m.name}") for m in modules}
+    for thread in threads.values():
+        thread.start()
+    pending = {m.name: m for m in modules}
+    while pending:
+        _time.sleep(0.02)
+        now = _time.monotonic()
+        with lock:
+            for name, module in list(pending.items()):
+                if name in results:
+                    del pending[name]
+                elif name in started and now - started[name] > module.timeout + 1.0:
+                    reason = f"timed out after {format_duration(module.timeout)}"
+                    results[name] = Outcome(module, message=f"no information: {reason}", error=reason,
+                                            duration=now - started[name])
+                    log.warning("module %s %s; carrying on without it", name, reason)
+                    del pending[name]
+                    if on_done:
+                        on_done(module)
+    return [results[m.name] for m in modules]
+
+
+class Runner:
+    """Runs the modules of one site configuration into its store."""
+
+    def __init__(self, config: SiteConfig, max_workers: int = 16):
+        self.config = config
+        self.max_workers = max_workers
+
+    def due(self, previous: pd.DataFrame, now: pd.Timestamp) -> list[Module]:
+        last = dict(zip(previous["module"], previous["time"])) if not previous.empty else {}
+        due = []
+        for module in self.config.modules:
+            seen = last.get(module.name)
+            if seen is None or (now - pd.Timestamp(seen)).total_seconds() + DUE_SLACK >= module.interval:
+                due.append(module)
+        return due
+
+    def run_once(self, writer: StoreWriter, now=None, force: bool = False, progress=None) -> RunSummary:
+        """Run every due module (all with ``force``) and commit the run; ``now`` is for backfills."""
+        wall_start = _time.monotonic()
+        now = utc_naive(now) if now is not None else utcnow()
+        previous = self._previous(writer, now)
+        modules = self.config.modules if force else self.due(previous, now)
+        if progress:
+            progress.reset(total=len(modules))
+        outcomes = run_modules(modules, self.max_workers, on_done=(lambda m: progress.update(1)) if progress else None)
+        run_id = f"{now.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}"
+        statuses = self._status_rows(run_id, now, outcomes, previous)
+        merged = pd.concat([previous[~previous["module"].isin(statuses["module"])], statuses]) \
+            if not previous.empty else statuses
+        merged = merged[merged["module"].isin([m.name for m in self.config.modules])]
+        categories = self._category_rows(run_id, now, merged)
+        tables = {
+            "module_status": statuses,
+            "category_status": categories,
+            "metrics": self._metric_rows(run_id, now, outcomes),
+            "raw_payloads": self._payload_rows(run_id, now, outcomes),
+            **self._detail_tables(run_id, now, outcomes),
+        }
+        end = utc_naive(now + pd.Timedelta(seconds=_time.monotonic() - wall_start))
+        levels = merged["level"].value_counts()
+        tables["runs"] = pd.DataFrame([{
+            "run_id": run_id, "time": now, "start": now, "end": end, "site": self.config.site,
+            "config_hash": self.config.config_hash, "version": __version__, "modules": len(merged),
+            "modules_run": len(outcomes), **{lvl: int(levels.get(lvl, 0)) for lvl in ("ok", "warning", "critical", "noinfo")},
+        }])
+        writer.write(tables)  # one atomic commit: runs is visible together with everything else
+        return RunSummary(run_id, now, statuses, categories, _time.monotonic() - wall_start)
+
+    # -- building the tables ----------------------------------------------------------------
+    def _previous(self, writer: StoreWriter, now) -> pd.DataFrame:
+        if not writer.manifest["tables"].get("module_status"):
+            return pd.DataFrame()
+        return Store(writer.root).status_at(now)
+
+    def _status_rows(self, run_id, now, outcomes, previous) -> pd.DataFrame:
+        last_good = dict(zip(previous["module"], previous["last_good"])) if not previous.empty else {}
+        rows = []
+        for o in outcomes:
+            m = o.module
+            good = now if o.status >= 0 else last_good.get(m.name)
+            good = None if good is None or pd.isna(good) else pd.Timestamp(good)
+            stale = good is None or (now - good).total_seconds() > m.max_age
+            message = o.message
+            if stale and o.status < 0 and good is not None:
+                message += f" (last good data {format_duration((now - good).total_seconds())} ago)"
+            rows.append({
+                "run_id": run_id, "time": now, "category": m.category, "module": m.name, "title": m.title,
+                "collector": m.collector, "status": float(o.status), "level": self.config.levels.level(o.status),
+                "message": message, "error": o.error, "stale": bool(stale), "last_good": good,
+                "source_url": o.source_url or "", "weight": m.weight, "duration_s": round(o.duration, 3),
+            })
+        frame = pd.DataFrame(rows)
+        if not frame.empty:
+            frame["last_good"] = pd.to_datetime(frame["last_good"]).astype("datetime64[us]")
+        return frame
+
+    def _category_rows(self, run_id, now, merged) -> pd.DataFrame:
+        rows = []
+        for category in self.config.categories:
+            members = merged[merged["category"] == category.name] if not merged.empty else merged
+            statuses = [float(s) for s in members.get("status", [])]
+            weights = [float(w) for w in members.get("weight", [])]
+            rating = rollup(category.rollup, statuses, weights)
+            rows.append({"run_id": run_id, "time": now, "category": category.name, "title": category.title,
+                         "status": float(rating.status), "level": self.config.levels.level(rating.status),
+                         "message": rating.message})
+        return pd.DataFrame(rows)
+
+    def _metric_rows(self, run_id, now, outcomes) -> pd.DataFrame:
+        rows = [{"run_id": run_id, "time": now, "module": o.module.name, "metric": name, "value": float(value)}
+                for o in outcomes if o.result for name, value in o.result.metrics.items()]
+        return pd.DataFrame(rows)
+
+    def _payload_rows(self, run_id, now, outcomes) -> pd.DataFrame:
+        rows = [{"run_id": run_id, "time": now, "module": o.module.name, "ok": o.status >= 0,
+                 "size": len(o.payload), "payload": o.payload} for o in outcomes if o.payload is not None]
+        return pd.DataFrame(rows)
+
+    def _detail_tables(self, run_id, now, outcomes) -> dict[str, pd.DataFrame]:
+        tables = {}
+        for o in outcomes:
+            if not o.result or o.status < 0:
+                continue
+            for name, frame in o.result.tables.items():
+                if frame is None or frame.empty:
+                    continue
+                frame = frame.rename(columns={c: f"source_{c}" for c in ("run_id", "time", "module")})
+                frame.insert(0, "module", o.module.name)
+                frame.insert(0, "time", now)
+                frame.insert(0, "run_id", run_id)
+                tables[detail_table_name(o.module.name, name)] = frame
+        return tables

@@ -1,0 +1,220 @@
+"""Read-only access to a store: an in-memory DuckDB with one view per table over the live files.
+
+The manifest is re-read (when it changed) before each query, so a long-lived reader such as the
+served app sees new runs without reopening, and never a half-written one. One connection per
+process-level ``Store``, a cursor per query, as dbt-duckdb does.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import threading
+import weakref
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from . import manifest
+from .frames import utc_naive
+
+#: how far back "the status as it was at time t" looks for a module's last row
+STATUS_LOOKBACK = pd.Timedelta(days=7)
+
+
+_open_stores: "weakref.WeakSet[Store]" = weakref.WeakSet()
+
+
+@atexit.register
+def _close_all() -> None:
+    """Close connections before interpreter teardown (DuckDB complains about leaks otherwise)."""
+    for store in list(_open_stores):
+        store.close()
+
+
+def detail_table_name(module: str, table: str = "rows") -> str:
+    return f"detail__{module}__{table}"
+
+
+def _sql_list(paths: list[str]) -> str:
+    return "[" + ", ".join("'" + p.replace("'", "''") + "'" for p in paths) + "]"
+
+
+class Store:
+    """A read-only view of the store at ``root``; safe to share between threads and sessions."""
+
+    def __init__(self, root):
+        self.root = Path(root)
+        if not self.root.is_dir():
+            raise FileNotFoundError(f"no store at {self.root} (run `hfpanel collect` or `hfpanel demo` first)")
+        self._con = duckdb.connect(":memory:")
+        self._con.execute("SET TimeZone='UTC'") if self._has_icu() else None
+        self._lock = threading.Lock()
+        self._stamp = None
+        self._tables: dict[str, list[str]] = {}
+        _open_stores.add(self)
+
+    def close(self) -> None:
+        self._con.close()
+
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def _has_icu(self) -> bool:
+        try:
+            self._con.execute("SELECT current_setting('TimeZone')")
+            return True
+        except duckdb.Error:
+            return False
+
+    # -- views ------------------------------------------------------------------------------
+    def _manifest_stamp(self):
+        try:
+            st = os.stat(self.root / manifest.MANIFEST)
+            return (st.st_ino, st.st_mtime_ns, st.st_size)
+        except FileNotFoundError:
+            return None
+
+    def refresh(self) -> bool:
+        """Re-read the manifest if it changed; returns True when the views were rebuilt."""
+        stamp = self._manifest_stamp()
+        if stamp == self._stamp:
+            return False
+        with self._lock:
+            if stamp == self._stamp:
+                return False
+            data = manifest.read(self.root)
+            tables = {name: parts for name, parts in data["tables"].items() if parts}
+            for name in set(self._tables) - set(tables):
+                self._con.execute(f'DROP VIEW IF EXISTS "{name}"')
+            for name, parts in tables.items():
+                if self._tables.get(name) == parts:
+                    continue
+                files = _sql_list([str(self.root / p) for p in parts])
+                self._con.execute(
+                    f'CREATE OR REPLACE VIEW "{name}" AS SELECT * FROM read_parquet({files}, '
+                    f"hive_partitioning = true, union_by_name = true)")
+            self._tables, self._stamp = tables, stamp
+        return True
+
+    def tables(self) -> list[str]:
+        self.refresh()
+        return sorted(self._tables)
+
+    def has_table(self, name: str) -> bool:
+        self.refresh()
+        return name in self._tables
+
+    def sql(self, query: str, params=None) -> pd.DataFrame:
+        """Run SQL over every table of the store (table names are view names)."""
+        self.refresh()
+        cursor = self._con.cursor()
+        try:
+            return cursor.execute(query, params or []).df()
+        finally:
+            cursor.close()
+
+    # -- the questions everyone asks --------------------------------------------------------
+    def runs(self, start=None, end=None) -> pd.DataFrame:
+        if not self.has_table("runs"):
+            return pd.DataFrame(columns=["run_id", "start", "end", "time"])
+        start = utc_naive(start) if start is not None else pd.Timestamp.min
+        end = utc_naive(end) if end is not None else pd.Timestamp.max
+        return self.sql("SELECT * EXCLUDE (day) FROM runs WHERE time BETWEEN ? AND ? ORDER BY time",
+                        [start.to_pydatetime(), end.to_pydatetime()])
+
+    def run_times(self) -> list[pd.Timestamp]:
+        if not self.has_table("runs"):
+            return []
+        return list(self.sql("SELECT time FROM runs ORDER BY time")["time"])
+
+    def latest_run(self, at=None) -> pd.Series | None:
+        if not self.has_table("runs"):
+            return None
+        at = utc_naive(at) if at is not None else pd.Timestamp.max
+        frame = self.sql("SELECT * EXCLUDE (day) FROM runs WHERE time <= ? ORDER BY time DESC LIMIT 1",
+                         [at.to_pydatetime()])
+        return None if frame.empty else frame.iloc[0]
+
+    def _latest_rows(self, table: str, key: str, at, lookback=STATUS_LOOKBACK) -> pd.DataFrame:
+        if not self.has_table(table):
+            return pd.DataFrame()
+        run = self.latest_run(at)
+        if run is None:
+            return pd.DataFrame()
+        until = pd.Timestamp(run["time"])
+        since = until - lookback
+        return self.sql(
+            f"SELECT * EXCLUDE (day) FROM {table} WHERE day >= ? AND time > ? AND time <= ? "
+            f"QUALIFY row_number() OVER (PARTITION BY {key} ORDER BY time DESC) = 1 ORDER BY {key}",
+            [since.date(), since.to_pydatetime(), until.to_pydatetime()])
+
+    def status_at(self, time=None) -> pd.DataFrame:
+        """Every module as it was at ``time`` (default: now): its latest row at or before then."""
+        return self._latest_rows("module_status", "module", time)
+
+    def category_status_at(self, time=None) -> pd.DataFrame:
+        return self._latest_rows("category_status", "category", time)
+
+    def module_history(self, module: str, start=None, end=None) -> pd.DataFrame:
+        if not self.has_table("module_status"):
+            return pd.DataFrame()
+        start = utc_naive(start) if start is not None else pd.Timestamp("1970-01-01")
+        end = utc_naive(end) if end is not None else pd.Timestamp("2200-01-01")
+        return self.sql("SELECT * EXCLUDE (day) FROM module_status WHERE module = ? AND day >= ? "
+                        "AND time BETWEEN ? AND ? ORDER BY time",
+                        [module, start.date(), start.to_pydatetime(), end.to_pydatetime()])
+
+    def metrics(self, module: str, at=None) -> dict[str, float]:
+        if not self.has_table("metrics"):
+            return {}
+        row = self._latest_rows("module_status", "module", at)
+        row = row[row["module"] == module] if not row.empty else row
+        if row.empty:
+            return {}
+        frame = self.sql("SELECT metric, value FROM metrics WHERE run_id = ? AND module = ?",
+                         [row.iloc[0]["run_id"], module])
+        return dict(zip(frame["metric"], frame["value"]))
+
+    def detail(self, module: str, table: str = "rows", at=None) -> pd.DataFrame:
+        """The module's detail table from its latest successful run at or before ``at``
+        (empty when that run produced no rows: an empty table is an answer too)."""
+        name = detail_table_name(module, table)
+        if not self.has_table(name):
+            return pd.DataFrame()
+        at = utc_naive(at) if at is not None else pd.Timestamp("2200-01-01")
+        last = self.sql("SELECT max(time) AS t FROM module_status WHERE module = ? AND status >= 0 AND time <= ?",
+                        [module, at.to_pydatetime()])["t"].iloc[0]
+        if pd.isna(last):
+            return pd.DataFrame()
+        last = pd.Timestamp(last)
+        frame = self.sql(f'SELECT * EXCLUDE (day) FROM "{name}" WHERE day = ? AND time = ?',
+                         [last.date(), last.to_pydatetime()])
+        return frame.dropna(axis=1, how="all") if not frame.empty else frame
+
+    def raw_payload(self, module: str, at=None) -> tuple[pd.Timestamp, bytes] | None:
+        """The archived raw payload of the module's latest run at or before ``at``."""
+        if not self.has_table("raw_payloads"):
+            return None
+        at = utc_naive(at) if at is not None else pd.Timestamp("2200-01-01")
+        last = self.sql("SELECT max(time) AS t FROM raw_payloads WHERE module = ? AND time <= ?",
+                        [module, at.to_pydatetime()])["t"].iloc[0]
+        if pd.isna(last):
+            return None
+        last = pd.Timestamp(last)
+        frame = self.sql("SELECT payload FROM raw_payloads WHERE module = ? AND day = ? AND time = ?",
+                         [module, last.date(), last.to_pydatetime()])
+        return last, bytes(frame["payload"].iloc[0])
+
+    def describe(self) -> dict:
+        """Counts for the CLI and the notebook: tables, files, runs, first and last run."""
+        self.refresh()
+        times = self.run_times()
+        return {"root": str(self.root), "tables": len(self._tables),
+                "files": sum(len(p) for p in self._tables.values()), "runs": len(times),
+                "first_run": times[0] if times else None, "last_run": times[-1] if times else None}
+
