@@ -19,6 +19,7 @@ import pandas as pd
 from . import manifest
 from .frames import utc_naive
 
+EARLIEST, LATEST = pd.Timestamp("1970-01-01"), pd.Timestamp("2200-01-01")
 #: how far back "the status as it was at time t" looks for a module's last row
 STATUS_LOOKBACK = pd.Timedelta(days=7)
 
@@ -122,8 +123,8 @@ class Store:
     def runs(self, start=None, end=None) -> pd.DataFrame:
         if not self.has_table("runs"):
             return pd.DataFrame(columns=["run_id", "start", "end", "time"])
-        start = utc_naive(start) if start is not None else pd.Timestamp.min
-        end = utc_naive(end) if end is not None else pd.Timestamp.max
+        start = utc_naive(start) if start is not None else EARLIEST
+        end = utc_naive(end) if end is not None else LATEST
         return self.sql("SELECT * EXCLUDE (day) FROM runs WHERE time BETWEEN ? AND ? ORDER BY time",
                         [start.to_pydatetime(), end.to_pydatetime()])
 
@@ -135,7 +136,7 @@ class Store:
     def latest_run(self, at=None) -> pd.Series | None:
         if not self.has_table("runs"):
             return None
-        at = utc_naive(at) if at is not None else pd.Timestamp.max
+        at = utc_naive(at) if at is not None else LATEST
         frame = self.sql("SELECT * EXCLUDE (day) FROM runs WHERE time <= ? ORDER BY time DESC LIMIT 1",
                          [at.to_pydatetime()])
         return None if frame.empty else frame.iloc[0]
@@ -163,8 +164,8 @@ class Store:
     def module_history(self, module: str, start=None, end=None) -> pd.DataFrame:
         if not self.has_table("module_status"):
             return pd.DataFrame()
-        start = utc_naive(start) if start is not None else pd.Timestamp("1970-01-01")
-        end = utc_naive(end) if end is not None else pd.Timestamp("2200-01-01")
+        start = utc_naive(start) if start is not None else EARLIEST
+        end = utc_naive(end) if end is not None else LATEST
         return self.sql("SELECT * EXCLUDE (day) FROM module_status WHERE module = ? AND day >= ? "
                         "AND time BETWEEN ? AND ? ORDER BY time",
                         [module, start.date(), start.to_pydatetime(), end.to_pydatetime()])
@@ -186,7 +187,7 @@ class Store:
         name = detail_table_name(module, table)
         if not self.has_table(name):
             return pd.DataFrame()
-        at = utc_naive(at) if at is not None else pd.Timestamp("2200-01-01")
+        at = utc_naive(at) if at is not None else LATEST
         last = self.sql("SELECT max(time) AS t FROM module_status WHERE module = ? AND status >= 0 AND time <= ?",
                         [module, at.to_pydatetime()])["t"].iloc[0]
         if pd.isna(last):
@@ -200,7 +201,7 @@ class Store:
         """The archived raw payload of the module's latest run at or before ``at``."""
         if not self.has_table("raw_payloads"):
             return None
-        at = utc_naive(at) if at is not None else pd.Timestamp("2200-01-01")
+        at = utc_naive(at) if at is not None else LATEST
         last = self.sql("SELECT max(time) AS t FROM raw_payloads WHERE module = ? AND time <= ?",
                         [module, at.to_pydatetime()])["t"].iloc[0]
         if pd.isna(last):

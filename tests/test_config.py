@@ -1,0 +1,94 @@
+"""`hfpanel config check`: every mistake named with file, module and key."""
+
+import textwrap
+
+import pytest
+
+from hfpanel.cli import main
+from hfpanel.config import ConfigError, load_config
+
+GOOD = """
+site: {name: T2_XX_Test, title: Test site}
+store: ./store
+categories:
+  - {name: compute, title: Compute, rollup: worst}
+  - {name: storage, title: Storage, rollup: {type: k_of_n, k: 1}}
+modules:
+  - name: ce_tests
+    title: CE tests
+    category: compute
+    collector: http_json
+    params: {url: "http://127.0.0.1:9/sam", rows: "hits.*", timeout: 5}
+    interval: 15m
+    max_age: 2h
+    rating: {type: weakest_link, column: status, map: {OK: 1.0, CRITICAL: 0.0}, label: host}
+    instruction: Ticket the site if a CE stays red for an hour.
+    links: [{title: ETF, url: "https://etf.example.org"}]
+  - name: pools
+    category: storage
+    collector: http_json
+    params: {url: "file:///tmp/pools.json", metrics: {disabled: "summary.disabled"}}
+    rating: {type: threshold, metric: disabled, warning: 1, critical: 3}
+"""
+
+
+def write(tmp_path, text):
+    path = tmp_path / "site.yaml"
+    path.write_text(textwrap.dedent(text))
+    return path
+
+
+def problems_of(tmp_path, text):
+    with pytest.raises(ConfigError) as info:
+        load_config(write(tmp_path, text))
+    return info.value.problems
+
+
+def test_good_config_loads_with_defaults(tmp_path):
+    config = load_config(write(tmp_path, GOOD))
+    assert [c.name for c in config.categories] == ["compute", "storage"]
+    ce = config.module("ce_tests")
+    assert ce.interval == 900 and ce.max_age == 7200 and ce.timeout == 30
+    assert config.store == (tmp_path / "store").resolve()
+    assert config.module("pools").make_collector().url == "file:///tmp/pools.json"
+
+
+def test_every_mistake_is_named_with_file_module_and_key(tmp_path):
+    bad = GOOD.replace("collector: http_json\n    params: {url: \"file", "collector: http_jsn\n    params: {url: \"file") \
+              .replace("rows: \"hits.*\"", "rowz: \"hits.*\"") \
+              .replace("warning: 1, critical: 3", "warning: one, critical: 3") \
+              .replace("category: storage\n    collector", "category: storag\n    collector") \
+              .replace("interval: 15m", "interval: soon")
+    bad += "  - {name: ce_tests, category: compute, collector: command, params: {argv: [true]}}\n"
+    problems = problems_of(tmp_path, bad)
+    text = "\n".join(problems)
+    assert all(p.startswith(str(tmp_path / "site.yaml")) for p in problems)
+    assert "module 'pools': key 'collector': unknown collector type 'http_jsn'" in text
+    assert "module 'ce_tests': key 'params.rowz': unknown parameter of collector 'http_json'" in text
+    assert "module 'pools': key 'rating.warning': threshold must be a number" in text
+    assert "module 'pools': key 'category': category 'storag' does not exist" in text
+    assert "module 'ce_tests': key 'interval': not a duration: 'soon'" in text
+    assert "module 'ce_tests': key 'name': duplicate module name" in text
+
+
+def test_rollup_and_rating_shapes_are_checked(tmp_path):
+    bad = GOOD.replace("{type: k_of_n, k: 1}", "{type: k_of_n, k: 5}").replace("weakest_link", "weakest")
+    text = "\n".join(problems_of(tmp_path, bad))
+    assert "category 'storage': key 'rollup.k': 5 is more than the 1 modules" in text
+    assert "module 'ce_tests': key 'rating.type': unknown rating 'weakest'" in text
+
+
+def test_yaml_syntax_error_gives_line(tmp_path):
+    problems = problems_of(tmp_path, "site: {name: x\nstore: [\n")
+    assert "line" in problems[0] and "invalid YAML" in problems[0]
+
+
+def test_cli_config_check(tmp_path, capsys):
+    good = write(tmp_path, GOOD)
+    assert main(["config", "check", str(good)]) == 0
+    assert "2 modules" in capsys.readouterr().out
+    (tmp_path / "bad.yaml").write_text(GOOD.replace("category: compute\n    collector", "category: nowhere\n    collector"))
+    assert main(["config", "check", str(tmp_path / "bad.yaml")]) == 2
+    err = capsys.readouterr().err
+    assert "module 'ce_tests': key 'category': category 'nowhere' does not exist" in err
+    assert "1 problem(s) found" in err
