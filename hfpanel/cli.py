@@ -24,8 +24,9 @@ def _progress(disable: bool):
     return tqdm(total=0, unit="module", desc="collecting", disable=disable, leave=False, file=sys.stderr)
 
 
-def print_summary(frame, title: str, out=sys.stdout) -> None:
+def print_summary(frame, title: str, out=None) -> None:
     """A one-screen table of modules, worst first, cut to the terminal's height."""
+    out = out or sys.stdout
     from .levels import SEVERITY
     width, height = shutil.get_terminal_size((120, 40))
     print(title, file=out)

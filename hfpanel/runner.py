@@ -128,6 +128,7 @@ class Runner:
     def __init__(self, config: SiteConfig, max_workers: int = 16):
         self.config = config
         self.max_workers = max_workers
+        self._state: pd.DataFrame | None = None  # latest row per module, kept between runs
 
     def due(self, previous: pd.DataFrame, now: pd.Timestamp) -> list[Module]:
         last = dict(zip(previous["module"], previous["time"])) if not previous.empty else {}
@@ -168,13 +169,19 @@ class Runner:
             "modules_run": len(outcomes), **{lvl: int(levels.get(lvl, 0)) for lvl in ("ok", "warning", "critical", "noinfo")},
         }])
         writer.write(tables)  # one atomic commit: runs is visible together with everything else
+        self._state = merged
         return RunSummary(run_id, now, statuses, categories, _time.monotonic() - wall_start)
 
     # -- building the tables ----------------------------------------------------------------
     def _previous(self, writer: StoreWriter, now) -> pd.DataFrame:
+        """Each module's latest row: from memory after the first run (this runner is the only
+        writer), from the store before it."""
+        if self._state is not None:
+            return self._state
         if not writer.manifest["tables"].get("module_status"):
             return pd.DataFrame()
-        return Store(writer.root).status_at(now)
+        with Store(writer.root) as store:
+            return store.status_at(now)
 
     def _status_rows(self, run_id, now, outcomes, previous) -> pd.DataFrame:
         last_good = dict(zip(previous["module"], previous["last_good"])) if not previous.empty else {}
