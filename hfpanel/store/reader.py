@@ -110,6 +110,26 @@ class Store:
         self.refresh()
         return name in self._tables
 
+    def scan(self, table: str, since=None, until=None) -> str:
+        """SQL for one table restricted to the day partitions in [since, until]: the manifest
+        knows each file's day, so the planner never opens files outside the window."""
+        self.refresh()
+        low = utc_naive(since).strftime("%Y-%m-%d") if since is not None else ""
+        high = utc_naive(until).strftime("%Y-%m-%d") if until is not None else "9999"
+        parts = [p for p in self._tables.get(table, []) if low <= p.split("/")[1][4:] <= high]
+        if not parts:
+            return f'(SELECT * FROM "{table}" WHERE false)'
+        return (f"read_parquet({_sql_list([str(self.root / p) for p in parts])}, "
+                f"hive_partitioning = true, union_by_name = true)")
+
+    def last_day(self, table: str, until=None) -> pd.Timestamp | None:
+        """The latest day partition of ``table`` at or before ``until`` (from the manifest)."""
+        self.refresh()
+        high = utc_naive(until).strftime("%Y-%m-%d") if until is not None else "9999"
+        days = [p.split("/")[1][4:] for p in self._tables.get(table, [])]
+        days = [d for d in days if d <= high]
+        return pd.Timestamp(max(days)) if days else None
+
     def sql(self, query: str, params=None) -> pd.DataFrame:
         """Run SQL over every table of the store (table names are view names)."""
         self.refresh()
@@ -133,12 +153,21 @@ class Store:
             return []
         return list(self.sql("SELECT time FROM runs ORDER BY time")["time"])
 
+    def _resolve(self, at) -> pd.Timestamp:
+        """``at`` as a naive UTC timestamp; None means the latest run (the store's "now")."""
+        if at is not None:
+            return utc_naive(at)
+        run = self.latest_run()
+        return pd.Timestamp(run["time"]) if run is not None else LATEST
+
     def latest_run(self, at=None) -> pd.Series | None:
-        if not self.has_table("runs"):
-            return None
         at = utc_naive(at) if at is not None else LATEST
-        frame = self.sql("SELECT * EXCLUDE (day) FROM runs WHERE time <= ? ORDER BY time DESC LIMIT 1",
-                         [at.to_pydatetime()])
+        day = self.last_day("runs", at)
+        if day is None:
+            return None
+        # the latest run at or before `at` lies in the last day partition holding runs before it
+        frame = self.sql(f"SELECT * EXCLUDE (day) FROM {self.scan('runs', day - pd.Timedelta(days=1), at)} "
+                         "WHERE time <= ? ORDER BY time DESC LIMIT 1", [at.to_pydatetime()])
         return None if frame.empty else frame.iloc[0]
 
     def _latest_rows(self, table: str, key: str, at, lookback=STATUS_LOOKBACK) -> pd.DataFrame:
@@ -150,9 +179,9 @@ class Store:
         until = pd.Timestamp(run["time"])
         since = until - lookback
         return self.sql(
-            f"SELECT * EXCLUDE (day) FROM {table} WHERE day >= ? AND time > ? AND time <= ? "
+            f"SELECT * EXCLUDE (day) FROM {self.scan(table, since, until)} WHERE time > ? AND time <= ? "
             f"QUALIFY row_number() OVER (PARTITION BY {key} ORDER BY time DESC) = 1 ORDER BY {key}",
-            [since.date(), since.to_pydatetime(), until.to_pydatetime()])
+            [since.to_pydatetime(), until.to_pydatetime()])
 
     def status_at(self, time=None) -> pd.DataFrame:
         """Every module as it was at ``time`` (default: now): its latest row at or before then."""
@@ -166,9 +195,9 @@ class Store:
             return pd.DataFrame()
         start = utc_naive(start) if start is not None else EARLIEST
         end = utc_naive(end) if end is not None else LATEST
-        return self.sql("SELECT * EXCLUDE (day) FROM module_status WHERE module = ? AND day >= ? "
-                        "AND time BETWEEN ? AND ? ORDER BY time",
-                        [module, start.date(), start.to_pydatetime(), end.to_pydatetime()])
+        return self.sql(f"SELECT * EXCLUDE (day) FROM {self.scan('module_status', start, end)} "
+                        "WHERE module = ? AND time BETWEEN ? AND ? ORDER BY time",
+                        [module, start.to_pydatetime(), end.to_pydatetime()])
 
     def metrics(self, module: str, at=None) -> dict[str, float]:
         if not self.has_table("metrics"):
@@ -187,28 +216,28 @@ class Store:
         name = detail_table_name(module, table)
         if not self.has_table(name):
             return pd.DataFrame()
-        at = utc_naive(at) if at is not None else LATEST
-        last = self.sql("SELECT max(time) AS t FROM module_status WHERE module = ? AND status >= 0 AND time <= ?",
-                        [module, at.to_pydatetime()])["t"].iloc[0]
+        at = self._resolve(at)
+        last = self.sql(f"SELECT max(time) AS t FROM {self.scan('module_status', at - STATUS_LOOKBACK, at)} "
+                        "WHERE module = ? AND status >= 0 AND time <= ?", [module, at.to_pydatetime()])["t"].iloc[0]
         if pd.isna(last):
             return pd.DataFrame()
         last = pd.Timestamp(last)
-        frame = self.sql(f'SELECT * EXCLUDE (day) FROM "{name}" WHERE day = ? AND time = ?',
-                         [last.date(), last.to_pydatetime()])
+        frame = self.sql(f"SELECT * EXCLUDE (day) FROM {self.scan(name, last, last)} WHERE time = ?",
+                         [last.to_pydatetime()])
         return frame.dropna(axis=1, how="all") if not frame.empty else frame
 
     def raw_payload(self, module: str, at=None) -> tuple[pd.Timestamp, bytes] | None:
         """The archived raw payload of the module's latest run at or before ``at``."""
         if not self.has_table("raw_payloads"):
             return None
-        at = utc_naive(at) if at is not None else LATEST
-        last = self.sql("SELECT max(time) AS t FROM raw_payloads WHERE module = ? AND time <= ?",
-                        [module, at.to_pydatetime()])["t"].iloc[0]
+        at = self._resolve(at)
+        last = self.sql(f"SELECT max(time) AS t FROM {self.scan('raw_payloads', at - STATUS_LOOKBACK, at)} "
+                        "WHERE module = ? AND time <= ?", [module, at.to_pydatetime()])["t"].iloc[0]
         if pd.isna(last):
             return None
         last = pd.Timestamp(last)
-        frame = self.sql("SELECT payload FROM raw_payloads WHERE module = ? AND day = ? AND time = ?",
-                         [module, last.date(), last.to_pydatetime()])
+        frame = self.sql(f"SELECT payload FROM {self.scan('raw_payloads', last, last)} WHERE module = ? AND time = ?",
+                         [module, last.to_pydatetime()])
         return last, bytes(frame["payload"].iloc[0])
 
     def describe(self) -> dict:
