@@ -49,6 +49,11 @@ class Collector(param.Parameterized):
     def parse(self, payload: bytes) -> ParseResult:
         raise NotImplementedError(f"{type(self).__name__} must implement parse()")
 
+    def deadline(self) -> float:
+        """Seconds the runner waits for fetch + parse before giving the module up; collectors that
+        retry stretch it to cover every attempt."""
+        return self.timeout + 1.0
+
     def source_url(self) -> str | None:
         """The link to the source shown next to the module; collectors with a URL return it."""
         return getattr(self, "url", None) or None

@@ -132,7 +132,8 @@ def read_bearer_token(*, file: str | None = None, env: str | None = None, token:
         except FileNotFoundError:
             raise SourceError(f"bearer token file not found: {path}") from None
         except (OSError, UnicodeDecodeError) as exc:
-            raise SourceError(f"cannot read bearer token file {path}: {getattr(exc, 'strerror', None) or exc}") from None
+            detail = getattr(exc, "strerror", None) or exc
+            raise SourceError(f"cannot read bearer token file {path}: {detail}") from None
     elif env:
         if not os.environ.get(env, "").strip():
             raise SourceError(f"bearer token environment variable {env} is not set")
@@ -172,11 +173,11 @@ def _chain(exc: BaseException):
     seen, todo = [], [exc]
     while todo:
         current = todo.pop()
-        if current is None or any(current is s for s in seen):
+        if any(current is s for s in seen):
             continue
         seen.append(current)
-        todo += [getattr(current, "reason", None), current.__cause__, current.__context__]
-        todo += [arg for arg in getattr(current, "args", ()) if isinstance(arg, BaseException)]
+        linked = [getattr(current, "reason", None), current.__cause__, current.__context__, *current.args]
+        todo += [e for e in linked if isinstance(e, BaseException)]  # ssl.SSLError.reason is a str
     return seen
 
 
@@ -188,15 +189,29 @@ def _connection_failure(exc: Exception, url: str, timeout: float) -> Exception:
         return any(isinstance(e, types) for e in chain)
 
     shown = redact_url(url)
-    if has(requests.Timeout, urllib3.exceptions.TimeoutError, TimeoutError, socket.timeout):
-        return _Retry(f"timed out after {timeout:g}s ({shown})")
     if has(ConnectionRefusedError):
         return _Retry(f"connection refused ({_host_port(url)})")
     if has(socket.gaierror, urllib3.exceptions.NameResolutionError):
         return _Retry(f"cannot resolve host name {urlsplit(url).hostname}")
+    # urllib3's NewConnectionError subclasses ConnectTimeoutError, hence the explicit exclusion
+    if has(requests.Timeout, urllib3.exceptions.ReadTimeoutError, TimeoutError) or any(
+        isinstance(e, urllib3.exceptions.ConnectTimeoutError)
+        and not isinstance(e, urllib3.exceptions.NewConnectionError) for e in chain
+    ):
+        return _Retry(f"timed out after {timeout:g}s ({shown})")
     if has(requests.exceptions.SSLError, ssl.SSLError):
+        if has(ssl.SSLCertVerificationError):
+            why = next(e.verify_message for e in chain if isinstance(e, ssl.SSLCertVerificationError))
+            return SourceError(f"server certificate of {_host_port(url)} not trusted: {why} (is ca_dir set?)")
         detail = next((str(e.reason) for e in chain if isinstance(e, ssl.SSLError) and e.reason), "")
-        return SourceError(f"TLS error with {_host_port(url)}: {detail or 'handshake failed'}")
+        eof = has(ssl.SSLEOFError)  # some servers just hang up on a missing client certificate
+        detail = detail or ("connection closed during the handshake" if eof else "handshake failed")
+        hint = ""
+        if "ALERT_CERTIFICATE_EXPIRED" in detail:
+            hint = " (client certificate or proxy expired?)"
+        elif eof or ("ALERT" in detail and ("CERTIFICATE" in detail or "UNKNOWN_CA" in detail)):
+            hint = " (client certificate or proxy missing or rejected?)"
+        return SourceError(f"TLS error with {_host_port(url)}: {detail}{hint}")
     if has(http.client.RemoteDisconnected):
         return _Retry(f"server closed the connection without a response ({shown})")
     if has(requests.exceptions.ChunkedEncodingError, http.client.IncompleteRead, urllib3.exceptions.ProtocolError):
@@ -207,7 +222,8 @@ def _connection_failure(exc: Exception, url: str, timeout: float) -> Exception:
         return SourceError(f"invalid URL: {shown}")
     if isinstance(exc, requests.exceptions.TooManyRedirects):
         return SourceError(f"too many redirects from {shown}")
-    return _Retry(f"connection error with {_host_port(url)}: {type(chain[-1]).__name__}")
+    detail = next((e.strerror for e in chain if isinstance(e, OSError) and e.strerror), type(chain[-1]).__name__)
+    return _Retry(f"connection error with {_host_port(url)}: {detail}")
 
 
 def _http_error(response: requests.Response, url: str, *, token: bool, cert: bool) -> SourceError:
@@ -217,8 +233,10 @@ def _http_error(response: requests.Response, url: str, *, token: bool, cert: boo
         phrase = ""
     text = f"HTTP {response.status_code} {phrase}".rstrip() + f" from {redact_url(url)}"
     if response.status_code == 401:
-        hint = "token expired or rejected?" if token else "certificate or proxy rejected?" if cert else "no credentials configured"
-        text += f" ({hint})"
+        if token:
+            text += " (token expired or rejected?)"
+        else:
+            text += " (certificate or proxy rejected?)" if cert else " (no credentials configured)"
     elif response.status_code == 403:
         text += " (credentials not authorised for this resource?)"
     return (_Retry if response.status_code in RETRY_STATUSES else SourceError)(text)
@@ -250,7 +268,7 @@ def _attempt(session, url, *, method, data, headers, timeout, max_bytes, cert, v
                 chunks.append(chunk)
     except (SourceError, _Retry):
         raise
-    except requests.RequestException as exc:
+    except OSError as exc:  # requests.RequestException is an OSError too
         raise _connection_failure(exc, url, timeout) from None
     logger.debug("%s %s: %s in %.2fs", method, redact_url(url), format_bytes(size), time.monotonic() - started)
     return b"".join(chunks)
@@ -290,6 +308,8 @@ def fetch_url(
         raise SourceError(f"CA certificates not found: {verify}")
     if bearer_token is not None:
         bearer_token = read_bearer_token(token=bearer_token)
+    if isinstance(data, str):
+        data = data.encode("utf-8")
     merged = {"User-Agent": user_agent, **(headers or {})}
     client_cert = (cert, key) if cert and key else cert or None
     auth = _Bearer(bearer_token) if bearer_token else None
@@ -309,8 +329,7 @@ def fetch_url(
                 delay = max(delay, min(float(getattr(exc, "retry_after", None) or 0), timeout))
             except ValueError:
                 pass  # Retry-After given as an HTTP date: keep our own backoff
-            logger.warning("%s %s failed: %s; retry %d of %d in %.2gs",
-                           method.upper(), redact_url(url), reason, attempt + 1, retries, delay)
+            logger.warning("retry %d of %d in %.3gs: %s", attempt + 1, retries, delay, reason)
             time.sleep(delay)
         except SourceError as exc:
             if bearer_token and bearer_token in str(exc):
@@ -354,6 +373,11 @@ class HttpCollector(Collector):
     bearer_token_env = param.String(default=None, allow_None=True, doc="Environment variable holding a bearer token.")
     bearer_token = param.String(default=None, allow_None=True, doc=(
         "Bearer token itself. Discouraged: it then sits in the config; use bearer_token_file."))
+
+    def deadline(self) -> float:
+        """Every attempt may use the whole timeout, plus the backoff waits between them."""
+        waits = sum(self.backoff * 2 ** n for n in range(self.retries))
+        return self.timeout * (self.retries + 1) + waits + 1.0
 
     def fetch(self) -> bytes:
         return self.http_fetch()

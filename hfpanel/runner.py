@@ -59,12 +59,12 @@ def utcnow() -> pd.Timestamp:
     return pd.Timestamp(datetime.now(timezone.utc)).tz_localize(None).floor("us")
 
 
-def execute(module: Module) -> Outcome:
+def execute(module: Module, collector=None) -> Outcome:
     """Fetch, parse and rate one module; every failure becomes a one-line reason."""
     outcome = Outcome(module)
     started = _time.monotonic()
     try:
-        collector = module.make_collector()
+        collector = collector or module.make_collector()
         outcome.source_url = collector.source_url()
         outcome.payload = collector.fetch()
         if len(outcome.payload) > collector.max_bytes:
@@ -84,17 +84,22 @@ def execute(module: Module) -> Outcome:
 
 
 def run_modules(modules: list[Module], max_workers: int = 16, on_done=None) -> list[Outcome]:
-    """Run modules concurrently, each with its own deadline (its timeout plus a small grace)."""
+    """Run modules concurrently, each with its own deadline (its collector's ``deadline()``)."""
     results: dict[str, Outcome] = {}
-    started: dict[str, float] = {}
+    started: dict[str, tuple[float, float]] = {}
     gate = threading.Semaphore(max_workers)
     lock = threading.Lock()
 
     def work(module: Module):
         with gate:
+            try:
+                collector = module.make_collector()
+                deadline = collector.deadline()
+            except Exception:  # reported by execute() below, with the reason
+                collector, deadline = None, module.timeout + 1.0
             with lock:
-                started[module.name] = _time.monotonic()
-            outcome = execute(module)
+                started[module.name] = (_time.monotonic(), deadline)
+            outcome = execute(module, collector)
             with lock:
                 results.setdefault(module.name, outcome)
         if on_done:
@@ -111,10 +116,10 @@ def run_modules(modules: list[Module], max_workers: int = 16, on_done=None) -> l
             for name, module in list(pending.items()):
                 if name in results:
                     del pending[name]
-                elif name in started and now - started[name] > module.timeout + 1.0:
-                    reason = f"timed out after {format_duration(module.timeout)}"
+                elif name in started and now - started[name][0] > started[name][1]:
+                    reason = f"timed out after {format_duration(now - started[name][0])}"
                     results[name] = Outcome(module, message=f"no information: {reason}", error=reason,
-                                            duration=now - started[name])
+                                            duration=now - started[name][0])
                     log.warning("module %s %s; carrying on without it", name, reason)
                     del pending[name]
                     if on_done:

@@ -13,7 +13,8 @@ import yaml
 
 from fault_server import FaultServer, Reply, refused_url
 from hfpanel.cli import main
-from hfpanel.config import load_config
+from hfpanel.collector import Collector, ParseResult, register
+from hfpanel.config import load_config, parse_config
 from hfpanel.runner import Runner
 from hfpanel.store import Store, StoreWriter
 
@@ -133,3 +134,30 @@ def test_second_collector_is_refused_clearly(site, tmp_path):
                                 capture_output=True, text=True, timeout=60)
     assert result.returncode == 3
     assert f"store {store} is being written by pid {os.getpid()}" in result.stderr
+
+
+class HangingCollector(Collector):
+    """A collector whose I/O ignores its own timeout: the runner's deadline must still hold."""
+
+    def fetch(self) -> bytes:
+        time.sleep(30)
+        return b"{}"
+
+    def parse(self, payload):
+        return ParseResult()
+
+
+def test_runner_deadline_holds_when_a_collector_hangs(tmp_path):
+    register("hanging", HangingCollector)
+    config = parse_config({"site": "T2_XX_Hang", "store": str(tmp_path), "categories": [{"name": "c"}],
+                           "modules": [{"name": "hangs", "category": "c", "collector": "hanging", "timeout": "1s"},
+                                       {"name": "fine", "category": "c", "collector": "command",
+                                        "params": {"argv": [sys.executable, "-c", "print('OK - fine')"],
+                                                   "output": "exit_code"}}]})
+    started = time.monotonic()
+    with StoreWriter(tmp_path) as writer:
+        summary = Runner(config).run_once(writer)
+    assert time.monotonic() - started < 10
+    rows = summary.statuses.set_index("module")
+    assert rows.loc["hangs", "level"] == "noinfo" and "timed out after 2s" in rows.loc["hangs", "error"]
+    assert rows.loc["fine", "level"] == "ok" and rows.loc["fine", "message"] == "OK - fine"

@@ -1,0 +1,50 @@
+"""``http_json``: any JSON API becomes a table and metrics, with no code.
+
+Most monitoring back ends (Elasticsearch/OpenSearch behind Grafana, dCache REST, CRIC, HTCondor's
+``-json`` output served over HTTP) speak JSON, so one collector with a path language covers them::
+
+    type: http_json
+    params:
+      url: https://monit-grafana.cern.ch/api/datasources/proxy/9677/_msearch
+      method: POST
+      body: "{...}\\n{...}\\n"
+      bearer_token_file: /etc/hfpanel/grafana.token
+      rows: responses.0.hits.hits.*._source.data
+      where: {vo: cms}
+      metrics:
+        critical: {count_where: {status: CRITICAL}}
+        took_ms: took
+
+Without ``rows`` there is no table, only metrics read from the document by path.
+"""
+
+from __future__ import annotations
+
+import param
+
+from hfpanel.collector import ParseResult
+from hfpanel.http import HttpCollector
+from hfpanel.tabular import TableSelection, json_table, load_json
+
+
+class HttpJsonCollector(HttpCollector, TableSelection):
+    """Fetch a JSON document; select rows by JSON path; compute metrics."""
+
+    payload_suffix = "json"
+    accept = "application/json"
+    metric_paths = True
+
+    rows = param.String(default=None, allow_None=True, doc=(
+        "Path to the records, e.g. 'responses.0.hits.hits.*._source.data' ('*' iterates a list or an "
+        "object's values; records from an object get its key as '_key'; '.' is the document itself). "
+        "None: no table, metrics only."))
+    lines = param.Boolean(default=False, doc=(
+        "The document is newline-delimited JSON (e.g. Rucio's application/x-json-stream); "
+        "paths then start from the list of lines."))
+
+    def has_rows(self) -> bool:
+        return self.rows is not None
+
+    def parse(self, payload: bytes) -> ParseResult:
+        doc = load_json(payload, lines=self.lines)
+        return self.finish(json_table(doc, self.rows), doc)
