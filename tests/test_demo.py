@@ -1,0 +1,70 @@
+"""The demo site as a new user meets it: `hfpanel demo --no-serve` builds a living store."""
+
+import subprocess
+import sys
+
+import pandas as pd
+
+from hfpanel.config import load_config
+from hfpanel.demo.run import backfill
+from hfpanel.demo.simulator import Simulator
+from hfpanel.demo.site import write_demo_config
+from hfpanel.store import Store
+
+
+def test_demo_backfill_builds_a_realistic_site(demo_store, demo_start):
+    store = Store(demo_store)
+    runs = store.runs()
+    assert len(runs) >= 96  # a day of 15-minute runs
+    assert (runs["time"].diff().dropna() == pd.Timedelta(minutes=15)).all()
+    now = store.status_at()
+    assert now["category"].nunique() >= 6 and len(now) >= 20
+    assert set(now["collector"]) == {"http_json", "http_csv", "html_table", "http_xml", "command"}
+    config = load_config(demo_store.parent / "demo-store.site.yaml")
+    assert all(m.instruction and m.links for m in config.modules)
+    check = subprocess.run([sys.executable, "-m", "hfpanel.cli", "config", "check",
+                            str(demo_store.parent / "demo-store.site.yaml")], capture_output=True, text=True)
+    assert check.returncode == 0, check.stderr
+
+
+def test_demo_incident_a_ce_goes_critical_for_hours(demo_store, demo_start):
+    store = Store(demo_store)
+    history = store.module_history("sam_ce").set_index("time")
+    before = history.loc[demo_start + pd.Timedelta(hours=19, minutes=45), "level"]
+    during = history.loc[demo_start + pd.Timedelta(hours=21), ["level", "message"]]
+    assert before == "ok"
+    assert during["level"] == "critical" and "ce02" in during["message"]
+    critical_hours = (history["level"] == "critical").sum() / 4
+    assert critical_hours >= 3
+    held = store.sql("SELECT time, value FROM metrics WHERE module = 'condor_held' AND metric = 'held' ORDER BY time")
+    held = held.set_index("time")["value"]
+    assert held.loc[demo_start + pd.Timedelta(hours=23)] > held.loc[demo_start + pd.Timedelta(hours=19)]
+    detail = store.detail("sam_ce", at=demo_start + pd.Timedelta(hours=21))
+    assert "CRITICAL" in set(detail["status"])
+
+
+def test_demo_resumes_instead_of_rebuilding(demo_store):
+    before = len(Store(demo_store).runs())
+    result = subprocess.run([sys.executable, "-m", "hfpanel.cli", "demo", "--no-serve", "--store", str(demo_store),
+                             "--quiet"], capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    after = Store(demo_store).runs()
+    assert len(after) - before <= 2  # only the runs that came due since the fixture was built
+    assert after["run_id"].is_unique and after["time"].is_unique
+
+
+def test_demo_source_that_goes_away_and_comes_back(tmp_path):
+    start = pd.Timestamp("2026-11-01")
+    with Simulator(start=start.to_pydatetime(), hang_seconds=3.0) as sim:
+        base = sim.serve("127.0.0.1", 0)
+        config = load_config(write_demo_config(tmp_path / "site.yaml", base, str(tmp_path / "store")))
+        backfill(config, sim, start + pd.Timedelta(hours=29), start + pd.Timedelta(hours=35), quiet=True)
+    history = Store(tmp_path / "store").module_history("hc_template_98").set_index("time")
+    level = history["level"]
+    at = lambda h: start + pd.Timedelta(hours=h)  # noqa: E731
+    assert level.loc[at(29.5)] != "noinfo"
+    assert level.loc[at(31)] == "noinfo" and "HTTP 503" in history.loc[at(31), "error"]
+    assert level.loc[at(33)] == "noinfo" and "timed out" in history.loc[at(33), "error"]
+    assert level.loc[at(34.5)] != "noinfo"  # back
+    others = Store(tmp_path / "store").status_at(at(31))
+    assert (others[~others["module"].str.startswith("hc_")]["level"] != "noinfo").all()
