@@ -77,6 +77,7 @@ def keep_collecting(config, stop: threading.Event, every: float = LIVE_EVERY) ->
         try:
             with StoreWriter(config.store, wait=60) as writer:
                 runner.run_once(writer, force=True)
+                writer.compact()
         except Exception:  # the served demo must outlive a failed run; the log says why
             log.exception("live demo run failed")
 
