@@ -1,0 +1,17 @@
+"""Run every benchmark in turn (each prints its own table); numbers go into docs/benchmarks.md."""
+
+import runpy
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).parent
+
+if __name__ == "__main__":
+    for script, args in (("bench_store.py", ["--days", "365"]), ("bench_run.py", [])):
+        print(f"== {script} {' '.join(args)}", flush=True)
+        sys.argv = [str(HERE / script), *args]
+        try:
+            runpy.run_path(str(HERE / script), run_name="__main__")
+        except SystemExit as done:
+            if done.code:
+                raise
