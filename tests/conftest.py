@@ -1,6 +1,8 @@
-"""Shared fixtures: one demo store per test session, built by the real `hfpanel demo` command."""
+"""Shared fixtures: one demo store per test session, built by the real `hfpanel demo` command, and
+the headless Chromium the browser tests drive."""
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -9,6 +11,8 @@ import pandas as pd
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))  # test helpers (fault_server, store_factory) import by name
+
+from browser_support import CHROMIUM, CHROMIUM_ARGS, IGNORED_CONSOLE, TIMEOUT_MS  # noqa: E402
 
 DEMO_DAYS = 1
 
@@ -26,3 +30,45 @@ def demo_store(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def demo_start(demo_store) -> pd.Timestamp:
     return pd.Timestamp(json.loads((demo_store / "demo.json").read_text())["start"])
+
+
+@pytest.fixture(scope="session")
+def shots(tmp_path_factory) -> Path:
+    """Where screenshots go: $HFPANEL_SCREENSHOT_DIR, else pytest's temporary folder."""
+    folder = os.environ.get("HFPANEL_SCREENSHOT_DIR")
+    return Path(folder) if folder else tmp_path_factory.mktemp("screenshots")
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not os.path.exists(CHROMIUM):
+        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium package (apt-get install chromium); "
+                    "these tests never download a browser")
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield instance
+        instance.close()
+
+
+@pytest.fixture
+def page(browser):
+    """A fresh page that records console errors, page errors and any alert() dialog."""
+    context = browser.new_context(viewport={"width": 1600, "height": 1000})
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    problems = []
+    page.on("console", lambda m: problems.append(f"console {m.type}: {m.text}")
+            if m.type == "error" and not any(s in m.text for s in IGNORED_CONSOLE) else None)
+    page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
+
+    def on_dialog(dialog):
+        problems.append(f"a dialog opened (injected script ran?): {dialog.message}")
+        dialog.dismiss()
+    page.on("dialog", on_dialog)
+    page.problems = problems
+    yield page
+    context.close()
+    assert not problems, "the browser reported problems:\n" + "\n".join(problems)
+
+

@@ -1,0 +1,181 @@
+"""Dashboard: the time travel controls, the overview and the module view, linked together.
+
+``time`` and ``module`` are the whole state of a view; ``sync_url()`` keeps them in the page's URL
+(``?time=2026-11-20T14:00:00&module=sam_ce``), so a pasted link reproduces the view, and
+``start_refresh()`` keeps "now" current while runs land, without touching the user's place.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import pandas as pd
+import panel as pn
+import param
+
+from ..levels import LEVELS
+from . import data
+from .base import StoreView, to_time
+from .module_view import ModuleView
+from .overview import StatusOverview
+from .style import CSS, LEVEL_COLORS, esc, iso
+from .timetravel import TimeTravel
+
+log = logging.getLogger("hfpanel.components")
+#: milliseconds between checks for a new run
+REFRESH_PERIOD = 10_000
+
+
+class UrlState(param.Parameterized):
+    """The view's state as URL query parameters ("" = now / no module)."""
+
+    time = param.String(default="")
+    module = param.String(default="")
+
+
+class Dashboard(StoreView):
+    """The whole app: header, TimeTravel, StatusOverview and (when a module is chosen) ModuleView.
+
+    ``time`` and ``module`` drive the three components; clicking a module in the overview or
+    stepping through time updates them (and the URL, once ``sync_url()`` was called).
+    """
+
+    module = param.String(default="", doc="The module opened in the module view ('' for none).")
+
+    _watched = ("store", "time", "config", "module")
+
+    def __init__(self, **params):
+        super().__init__(**params)
+        common = dict(store=self.store, time=self.time, config=self.config)
+        self.timetravel = TimeTravel(store=self.store, time=self.time)
+        self.overview = StatusOverview(selected=self.module, **common)
+        self.module_view = ModuleView(module=self.module, **common)
+        self.timetravel.param.watch(lambda e: setattr(self, "time", e.new), "time")
+        self.overview.param.watch(lambda e: setattr(self, "module", e.new), "selected")
+        self.module_view.param.watch(lambda e: setattr(self, "module", e.new), "module")
+        self._header = pn.pane.HTML("", stylesheets=[CSS], sizing_mode="stretch_width", margin=(4, 10))
+        self._side = pn.Column(self.module_view, sizing_mode="stretch_width", min_width=560, max_width=900,
+                               margin=(8, 8), visible=False)
+        self._layout = pn.Column(
+            self._header, self.timetravel,
+            pn.Row(pn.Column(self.overview, sizing_mode="stretch_width"), self._side, sizing_mode="stretch_width"),
+            sizing_mode="stretch_width")
+        self._url = None
+        self._warned = None
+        self._last_run = None
+        self._start()
+
+    def __panel__(self):
+        return self._layout
+
+    @property
+    def data(self) -> pd.DataFrame:
+        return self.overview.data
+
+    # -- propagation ---------------------------------------------------------------------------
+    def _update(self) -> None:
+        for child in (self.timetravel, self.overview, self.module_view):
+            changes = {}
+            if child.store is not self.store:
+                changes["store"] = self.store
+            if child.time != self.time:
+                changes["time"] = self.time
+            if child is not self.timetravel and child.config is not self.config:
+                changes["config"] = self.config
+            if changes:
+                child.param.update(**changes)
+        if self.overview.selected != self.module:
+            self.overview.selected = self.module
+        if self.module_view.module != self.module:
+            self.module_view.module = self.module
+        self._side.visible = bool(self.module)
+        self._render_header()
+        if self._url is not None:
+            self._url.param.update(time=iso(self.time) if self.time is not None else "", module=self.module)
+
+    def refresh(self) -> None:
+        for child in (self.timetravel, self.overview, self.module_view):
+            child.refresh()
+        self._render_header()
+
+    def _render_header(self) -> None:
+        title = self.config.title if self.config is not None else (data.site_name(self.store) if self.store else "")
+        counts = self.overview.data["level"].value_counts() if not self.overview.data.empty else {}
+        summary = "".join(
+            f'<span><i class="hf-dot" style="background:{LEVEL_COLORS[lvl]}"></i><b>{int(counts.get(lvl, 0))}</b> {lvl}</span>'
+            for lvl in LEVELS)
+        self._header.object = (f'<div class="hf-topbar"><h1>{esc(title or "hfpanel")}</h1>'
+                               f'<span class="hf-sub">site status · hfpanel</span>'
+                               f'<span class="hf-sum">{summary}</span></div>')
+
+    # -- serving -------------------------------------------------------------------------------
+    def sync_url(self, location=None) -> None:
+        """Keep ``time`` and ``module`` in the URL query (and apply those the URL already has)."""
+        location = location or pn.state.location
+        if location is None:
+            return
+        self._url = UrlState(time=iso(self.time) if self.time is not None else "", module=self.module)
+        location.sync(self._url, {"time": "time", "module": "module"})
+        self._apply_url()
+        self._url.param.watch(lambda *_: self._apply_url(), ["time", "module"])
+        self._url.param.watch(lambda *_: self._tidy_url(location), ["time", "module"])
+        self._tidy_url(location)
+
+    def _apply_url(self) -> None:
+        try:
+            time = to_time(self._url.time)
+        except ValueError:
+            if self._url.time != self._warned:
+                self._notify(f"Ignoring the time in the link: {self._url.time!r} is not a time")
+            self._warned = self._url.time
+            time = self.time
+            self._url.time = iso(time) if time is not None else ""  # and put a good one in the URL
+        module = self._url.module.strip()
+        if time != self.time or module != self.module:
+            self.param.update(time=time, module=module)
+
+    @staticmethod
+    def _notify(message: str) -> None:
+        """A warning toast once the page is loaded (a toast sent while building the page is lost)."""
+        log.info(message)
+        if pn.state.curdoc is None:
+            return
+
+        def show():
+            if pn.state.notifications is not None:
+                pn.state.notifications.warning(message, duration=8000)
+        pn.state.onload(show)
+
+    @staticmethod
+    def _tidy_url(location) -> None:
+        """Drop empty ``time=`` / ``module=`` from the query so links stay short."""
+        query = location.query_params
+        tidy = {k: v for k, v in query.items() if not (k in ("time", "module") and v in ("", None))}
+        if tidy != query:
+            from urllib.parse import urlencode
+            location.search = ("?" + urlencode(tidy)) if tidy else ""
+
+    def start_refresh(self, period: int = REFRESH_PERIOD):
+        """Check for a new run every ``period`` ms; at now, show it (keeping module and scroll)."""
+        self._last_run = self._latest()
+        return pn.state.add_periodic_callback(self.tick, period=period)
+
+    def _latest(self):
+        times = data.run_times(self.store) if self.store is not None else []
+        return times[-1] if times else None
+
+    def tick(self) -> None:
+        """One refresh check: cheap (a stat of the manifest) unless something changed."""
+        try:
+            self._tick()
+        except Exception:  # a bad moment (e.g. the store moved) must not kill the callback
+            log.exception("refreshing the dashboard failed; trying again at the next tick")
+
+    def _tick(self) -> None:
+        latest = self._latest()
+        new_run = latest != self._last_run
+        self._last_run = latest
+        if self.time is None:
+            self.refresh()  # new data, or at least ages that moved on
+        elif new_run:
+            self.timetravel.refresh()

@@ -1,0 +1,118 @@
+"""Shared, cached loaders: many sessions looking at the same thing cost one query.
+
+Every served session asks the same questions ("status now", "the runs", "detail of module x as of
+t"). Answers are cached process-wide, keyed by the store root, the manifest's stamp (a new run or a
+compaction replaces the manifest, so the key changes and "now" is never served stale) and the
+arguments. Sessions share one read-only ``Store`` per root (``shared_store``) and hold no data of
+their own beyond what they display.
+
+Cached frames are shared between sessions: treat them as read-only (use ``.assign``/``.copy``).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections import OrderedDict
+from pathlib import Path
+
+import pandas as pd
+
+from ..store import Store
+from ..store.frames import utc_naive
+from ..store.manifest import MANIFEST
+from ..store.reader import detail_table_name
+
+_stores: dict[str, Store] = {}
+_stores_lock = threading.Lock()
+_cache: "OrderedDict[tuple, object]" = OrderedDict()
+_cache_lock = threading.Lock()
+#: entries kept (status frames are small; detail tables are the big ones)
+CACHE_SIZE = 256
+stats = {"hits": 0, "misses": 0}
+
+
+def shared_store(path) -> Store:
+    """The one ``Store`` of this process for ``path`` (opened on first use)."""
+    key = str(Path(path).resolve())
+    with _stores_lock:
+        store = _stores.get(key)
+        if store is None:
+            store = _stores[key] = Store(key)
+        return store
+
+
+def stamp(store: Store):
+    """What identifies the store's current content: the manifest file's identity and size."""
+    try:
+        st = os.stat(store.root / MANIFEST)
+        return (st.st_ino, st.st_mtime_ns, st.st_size)
+    except FileNotFoundError:
+        return None
+
+
+def _key_time(value):
+    return None if value is None else utc_naive(value)
+
+
+def cached(kind: str, store: Store, args: tuple, compute):
+    """Return the cached answer for (store, manifest stamp, kind, args), computing it once."""
+    key = (str(store.root), stamp(store), kind, args)
+    with _cache_lock:
+        if key in _cache:
+            _cache.move_to_end(key)
+            stats["hits"] += 1
+            return _cache[key]
+    value = compute()
+    with _cache_lock:
+        stats["misses"] += 1
+        _cache[key] = value
+        while len(_cache) > CACHE_SIZE:
+            _cache.popitem(last=False)
+    return value
+
+
+def clear_cache() -> None:
+    with _cache_lock:
+        _cache.clear()
+
+
+# -- the questions ---------------------------------------------------------------------------------
+def run_times(store: Store) -> list[pd.Timestamp]:
+    return cached("run_times", store, (), lambda: [pd.Timestamp(t) for t in store.run_times()])
+
+
+def latest_run(store: Store, at=None) -> pd.Series | None:
+    return cached("latest_run", store, (_key_time(at),), lambda: store.latest_run(at))
+
+
+def status_at(store: Store, at=None) -> pd.DataFrame:
+    return cached("status_at", store, (_key_time(at),), lambda: store.status_at(at))
+
+
+def category_status_at(store: Store, at=None) -> pd.DataFrame:
+    return cached("category_status_at", store, (_key_time(at),), lambda: store.category_status_at(at))
+
+
+def module_history(store: Store, module: str, start=None, end=None) -> pd.DataFrame:
+    return cached("module_history", store, (module, _key_time(start), _key_time(end)),
+                  lambda: store.module_history(module, start, end))
+
+
+def detail_tables(store: Store, module: str) -> list[str]:
+    """The names of the module's detail tables ("rows" first)."""
+    prefix = detail_table_name(module, "")
+
+    def compute():
+        names = [t[len(prefix):] for t in store.tables() if t.startswith(prefix)]
+        return sorted(names, key=lambda n: (n != "rows", n))
+    return cached("detail_tables", store, (module,), compute)
+
+
+def detail(store: Store, module: str, table: str = "rows", at=None) -> pd.DataFrame:
+    return cached("detail", store, (module, table, _key_time(at)), lambda: store.detail(module, table, at))
+
+
+def site_name(store: Store) -> str:
+    run = latest_run(store)
+    return "" if run is None or "site" not in run.index or pd.isna(run["site"]) else str(run["site"])

@@ -1,0 +1,85 @@
+"""``hfpanel serve``: the overview app on one port, blocking until interrupted.
+
+The root URL ``/`` is the overview; the view is in the query (``/?time=2026-11-20T14:00:00&module=sam_ce``).
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import threading
+from pathlib import Path
+
+log = logging.getLogger("hfpanel.serve")
+
+
+def _origins(address: str, port: int) -> list[str]:
+    hosts = [address, "localhost", "127.0.0.1"]
+    if address in ("0.0.0.0", "::", ""):
+        import socket
+        hosts = ["localhost", "127.0.0.1", socket.gethostname(), socket.getfqdn()]
+    return list(dict.fromkeys(f"{host}:{port}" for host in hosts if host))
+
+
+def serve(store, config=None, port: int = 5006, address: str = "127.0.0.1", show: bool = False) -> int:
+    """Serve the overview of ``store`` (with the site ``config`` when given) at
+    ``http://address:port/`` until SIGINT/SIGTERM; returns the exit code.
+
+    Every session shares one read-only Store and the cached loaders of this process, so a wall
+    display and many shifters cost one query per new run. Safe to call from the main thread while
+    another thread keeps collecting into the same store (``hfpanel demo``).
+    """
+    import panel as pn
+
+    from apps.overview import build
+    from .components.data import shared_store
+    from .config import ConfigError, load_config
+
+    store = Path(store).resolve()
+    try:
+        shared_store(store)  # fail now, not in the first browser session
+    except FileNotFoundError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    site_config = None
+    if config:
+        try:
+            site_config = load_config(config)
+        except ConfigError as error:
+            for problem in error.problems:
+                print(problem, file=sys.stderr)
+            return 2
+    def app():  # a plain function: panel runs it once per session (a partial would be shown as text)
+        return build(store=store, config=site_config)
+
+    try:
+        server = pn.serve({"/": app}, port=port, address=address, websocket_origin=_origins(address, port),
+                          show=show, start=False, title="hfpanel — site status", verbose=False)
+    except OSError as error:
+        print(f"error: cannot listen on {address}:{port}: {error.strerror or error}", file=sys.stderr)
+        return 1
+    host = f"[{address}]" if ":" in address else address
+    url = f"http://{host}:{server.port}/"
+    log.info("serving %s at %s", store, url)
+    if not log.isEnabledFor(logging.INFO):
+        print(f"hfpanel: serving {store} at {url} (Ctrl-C to stop)", file=sys.stderr, flush=True)
+
+    def stop(*_):
+        server.io_loop.asyncio_loop.call_soon_threadsafe(server.io_loop.stop)
+
+    previous = {}
+    if threading.current_thread() is threading.main_thread():
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            previous[signum] = signal.signal(signum, stop)
+    server.start()
+    try:
+        server.io_loop.start()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        log.info("stopped serving %s", url)
+    return 0

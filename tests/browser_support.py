@@ -1,0 +1,83 @@
+"""Helpers for driving the served app in headless Chromium (Debian's /usr/bin/chromium through
+Playwright's executable_path; a browser is never downloaded). Fixtures live in conftest.py."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+TIMEOUT_MS = 20_000
+#: console noise of headless Chromium itself, not of the app
+IGNORED_CONSOLE = ("GL Driver Message", "GPU stall", "WebGL")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait_until_up(url: str, process: subprocess.Popen, log: Path, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"hfpanel serve exited with {process.returncode}:\n{log.read_text()}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.3)
+    pytest.fail(f"hfpanel serve did not answer at {url} within {timeout:.0f}s:\n{log.read_text()}")
+
+
+@contextlib.contextmanager
+def served(store: Path, log: Path, config: Path | None = None):
+    """`hfpanel serve` on a free port of 127.0.0.1 in a subprocess; yields its URL."""
+    port = _free_port()
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    env.pop("HFPANEL_STORE", None)
+    env.pop("HFPANEL_CONFIG", None)
+    command = [sys.executable, "-m", "hfpanel.cli", "-v", "serve", "--store", str(store), "--port", str(port),
+               "--address", "127.0.0.1"] + (["--config", str(config)] if config else [])
+    with open(log, "w") as out:
+        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        _wait_until_up(url, process, log)
+        yield url
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=5)
+
+
+def tile(page, category: str):
+    return page.locator(f'.hf-tile[data-category="{category}"]')
+
+
+def module_row(page, module: str):
+    return page.locator(f'.hf-row[data-module="{module}"]')
+
+
+def wait_for_level(locator, level: str) -> None:
+    """Wait until the element shows ``level`` (updates arrive over the websocket)."""
+    locator.and_(locator.page.locator(f'[data-level="{level}"]')).wait_for()
+
+
