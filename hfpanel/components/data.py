@@ -11,7 +11,6 @@ Cached frames are shared between sessions: treat them as read-only (use ``.assig
 
 from __future__ import annotations
 
-import os
 import threading
 from collections import OrderedDict
 from pathlib import Path
@@ -20,7 +19,6 @@ import pandas as pd
 
 from ..store import Store
 from ..store.frames import utc_naive
-from ..store.manifest import MANIFEST
 from ..store.reader import detail_table_name
 
 _stores: dict[str, Store] = {}
@@ -42,22 +40,13 @@ def shared_store(path) -> Store:
         return store
 
 
-def stamp(store: Store):
-    """What identifies the store's current content: the manifest file's identity and size."""
-    try:
-        st = os.stat(store.root / MANIFEST)
-        return (st.st_ino, st.st_mtime_ns, st.st_size)
-    except FileNotFoundError:
-        return None
-
-
 def _key_time(value):
     return None if value is None else utc_naive(value)
 
 
 def cached(kind: str, store: Store, args: tuple, compute):
     """Return the cached answer for (store, manifest stamp, kind, args), computing it once."""
-    key = (str(store.root), stamp(store), kind, args)
+    key = (str(store.root), store.stamp(), kind, args)
     with _cache_lock:
         if key in _cache:
             _cache.move_to_end(key)

@@ -73,7 +73,9 @@ class Store:
             return False
 
     # -- views ------------------------------------------------------------------------------
-    def _manifest_stamp(self):
+    def stamp(self):
+        """What identifies the store's current content: the manifest file's identity and size
+        (every commit and compaction replaces the manifest). Cheap: one ``stat``."""
         try:
             st = os.stat(self.root / manifest.MANIFEST)
             return (st.st_ino, st.st_mtime_ns, st.st_size)
@@ -82,7 +84,7 @@ class Store:
 
     def refresh(self) -> bool:
         """Re-read the manifest if it changed; returns True when the views were rebuilt."""
-        stamp = self._manifest_stamp()
+        stamp = self.stamp()
         if stamp == self._stamp:
             return False
         with self._lock:
