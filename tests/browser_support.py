@@ -23,13 +23,13 @@ TIMEOUT_MS = 20_000
 IGNORED_CONSOLE = ("GL Driver Message", "GPU stall", "WebGL")
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
 
 
-def _wait_until_up(url: str, process: subprocess.Popen, log: Path, timeout: float = 60.0) -> None:
+def wait_until_up(url: str, process: subprocess.Popen, log: Path, timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -46,7 +46,7 @@ def _wait_until_up(url: str, process: subprocess.Popen, log: Path, timeout: floa
 @contextlib.contextmanager
 def served(store: Path, log: Path, config: Path | None = None):
     """`hfpanel serve` on a free port of 127.0.0.1 in a subprocess; yields its URL."""
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     env.pop("HFPANEL_STORE", None)
     env.pop("HFPANEL_CONFIG", None)
@@ -56,7 +56,7 @@ def served(store: Path, log: Path, config: Path | None = None):
         process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env)
     url = f"http://127.0.0.1:{port}/"
     try:
-        _wait_until_up(url, process, log)
+        wait_until_up(url, process, log)
         yield url
     finally:
         if process.poll() is None:
