@@ -44,8 +44,14 @@ def threshold_direction(rule: dict) -> bool:
     return float(rule["critical"]) >= float(rule["warning"])
 
 
-def _fmt(value: float) -> str:
-    return f"{value:.3g}" if isinstance(value, float) else str(value)
+def _fmt(value) -> str:
+    """Numbers as a shifter reads them: 0.93, 352, 41.3T (bytes, jobs, … of any size)."""
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return str(value)
+    for size, suffix in ((1e15, "P"), (1e12, "T"), (1e9, "G"), (1e6, "M"), (1e4, "k")):
+        if abs(value) >= size:
+            return f"{value / size:.3g}{suffix}"
+    return f"{value:.3g}" if isinstance(value, float) and not float(value).is_integer() else f"{value:g}"
 
 
 def _rate_threshold(rule: dict, result: ParseResult) -> Rating:

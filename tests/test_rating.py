@@ -93,3 +93,10 @@ def test_levels_boundaries():
     assert custom.level(0.8) == "warning"
     with pytest.raises(ValueError):
         Levels(ok=0.2, warning=0.5)
+
+
+def test_messages_show_large_numbers_readably():
+    rule = {"type": "threshold", "metric": "min_free", "warning": 2e13, "critical": 8e12, "direction": "below"}
+    rating = rate(rule, result({"min_free": 4.13e13}))
+    assert rating.message == "min_free = 41.3T (fine)"
+    assert rate(rule, result({"min_free": 5e12})).message == "min_free = 5T (critical below 8T)"

@@ -5,6 +5,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 
 import pandas as pd
@@ -136,11 +137,14 @@ def test_second_collector_is_refused_clearly(site, tmp_path):
     assert f"store {store} is being written by pid {os.getpid()}" in result.stderr
 
 
+RELEASE = threading.Event()
+
+
 class HangingCollector(Collector):
     """A collector whose I/O ignores its own timeout: the runner's deadline must still hold."""
 
     def fetch(self) -> bytes:
-        time.sleep(30)
+        RELEASE.wait(30)  # released when the test ends, so no thread outlives the session
         return b"{}"
 
     def parse(self, payload):
@@ -155,8 +159,11 @@ def test_runner_deadline_holds_when_a_collector_hangs(tmp_path):
                                         "params": {"argv": [sys.executable, "-c", "print('OK - fine')"],
                                                    "output": "exit_code"}}]})
     started = time.monotonic()
-    with StoreWriter(tmp_path) as writer:
-        summary = Runner(config).run_once(writer)
+    try:
+        with StoreWriter(tmp_path) as writer:
+            summary = Runner(config).run_once(writer)
+    finally:
+        RELEASE.set()
     assert time.monotonic() - started < 10
     rows = summary.statuses.set_index("module")
     assert rows.loc["hangs", "level"] == "noinfo" and "timed out after 2s" in rows.loc["hangs", "error"]
