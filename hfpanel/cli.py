@@ -16,7 +16,7 @@ from .config import ConfigError, load_config
 from .durations import parse_duration
 
 log = logging.getLogger("hfpanel")
-LEVEL_MARK = {"ok": "OK  ", "warning": "WARN", "critical": "CRIT", "noinfo": "N/A "}
+LEVEL_MARK = {"ok": "OK  ", "warning": "WARN", "critical": "CRIT", "noinfo": "N/A ", "downtime": "DOWN"}
 
 
 def _progress(disable: bool):
@@ -42,7 +42,7 @@ def print_summary(frame, title: str, out=None) -> None:
         print(line[: width - 1], file=out)
     if len(frame) > len(rows):
         print(f"  … {len(frame) - len(rows)} more", file=out)
-    print("  " + ", ".join(f"{counts.get(k, 0)} {k}" for k in ("ok", "warning", "critical", "noinfo")), file=out)
+    print("  " + ", ".join(f"{counts.get(k, 0)} {k}" for k in ("ok", "warning", "critical", "noinfo", "downtime")), file=out)
 
 
 def cmd_config_check(args) -> int:

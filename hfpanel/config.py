@@ -19,14 +19,14 @@ from .rating import RATING_TYPES, ROLLUP_TYPES
 
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
 MODULE_KEYS = {"name", "title", "category", "collector", "params", "interval", "timeout", "max_age",
-               "weight", "rating", "instruction", "links"}
+               "weight", "rating", "instruction", "links", "hosts"}
 CATEGORY_KEYS = {"name", "title", "rollup", "description"}
 TOP_KEYS = {"site", "store", "levels", "defaults", "categories", "modules", "http"}
 DEFAULTS = {"interval": "15m", "timeout": "30s", "max_age": "1h"}
 RATING_KEYS = {
     "threshold": ({"metric", "warning", "critical"}, {"direction"}),
     "weakest_link": ({"column"}, {"table", "map", "default", "label", "empty"}),
-    "fraction": ({"column", "states", "warning", "critical"}, {"table", "empty"}),
+    "fraction": ({"column", "states", "warning", "critical"}, {"table", "empty", "label"}),
     "map": ({"metric", "map"}, {"default"}),
 }
 
@@ -60,6 +60,8 @@ class Module:
     rating: dict | None = None
     instruction: str = ""
     links: list = dataclasses.field(default_factory=list)
+    #: hosts this module watches: when one is in a GOCDB outage the module shows "downtime"
+    hosts: list = dataclasses.field(default_factory=list)
 
     def make_collector(self) -> Collector:
         """A fresh collector instance with this module's parameters."""
@@ -267,12 +269,16 @@ def parse_config(data, source: str = "<config>", path: Path | None = None, text:
         if not isinstance(links, list) or not all(isinstance(l, dict) and l.get("url") for l in links):
             problems.add(where, "key 'links': must be a list of {title, url}")
             links = []
+        hosts = m.get("hosts") or []
+        if not isinstance(hosts, list) or not all(isinstance(h, str) for h in hosts):
+            problems.add(where, "key 'hosts': must be a list of host names")
+            hosts = []
         durations = {key: _duration(m.get(key, defaults[key]), where, key, problems) for key in DEFAULTS}
         modules.append(Module(
             name=name, title=str(m.get("title") or name), category=m.get("category", ""),
             collector=m.get("collector", ""), params=params if isinstance(params, dict) else {},
             weight=float(weight), rating=m.get("rating"), instruction=str(m.get("instruction") or ""),
-            links=links, **durations,
+            links=links, hosts=hosts, **durations,
         ))
 
     if problems.items:

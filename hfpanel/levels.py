@@ -10,9 +10,12 @@ import dataclasses
 import math
 
 OK, WARNING, CRITICAL, NOINFO = "ok", "warning", "critical", "noinfo"
-LEVELS = (OK, WARNING, CRITICAL, NOINFO)
+#: not a band of the status: a module whose trouble lies on hosts in an announced GOCDB outage
+#: shows "downtime" instead of warning/critical/noinfo (as CMS Site Readiness treats downtimes)
+DOWNTIME = "downtime"
+LEVELS = (OK, WARNING, CRITICAL, NOINFO, DOWNTIME)
 #: severity order for sorting: worst first
-SEVERITY = {CRITICAL: 0, NOINFO: 1, WARNING: 2, OK: 3}
+SEVERITY = {CRITICAL: 0, NOINFO: 1, WARNING: 2, DOWNTIME: 3, OK: 4}
 NOINFO_STATUS = -1.0
 
 

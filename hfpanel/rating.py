@@ -114,11 +114,13 @@ def _rate_weakest_link(rule: dict, result: ParseResult) -> Rating:
     not_fine = int((rated < 1.0).sum())
     row = table.loc[worst_index]
     label = _row_label(row, rule.get("label"))
+    bad = sorted({_row_label(table.loc[i], rule.get("label")) for i in rated.index[rated < 1.0]})
     if worst >= 1.0:
         message = f"all {len(rated)} rows fine"
     else:
         message = f"worst: {label} {column}={row[column]} ({not_fine} of {len(table)} rows not fine)"
-    return Rating(worst, message, {"rows": len(table), "not_fine": not_fine, "worst_row": label, "worst_value": str(row[column])})
+    return Rating(worst, message, {"rows": len(table), "not_fine": not_fine, "worst_row": label,
+                                   "worst_value": str(row[column]), "bad_rows": bad})
 
 
 def _rate_fraction(rule: dict, result: ParseResult) -> Rating:
@@ -127,11 +129,13 @@ def _rate_fraction(rule: dict, result: ParseResult) -> Rating:
     total = len(table)
     if total == 0:
         return Rating(float(rule.get("empty", 1.0)), "no rows", {"rows": 0})
-    hits = int(table[rule["column"]].astype(str).isin(states).sum())
+    matching = table[rule["column"]].astype(str).isin(states)
+    hits = int(matching.sum())
     fraction = hits / total
     status = _band(fraction, float(rule["warning"]), float(rule["critical"]), above=True)
     message = f"{hits} of {total} rows ({fraction:.0%}) {'/'.join(states)}"
-    return Rating(status, message, {"rows": total, "matching": hits, "fraction": fraction})
+    bad = sorted({_row_label(table.loc[i], rule.get("label")) for i in table.index[matching]})
+    return Rating(status, message, {"rows": total, "matching": hits, "fraction": fraction, "bad_rows": bad})
 
 
 def _rate_map(rule: dict, result: ParseResult) -> Rating:
@@ -157,14 +161,22 @@ def rate(rule: dict | None, result: ParseResult) -> Rating:
     return rating
 
 
-def rollup(rule: dict | None, statuses: list[float], weights: list[float] | None = None) -> Rating:
-    """Roll module statuses up into a category status; modules without information are left out
-    of the value but named in the message, and a category with no information at all is -1."""
+def rollup(rule: dict | None, statuses: list[float], weights: list[float] | None = None,
+           downtime: list[bool] | None = None) -> Rating:
+    """Roll module statuses up into a category status. Modules without information, and modules
+    in an announced downtime, are left out of the value but named in the message; a category with
+    no information at all is -1 (``inputs["downtime"]`` says when downtime is the reason)."""
     rule = rule or {"type": "worst"}
-    known = [(s, w) for s, w in zip(statuses, weights or [1.0] * len(statuses)) if s is not None and s >= 0]
-    missing = len(statuses) - len(known)
-    note = f"; {missing} without information" if missing else ""
+    weights = weights or [1.0] * len(statuses)
+    downtime = downtime or [False] * len(statuses)
+    known = [(s, w) for s, w, d in zip(statuses, weights, downtime) if s is not None and s >= 0 and not d]
+    in_downtime = sum(bool(d) for d in downtime)
+    missing = len(statuses) - len(known) - in_downtime
+    note = (f"; {missing} without information" if missing else "") + (f"; {in_downtime} in downtime" if in_downtime else "")
     if not known:
+        if in_downtime:
+            return Rating(NOINFO_STATUS, f"{in_downtime} of {len(statuses)} modules in downtime{note if missing else ''}",
+                          {"modules": len(statuses), "downtime": in_downtime})
         return Rating(NOINFO_STATUS, f"no module has information ({len(statuses)} modules)")
     kind = rule["type"]
     values = [s for s, _ in known]
@@ -183,3 +195,7 @@ def rollup(rule: dict | None, statuses: list[float], weights: list[float] | None
     else:  # config validation makes this unreachable; keep a loud failure for library users
         raise ValueError(f"unknown roll-up {kind!r}")
     return Rating(status, message + note, {"modules": len(statuses), "without_information": missing})
+
+
+def is_downtime_rollup(rating: Rating) -> bool:
+    return rating.status < 0 and bool(rating.inputs.get("downtime"))

@@ -20,8 +20,9 @@ from . import __version__
 from .collector import ParseResult, SourceError
 from .config import Module, SiteConfig
 from .durations import format_duration
-from .levels import NOINFO_STATUS
-from .rating import rate, rollup
+from .downtime import DOWNTIME_COLLECTOR, downtime_reason, ongoing_outages
+from .levels import DOWNTIME, NOINFO_STATUS, OK
+from .rating import is_downtime_rollup, rate, rollup
 from .store import Store, StoreWriter
 from .store.frames import utc_naive
 from .store.reader import detail_table_name
@@ -134,6 +135,7 @@ class Runner:
         self.config = config
         self.max_workers = max_workers
         self._state: pd.DataFrame | None = None  # latest row per module, kept between runs
+        self._downtimes: pd.DataFrame | None = None  # latest GOCDB downtimes, kept between runs
 
     def due(self, previous: pd.DataFrame, now: pd.Timestamp) -> list[Module]:
         last = dict(zip(previous["module"], previous["time"])) if not previous.empty else {}
@@ -154,7 +156,8 @@ class Runner:
             progress.reset(total=len(modules))
         outcomes = run_modules(modules, self.max_workers, on_done=(lambda m: progress.update(1)) if progress else None)
         run_id = f"{now.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}"
-        statuses = self._status_rows(run_id, now, outcomes, previous)
+        outages = ongoing_outages(self._current_downtimes(writer, outcomes), now)
+        statuses = self._status_rows(run_id, now, outcomes, previous, outages)
         merged = pd.concat([previous[~previous["module"].isin(statuses["module"])], statuses]) \
             if not previous.empty else statuses
         merged = merged[merged["module"].isin([m.name for m in self.config.modules])]
@@ -171,7 +174,8 @@ class Runner:
         tables["runs"] = pd.DataFrame([{
             "run_id": run_id, "time": now, "start": now, "end": end, "site": self.config.site,
             "config_hash": self.config.config_hash, "version": __version__, "modules": len(merged),
-            "modules_run": len(outcomes), **{lvl: int(levels.get(lvl, 0)) for lvl in ("ok", "warning", "critical", "noinfo")},
+            "modules_run": len(outcomes),
+            **{lvl: int(levels.get(lvl, 0)) for lvl in ("ok", "warning", "critical", "noinfo", "downtime")},
         }])
         writer.write(tables)  # one atomic commit: runs is visible together with everything else
         self._state = merged
@@ -188,7 +192,21 @@ class Runner:
         with Store(writer.root) as store:
             return store.status_at(now)
 
-    def _status_rows(self, run_id, now, outcomes, previous) -> pd.DataFrame:
+    def _current_downtimes(self, writer: StoreWriter, outcomes) -> pd.DataFrame | None:
+        """The downtimes table of this run's GOCDB modules, else the last one seen."""
+        fresh = [o.result.tables["downtimes"] for o in outcomes if o.module.collector == DOWNTIME_COLLECTOR
+                 and o.result is not None and o.status >= 0 and "downtimes" in o.result.tables]
+        if fresh:
+            self._downtimes = pd.concat(fresh, ignore_index=True)
+        elif self._downtimes is None and writer.manifest["tables"]:
+            with Store(writer.root) as store:
+                stored = [store.detail(m.name, "downtimes") for m in self.config.modules
+                          if m.collector == DOWNTIME_COLLECTOR]
+            stored = [frame for frame in stored if not frame.empty]
+            self._downtimes = pd.concat(stored, ignore_index=True) if stored else pd.DataFrame()
+        return self._downtimes
+
+    def _status_rows(self, run_id, now, outcomes, previous, outages=None) -> pd.DataFrame:
         last_good = dict(zip(previous["module"], previous["last_good"])) if not previous.empty else {}
         rows = []
         for o in outcomes:
@@ -199,9 +217,13 @@ class Runner:
             message = o.message
             if stale and o.status < 0 and good is not None:
                 message += f" (last good data {format_duration((now - good).total_seconds())} ago)"
+            level = self.config.levels.level(o.status)
+            downtime = downtime_reason(m.hosts, o.inputs.get("bad_rows"), outages or {}) if level != OK else None
+            if downtime:
+                level, message = DOWNTIME, f"in downtime ({downtime}); {message}"
             rows.append({
                 "run_id": run_id, "time": now, "category": m.category, "module": m.name, "title": m.title,
-                "collector": m.collector, "status": float(o.status), "level": self.config.levels.level(o.status),
+                "collector": m.collector, "status": float(o.status), "level": level, "downtime": downtime or "",
                 "message": message, "error": o.error, "stale": bool(stale), "last_good": good,
                 "source_url": o.source_url or "", "weight": m.weight, "duration_s": round(o.duration, 3),
             })
@@ -216,10 +238,11 @@ class Runner:
             members = merged[merged["category"] == category.name] if not merged.empty else merged
             statuses = [float(s) for s in members.get("status", [])]
             weights = [float(w) for w in members.get("weight", [])]
-            rating = rollup(category.rollup, statuses, weights)
+            downtime = [lvl == DOWNTIME for lvl in members.get("level", [])]
+            rating = rollup(category.rollup, statuses, weights, downtime)
+            level = DOWNTIME if is_downtime_rollup(rating) else self.config.levels.level(rating.status)
             rows.append({"run_id": run_id, "time": now, "category": category.name, "title": category.title,
-                         "status": float(rating.status), "level": self.config.levels.level(rating.status),
-                         "message": rating.message})
+                         "status": float(rating.status), "level": level, "message": rating.message})
         return pd.DataFrame(rows)
 
     def _metric_rows(self, run_id, now, outcomes) -> pd.DataFrame:

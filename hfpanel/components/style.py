@@ -14,15 +14,15 @@ from urllib.parse import urlparse
 import pandas as pd
 
 from ..durations import format_duration
-from ..levels import CRITICAL, NOINFO, OK, WARNING
+from ..levels import CRITICAL, DOWNTIME, NOINFO, OK, WARNING
 
 #: background / text colour per level; chosen for contrast on a wall display (WCAG AA for large text)
-LEVEL_COLORS = {OK: "#188038", WARNING: "#f9ab00", CRITICAL: "#c5221f", NOINFO: "#5f6368"}
-LEVEL_TEXT = {OK: "#ffffff", WARNING: "#202124", CRITICAL: "#ffffff", NOINFO: "#ffffff"}
+LEVEL_COLORS = {OK: "#188038", WARNING: "#f9ab00", CRITICAL: "#c5221f", NOINFO: "#5f6368", DOWNTIME: "#1a73e8"}
+LEVEL_TEXT = {OK: "#ffffff", WARNING: "#202124", CRITICAL: "#ffffff", NOINFO: "#ffffff", DOWNTIME: "#ffffff"}
 #: a light tint of each level for backgrounds of whole rows and cards
-LEVEL_TINT = {OK: "#e6f4ea", WARNING: "#fef7e0", CRITICAL: "#fce8e6", NOINFO: "#f1f3f4"}
-LEVEL_WORDS = {OK: "ok", WARNING: "warning", CRITICAL: "critical", NOINFO: "noinfo"}
-LEVEL_ORDER = (OK, WARNING, CRITICAL, NOINFO)
+LEVEL_TINT = {OK: "#e6f4ea", WARNING: "#fef7e0", CRITICAL: "#fce8e6", NOINFO: "#f1f3f4", DOWNTIME: "#e8f0fe"}
+LEVEL_WORDS = {OK: "ok", WARNING: "warning", CRITICAL: "critical", NOINFO: "noinfo", DOWNTIME: "downtime"}
+LEVEL_ORDER = (OK, WARNING, CRITICAL, NOINFO, DOWNTIME)
 
 
 def esc(value) -> str:

@@ -1,0 +1,40 @@
+"""Announced downtimes: trouble on hosts in a GOCDB outage shows as "downtime", not critical."""
+
+import pandas as pd
+
+from hfpanel.downtime import downtime_reason, ongoing_outages
+from hfpanel.rating import is_downtime_rollup, rollup
+
+NOW = pd.Timestamp("2026-11-20 12:00")
+DOWNTIMES = pd.DataFrame([
+    {"id": "38201", "hostname": "se01.example.org", "severity": "OUTAGE", "classification": "SCHEDULED",
+     "start": NOW - pd.Timedelta(hours=1), "end": NOW + pd.Timedelta(hours=4), "description": "dCache upgrade"},
+    {"id": "38202", "hostname": "ce01.example.org", "severity": "WARNING", "classification": "SCHEDULED",
+     "start": NOW - pd.Timedelta(hours=1), "end": NOW + pd.Timedelta(hours=4), "description": "at risk"},
+    {"id": "38203", "hostname": "ce02.example.org", "severity": "OUTAGE", "classification": "UNSCHEDULED",
+     "start": NOW + pd.Timedelta(hours=2), "end": NOW + pd.Timedelta(hours=4), "description": "later"},
+])
+
+
+def test_only_ongoing_outages_count():
+    outages = ongoing_outages(DOWNTIMES, NOW)
+    assert list(outages) == ["se01.example.org"]
+    assert "scheduled GOCDB downtime 38201 until 2026-11-20 16:00 UTC" == outages["se01.example.org"]
+    assert ongoing_outages(DOWNTIMES, NOW + pd.Timedelta(hours=5)) == {}
+
+
+def test_a_module_is_in_downtime_by_its_hosts_or_by_all_its_failing_rows():
+    outages = ongoing_outages(DOWNTIMES, NOW)
+    assert downtime_reason(["se01.example.org"], None, outages).startswith("se01.example.org: scheduled")
+    assert downtime_reason(["ce01.example.org"], None, outages) is None  # a WARNING is not an outage
+    assert downtime_reason([], ["se01.example.org"], outages)
+    assert downtime_reason([], ["se01.example.org", "se02.example.org"], outages) is None  # se02 fails for real
+    assert downtime_reason([], [], outages) is None
+
+
+def test_rollup_leaves_downtime_out_and_says_so():
+    rating = rollup({"type": "worst"}, [1.0, 0.0], downtime=[False, True])
+    assert rating.status == 1.0 and "1 in downtime" in rating.message
+    only = rollup({"type": "worst"}, [0.0, -1.0], downtime=[True, True])
+    assert is_downtime_rollup(only)
+    assert not is_downtime_rollup(rollup({"type": "worst"}, [-1.0]))
