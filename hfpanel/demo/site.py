@@ -201,10 +201,12 @@ def demo_modules(base: str) -> list[dict]:
                "and open a GGUS ticket if it stays disabled for more than 4 hours."),
         _probe(base, "webdav_door", "dCache WebDAV door", "storage",
                "Reads and writes a test file through the WebDAV door. CRITICAL outside a declared GOCDB downtime: "
-               "open a GGUS ticket to the site admins (transfers and CMS jobs stage-out use this door)."),
+               "open a GGUS ticket to the site admins (transfers and CMS jobs stage-out use this door).",
+               hosts=[p.SE_HOST]),
         _probe(base, "xrootd_door", "dCache XRootD door", "storage",
                "Reads a test file through the XRootD door used by jobs and AAA. CRITICAL outside a declared "
-               "downtime: open a GGUS ticket to the site admins and warn the AAA operators."),
+               "downtime: open a GGUS ticket to the site admins and warn the AAA operators.",
+               hosts=[p.XROOTD_HOST]),
         _module("storage_accounting", "Storage accounting per share", "storage", "http_csv",
                 {"url": f"{base}/accounting/storage.csv", "delimiter": ",",
                  "columns": list(p.ACCOUNTING_COLUMNS),
