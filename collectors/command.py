@@ -17,30 +17,13 @@ module's timeout (the whole process group is killed when it expires) and output 
 
 from __future__ import annotations
 
-import json
-import os
-import signal
-import subprocess
-import tempfile
-
 import param
 
-from hfpanel.collector import Collector, ParseResult, SourceError
-from hfpanel.http import format_bytes
+from hfpanel.collector import Collector, ParseResult
+from hfpanel.process import first_line, load_payload, run
 from hfpanel.tabular import TableSelection, json_table, load_json
 
 EXIT_CODE_RATING = {"type": "map", "metric": "exit_code", "map": {0: 1.0, 1: 0.5, 2: 0.0, 3: -1}, "default": -1}
-_STDERR_CAP = 100_000
-
-
-def _first_line(text: str) -> str:
-    return next((line.strip() for line in text.splitlines() if line.strip()), "")
-
-
-def _read(handle, limit: int) -> tuple[str, bool]:
-    handle.seek(0)
-    data = handle.read(limit + 1)
-    return data[:limit].decode("utf-8", errors="replace"), len(data) > limit
 
 
 class CommandCollector(Collector, TableSelection):
@@ -74,53 +57,15 @@ class CommandCollector(Collector, TableSelection):
         super().check_selection()
 
     def fetch(self) -> bytes:
-        if not self.argv:
-            raise SourceError("no command configured (argv is empty)")
-        program = self.argv[0]
-        if self.cwd and not os.path.isdir(self.cwd):
-            raise SourceError(f"working directory not found: {self.cwd}")
-        env = {**os.environ, **{str(k): str(v) for k, v in (self.env or {}).items()}}
-        with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-            try:
-                process = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
-                                           env=env, cwd=self.cwd or None, start_new_session=True)
-            except FileNotFoundError:
-                raise SourceError(f"command not found: {program}") from None
-            except PermissionError:
-                raise SourceError(f"command not executable: {program}") from None
-            except OSError as exc:
-                raise SourceError(f"cannot run {program}: {exc.strerror or exc}") from None
-            try:
-                returncode = process.wait(timeout=self.timeout)
-            except subprocess.TimeoutExpired:
-                try:
-                    os.killpg(process.pid, signal.SIGKILL)  # its children too
-                except ProcessLookupError:
-                    pass
-                process.wait()
-                raise SourceError(f"command timed out after {self.timeout:g}s: {program}") from None
-            stdout, truncated = _read(out, self.max_bytes)
-            stderr, _ = _read(err, min(self.max_bytes, _STDERR_CAP))
-        record = {"argv": list(self.argv), "returncode": returncode, "stdout": stdout, "stderr": stderr,
-                  "truncated": truncated}
-        return json.dumps(record, ensure_ascii=False).encode("utf-8")
+        # process handling (no shell, timeout kills the process group, output caps) lives in hfpanel.process
+        return run(self.argv, timeout=self.timeout, max_bytes=self.max_bytes, env=self.env,
+                   cwd=self.cwd).to_payload()
 
     def parse(self, payload: bytes) -> ParseResult:
-        try:
-            record = json.loads(payload)
-            returncode, stdout, stderr = int(record["returncode"]), record["stdout"], record["stderr"]
-        except (ValueError, KeyError, TypeError):
-            raise SourceError("not a command payload (expected the JSON written by fetch())") from None
+        record = load_payload(payload)
         if self.output == "exit_code":
-            message = _first_line(stdout).partition("|")[0].strip()  # drop Nagios perfdata
-            return ParseResult(metrics={"exit_code": float(returncode)},
-                               message=message or f"no output (exit code {returncode})")
-        if returncode < 0:
-            raise SourceError(f"command killed by signal {-returncode}")
-        if returncode != 0:
-            why = _first_line(stderr) or _first_line(stdout) or "no output"
-            raise SourceError(f"command exited {returncode}: {why}")
-        if record.get("truncated"):
-            raise SourceError(f"command output larger than the {format_bytes(self.max_bytes)} limit")
-        doc = load_json(stdout.encode("utf-8"))
+            message = first_line(record.stdout).partition("|")[0].strip()  # drop Nagios perfdata
+            return ParseResult(metrics={"exit_code": float(record.returncode)},
+                               message=message or f"no output (exit code {record.returncode})")
+        doc = load_json(record.checked_stdout(self.max_bytes).encode("utf-8"))
         return self.finish(json_table(doc, self.rows), doc)

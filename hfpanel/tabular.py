@@ -51,7 +51,7 @@ def _names(items, limit: int = 8) -> str:
     return ", ".join(items[:limit]) + ("…" if len(items) > limit else "") if items else "none"
 
 
-def _kind(value: Any) -> str:
+def kind_of(value: Any) -> str:
     if value is None:
         return "null"
     if isinstance(value, dict):
@@ -128,7 +128,7 @@ def json_path(doc: Any, path: str | None) -> Any:
                 elif isinstance(value, dict):
                     following += list((item, name) for name, item in value.items())
                 else:
-                    raise SourceError(f"path {path!r}: cannot iterate over {_kind(value)} at '{segment}'")
+                    raise SourceError(f"path {path!r}: cannot iterate over {kind_of(value)} at '{segment}'")
                 continue
             if isinstance(value, dict):
                 if segment not in value:
@@ -140,12 +140,12 @@ def json_path(doc: Any, path: str | None) -> Any:
                 index = int(segment)
                 if not -len(value) <= index < len(value):
                     raise SourceError(
-                        f"path {path!r} not found in document (index {index} out of range for {_kind(value)})"
+                        f"path {path!r} not found in document (index {index} out of range for {kind_of(value)})"
                     )
                 following.append((value[index], key))
             else:
                 at = ".".join(segments[:depth]) or "the top"
-                raise SourceError(f"path {path!r} not found in document ({at} is {_kind(value)}, not an object)")
+                raise SourceError(f"path {path!r} not found in document ({at} is {kind_of(value)}, not an object)")
         current = following
     if "*" not in segments:
         return current[0][0]
@@ -174,10 +174,10 @@ def records_to_frame(records: Any, path: str | None = None) -> pd.DataFrame:
         hint = f" (use '{path}.*' for its values)" if path not in (None, "", ".") else " (use '*' for its values)"
         raise SourceError(f"{where} selects an object, not a list{hint}")
     if not isinstance(records, list):
-        raise SourceError(f"{where} selects {_kind(records)}, not a list of objects")
+        raise SourceError(f"{where} selects {kind_of(records)}, not a list of objects")
     for record in records:
         if not isinstance(record, dict):
-            raise SourceError(f"{where} selects a list holding {_kind(record)}, expected objects")
+            raise SourceError(f"{where} selects a list holding {kind_of(record)}, expected objects")
     return pd.DataFrame([_flatten(record, "", {}) for record in records])
 
 
@@ -280,7 +280,7 @@ def document_metrics(doc: Any, spec: dict) -> dict[str, float]:
         elif isinstance(value, (bool, int, float)):
             out[name] = float(value)
         else:
-            raise SourceError(f"metric {name!r}: path {path!r} holds {_kind(value)}, not a number")
+            raise SourceError(f"metric {name!r}: path {path!r} holds {kind_of(value)}, not a number")
     return out
 
 

@@ -1,0 +1,163 @@
+"""``hammercloud`` and ``hammercloud_monit``: HammerCloud functional-test jobs per site, as an efficiency.
+
+HammerCloud sends each site real analysis jobs all day: the share that succeed is the site's health as
+users feel it. ATLAS reads them from HammerCloud's ``xhr/json`` API, CMS from MONIT's condor records; both
+give tables ``results`` and ``sites`` (job counts, efficiency = completed / (completed + failed)) and metrics
+``efficiency``, ``efficiency_min`` (the worst site, which the default rating judges), ``completed``,
+``failed``. Nothing finished is no information (NaN), not an error; killed jobs (HC at test end,
+condor_rm, proxy expiry) are not the site's fault and do not count.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+
+import pandas as pd
+import param
+
+from hfpanel.collector import ParseResult, SourceError
+from hfpanel.http import HttpCollector
+from hfpanel.monit import MonitCollector, any_of, msearch_hits, typed
+from hfpanel.tabular import json_path, load_json, records_to_frame
+
+STATES = ("submitted", "running", "completed", "failed", "killed")
+GANGA = {"s": "submitted", "r": "running", "c": "completed", "f": "failed", "k": "killed"}
+RATING = {"type": "threshold", "metric": "efficiency_min", "warning": 0.8, "critical": 0.5}
+_PY_LITERALS = re.compile(r'("[^"\\]*(?:\\.[^"\\]*)*")|\b(None|True|False)\b')  # a JSON string, or a Python literal
+_JSON = {"None": "null", "True": "true", "False": "false"}
+WORKFLOW = re.compile(r"^\d+_\d+:\w+_crab_HC-(\d+)-(T\d_[A-Z]{2}_\w+)-\d+-\d+$")
+IGNORED_REMOVALS = ("condor_rm", "python-initiated action", "due to proxy expiration")
+XHR_COLUMNS = ["id", "site", "ganga_status", "submit_time", "start_time", "stop_time", "backendID"]
+CONDOR_FIELDS = (("GlobalJobId", str), ("Status", str), ("RecordTime", (int, float)))
+CONDOR = {"Idle": "submitted", "Held": "submitted", "Running": "running", "Transferring Output": "running"}
+
+
+def json_literals(text: str) -> str:
+    """Python-repr ``None``/``True``/``False`` outside strings become JSON (same length: error positions hold)."""
+    if not re.search(r"\b(?:None|True|False)\b", text):
+        return text  # the usual case: plain JSON
+    return _PY_LITERALS.sub(lambda m: m.group(1) or _JSON[m.group(2)], text)
+
+
+def summarise(results: pd.DataFrame) -> ParseResult:
+    """The ``sites`` table, the metrics and a message from a ``results`` table with ``site`` and ``status``."""
+    sites = results.groupby(["site", "status"]).size().unstack(fill_value=0).reindex(columns=list(STATES), fill_value=0)
+    sites["efficiency"] = sites["completed"] / (sites["completed"] + sites["failed"]).replace(0, math.nan)
+    sites = sites.rename_axis(columns=None).reset_index().sort_values(["efficiency", "site"], ignore_index=True)
+    metrics = {state: float(sites[state].sum()) for state in STATES}
+    done = metrics["completed"] + metrics["failed"]
+    metrics["efficiency"] = metrics["completed"] / done if done else math.nan
+    metrics["efficiency_min"] = float(sites["efficiency"].min()) if done else math.nan
+    w = sites.iloc[0] if done else None  # the worst site: sorted by efficiency
+    message = (f"worst site {w.site}: {w.completed} of {w.completed + w.failed} finished jobs succeeded" if done
+               else f"no finished jobs ({len(results)} in the answer)")
+    return ParseResult(tables={"results": results, "sites": sites}, metrics=metrics, message=message)
+
+
+class HammerCloudCollector(HttpCollector):
+    """Sub-jobs of HammerCloud tests from ``<url>/hc/app/<app>/xhr/json/?action=results&test=<id>``."""
+
+    payload_suffix, accept, default_rating = "json", "application/json", RATING
+    url = param.String(default="", doc="HammerCloud base URL, e.g. https://hammercloud.cern.ch")
+    app = param.String(default="cms", regex=r"^[a-z]+$", doc="HammerCloud application: atlas, cms, ...")
+    tests = param.List(default=[], doc="HammerCloud test ids, e.g. [20451137].")
+    sites = param.List(default=[], item_type=str, doc="Only these sites (HC site or PanDA queue names).")
+
+    def __init__(self, **params):
+        super().__init__(**params)
+        if not self.tests or not all(str(t).isdigit() for t in self.tests):
+            raise ValueError(f"tests: give one or more numeric HammerCloud test ids, got {self.tests!r}")
+
+    def deadline(self) -> float:
+        return super().deadline() * len(self.tests)
+
+    def fetch(self) -> bytes:
+        """One payload: a JSON list of ``{"test", "body"}`` with each raw answer (quirks and all) as text."""
+        answers = []
+        for test in self.tests:
+            url = f"{self.url.rstrip('/')}/hc/app/{self.app}/xhr/json/?action=results&test={test}" if self.url else ""
+            with self.param.update(url=url, method="GET", body=None):
+                try:
+                    answers.append({"test": str(test), "body": self.http_fetch().decode("utf-8", "replace")})
+                except SourceError as error:
+                    raise SourceError(f"test {test}: {error}") from None
+        return json.dumps(answers).encode()
+
+    def parse(self, payload: bytes) -> ParseResult:
+        """Accepts fetch()'s list or one raw xhr/json answer (e.g. a fixture)."""
+        envelope = payload.lstrip()[:1] == b"["
+        answers = load_json(payload) if envelope else [{"test": None, "body": payload.decode("utf-8", "replace")}]
+        if not all(isinstance(a, dict) and isinstance(a.get("body"), str) for a in answers):
+            raise SourceError("expected HammerCloud answers (an object keyed by test id), got a list")
+        frames = []
+        for answer in answers:
+            try:
+                doc = load_json(json_literals(answer["body"]).encode())
+                if not isinstance(doc, dict) or "error" in doc:
+                    raise SourceError(f"HammerCloud: {doc.get('error') if isinstance(doc, dict) else 'not an object'}")
+                for test in doc:
+                    if not test.isdigit():
+                        raise SourceError(f"unexpected key {test[:40]!r} (expected HammerCloud test ids)")
+                    frames.append(self._frame(test, json_path(doc, f"{test}.results")))
+            except SourceError as error:
+                raise SourceError(f"test {answer['test']}: {error}" if answer["test"] else str(error)) from None
+        results = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["site", "status"])
+        return summarise(results[results["site"].isin(self.sites)] if self.sites else results)
+
+    @staticmethod
+    def _frame(test: str, records) -> pd.DataFrame:
+        frame = records_to_frame(records, f"{test}.results").reindex(columns=XHR_COLUMNS)  # absent: NaN
+        for i, record in enumerate(records):
+            for key, kind in (("id", int), ("site", str), ("ganga_status", str)):
+                typed(record, key, kind, f"{test}.results.{i}")
+        out = pd.DataFrame({"test_id": int(test), "id": frame["id"], "site": frame["site"],
+                            "status": frame["ganga_status"].map(lambda s: GANGA.get(s, f"unknown ({s})"))})
+        for key in ("submit_time", "start_time", "stop_time"):
+            out[key] = pd.to_datetime(frame[key], errors="coerce", format="ISO8601")
+            if (bad := out[key].isna() & frame[key].notna()).any():
+                raise SourceError(f"{test}.results.{bad.idxmax()}.{key}: not a time: {frame[key][bad].iloc[0]!r}")
+        out["backend_id"] = frame["backendID"].astype("string")
+        out["duration"] = (out["stop_time"] - out["start_time"]).dt.total_seconds()
+        return out
+
+
+class HammerCloudMonitCollector(MonitCollector):
+    """CMS: HammerCloud CRAB jobs in MONIT's condor records (``CRAB_Workflow`` names template and site)."""
+
+    default_rating, time_field = RATING, "data.RecordTime"
+    sort = [{"data.RecordTime": "asc"}, {"data.GlobalJobId": {"order": "asc", "unmapped_type": "keyword"}}]
+    source_fields = [f"data.{f}" for f in ("GlobalJobId", "Status", "RecordTime", "CRAB_Workflow", "RemoveReason",
+                                           "Chirp_CRAB3_Job_ExitCode", "ExitCode")]  # condor records hold hundreds
+    datasource_id, index, window = 8787, "monit_prod_condor_raw_metric*", "4h"  # new defaults of MonitCollector's params
+    templates = param.List(default=[], doc="Only these HammerCloud template ids, e.g. [98].")
+    sites = param.List(default=[], item_type=str, doc="Only these CMS sites, e.g. [T2_DE_DESY].")
+
+    def query_string(self) -> str:
+        ids = [f"{int(t)}\\-" for t in self.templates] or [""]  # '-' is an operator in query_string
+        terms = ["(" + " OR ".join("data.CRAB_Workflow:*_crab_HC\\-" + t + "*" for t in ids) + ")"]
+        return " AND ".join(terms + ([any_of("data.Site", self.sites)] if self.sites else []))
+
+    def parse(self, payload: bytes) -> ParseResult:
+        rows = []
+        for where, hits in msearch_hits(payload):
+            for i, hit in enumerate(hits):
+                data = typed(typed(hit, "_source", dict, f"{where}.{i}"), "data", dict, f"{where}.{i}._source")
+                workflow = data.get("CRAB_Workflow")  # text when present: a mistyped one is an error, not skipped
+                at = f"{where}.{i}._source.data"
+                if not (match := workflow is not None and WORKFLOW.match(typed(data, "CRAB_Workflow", str, at))):
+                    continue  # not a HammerCloud job
+                job, state, when = (typed(data, key, kind, at) for key, kind in CONDOR_FIELDS)
+                code = data.get("Chirp_CRAB3_Job_ExitCode", data.get("ExitCode"))
+                reason = str(data.get("RemoveReason") or "")
+                status = (("completed" if code == 0 else "failed") if state == "Completed" else
+                          ("killed" if any(w in reason for w in IGNORED_REMOVALS) else "failed") if state == "Removed"
+                          else CONDOR.get(state, "submitted"))
+                rows.append((int(match.group(1)), job, match.group(2), status, code, reason, when, workflow))
+        results = pd.DataFrame.from_records(rows, columns=["template", "job", "site", "status", "exit_code",
+                                                           "remove_reason", "time", "workflow"])
+        keep = results["site"].isin(self.sites or results["site"])  # an empty filter keeps all
+        results = results[keep & results["template"].isin([int(t) for t in self.templates] or results["template"])]
+        results = results.sort_values("time", kind="stable").drop_duplicates("job", keep="last")  # latest record
+        return summarise(results.assign(time=pd.to_datetime(results["time"], unit="s")).reset_index(drop=True))

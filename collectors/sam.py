@@ -1,0 +1,147 @@
+"""``sam``: SAM/ETF test results of a site from CERN MONIT, rated per service (host x flavour).
+
+Why not ``http_json``: a shifter needs the LATEST result of each test (MONIT keeps several versions
+of one result, and a window holds several runs), flavours spelt one way (``webdav``/``WEBDAV``,
+``org.opensciencegrid.htcondorce``/``HTCONDOR-CE``), a service as bad as its worst test, and an
+empty answer treated as the failure it is. Tables: ``results`` (latest per host x flavour x
+metric), ``services`` (worst status per host x flavour, failing metrics named; the rating's
+``host`` labels let the runner match GOCDB downtimes) and ``availability`` (OK among
+OK/WARNING/CRITICAL runs in the window, per site and per host). A service with an UNKNOWN test is
+UNKNOWN unless another test is WARNING or CRITICAL. Metrics: ``critical``, ``warning``, ``ok``,
+``unknown`` (services) and ``availability``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import param
+
+from hfpanel.collector import ParseResult, SourceError
+from hfpanel.monit import MonitCollector, any_of, msearch_hits, quote, typed
+
+STATUSES = ("OK", "WARNING", "CRITICAL", "UNKNOWN")
+RANK = {"OK": 0, "UNKNOWN": 1, "WARNING": 2, "CRITICAL": 3}  # worst last
+SPELLINGS = {"HTCONDOR-CE": ("HTCONDOR-CE", "HTCondor-CE", "org.opensciencegrid.htcondorce"),
+             "WEBDAV": ("WEBDAV", "webdav", "WebDAV"), "XROOTD": ("XROOTD", "XRootD", "xrootd"),
+             "ARC-CE": ("ARC-CE", "arc-ce"), "SRM": ("SRM", "srm")}
+_CANONICAL = {s.lower(): name for name, spellings in SPELLINGS.items() for s in spellings}
+COLUMNS = ["host", "flavour", "metric", "status", "summary", "details", "ts", "kafka", "site", "vo"]
+
+
+def flavour(name: str) -> str:
+    """One spelling per flavour: ``XRootD`` -> ``XROOTD``, ``org.opensciencegrid.htcondorce`` -> ``HTCONDOR-CE``."""
+    return _CANONICAL.get(name.lower(), name.upper())
+
+
+def _explain(hit, where: str) -> SourceError:
+    """The first missing or mistyped field of a hit, named by its path (the slow path of parse)."""
+    try:
+        source = typed(hit, "_source", dict, where)
+        data = typed(source, "data", dict, f"{where}._source")
+        for key in ("dst_hostname", "service_flavour", "metric_name", "status"):
+            typed(data, key, str, f"{where}._source.data")
+        meta = typed(source, "metadata", dict, f"{where}._source") if "metadata" in source else {}
+        part = "metadata" if "timestamp" in meta or "timestamp" not in data else "data"  # eval_sam's fallback
+        typed(meta if part == "metadata" else data, "timestamp", (int, float), f"{where}._source.{part}")
+        if meta.get("kafka_timestamp"):
+            typed(meta, "kafka_timestamp", (int, float), f"{where}._source.metadata")
+    except SourceError as error:
+        return error
+    return SourceError(f"{where}: unexpected document")
+
+
+class SamCollector(MonitCollector):
+    """SAM/ETF results (``monit_prod_sam3_enr_*``) of one VO, optionally one site, some hosts, some flavours."""
+
+    vo = param.String(default=None, allow_None=True, doc="VO whose tests count, e.g. cms (data.vo).")
+    site = param.String(default=None, allow_None=True, doc="Experiment site, e.g. T2_DE_DESY (data.dst_experiment_site).")
+    hosts = param.List(default=[], item_type=str, doc="Only these service hosts (data.dst_hostname).")
+    service_flavours = param.List(default=[], item_type=str, doc="Only these flavours, any spelling (XROOTD, webdav...).")
+
+    default_rating = {"type": "weakest_link", "table": "services", "column": "status", "label": "host",
+                      "map": {"OK": 1.0, "WARNING": 0.5, "CRITICAL": 0.0, "UNKNOWN": -1}}
+    sort = [{"metadata.timestamp": "asc"}, {"metadata.kafka_timestamp": {"order": "asc", "unmapped_type": "long"}}]
+    source_fields = ["metadata.timestamp", "metadata.kafka_timestamp", *(f"data.{f}" for f in (
+        "vo", "dst_hostname", "service_flavour", "metric_name", "status", "summary", "details", "timestamp",
+        "dst_experiment_site"))]
+
+    def __init__(self, **params):
+        super().__init__(**params)
+        if not self.vo:
+            raise ValueError("vo: give the VO whose SAM tests count, e.g. cms")
+
+    def query_string(self) -> str:
+        names = sorted({s for f in self.service_flavours for s in (f, *SPELLINGS.get(flavour(f), ()))})
+        terms = ((f"data.dst_experiment_site:{quote(self.site)}", self.site),
+                 (any_of("data.dst_hostname", self.hosts), self.hosts), (any_of("data.service_flavour", names), names))
+        return " AND ".join([f"data.vo:{quote(self.vo)}"] + [term for term, wanted in terms if wanted])
+
+    def parse(self, payload: bytes) -> ParseResult:
+        rows = []
+        for where, hits in msearch_hits(payload):
+            for i, hit in enumerate(hits):
+                try:  # the fast path; _explain names what is wrong
+                    source = hit["_source"]
+                    data, meta = source["data"], source.get("metadata") or {}
+                    ts = meta.get("timestamp", data.get("timestamp"))
+                    row = (data["dst_hostname"], data["service_flavour"], data["metric_name"], data["status"],
+                           data.get("summary") or "", data.get("details") or "", ts, meta.get("kafka_timestamp") or 0,
+                           data.get("dst_experiment_site") or "", data.get("vo"))
+                except (KeyError, TypeError, AttributeError):
+                    raise _explain(hit, f"{where}.{i}") from None
+                if not (all(type(v) is str for v in row[:4]) and type(ts) in (int, float) and type(row[7]) in (int, float)):
+                    raise _explain(hit, f"{where}.{i}")
+                rows.append(row)
+        df = pd.DataFrame.from_records(rows, columns=COLUMNS)
+        df["flavour"] = df["flavour"].map({f: flavour(f) for f in df["flavour"].unique()})
+        df["status"] = df["status"].str.upper().where(lambda s: s.isin(STATUSES), "UNKNOWN")
+        keep = df["vo"].isna() | (df["vo"] == self.vo)  # the query filters; this guards against proxies that do not
+        for column, wanted in (("site", [self.site] if self.site else []), ("host", self.hosts),
+                               ("flavour", [flavour(f) for f in self.service_flavours])):
+            keep &= df[column].isin(wanted) if wanted else True
+        df = df[keep].sort_values(["ts", "kafka"], kind="stable")
+        if df.empty:  # a site's SAM tests run every hour: none in the window is a fault, not "all fine"
+            what = f"site {self.site}" if self.site else f"hosts {', '.join(self.hosts)}" if self.hosts else f"vo {self.vo}"
+            flavours = f" ({'/'.join(self.service_flavours)})" if self.service_flavours else ""
+            raise SourceError(f"no SAM results for {what}{flavours} in the last {self.window}")
+        df["time"] = pd.to_datetime(df["ts"], unit="ms")
+        runs = df.drop_duplicates(["host", "flavour", "metric", "ts"], keep="last")  # versions of one run
+        results = runs.drop_duplicates(["host", "flavour", "metric"], keep="last").sort_values(
+            ["site", "host", "flavour", "metric"])[COLUMNS[:6] + ["time", "site", "vo"]].reset_index(drop=True)
+        services = self._services(results)
+        metrics = {s.lower(): float((services["status"] == s).sum()) for s in STATUSES}
+        availability, metrics["availability"] = self._availability(runs)
+        bad = [f"{h} {f}" for h, f, s in zip(services["host"], services["flavour"], services["status"]) if s == "CRITICAL"]
+        message = f"CRITICAL: {', '.join(bad[:3])}" + (f" and {len(bad) - 3} more" if len(bad) > 3 else "") if bad else ""
+        return ParseResult(tables={"results": results, "services": services, "availability": availability},
+                           metrics=metrics, message=message)
+
+    @staticmethod
+    def _services(results: pd.DataFrame) -> pd.DataFrame:
+        """Per host x flavour: the worst status, its summary and time, and every failing metric named."""
+        ranked = results.assign(rank=results["status"].map(RANK)).sort_values(["rank", "time"], ascending=False)
+        worst = ranked.drop_duplicates(["host", "flavour"]).set_index(["host", "flavour"])
+        bad = ranked[ranked["status"] != "OK"]  # worst first
+        failing = (bad["metric"] + " (" + bad["status"] + "), ").groupby([bad["host"], bad["flavour"]]).sum().str[:-2]
+        out = worst[["site", "status", "summary", "time", "rank"]].assign(
+            failing=failing.reindex(worst.index).fillna(""), metrics=results.groupby(["host", "flavour"]).size())
+        out = out.reset_index().assign(rank=lambda f: -f["rank"]).sort_values(["rank", "site", "host"])
+        return out[["site", "host", "flavour", "status", "failing", "metrics", "summary", "time"]].reset_index(drop=True)
+
+    @staticmethod
+    def _availability(runs: pd.DataFrame) -> tuple[pd.DataFrame, float]:
+        """OK among OK/WARNING/CRITICAL test runs, per site (``host`` empty) and per host; and over all."""
+        counts = runs.groupby(["site", "host", "status"]).size().unstack(fill_value=0)
+        counts = counts.reindex(columns=list(STATUSES), fill_value=0)
+        counts.columns = [c.lower() for c in counts.columns]
+        per_site = counts.groupby(level="site").sum()
+        frame = pd.concat([per_site.assign(scope="site", host=None).reset_index(),
+                           counts.reset_index().assign(scope="host")], ignore_index=True)
+        rated = frame["ok"] + frame["warning"] + frame["critical"]
+        frame["results"] = rated + frame["unknown"]
+        frame["availability"] = (frame["ok"] / rated.where(rated > 0)).astype(float)
+        total = int(per_site[["ok", "warning", "critical"]].to_numpy().sum())
+        columns = ["scope", "site", "host", "ok", "warning", "critical", "unknown", "results", "availability"]
+        return frame[columns], (float(per_site["ok"].sum()) / total if total else math.nan)
