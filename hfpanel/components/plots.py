@@ -1,0 +1,647 @@
+"""PlotBuilder: any numeric metric or detail column of the store over time, for the analyst.
+
+    from hfpanel.components.plots import PlotBuilder, plot
+    builder = plot(store, series=["condor_held:held", "sam_ce:critical"], window="7d", agg="max",
+                   overlay_status=True)
+    builder            # the widgets and the interactive plot (zoom, pan, hover)
+    builder.data       # the binned frame behind the plot (time, series, group, label, value, count)
+    builder.settings() # a dict; PlotBuilder.from_settings(store, that_dict) draws the same plot again
+
+Series are ``"module:metric"`` (the metrics table) or ``"module.table:column"`` (a numeric column of
+a detail table); ``hfpanel.components.series.available_series(store)`` lists them all. The window is
+``window`` (6h … 365d) before ``end`` (default: the viewed ``time``, else the latest run), or
+``start``…``end``. Binning (``bin``, "auto" keeps a series at or below 2000 points), the per-bin
+aggregate (``agg``), the per-run combination of a detail table's rows (``per_run``) and grouping
+(``group_by`` a column of the detail table, one series per value) all run in DuckDB over only the
+window's day partitions (see ``series.py``). ``overlay_status`` shades the modules' warning,
+critical and no-information periods behind the curves.
+
+``url_params()`` / ``apply_url_params()`` give the view as a flat string dict for the page's URL
+query (only non-default values), ``sync_url()`` keeps them in ``pn.state.location``.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from urllib.parse import parse_qsl, urlencode
+
+import holoviews as hv
+import holoviews.plotting.bokeh  # noqa: F401  (the backend, loaded without notebook side effects)
+import pandas as pd
+import panel as pn
+import param
+
+from ..durations import parse_duration
+from ..levels import CRITICAL, DOWNTIME, NOINFO, WARNING
+from ..runner import utcnow
+from . import data
+from . import series as S
+from .base import StoreView, to_time
+from .style import CSS, LEVEL_COLORS, esc, fmt_time, iso
+
+#: the window presets offered (any duration ``parse_duration`` reads is accepted)
+WINDOWS = ("6h", "24h", "7d", "30d", "90d", "365d")
+KINDS = ("line", "area", "bar", "heatmap")
+BIN_CHOICES = (S.AUTO, *S.BINS)
+#: levels shaded by ``overlay_status`` (ok periods stay clear)
+SHADED = (WARNING, CRITICAL, NOINFO, DOWNTIME)
+#: one colour per curve (Tableau 10, then Category20's light tones)
+PALETTE = ("#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7", "#9c755f",
+           "#bab0ac", "#aec7e8", "#ffbb78", "#98df8a", "#ff9896", "#c5b0d5", "#c49c94", "#f7b6d2", "#c7c7c7",
+           "#dbdb8d", "#9edae5")
+#: the settings keys, in the order ``settings()`` gives them
+SETTINGS = ("series", "window", "start", "end", "group_by", "bin", "agg", "per_run", "kind", "overlay_status",
+            "max_groups")
+#: settings key -> URL query key (the view a person pastes: ``?series=condor_held:held&window=7d``)
+URL_KEYS = {"series": "series", "window": "window", "start": "start", "end": "end", "group_by": "group_by",
+            "bin": "bin", "agg": "agg", "per_run": "per_run", "kind": "kind", "overlay_status": "overlay",
+            "max_groups": "max_groups"}
+#: longest window accepted (a year and a bit, so "365d" before any end fits)
+MAX_WINDOW = pd.Timedelta(days=400)
+
+
+def _join_series(items) -> str:
+    """Series for the URL: comma-separated, or a JSON list when a name itself holds a comma."""
+    items = list(items)
+    return json.dumps(items) if any("," in s for s in items) else ",".join(items)
+
+
+def _split_series(text: str) -> list[str]:
+    text = (text or "").strip()
+    if not text:
+        return []
+    if text.startswith("["):
+        try:
+            items = json.loads(text)
+        except ValueError as error:
+            raise ValueError(f"series: not a JSON list: {text!r}") from error
+        return [str(s) for s in items]
+    return [s.strip() for s in text.split(",") if s.strip()]
+
+
+def _truthy(text) -> bool:
+    return str(text).strip().lower() in ("1", "true", "yes", "on")
+
+
+class _UrlState(param.Parameterized):
+    """The builder's URL query ("" = default). Untyped: Panel's Location decodes query values as
+    JSON where it can (``overlay=1`` arrives as the number 1), ``_url_text`` turns them back."""
+
+    series = param.Parameter(default="")
+    window = param.Parameter(default="")
+    start = param.Parameter(default="")
+    end = param.Parameter(default="")
+    group_by = param.Parameter(default="")
+    bin = param.Parameter(default="")
+    agg = param.Parameter(default="")
+    per_run = param.Parameter(default="")
+    kind = param.Parameter(default="")
+    overlay = param.Parameter(default="")
+    max_groups = param.Parameter(default="")
+
+
+def _url_text(value) -> str:
+    """A query value as the text it was in the URL (undoing Location's JSON decoding)."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "1" if value else ""
+    if isinstance(value, (list, dict)):
+        return json.dumps(value)
+    return str(value)
+
+
+class PlotBuilder(StoreView):
+    """Plot numeric metrics and detail-table columns of the store over a window, binned and
+    aggregated in DuckDB; widgets for every parameter, a CSV download of ``.data``.
+
+    ``data`` is the frame behind the plot (``time`` = bin start, naive UTC; ``series``; ``group``;
+    ``label``; ``value``; ``count`` = samples in the bin); ``status`` the shaded level spans;
+    ``error`` the reason when nothing could be plotted ("" otherwise).
+    """
+
+    series = param.List(default=[], item_type=str,
+                        doc="What to plot: 'module:metric' or 'module.table:column' names.")
+    window = param.String(default="24h", doc="How far back from end (6h, 24h, 7d, 30d, 365d, …) unless start is set.")
+    start = param.ClassSelector(class_=pd.Timestamp, allow_None=True, default=None,
+                                doc="First time of the window (naive UTC); None = end - window.")
+    end = param.ClassSelector(class_=pd.Timestamp, allow_None=True, default=None,
+                              doc="Last time of the window (naive UTC); None = the viewed time, else the latest run.")
+    group_by = param.String(default="", doc="A column of the series' detail table: one series per value.")
+    bin = param.Selector(default=S.AUTO, objects=list(BIN_CHOICES),
+                         doc="Time bin; auto keeps each series at or below 2000 points.")
+    agg = param.Selector(default="mean", objects=list(S.AGGREGATES), doc="Aggregate of the samples in a bin.")
+    per_run = param.Selector(default="", objects=list(S.PER_RUN),
+                             doc="How a detail table's rows of one run are combined first ('' = each row is a sample).")
+    kind = param.Selector(default="line", objects=list(KINDS), doc="line, area, bar or heatmap.")
+    overlay_status = param.Boolean(default=False, doc="Shade the modules' warning/critical/no-info periods.")
+    max_groups = param.Integer(default=S.MAX_GROUPS, bounds=(1, 500),
+                               doc="With group_by: at most this many groups (those with the most samples).")
+    height = param.Integer(default=440, bounds=(150, None), doc="Plot height in pixels.")
+
+    _watched = ("store", "time", "config", *SETTINGS)
+
+    def __init__(self, **params):
+        for key in ("start", "end"):
+            if key in params:
+                params[key] = to_time(params[key])
+        if isinstance(params.get("series"), str):
+            params["series"] = _split_series(params["series"])
+        if "series" in params:
+            params["series"] = [str(s) for s in params["series"]]
+        super().__init__(**params)
+        self._data = S.empty_frame()
+        self._status = pd.DataFrame(columns=["module", "level", "start", "end", "runs"])
+        self._error = ""
+        self._range = (None, None)
+        self._bin_used = None
+        self._syncing = False  # widgets being set from the parameters
+        self._url_busy = False  # the URL state being applied or written
+        self._url = None
+        self._location = None
+        self._build_widgets()
+        self._start()
+
+    def set_window(self, start=None, end=None, window: str | None = None) -> None:
+        """Set the window from anything time-like (None / "now" / a string / a datetime) in one update."""
+        changes = {"start": to_time(start), "end": to_time(end)}
+        if window is not None:
+            parse_duration(window)
+            changes["window"] = str(window)
+        self.param.update(**changes)
+
+    # -- construction from a dict ----------------------------------------------------------------
+    @classmethod
+    def from_settings(cls, store, settings: dict, **params) -> "PlotBuilder":
+        """The builder ``settings`` describe (as ``settings()`` returned them), over ``store``."""
+        unknown = set(settings) - set(SETTINGS)
+        if unknown:
+            raise ValueError(f"unknown plot settings: {', '.join(sorted(unknown))} (known: {', '.join(SETTINGS)})")
+        return cls(store=store, **{**settings, **params})
+
+    def settings(self, pin: bool = False) -> dict:
+        """The view as a JSON-friendly dict. ``pin=True`` fixes ``start``/``end`` to the window
+        shown now, so the same plot comes back after more runs landed."""
+        start, end = self.start, self.end
+        if pin:
+            start, end = self.window_range()
+        return {"series": list(self.series), "window": self.window,
+                "start": iso(start) if start is not None else None, "end": iso(end) if end is not None else None,
+                "group_by": self.group_by, "bin": self.bin, "agg": self.agg, "per_run": self.per_run,
+                "kind": self.kind, "overlay_status": bool(self.overlay_status), "max_groups": int(self.max_groups)}
+
+    def code(self, pin: bool = True) -> str:
+        """Python that draws this plot again in a notebook."""
+        defaults = {k: self.param[k].default for k in SETTINGS}
+        given = {k: v for k, v in self.settings(pin=pin).items()
+                 if k == "series" or v != (defaults[k] if k not in ("start", "end") else None)}
+        args = ", ".join(f"{k}={v!r}" for k, v in given.items())
+        return ("from hfpanel.components.plots import plot\n"
+                f"builder = plot(store, {args})\nbuilder")
+
+    # -- the URL ------------------------------------------------------------------------------------
+    def url_params(self) -> dict[str, str]:
+        """The view as URL query strings; values at their default are left out (short links)."""
+        out = {}
+        for key, value in self.settings().items():
+            if key == "series":
+                text = _join_series(value)
+            elif key == "overlay_status":
+                text = "1" if value else ""
+            elif value is None:
+                text = ""
+            else:
+                text = str(value)
+            default = self.param[key].default
+            default_text = {"series": "", "overlay_status": ""}.get(key, "" if default is None else str(default))
+            if text != default_text:
+                out[URL_KEYS[key]] = text
+        return out
+
+    def apply_url_params(self, params: dict) -> None:
+        """Set the view from URL query strings (missing keys mean the default). A bad value raises
+        ValueError naming the key; nothing is changed then."""
+        params = {k: ("" if v is None else (v[0] if isinstance(v, (list, tuple)) and v else str(v)))
+                  for k, v in (params or {}).items()}
+        new = {}
+        for key, url_key in URL_KEYS.items():
+            text = params.get(url_key, "").strip()
+            default = self.param[key].default
+            try:
+                if key == "series":
+                    new[key] = _split_series(text)
+                elif key in ("start", "end"):
+                    new[key] = to_time(text) if text else None
+                elif key == "overlay_status":
+                    new[key] = _truthy(text) if text else False
+                elif key == "max_groups":
+                    new[key] = int(text) if text else default
+                    if not 1 <= new[key] <= 500:
+                        raise ValueError("must be 1 to 500")
+                elif key == "window":
+                    new[key] = text or default
+                    parse_duration(new[key])
+                elif key in ("bin", "agg", "per_run", "kind"):
+                    value = text if text else default
+                    if value not in self.param[key].objects:
+                        raise ValueError(f"one of {', '.join(repr(o) for o in self.param[key].objects)}")
+                    new[key] = value
+                else:
+                    new[key] = text
+            except ValueError as error:
+                raise ValueError(f"URL parameter {url_key!r}: {text!r}: {error}") from error
+        self.param.update(**{k: v for k, v in new.items() if getattr(self, k) != v})
+
+    def sync_url(self, location=None) -> None:
+        """Keep the view in the page's URL query (and apply what the URL already holds); in a
+        served session. A bad URL value is reported in the builder's message, not raised."""
+        location = location or pn.state.location
+        if location is None:
+            return
+        self._url = _UrlState()
+        self._location = location
+        location.sync(self._url, {name: name for name in URL_KEYS.values()})
+        self._apply_url()
+        self._url.param.watch(lambda *_: self._apply_url(), list(URL_KEYS.values()))
+        self._push_url()
+        self._tidy_url()
+
+    def _tidy_url(self) -> None:
+        """Drop this builder's empty keys from the query (``series=&window=`` …) so links stay short."""
+        location = getattr(self, "_location", None)
+        if location is None:
+            return
+        query = parse_qsl((location.search or "").lstrip("?"), keep_blank_values=True)
+        tidy = [(k, v) for k, v in query if not (k in URL_KEYS.values() and v == "")]
+        if tidy != query:
+            location.search = ("?" + urlencode(tidy)) if tidy else ""
+
+    def _apply_url(self) -> None:
+        if self._url is None or self._url_busy:
+            return
+        values = {name: _url_text(getattr(self._url, name)) for name in URL_KEYS.values()}
+        self._url_busy = True
+        try:
+            self.apply_url_params({k: v for k, v in values.items() if v})
+        except ValueError as error:
+            self._error = str(error)
+            self._render_summary()
+        finally:
+            self._url_busy = False
+        self._push_url()
+
+    def _push_url(self) -> None:
+        """Write the view into the URL state (the location then updates the browser's query)."""
+        if self._url is None or self._url_busy:
+            return
+        wanted = self.url_params()
+        changes = {name: wanted.get(name, "") for name in URL_KEYS.values()}
+        changes = {k: v for k, v in changes.items() if _url_text(getattr(self._url, k)) != v}
+        if changes:
+            self._url_busy = True
+            try:
+                self._url.param.update(**changes)
+            finally:
+                self._url_busy = False
+            self._tidy_url()
+
+    def link(self, base: str = "") -> str:
+        """A relative link to this view (``base`` + ``?`` + the URL params)."""
+        query = urlencode(self.url_params())
+        return f"{base}?{query}" if query else base
+
+    # -- what is shown --------------------------------------------------------------------------------
+    @property
+    def data(self) -> pd.DataFrame:
+        """The binned frame behind the plot (read-only: it may be shared with other sessions)."""
+        return self._data
+
+    @property
+    def status(self) -> pd.DataFrame:
+        """The shaded level spans (``module``, ``level``, ``start``, ``end``, ``runs``), when overlaid."""
+        return self._status
+
+    @property
+    def error(self) -> str:
+        return self._error
+
+    @property
+    def bin_used(self) -> str | None:
+        """The bin of the data shown (what "auto" chose)."""
+        return self._bin_used
+
+    def window_range(self) -> tuple[pd.Timestamp, pd.Timestamp]:
+        """The window as (start, end), naive UTC, both included."""
+        end = self.end if self.end is not None else self.time
+        if end is None:
+            times = data.run_times(self.store) if self.store is not None else []
+            end = times[-1] if times else utcnow().floor("s")
+        if self.start is not None:
+            start = self.start
+        else:
+            try:
+                seconds = parse_duration(self.window)
+            except ValueError as error:
+                raise S.SeriesError(f"window: {error}") from None
+            start = end - pd.Timedelta(seconds=seconds)
+        if start >= end:
+            raise S.SeriesError(f"the window is empty: start {fmt_time(start)} is not before end {fmt_time(end)}")
+        if end - start > MAX_WINDOW:
+            raise S.SeriesError(f"the window is longer than {MAX_WINDOW.days} days: narrow it")
+        return pd.Timestamp(start), pd.Timestamp(end)
+
+    def compute(self) -> pd.DataFrame:
+        """The frame for the current parameters (raises SeriesError/ValueError on a bad one)."""
+        if self.store is None:
+            raise S.SeriesError("no store")
+        start, end = self.window_range()
+        bin_name = S.resolve_bin(self.bin, (end - start).total_seconds())
+        grouped = bool(self.group_by)
+        frames = []
+        for key in dict.fromkeys(self.series):
+            ref = S.parse_series(key)
+            frames.append(S.series_frame(self.store, key, start, end, bin_name, self.agg, self.per_run,
+                                         self.group_by if grouped and not ref.is_metric else "", self.max_groups))
+        if grouped and self.series and all(S.parse_series(k).is_metric for k in self.series):
+            raise S.SeriesError(f"group_by {self.group_by!r} needs a detail-table series ('module.table:column'); "
+                                "metrics have one value per run")
+        frame = pd.concat([f for f in frames if not f.empty], ignore_index=True) if any(
+            not f.empty for f in frames) else S.empty_frame()
+        if grouped and len(set(self.series)) == 1 and not frame.empty:
+            frame = frame.assign(label=frame["group"])  # one series by host: the host names the curve
+        self._range, self._bin_used = (start, end), bin_name
+        return frame
+
+    def csv(self) -> str:
+        """``.data`` as CSV (times in ISO form, UTC)."""
+        frame = self._data.copy()
+        frame["time"] = pd.to_datetime(frame["time"]).dt.strftime("%Y-%m-%dT%H:%M:%S")
+        return frame.to_csv(index=False)
+
+    def csv_filename(self) -> str:
+        names = "_".join(s.replace(":", "-").replace(".", "-").replace(" ", "") for s in self.series[:3]) or "plot"
+        names = "".join(ch for ch in names if ch.isalnum() or ch in "-_")[:80]
+        start, end = self._range
+        span = f"_{start:%Y%m%dT%H%M}-{end:%Y%m%dT%H%M}" if start is not None else ""
+        return f"hfpanel_{names}{span}.csv"
+
+    def plot_object(self):
+        """The HoloViews object shown (built from ``.data`` and ``.status``)."""
+        return build_plot(self._data, self.kind, self._status, self._title(), self.height,
+                          S.BINS.get(self._bin_used or "1h", 3600), self._range)
+
+    # -- widgets ----------------------------------------------------------------------------------
+    def _build_widgets(self) -> None:
+        self._w_series = pn.widgets.MultiChoice(label="Series (module:metric or module.table:column)", options=[],
+                                                value=[], sizing_mode="stretch_width", search_option_limit=50,
+                                                option_limit=500, placeholder="type to search metrics and columns")
+        self._w_window = pn.widgets.Select(label="Window", options=list(WINDOWS), width=95)
+        self._w_start = pn.widgets.TextInput(label="Start (UTC)", placeholder="end − window", width=175)
+        self._w_end = pn.widgets.TextInput(label="End (UTC)", placeholder="latest run", width=175)
+        self._w_bin = pn.widgets.Select(label="Bin", options=list(BIN_CHOICES), width=85)
+        self._w_agg = pn.widgets.Select(label="Aggregate", options=list(S.AGGREGATES), width=90)
+        per_run = {"each row": "", **{k: k for k in S.PER_RUN if k}}
+        self._w_per_run = pn.widgets.Select(label="Rows of a run", options=per_run,
+                                            width=110)
+        self._w_group = pn.widgets.Select(label="Group by", options={"(none)": ""}, width=170)
+        self._w_kind = pn.widgets.RadioButtonGroup(label="Kind", options=list(KINDS), color="light",
+                                                   align="end")
+        self._w_overlay = pn.widgets.Checkbox(label="Shade module status", align="end")
+        self._download = pn.widgets.FileDownload(callback=lambda: io.StringIO(self.csv()), filename="hfpanel_plot.csv",
+                                                 label="Download CSV", color="default", embed=False,
+                                                 width=150, align="end")
+        self._summary = pn.pane.HTML("", stylesheets=[CSS], sizing_mode="stretch_width", margin=(2, 10))
+        self._plot = pn.pane.HoloViews(None, sizing_mode="stretch_width", height=self.height, linked_axes=False)
+        self._code = pn.pane.HTML("", stylesheets=[CSS], sizing_mode="stretch_width")
+        bindings = {self._w_series: "series", self._w_window: "window", self._w_bin: "bin", self._w_agg: "agg",
+                    self._w_per_run: "per_run", self._w_group: "group_by", self._w_kind: "kind",
+                    self._w_overlay: "overlay_status"}
+        for widget, name in bindings.items():
+            widget.param.watch(lambda event, name=name: self._from_widget(name, event.new), "value")
+        self._w_start.param.watch(lambda e: self._from_time_widget("start", e.new), "value")
+        self._w_end.param.watch(lambda e: self._from_time_widget("end", e.new), "value")
+        controls = pn.Column(
+            self._w_series,
+            pn.Row(self._w_window, self._w_start, self._w_end, self._w_bin, self._w_agg, self._w_per_run,
+                   self._w_group, sizing_mode="stretch_width"),
+            pn.Row(self._w_kind, self._w_overlay, self._download, sizing_mode="stretch_width"),
+            sizing_mode="stretch_width")
+        self._layout = pn.Column(
+            controls, self._summary, self._plot,
+            pn.Card(self._code, title="Reproduce in a notebook", collapsed=True, sizing_mode="stretch_width"),
+            sizing_mode="stretch_width",
+            styles={"background": "#ffffff", "border-radius": "10px", "box-shadow": "0 1px 3px rgba(60,64,67,.3)"})
+
+    def __panel__(self):
+        return self._layout
+
+    def _from_widget(self, name: str, value) -> None:
+        if self._syncing:
+            return
+        if name == "series":
+            value = list(value or [])
+        if getattr(self, name) != value:
+            setattr(self, name, value)
+
+    def _from_time_widget(self, name: str, text: str) -> None:
+        if self._syncing:
+            return
+        try:
+            value = to_time(text) if text and text.strip() else None
+        except ValueError as error:
+            self._error = f"{name}: {error}"
+            self._render_summary()
+            return
+        if getattr(self, name) != value:
+            setattr(self, name, value)
+
+    def _sync_widgets(self) -> None:
+        self._syncing = True
+        try:
+            options = list(S.available_series(self.store)["series"]) if self.store is not None else []
+            options += [s for s in self.series if s not in options]  # an unknown one stays visible (and errors)
+            self._w_series.param.update(options=options, value=list(self.series))
+            windows = list(WINDOWS) + ([self.window] if self.window not in WINDOWS else [])
+            self._w_window.param.update(options=windows, value=self.window, disabled=self.start is not None)
+            self._w_start.value = iso(self.start) if self.start is not None else ""
+            self._w_end.value = iso(self.end) if self.end is not None else ""
+            self._w_bin.value = self.bin
+            self._w_agg.value = self.agg
+            self._w_per_run.value = self.per_run
+            groups = self._group_options()
+            if self.group_by and self.group_by not in groups:
+                groups.append(self.group_by)
+            self._w_group.param.update(options={"(none)": "", **{g: g for g in groups}}, value=self.group_by)
+            self._w_kind.value = self.kind
+            self._w_overlay.value = self.overlay_status
+            self._plot.height = self.height
+        finally:
+            self._syncing = False
+
+    def _group_options(self) -> list[str]:
+        """Columns every selected detail series' table has (text columns first)."""
+        if self.store is None:
+            return []
+        found = None
+        for key in self.series:
+            try:
+                ref = S.parse_series(key)
+            except S.SeriesError:
+                continue
+            if ref.is_metric or not self.store.has_table(ref.store_table):
+                continue
+            columns = S.group_columns(S.schema(self.store, ref.store_table))
+            found = columns if found is None else [c for c in found if c in columns]
+        return list(found or [])
+
+    # -- rendering --------------------------------------------------------------------------------
+    def _update(self) -> None:
+        self._error = ""
+        try:
+            self._data = self.compute()
+            self._status = self._status_spans() if self.overlay_status else self._status.iloc[0:0]
+        except (S.SeriesError, ValueError) as error:
+            self._data = S.empty_frame()
+            self._status = self._status.iloc[0:0]
+            self._error = str(error)
+        self._sync_widgets()
+        self._plot.object = self.plot_object()
+        self._download.filename = self.csv_filename()
+        self._download.disabled = self._data.empty
+        self._render_summary()
+        try:
+            code = self.code()
+        except (S.SeriesError, ValueError):
+            code = self.code(pin=False)
+        self._code.object = f"<pre style='white-space:pre-wrap;margin:0'>{esc(code)}</pre>"
+        self._push_url()
+
+    def _status_spans(self) -> pd.DataFrame:
+        start, end = self._range
+        modules = list(dict.fromkeys(S.parse_series(k).module for k in self.series))
+        frames = [S.status_spans(self.store, m, start, end) for m in modules]
+        frames = [f for f in frames if not f.empty]
+        if not frames:
+            return pd.DataFrame(columns=["module", "level", "start", "end", "runs"])
+        return pd.concat(frames, ignore_index=True)
+
+    def _title(self) -> str:
+        if not self.series:
+            return "choose one or more series"
+        agg = self.agg + (f" of per-run {self.per_run}" if self.per_run else "")
+        grouped = f" by {self.group_by}" if self.group_by else ""
+        names = ", ".join(self.series[:3]) + (" …" if len(self.series) > 3 else "")
+        return f"{names} — {agg} per {self._bin_used or self.bin}{grouped}"
+
+    def _render_summary(self) -> None:
+        if self._error:
+            self._summary.object = f'<div class="hf-noinfo"><b>Cannot plot:</b> {esc(self._error)}</div>'
+            return
+        if not self.series:
+            self._summary.object = ('<div class="hf-muted">Choose series above: <code>module:metric</code> or '
+                                    '<code>module.table:column</code>.</div>')
+            return
+        start, end = self._range
+        labels = self._data["label"].nunique() if not self._data.empty else 0
+        parts = [f"{esc(fmt_time(start))} – {esc(fmt_time(end))}", f"bin {esc(self._bin_used)}",
+                 f"{labels} curve{'s' if labels != 1 else ''}", f"{len(self._data)} points"]
+        shaded = self._status[self._status["level"].isin(SHADED)] if not self._status.empty else self._status
+        if self.overlay_status:
+            if shaded.empty:
+                parts.append("status: no warning/critical/no-info period in the window")
+            else:
+                spans = ", ".join(f'<span style="color:{LEVEL_COLORS.get(r.level, "#5f6368")};font-weight:700">'
+                                  f"{esc(r.module)} {esc(r.level)}</span> {esc(r.start.strftime('%m-%d %H:%M'))}–"
+                                  f"{esc(pd.Timestamp(r.end).strftime('%m-%d %H:%M'))}"
+                                  for r in shaded.head(8).itertuples())
+                parts.append("shaded: " + spans + (" …" if len(shaded) > 8 else ""))
+        empty = "" if not self._data.empty else ' · <b>no data in this window</b>'
+        self._summary.object = '<div class="hf-small">' + " · ".join(parts) + empty + "</div>"
+
+
+# -- the plot ------------------------------------------------------------------------------------------
+_TOOLTIPS = [("series", "@label"), ("time", "@time{%F %H:%M}"), ("value", "@value{0,0.[000]}"),
+             ("samples", "@count")]
+_FORMATTERS = {"@time": "datetime"}
+
+
+def _colors(labels) -> dict:
+    return {label: PALETTE[i % len(PALETTE)] for i, label in enumerate(labels)}
+
+
+def build_plot(frame: pd.DataFrame, kind: str, status: pd.DataFrame, title: str, height: int = 440,
+               bin_seconds: float = 3600, window=(None, None)):
+    """The HoloViews object for a series frame: curves/areas/bars per label or a heatmap, with
+    hover (series, time, value, samples), zoom and pan, and the shaded status spans."""
+    common = dict(responsive=True, height=height, xlabel="time (UTC)", show_grid=True,
+                  tools=["xwheel_zoom", "xpan"], active_tools=["xwheel_zoom"], title=title)
+    start, end = window
+    xlim = (start, end) if start is not None and end is not None else (None, None)
+    if frame.empty:
+        return hv.Curve([], "time", "value").opts(xlim=xlim, **common)
+    if start is not None:  # the first bin starts at or before the window (its label is the bin's start)
+        last = pd.Timestamp(frame["time"].max())
+        right = max(end, last + pd.Timedelta(seconds=bin_seconds)) if kind in ("bar", "heatmap") else end
+        xlim = (min(start, pd.Timestamp(frame["time"].min())), right)
+    labels = list(dict.fromkeys(frame["label"]))
+    colors = _colors(labels)
+    ylabel = "value" if len(frame["series"].unique()) > 1 else frame["series"].iloc[0]
+    if frame["series"].nunique() == 1 and (frame["group"] != "").any():
+        tooltips = [("group", "@label")] + _TOOLTIPS[1:]
+    else:
+        tooltips = _TOOLTIPS
+    hover = dict(hover_tooltips=tooltips, hover_formatters=_FORMATTERS)
+    if kind == "heatmap":
+        cells = frame[["time", "label", "value", "count"]].astype({"label": object})
+        heat = hv.HeatMap(cells, ["time", "label"], ["value", "count"]).opts(
+            cmap="viridis", colorbar=True, tools=["hover", "xwheel_zoom", "xpan"], active_tools=["xwheel_zoom"],
+            responsive=True, height=max(height, 60 + 26 * len(labels)), xlabel="time (UTC)", ylabel="",
+            title=title, xlim=xlim, **hover)
+        return heat
+    layers = []
+    for label in labels:
+        sub = frame[frame["label"] == label]
+        color = colors[label]
+        if kind == "bar":
+            width = pd.Timedelta(seconds=bin_seconds) * 0.85 / len(labels)
+            offset = width * labels.index(label)
+            rects = pd.DataFrame({"x0": sub["time"] + offset, "y0": 0.0, "x1": sub["time"] + offset + width,
+                                  "y1": sub["value"], "time": sub["time"], "value": sub["value"],
+                                  "label": sub["label"], "count": sub["count"]})
+            layers.append(hv.Rectangles(rects, ["x0", "y0", "x1", "y1"], ["time", "value", "label", "count"],
+                                        label=label).opts(color=color, line_color=color, tools=["hover"], **hover))
+            continue
+        if kind == "area":
+            layers.append(hv.Area(sub, "time", "value", label=label).opts(color=color, alpha=0.25, line_alpha=0))
+        layers.append(hv.Curve(sub, "time", ["value", "label", "count"], label=label).opts(
+            color=color, line_width=2, tools=["hover"], hover_mode="vline" if len(labels) <= 4 else "mouse",
+            **hover))
+    overlay = hv.Overlay(_status_layers(status) + layers)
+    return overlay.opts(legend_position="right" if len(labels) > 1 else "top_left", click_policy="hide",
+                        ylabel=ylabel, xlim=xlim, **common)
+
+
+def _status_layers(status: pd.DataFrame) -> list:
+    if status is None or status.empty:
+        return []
+    layers = []
+    for level in SHADED:
+        spans = status[status["level"] == level]
+        if spans.empty:
+            continue
+        frame = pd.DataFrame({"start": pd.to_datetime(spans["start"]), "end": pd.to_datetime(spans["end"])})
+        layers.append(hv.VSpans(frame, ["start", "end"]).opts(color=LEVEL_COLORS[level], alpha=0.16, line_alpha=0))
+        layers.append(hv.VLines(frame[["start"]], ["start"]).opts(color=LEVEL_COLORS[level], line_width=1.5,
+                                                                  line_dash="dashed", alpha=0.8))
+    return layers
+
+
+# -- one call from a notebook ---------------------------------------------------------------------------
+def plot(store, series=(), window: str = "24h", agg: str = "mean", **params) -> PlotBuilder:
+    """``plot(store, series=["condor_held:held"], window="7d", agg="max", overlay_status=True)``:
+    a PlotBuilder (renders in a notebook cell; ``.data`` holds the numbers). ``store`` is a Store or
+    a path; every other PlotBuilder parameter (start, end, group_by, bin, per_run, kind, …) can be given."""
+    if isinstance(series, str):
+        series = _split_series(series)
+    return PlotBuilder(store=store, series=list(series), window=window, agg=agg, **params)
