@@ -1,6 +1,7 @@
 """``hfpanel serve``: the overview app on one port, blocking until interrupted.
 
 The root URL ``/`` is the overview; the view is in the query (``/?time=2026-11-20T14:00:00&module=sam_ce``).
+``/plots`` is the analyst's plot builder, its settings in the query too.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ def serve(store, config=None, port: int = 5006, address: str = "127.0.0.1", show
     import panel as pn
 
     from apps.overview import build
+    from apps.plots import build as build_plots
     from .components.data import shared_store
     from .config import ConfigError, load_config
 
@@ -53,8 +55,11 @@ def serve(store, config=None, port: int = 5006, address: str = "127.0.0.1", show
     def app():  # a plain function: panel runs it once per session (a partial would be shown as text)
         return build(store=store, config=site_config)
 
+    def plots():
+        return build_plots(store=store, config=site_config)
+
     try:
-        server = pn.serve({"/": app}, port=port, address=address, websocket_origin=_origins(address, port),
+        server = pn.serve({"/": app, "/plots": plots}, port=port, address=address, websocket_origin=_origins(address, port),
                           show=show, start=False, title="hfpanel — site status", verbose=False)
     except OSError as error:
         print(f"error: cannot listen on {address}:{port}: {error.strerror or error}", file=sys.stderr)

@@ -98,3 +98,12 @@ def test_hostile_detail_cell_is_text(page, server):
     page.goto(f"{server}?module=condor_nodes")
     page.locator('.hf-module-head[data-module="condor_nodes"]').wait_for()
     page.get_by_text(HOSTILE, exact=True).wait_for()
+
+
+def test_plot_builder_page_draws_the_linked_plot(page, server, shots):
+    page.goto(f"{server}plots?series=sam_ce%3Ahealth%2Cdcache_pools%3Ahealth&window=24h&overlay=1")
+    page.locator(".bk-Canvas, canvas").first.wait_for()
+    assert page.locator('option[value="sam_ce:health"]').count() >= 1  # the series chooser holds it
+    page.get_by_role("button", name="bar", exact=True).click()
+    page.wait_for_url("**kind=bar*")
+    page.screenshot(path=str(shots / "plots.png"), full_page=True)

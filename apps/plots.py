@@ -1,0 +1,28 @@
+"""The analyst's plot builder as its own page: ``/plots?series=condor_held:held&window=30d&overlay=1``.
+
+Thin: the PlotBuilder component does everything; its settings live in the URL so a link
+reproduces the plot.
+"""
+
+from __future__ import annotations
+
+import os
+
+import panel as pn
+
+from hfpanel.components.data import shared_store
+from hfpanel.components.plots import PlotBuilder
+
+pn.extension(notifications=True)
+
+
+def build(store=None, config=None) -> pn.viewable.Viewable:
+    builder = PlotBuilder(store=shared_store(store or os.environ["HFPANEL_STORE"]), config=config)
+    if pn.state.curdoc is not None:
+        builder.sync_url()
+        pn.state.curdoc.title = "hfpanel — plots"
+    return builder.__panel__()
+
+
+if pn.state.served:
+    build().servable(title="hfpanel — plots")
