@@ -44,7 +44,7 @@ def threshold_direction(rule: dict) -> bool:
     return float(rule["critical"]) >= float(rule["warning"])
 
 
-def _fmt(value) -> str:
+def format_number(value) -> str:
     """Numbers as a shifter reads them: 0.93, 352, 41.3T (bytes, jobs, … of any size)."""
     if not isinstance(value, (int, float)) or isinstance(value, bool):
         return str(value)
@@ -64,8 +64,8 @@ def _rate_threshold(rule: dict, result: ParseResult) -> Rating:
     above = threshold_direction(rule)
     status = _band(value, float(rule["warning"]), float(rule["critical"]), above)
     word = "above" if above else "below"
-    verdict = {1.0: "fine", 0.5: f"warning {word} {_fmt(rule['warning'])}", 0.0: f"critical {word} {_fmt(rule['critical'])}"}[status]
-    return Rating(status, f"{name} = {_fmt(value)} ({verdict})", {"metric": name, "value": value})
+    verdict = {1.0: "fine", 0.5: f"warning {word} {format_number(rule['warning'])}", 0.0: f"critical {word} {format_number(rule['critical'])}"}[status]
+    return Rating(status, f"{name} = {format_number(value)} ({verdict})", {"metric": name, "value": value})
 
 
 def _table(rule: dict, result: ParseResult) -> pd.DataFrame:
@@ -79,7 +79,7 @@ def _table(rule: dict, result: ParseResult) -> pd.DataFrame:
     return table
 
 
-def _map_value(mapping: dict, value, default):
+def map_value(mapping: dict, value, default):
     if value in mapping:
         return mapping[value]
     text = str(value)
@@ -103,7 +103,7 @@ def _rate_weakest_link(rule: dict, result: ParseResult) -> Rating:
         return Rating(status, "no rows", {"rows": 0})
     if mapping:
         default = rule.get("default", NOINFO_STATUS)
-        statuses = table[column].map(lambda v: float(_map_value(mapping, v, default)))
+        statuses = table[column].map(lambda v: float(map_value(mapping, v, default)))
     else:
         statuses = pd.to_numeric(table[column], errors="coerce").fillna(NOINFO_STATUS)
     rated = statuses[statuses >= 0]
@@ -144,8 +144,8 @@ def _rate_map(rule: dict, result: ParseResult) -> Rating:
         raise SourceError(f"metric {name!r} missing from the data")
     value = result.metrics[name]
     key = int(value) if float(value).is_integer() else value
-    status = float(_map_value(rule["map"], key, rule.get("default", NOINFO_STATUS)))
-    return Rating(status, result.message or f"{name} = {_fmt(value)}", {"metric": name, "value": value})
+    status = float(map_value(rule["map"], key, rule.get("default", NOINFO_STATUS)))
+    return Rating(status, result.message or f"{name} = {format_number(value)}", {"metric": name, "value": value})
 
 
 _RULES = {"threshold": _rate_threshold, "weakest_link": _rate_weakest_link, "fraction": _rate_fraction, "map": _rate_map}

@@ -202,14 +202,17 @@ class Store:
                         [module, start.to_pydatetime(), end.to_pydatetime()])
 
     def metrics(self, module: str, at=None) -> dict[str, float]:
+        """The module's metrics from its latest row at or before ``at``."""
         if not self.has_table("metrics"):
             return {}
-        row = self._latest_rows("module_status", "module", at)
-        row = row[row["module"] == module] if not row.empty else row
+        at = self._resolve(at)
+        row = self.sql(f"SELECT run_id, time FROM {self.scan('module_status', at - STATUS_LOOKBACK, at)} "
+                       "WHERE module = ? AND time <= ? ORDER BY time DESC LIMIT 1", [module, at.to_pydatetime()])
         if row.empty:
             return {}
-        frame = self.sql("SELECT metric, value FROM metrics WHERE run_id = ? AND module = ?",
-                         [row.iloc[0]["run_id"], module])
+        when = pd.Timestamp(row["time"].iloc[0])
+        frame = self.sql(f"SELECT metric, value FROM {self.scan('metrics', when, when)} WHERE run_id = ? AND module = ?",
+                         [row["run_id"].iloc[0], module])
         return dict(zip(frame["metric"], frame["value"]))
 
     def detail(self, module: str, table: str = "rows", at=None) -> pd.DataFrame:

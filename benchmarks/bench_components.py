@@ -1,0 +1,184 @@
+"""History components benchmark: status strips and metric trends on a year-long store, against pandas.
+
+Builds (in a child process, so its memory does not count) a store of N days of 15-minute runs of 100
+modules in 10 categories — module_status, category_status, metrics, runs; one file per table and
+day, as compaction leaves it — then times, with the loader cache cleared before every repetition:
+
+* the strips of all modules and categories over the last 24 h (``history.strip``: one SQL over
+  the window's day partitions), target < 200 ms, and the whole ``StatusStrip`` built on it;
+* the same over 7 days (672 runs binned into 400 cells);
+* the level changes of all modules over one shift (``history.level_changes``);
+* a one-year trend of one metric of one module (``history.metric_trend``, ``Store.sql`` over the
+  metrics partitions), target < 300 ms;
+
+against the naive peer in the same process: pandas ``read_parquet`` of all the table's files, then
+filter and pivot. Peak RSS is reported after hfpanel's queries and again after the peers'.
+Usage: python benchmarks/bench_components.py [--days 365] [--store DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+MODULES = [f"module_{i:03d}" for i in range(100)]
+CATEGORIES = [f"category_{i}" for i in range(10)]
+FIRST = pd.Timestamp("2025-11-01")
+RUNS_PER_DAY = 96
+LEVELS = ["ok", "warning", "critical", "noinfo"]
+OUTCOMES = np.array([0, 0, 0, 1, 2, 3])
+STATUS = np.array([1.0, 1.0, 1.0, 0.5, 0.0, -1.0])
+
+
+def frames(first: pd.Timestamp, days: int, rng: np.random.Generator) -> dict[str, pd.DataFrame]:
+    """``days`` days of runs: every module and category in every run, random levels."""
+    times = pd.date_range(first, periods=days * RUNS_PER_DAY, freq="15min")
+    nt, nm = len(times), len(MODULES)
+    pick = rng.integers(0, len(OUTCOMES), nt * nm)
+    run_ids = times.strftime("%Y%m%dT%H%M%S")
+    codes = np.arange(nm)
+    run = pd.Categorical.from_codes(np.repeat(np.arange(nt), nm), run_ids)
+    module = pd.Categorical.from_codes(np.tile(codes, nt), MODULES)
+    status = pd.DataFrame({
+        "run_id": run, "time": np.repeat(times.values, nm),
+        "category": pd.Categorical.from_codes(np.tile(codes % 10, nt), CATEGORIES), "module": module,
+        "title": pd.Categorical.from_codes(np.tile(codes, nt), [m.replace("_", " ") for m in MODULES]),
+        "status": STATUS[pick], "level": pd.Categorical.from_codes(OUTCOMES[pick], LEVELS), "message": "synthetic",
+    })
+    cat_pick = rng.integers(0, len(OUTCOMES), nt * len(CATEGORIES))
+    categories = pd.DataFrame({
+        "run_id": pd.Categorical.from_codes(np.repeat(np.arange(nt), len(CATEGORIES)), run_ids),
+        "time": np.repeat(times.values, len(CATEGORIES)),
+        "category": pd.Categorical.from_codes(np.tile(np.arange(len(CATEGORIES)), nt), CATEGORIES),
+        "title": pd.Categorical.from_codes(np.tile(np.arange(len(CATEGORIES)), nt), CATEGORIES),
+        "status": STATUS[cat_pick], "level": pd.Categorical.from_codes(OUTCOMES[cat_pick], LEVELS),
+        "message": "worst of 10 modules",
+    })
+    metrics = pd.DataFrame({"run_id": run, "time": status["time"], "module": module, "metric": "value",
+                            "value": rng.normal(100, 10, nt * nm)})
+    runs = pd.DataFrame({"run_id": run_ids, "time": times, "start": times})
+    return {"module_status": status, "category_status": categories, "metrics": metrics, "runs": runs}
+
+
+def build(root: Path, days: int) -> None:
+    from hfpanel.store import StoreWriter
+    rng = np.random.default_rng(1)
+    with StoreWriter(root) as writer:
+        for start in range(0, days, 30):
+            writer.write(frames(FIRST + pd.Timedelta(days=start), min(30, days - start), rng))
+
+
+def timed(func, repeat=7, before=None):
+    samples, result = [], None
+    for _ in range(repeat):
+        if before:
+            before()
+        start = time.perf_counter()
+        result = func()
+        samples.append(time.perf_counter() - start)
+    return statistics.median(samples) * 1000, result
+
+
+def rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--days", type=int, default=365)
+    parser.add_argument("--store", help="reuse or build the store here (default: a temporary folder)")
+    parser.add_argument("--build-only", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    root = Path(args.store or tempfile.mkdtemp(prefix="hfpanel-bench-components-"))
+    if args.build_only:
+        build(root, args.days)
+        return 0
+    build_s = 0.0
+    if not (root / "_manifest.json").exists():
+        start = time.perf_counter()
+        subprocess.run([sys.executable, __file__, "--build-only", "--days", str(args.days), "--store", str(root)],
+                       check=True)
+        build_s = time.perf_counter() - start
+
+    from hfpanel.components import data, history
+    from hfpanel.components.strip import StatusStrip
+    from hfpanel.store import Store
+
+    store = Store(root)
+    start_rss = rss_mb()
+    end = history.window_end(store)
+    day = pd.Timedelta(hours=24)
+    rows = []
+
+    ms, answer = timed(lambda: history.strip(store, end - day, end), before=data.clear_cache)
+    assert len(answer["cells"]) == RUNS_PER_DAY and answer["rows"]["name"].nunique() >= len(MODULES)
+    strip_ms = ms
+    component_ms, strip = timed(lambda: StatusStrip(store=store), before=data.clear_cache)
+    assert strip.matrix().shape == (len(MODULES), RUNS_PER_DAY)
+    week_ms, week = timed(lambda: history.strip(store, end - 7 * day, end), before=data.clear_cache)
+    shift = end.floor("8h") if end.floor("8h") < end else end - pd.Timedelta(hours=8)
+    changes_ms, changes = timed(lambda: history.level_changes(store, shift, end), before=data.clear_cache)
+    trend_ms, trend = timed(lambda: history.metric_trend(store, "module_042", "value"), before=data.clear_cache)
+    assert len(trend) == args.days * RUNS_PER_DAY
+    ours_rss = rss_mb()
+
+    status_files = sorted(str(p) for p in (root / "module_status").rglob("part-*.parquet"))
+    metric_files = sorted(str(p) for p in (root / "metrics").rglob("part-*.parquet"))
+
+    def peer_strip(since, until):
+        frame = pd.read_parquet(status_files, columns=["time", "module", "level"])
+        frame = frame[(frame["time"] > since) & (frame["time"] <= until)]
+        return frame.pivot(index="module", columns="time", values="level")
+
+    peer_ms, pivot = timed(lambda: peer_strip(end - day, end), repeat=3)
+    assert pivot.shape == (len(MODULES), RUNS_PER_DAY)
+    rows.append(("strips of all modules, last 24 h (96 runs)", strip_ms, 200, "read_parquet all + filter + pivot",
+                 peer_ms))
+    rows.append(("  StatusStrip component built on it", component_ms, None, "", None))
+    peer_week_ms, _ = timed(lambda: peer_strip(end - 7 * day, end), repeat=3)
+    rows.append((f"strips, last 7 days ({int(week['cells']['runs'].sum())} runs → {len(week['cells'])} cells)",
+                 week_ms, None, "read_parquet all + filter + pivot", peer_week_ms))
+
+    def peer_changes():
+        frame = pd.read_parquet(status_files, columns=["time", "module", "level"])
+        frame = frame[(frame["time"] > shift - pd.Timedelta(days=7)) & (frame["time"] <= end)].sort_values("time")
+        frame["before"] = frame.groupby("module")["level"].shift()
+        return frame[(frame["time"] > shift) & (frame["before"] != frame["level"])]
+    peer_changes_ms, theirs = timed(peer_changes, repeat=3)
+    assert len(theirs) == len(changes), (len(theirs), len(changes))
+    rows.append((f"level changes of all modules, one shift ({len(changes)})", changes_ms, None,
+                 "read_parquet all + groupby shift", peer_changes_ms))
+
+    def peer_trend():
+        frame = pd.read_parquet(metric_files, columns=["time", "module", "metric", "value"])
+        return frame[(frame["module"] == "module_042") & (frame["metric"] == "value")].sort_values("time")
+    peer_trend_ms, theirs = timed(peer_trend, repeat=3)
+    assert len(theirs) == len(trend)
+    rows.append((f"one-year trend of one metric ({len(trend):,} points)", trend_ms, 300, "read_parquet all + filter",
+                 peer_trend_ms))
+    peer_rss = rss_mb()
+
+    print(f"store: {args.days} days x {RUNS_PER_DAY} runs x {len(MODULES)} modules = "
+          f"{args.days * RUNS_PER_DAY * len(MODULES):,} status rows (+ as many metric rows); "
+          f"{len(status_files)} files per table" + (f"; built in {build_s:.1f}s" if build_s else ""))
+    print(f"{'operation':<58} {'hfpanel ms':>10} {'target':>7} {'peer':<34} {'peer ms':>8} {'ratio':>6}")
+    for name, ms, target, peer, peer_ms in rows:
+        mark = "" if target is None else (f"<{target}" + (" ok" if ms < target else " !!"))
+        peer_text = f"{peer_ms:>8.1f} {peer_ms / ms:>5.1f}x" if peer_ms is not None else ""
+        print(f"{name:<58} {ms:>10.1f} {mark:>7} {peer:<34} {peer_text}")
+    print(f"peak RSS: {start_rss:.0f} MB after opening the store, {ours_rss:.0f} MB after hfpanel's queries, "
+          f"{peer_rss:.0f} MB after the pandas peers")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
