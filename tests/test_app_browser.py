@@ -75,7 +75,7 @@ def test_clicking_a_module_opens_its_view(page, server, site):
     head = page.locator('.hf-module-head[data-module="condor_queue"]')
     head.wait_for()
     assert head.get_attribute("data-level") == "noinfo"
-    assert page.get_by_text(f"as of {fmt_time(site.times[0])}").is_visible()
+    assert page.get_by_text(f"as of {fmt_time(site.times[0])}").first.is_visible()
     page.wait_for_url("**module=condor_queue*")
 
 
@@ -86,7 +86,7 @@ def test_a_pasted_link_opens_that_exact_view(page, server, site, shots):
     head = page.locator('.hf-module-head[data-module="dcache_pools"]')
     head.wait_for()
     assert head.get_attribute("data-level") == "warning"
-    assert page.get_by_text(f"as of {fmt_time(when)}").is_visible()
+    assert page.get_by_text(f"as of {fmt_time(when)}").first.is_visible()
     assert module_row(page, "dcache_pools").get_attribute("data-level") == "warning"
     assert module_row(page, "sam_ce").get_attribute("data-level") == "ok"
     # the detail table of that run: sortable, cells as text

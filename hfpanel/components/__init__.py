@@ -12,11 +12,17 @@ when they change, and exposes what it shows as ``.data``.
 """
 
 from .base import StoreView, to_time
+from .changes import WhatChanged
 from .dashboard import Dashboard
 from .data import shared_store
 from .module_view import ModuleView
 from .overview import StatusOverview, category_frame, module_frame
+from .plots import PlotBuilder, plot
+from .search import Search
+from .strip import StatusStrip
 from .timetravel import TimeTravel
+from .why import WhyThisColour
 
-__all__ = ["StoreView", "StatusOverview", "ModuleView", "TimeTravel", "Dashboard", "shared_store",
-           "module_frame", "category_frame", "to_time"]
+__all__ = ["StoreView", "StatusOverview", "ModuleView", "TimeTravel", "Dashboard", "StatusStrip", "WhatChanged",
+           "WhyThisColour", "Search", "PlotBuilder", "plot", "shared_store", "module_frame", "category_frame",
+           "to_time"]

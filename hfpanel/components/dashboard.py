@@ -16,10 +16,14 @@ import param
 from ..levels import LEVELS
 from . import data
 from .base import StoreView, to_time
+from .changes import WhatChanged
 from .module_view import ModuleView
 from .overview import StatusOverview
+from .search import Search
+from .strip import StatusStrip
 from .style import CSS, LEVEL_COLORS, esc, iso
 from .timetravel import TimeTravel
+from .why import WhyThisColour
 
 log = logging.getLogger("hfpanel.components")
 #: milliseconds between checks for a new run
@@ -50,15 +54,30 @@ class Dashboard(StoreView):
         self.timetravel = TimeTravel(store=self.store, time=self.time)
         self.overview = StatusOverview(selected=self.module, **common)
         self.module_view = ModuleView(module=self.module, **common)
+        self.strip = StatusStrip(**common)
+        self.changes = WhatChanged(**common)
+        self.why = WhyThisColour(module=self.module, **common)
+        self.search = Search(**common)
         self.timetravel.param.watch(lambda e: setattr(self, "time", e.new), "time")
         self.overview.param.watch(lambda e: setattr(self, "module", e.new), "selected")
         self.module_view.param.watch(lambda e: setattr(self, "module", e.new), "module")
+        self.strip.param.watch(lambda e: setattr(self, "time", e.new), "time")  # a cell click travels
+        self.strip.param.watch(lambda e: setattr(self, "module", e.new or self.module), "selected")
+        self.search.param.watch(lambda e: setattr(self, "module", e.new or self.module), "selected")
         self._header = pn.pane.HTML("", stylesheets=[CSS], sizing_mode="stretch_width", margin=(4, 10))
-        self._side = pn.Column(self.module_view, sizing_mode="stretch_width", min_width=560, max_width=900,
+        self._side = pn.Column(self.module_view, pn.Card(self.why, title="Why this colour", collapsed=False,
+                                                         sizing_mode="stretch_width"),
+                               sizing_mode="stretch_width", min_width=560, max_width=900,
                                margin=(8, 8), visible=False)
         self._layout = pn.Column(
             self._header, self.timetravel,
+            pn.Card(self.search, title="Search modules, categories and detail rows", collapsed=True,
+                    sizing_mode="stretch_width"),
+            pn.Card(self.strip, title="Status strip (click a cell to travel to that run)", collapsed=False,
+                    sizing_mode="stretch_width"),
             pn.Row(pn.Column(self.overview, sizing_mode="stretch_width"), self._side, sizing_mode="stretch_width"),
+            pn.Card(self.changes, title="What changed since the start of the shift", collapsed=True,
+                    sizing_mode="stretch_width"),
             sizing_mode="stretch_width")
         self._url = None
         self._warned = None
@@ -73,8 +92,11 @@ class Dashboard(StoreView):
         return self.overview.data
 
     # -- propagation ---------------------------------------------------------------------------
+    def _children(self):
+        return (self.timetravel, self.overview, self.module_view, self.strip, self.changes, self.why, self.search)
+
     def _update(self) -> None:
-        for child in (self.timetravel, self.overview, self.module_view):
+        for child in self._children():
             changes = {}
             if child.store is not self.store:
                 changes["store"] = self.store
@@ -88,13 +110,15 @@ class Dashboard(StoreView):
             self.overview.selected = self.module
         if self.module_view.module != self.module:
             self.module_view.module = self.module
+        if self.why.module != self.module:
+            self.why.module = self.module
         self._side.visible = bool(self.module)
         self._render_header()
         if self._url is not None:
             self._url.param.update(time=iso(self.time) if self.time is not None else "", module=self.module)
 
     def refresh(self) -> None:
-        for child in (self.timetravel, self.overview, self.module_view):
+        for child in self._children():
             child.refresh()
         self._render_header()
 
