@@ -1,0 +1,198 @@
+"""``rucio_rules``: replication rules by state, HappyFace 4's "Queued Data Transfers".
+
+``fetch`` lists rules with rucio-clients, all settings per call (no rucio.cfg, no token files), and
+returns them as ``GET /rules/`` sends them: x-json-stream lines with RFC-1123 times. ``url`` mode reads
+such a list (or a JSON array) as it is from file:// or http(s): recorded payloads, the demo. Tables ``rules``
+and ``states`` (all six, zeros too); metrics per state, ``total``, ``replicating_too_long``,
+``problems`` (stuck + suspended + replicating_too_long), ``locks_stuck``, ``locks_replicating``.
+``parse`` is pure, so ``age_s`` runs from ``created_at`` to the newest ``updated_at`` of the payload.
+Default rating: ``problems`` warning at 1 (someone should read that rule's error), critical at 10
+(a site or link problem rather than one bad file).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import sys
+
+import pandas as pd
+import param
+import requests
+
+from hfpanel.collector import Collector, ParseResult, SourceError
+from hfpanel.durations import format_duration, parse_duration
+from hfpanel.http import fetch_url, read_bearer_token
+from hfpanel.tabular import reject_markup
+
+STATES = {"OK": "O", "REPLICATING": "R", "STUCK": "S", "SUSPENDED": "U", "WAITING_APPROVAL": "W", "INJECT": "I"}
+LOCKS, TIMES = ("locks_ok_cnt", "locks_replicating_cnt", "locks_stuck_cnt"), ("created_at", "updated_at", "stuck_at")
+REQUIRED = ("id", "scope", "name", "state", "rse_expression", "account", *LOCKS, "created_at", "updated_at")
+RFC1123 = "%a, %d %b %Y %H:%M:%S UTC"
+QUIET = logging.getLogger(__name__ + ".client")  # rucio-clients logs request headers (the password too)
+QUIET.setLevel(logging.INFO)  # at DEBUG: its logger never goes below INFO
+
+
+def _client(token: str | None, **settings):
+    from rucio.client import Client
+    from rucio.common.exception import CannotAuthenticate
+
+    class _Client(Client):  # the token lives in this object only: no identity ever reuses another's
+        def _BaseClient__read_token(self):
+            self.auth_token = token or ""
+            return bool(token)
+
+        def _BaseClient__write_token(self):
+            pass
+
+        def _BaseClient__get_token_oidc(self):  # the base prints a login URL and waits for input()
+            raise CannotAuthenticate("bearer token rejected or missing")
+    return _Client(**settings)
+
+
+def _time(values: pd.Series) -> pd.Series:
+    text = values.where(values.map(type) == str)  # anything else is reported as not a time
+    times = pd.to_datetime(text, format=RFC1123, errors="coerce")  # json.dumps(default=str) gives ISO:
+    iso = pd.to_datetime(text.where(times.isna()), format="ISO8601", errors="coerce", utc=True)
+    return times.fillna(iso.dt.tz_localize(None)).astype("datetime64[us]")
+
+
+def _load(payload: bytes) -> list:
+    try:
+        text = payload.decode("utf-8-sig").strip()
+        reject_markup(text, "Rucio rules (JSON)")
+        doc = json.loads(text) if text else []
+    except UnicodeDecodeError as error:
+        raise SourceError(f"rule list is not UTF-8 text (byte {error.start})") from None
+    except json.JSONDecodeError as error:
+        try:  # x-json-stream: one rule per line, parsed at once (JSON text never holds a raw newline)
+            doc = json.loads("[" + re.sub(r"\n\s*", ",", text) + "]")
+        except json.JSONDecodeError:
+            where = "a line of the x-json-stream" if error.msg == "Extra data" else f"line {error.lineno}"
+            raise SourceError(f"malformed JSON ({where} is broken or cut short)") from None
+    if isinstance(doc, dict) and "ExceptionClass" in doc:
+        why = " ".join(str(doc.get("ExceptionMessage")).split())[:200]
+        raise SourceError(f"Rucio answered {doc['ExceptionClass']}: {why}")
+    rules = doc if isinstance(doc, list) else [doc]
+    if bad := [r for r in rules if not isinstance(r, dict)]:
+        raise SourceError(f"the rule list holds {type(bad[0]).__name__} {str(bad[0])[:40]!r}, not rule objects")
+    return rules
+
+
+class RucioRulesCollector(Collector):
+    """Replication rules of a Rucio instance, counted per state, with the stuck ones named."""
+
+    payload_suffix = "ndjson"
+    default_rating = {"type": "threshold", "metric": "problems", "warning": 1, "critical": 10}
+
+    rucio_host = param.String(default=None, allow_None=True, doc="Rucio server URL (or give url).")
+    url = param.String(default="", doc="Instead of rucio_host: a rule list (JSON, x-json-stream): file://, http(s).")
+    auth_host = param.String(default=None, allow_None=True, doc="Rucio auth server URL (default: rucio_host).")
+    account = param.String(default=None, allow_None=True, doc="Rucio account to authenticate as.")
+    vo = param.String(default=None, allow_None=True, doc="VO of a multi-VO Rucio (default 'def').")
+    auth_type = param.Selector(default="userpass", objects=["userpass", "x509_proxy", "oidc"], doc="How to log in.")
+    username = param.String(default=None, allow_None=True, doc="userpass: the identity's user name.")
+    password_env = param.String(default=None, allow_None=True, doc="userpass: environment variable with the password.")
+    proxy = param.String(default=None, allow_None=True, doc="x509_proxy: proxy file (default: $X509_USER_PROXY).")
+    ca_cert = param.String(default=None, allow_None=True, doc="CA directory or bundle for https.")
+    token_file = param.String(default=None, allow_None=True, doc="oidc: file holding the bearer token.")
+    token_env = param.String(default=None, allow_None=True, doc="oidc: environment variable with it (BEARER_TOKEN).")
+    rules_account = param.String(default=None, allow_None=True, doc="Select the rules of this account.")
+    rse_expression = param.String(default=None, allow_None=True, doc="Select rules with exactly this RSE expression.")
+    activity = param.String(default=None, allow_None=True, doc="Select rules of this activity.")
+    states = param.List(default=None, allow_None=True, doc="Select rules in these states, e.g. [STUCK, SUSPENDED].")
+    replicating_limit = param.Parameter(default="24h", doc="REPLICATING longer than this counts as a problem.")
+
+    def __init__(self, **params):
+        super().__init__(**params)
+        self.limit, live, auth = parse_duration(self.replicating_limit), bool(self.rucio_host), self.auth_type
+        for wrong, why in (
+            (live == bool(self.url), "give exactly one of rucio_host (a Rucio server) and url (a recorded list)"),
+            ({str(s).upper() for s in self.states or []} - STATES.keys(), f"states: unknown {self.states}"),
+            (live and not (self.rules_account or self.rse_expression or self.activity or self.states),
+             "select rules by rules_account, rse_expression, activity or states (not all rules)"),
+            (live and auth == "userpass" and not (self.username and self.password_env),
+             "auth_type userpass needs username and password_env"),
+            (live and auth == "oidc" and not (self.token_file or self.token_env), "oidc needs token_file or token_env"),
+        ):
+            if wrong:
+                raise ValueError(why)
+
+    def deadline(self) -> float:
+        return 2 * self.timeout + 1.0  # authentication, then the listing
+
+    def fetch(self) -> bytes:
+        token = read_bearer_token(file=self.token_file, env=self.token_env)
+        if self.url:
+            return fetch_url(self.url, timeout=self.timeout, max_bytes=self.max_bytes, verify=self.ca_cert or True,
+                             headers={"X-Rucio-Auth-Token": token} if token else None, bearer_token=token)
+        from rucio.common import exception as rx  # rucio-clients: pip install 'hfpanel[rucio]'
+
+        auth_host, password = self.auth_host or self.rucio_host, ""
+        creds = {"client_proxy": self.proxy} if self.proxy else {}
+        if self.auth_type == "userpass" and not (password := os.environ.get(self.password_env, "")):
+            raise SourceError(f"password environment variable {self.password_env} is not set")
+        filters = {k: v for k, v in (("account", self.rules_account), ("rse_expression", self.rse_expression),
+                                     ("activity", self.activity)) if v}
+        argv0 = sys.argv[0]  # BaseClient.__init__ rewrites it
+        try:
+            client = _client(token, rucio_host=self.rucio_host, auth_host=auth_host, account=self.account,
+                             auth_type=self.auth_type, ca_cert=self.ca_cert, vo=self.vo or "def", logger=QUIET,
+                             creds={"username": self.username, "password": password} if password else creds,
+                             timeout=self.timeout, user_agent="hfpanel")
+            if set(filters) == {"account"} and not self.states:
+                listings = [client.list_account_rules(self.rules_account)]
+            else:
+                listings = [client.list_replication_rules({**filters, **({"state": STATES[s.upper()]} if s else {})})
+                            for s in self.states or [""]]
+            wire = lambda v: v.strftime(RFC1123) if hasattr(v, "strftime") else str(v)  # noqa: E731
+            return "".join(json.dumps(rule, default=wire) + "\n" for listing in listings for rule in listing).encode()
+        except (rx.CannotAuthenticate, rx.NoAuthInformation):
+            raise SourceError(f"authentication to {auth_host} failed for account {self.account} "
+                              "(token expired or wrong credentials?)") from None
+        except requests.Timeout:
+            raise SourceError(f"timed out after {self.timeout:g}s ({self.rucio_host})") from None
+        except (rx.ServerConnectionException, requests.ConnectionError):  # ask /ping why: refused, DNS, TLS...
+            fetch_url(f"{auth_host}/ping", timeout=min(self.timeout, 5), retries=0, verify=self.ca_cert or True)
+            raise SourceError(f"no answer from {auth_host}") from None
+        except (rx.RucioException, OSError) as error:
+            lines = str(error).replace(password or "\0", "***").splitlines() or [""]
+            text = next((line[9:] for line in lines if line.startswith("Details: ")), lines[0])
+            raise SourceError(f"Rucio error {type(error).__name__}: {text[:200]}") from None
+        finally:
+            sys.argv[0] = argv0
+
+    def parse(self, payload: bytes) -> ParseResult:
+        rules = _load(payload)
+        raw = pd.DataFrame({k: [r.get(k) for r in rules] for k in (*REQUIRED, "did_type", "activity", "error",
+                                                                     "stuck_at", "bytes")}, dtype=object)
+        values = {**{k: pd.to_numeric(raw[k], errors="coerce") for k in LOCKS}, **{k: _time(raw[k]) for k in TIMES}}
+        for key in (*REQUIRED, "stuck_at"):  # a required value missing, or any value of the wrong kind
+            if (bad := values.get(key, raw[key]).isna() & (raw[key].notna() | (key in REQUIRED))).any():
+                row = int(bad.to_numpy().argmax())
+                rule, value = raw["id"][row] if isinstance(raw["id"][row], str) else f"#{row + 1}", raw[key][row]
+                kind = "time" if key in TIMES else "number"
+                what = "missing" if pd.isna(value) else f"is not a {kind} ({value!r:.40})"
+                raise SourceError(f"rule {rule}: {key} {what} (not a Rucio rule list?)")
+        if unknown := sorted(map(str, set(raw["state"]) - STATES.keys())):
+            raise SourceError(f"unknown rule state {unknown[0]!r} (known: {', '.join(STATES)})")
+        frame = raw[["id", "name", "did_type", "rse_expression", "activity", "account", "state"]].rename(
+            columns={"id": "rule_id", "name": "did"})
+        frame["did"] = raw["scope"].astype(str) + ":" + raw["name"].astype(str)
+        frame = frame.assign(**{k[:-4]: values[k].astype("int64") for k in LOCKS}, error=raw["error"],
+                             **{k: values[k] for k in TIMES})
+        frame["age_s"] = (frame["updated_at"].max() - frame["created_at"]).dt.total_seconds()
+        frame["bytes"] = pd.to_numeric(raw["bytes"], errors="coerce").astype("float64")
+        counts = {s: int((frame["state"] == s).sum()) for s in STATES}
+        too_long = int(((frame["state"] == "REPLICATING") & (frame["age_s"] > self.limit)).sum())
+        problems = counts["STUCK"] + counts["SUSPENDED"] + too_long
+        metrics = {**{s.lower(): float(n) for s, n in counts.items()}, "total": float(len(frame)),
+                   "replicating_too_long": float(too_long), "problems": float(problems),
+                   **{k[:-4]: float(frame[k[:-4]].sum()) for k in LOCKS[1:]}}
+        parts = [f"{counts[s]} {s}" for s in ("STUCK", "SUSPENDED") if counts[s]]
+        parts += [f"{too_long} REPLICATING > {format_duration(self.limit)}"] if too_long else []
+        states = pd.DataFrame({"state": list(STATES), "count": list(counts.values())})
+        return ParseResult(tables={"rules": frame, "states": states}, metrics=metrics,
+                           message=f"{', '.join(parts) or 'none stuck or suspended'} of {len(frame)} rules")
