@@ -25,7 +25,7 @@ import param
 
 from hfpanel.collector import ParseResult, SourceError
 from hfpanel.http import HttpCollector
-from hfpanel.tabular import _kind, load_json
+from hfpanel.tabular import kind_of, load_json
 
 SPACE = ("total", "free", "precious", "removable")
 
@@ -42,7 +42,7 @@ def _checked(doc, what: str):
 
 def _names(listing) -> list[str]:
     if not isinstance(listing, list):
-        raise SourceError(f"expected the pool list of GET /api/v1/pools, got {_kind(listing)}")
+        raise SourceError(f"expected the pool list of GET /api/v1/pools, got {kind_of(listing)}")
     names = [p.get("name") if isinstance(p, dict) else p for p in listing]
     if not all(isinstance(n, str) and n for n in names):
         raise SourceError("pool list entries must be names or objects with a 'name'")
@@ -53,7 +53,7 @@ def _names(listing) -> list[str]:
 
 def _object(value, pool: str, path: str) -> dict:
     if value is not None and not isinstance(value, dict):
-        raise SourceError(f"pool {pool}: {path} is {_kind(value)}, expected an object")
+        raise SourceError(f"pool {pool}: {path} is {kind_of(value)}, expected an object")
     return value or {}
 
 
@@ -61,7 +61,7 @@ def _number(value, pool: str, path: str) -> float:
     if value is None:
         return float("nan")
     if type(value) not in (int, float):
-        raise SourceError(f"pool {pool}: {path} is {_kind(value)}, expected a number")
+        raise SourceError(f"pool {pool}: {path} is {kind_of(value)}, expected a number")
     return float(value)
 
 
@@ -110,7 +110,7 @@ class DCachePoolsCollector(HttpCollector):
             details = _object(data.get("detailsData"), pool, "detailsData")
             mode = details.get("poolMode") or "unknown (no pool details)"
             if not isinstance(mode, str):
-                raise SourceError(f"pool {pool}: poolMode is {_kind(mode)}, expected text")
+                raise SourceError(f"pool {pool}: poolMode is {kind_of(mode)}, expected text")
             cost = _object(details.get("costData"), pool, "costData")
             raw = _object(cost.get("space"), pool, "costData.space")
             space = {k: _number(raw.get(k), pool, f"costData.space.{k}") for k in SPACE}

@@ -20,7 +20,7 @@ import param
 from hfpanel.collector import ParseResult, SourceError
 from hfpanel.http import HttpCollector
 from hfpanel.process import run
-from hfpanel.tabular import _kind, load_json
+from hfpanel.tabular import kind_of, load_json
 
 STATUS = {1: "Idle", 2: "Running", 3: "Removed", 4: "Completed", 5: "Held", 6: "Transferring Output", 7: "Suspended"}
 _INT, _NUMBER = (int,), (int, float)
@@ -32,10 +32,10 @@ def read_ads(payload: bytes, what: str) -> list[dict]:
         return []
     doc = load_json(payload)
     if not isinstance(doc, list):
-        raise SourceError(f"expected a JSON list of {what} ClassAds, got {_kind(doc)}")
+        raise SourceError(f"expected a JSON list of {what} ClassAds, got {kind_of(doc)}")
     for number, ad in enumerate(doc, 1):
         if not isinstance(ad, dict):
-            raise SourceError(f"{what} ClassAd #{number} is {_kind(ad)}, not an object")
+            raise SourceError(f"{what} ClassAd #{number} is {kind_of(ad)}, not an object")
     return doc
 
 
@@ -47,7 +47,7 @@ def values(ads: list[dict], key: str, what: str, types: tuple = (), required: bo
             if value is None and required:
                 raise SourceError(f"{what} ClassAd #{number} has no {key} (left out by -attributes?)")
             if value is not None and types and (type(value) not in types):
-                raise SourceError(f"{what} ClassAd #{number}: {key} is {_kind(value)}, expected a number")
+                raise SourceError(f"{what} ClassAd #{number}: {key} is {kind_of(value)}, expected a number")
     return column
 
 
