@@ -13,7 +13,6 @@ maps a host, URL or name onto a site with it.
 from __future__ import annotations
 
 import re
-from urllib.parse import urlsplit
 
 import pandas as pd
 import param
@@ -21,11 +20,11 @@ import param
 from hfpanel.collector import ParseResult, SourceError
 from hfpanel.http import HttpCollector
 from hfpanel.tabular import kind_of, load_json
+from hfpanel.topology import site_of  # noqa: F401  (re-exported: the helper lives with the runner)
 
 COLUMNS = ["site", "type", "name", "state", "status", "tier", "endpoint", "host"]
 _HOST = re.compile(r"[a-z][a-z0-9+.-]*://\[?([A-Za-z0-9.-]+)")
 _TIER = re.compile(r"^T(\d)_")
-_REGISTRY_LABELS = {"ac", "co", "com", "edu", "gov", "net", "org", "or", "ne", "go"}
 
 
 def _tier(value, site: str):
@@ -115,31 +114,3 @@ class CricTopologyCollector(HttpCollector):
         sites = table["site"].nunique()
         return ParseResult(tables={"topology": table}, metrics={"sites": float(sites), "rows": float(len(table))},
                            message=f"{sites} sites, {len(table)} names")
-
-
-def site_of(host_or_name: str, topology: pd.DataFrame) -> str | None:
-    """The site a host, URL or name belongs to: an exact name/host/site match first, then the
-    longest domain shared with exactly one site's hosts (``xrootd.desy.de`` -> the site of
-    ``dcache-se.desy.de``); None when unknown or ambiguous."""
-    value = str(host_or_name or "").strip()
-    value = (urlsplit(value).hostname or value) if "://" in value else value
-    if not value or topology is None or topology.empty:
-        return None
-    lower = value.lower()
-    for column in ("name", "host", "site"):
-        if column in topology.columns:
-            hits = topology.loc[topology[column].astype(str).str.lower() == lower, "site"].dropna().unique()
-            if len(hits) == 1:
-                return str(hits[0])
-    if "host" not in topology.columns or "." not in lower:
-        return None
-    hosts = topology.dropna(subset=["host", "site"])
-    labels = lower.split(".")
-    for start in range(1, len(labels) - 1):  # parent domains, longest first, never a bare TLD
-        domain = ".".join(labels[start:])
-        if start == len(labels) - 2 and len(labels[-1]) == 2 and labels[-2] in _REGISTRY_LABELS:
-            break  # ac.uk, co.uk, edu.au: shared by unrelated sites
-        sites = hosts.loc[hosts["host"].str.lower().str.endswith("." + domain), "site"].unique()
-        if len(sites):
-            return str(sites[0]) if len(sites) == 1 else None
-    return None

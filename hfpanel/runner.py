@@ -26,6 +26,7 @@ from .rating import is_downtime_rollup, rate, rollup
 from .store import Store, StoreWriter
 from .store.frames import utc_naive
 from .store.reader import detail_table_name
+from .topology import TOPOLOGY_COLLECTOR, attach_sites
 
 log = logging.getLogger("hfpanel.runner")
 #: a module is due when this little before its interval has passed (cron jitter)
@@ -135,7 +136,9 @@ class Runner:
         self.config = config
         self.max_workers = max_workers
         self._state: pd.DataFrame | None = None  # latest row per module, kept between runs
-        self._downtimes: pd.DataFrame | None = None  # latest GOCDB downtimes, kept between runs
+        #: reference tables other modules' results are read against (GOCDB downtimes, CRIC
+        #: topology): the latest good one of each, kept between runs
+        self._reference: dict[tuple[str, str], pd.DataFrame] = {}
 
     def due(self, previous: pd.DataFrame, now: pd.Timestamp) -> list[Module]:
         last = dict(zip(previous["module"], previous["time"])) if not previous.empty else {}
@@ -156,7 +159,8 @@ class Runner:
             progress.reset(total=len(modules))
         outcomes = run_modules(modules, self.max_workers, on_done=(lambda m: progress.update(1)) if progress else None)
         run_id = f"{now.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}"
-        outages = ongoing_outages(self._current_downtimes(writer, outcomes), now)
+        outages = ongoing_outages(self._reference_table(writer, outcomes, DOWNTIME_COLLECTOR, "downtimes"), now)
+        topology = self._reference_table(writer, outcomes, TOPOLOGY_COLLECTOR, "topology")
         statuses = self._status_rows(run_id, now, outcomes, previous, outages)
         merged = pd.concat([previous[~previous["module"].isin(statuses["module"])], statuses]) \
             if not previous.empty else statuses
@@ -167,7 +171,7 @@ class Runner:
             "category_status": categories,
             "metrics": self._metric_rows(run_id, now, outcomes),
             "raw_payloads": self._payload_rows(run_id, now, outcomes),
-            **self._detail_tables(run_id, now, outcomes),
+            **self._detail_tables(run_id, now, outcomes, topology),
         }
         end = utc_naive(now + pd.Timedelta(seconds=_time.monotonic() - wall_start))
         levels = merged["level"].value_counts()
@@ -192,19 +196,27 @@ class Runner:
         with Store(writer.root) as store:
             return store.status_at(now)
 
-    def _current_downtimes(self, writer: StoreWriter, outcomes) -> pd.DataFrame | None:
-        """The downtimes table of this run's GOCDB modules, else the last one seen."""
-        fresh = [o.result.tables["downtimes"] for o in outcomes if o.module.collector == DOWNTIME_COLLECTOR
-                 and o.result is not None and o.status >= 0 and "downtimes" in o.result.tables]
+    def set_reference_table(self, collector: str, table: str, frame: pd.DataFrame) -> None:
+        """Use ``frame`` as the latest ``table`` of ``collector`` modules (e.g. downtimes known
+        from elsewhere) until a module of that type produces a fresh one."""
+        self._reference[(collector, table)] = frame
+
+    def _reference_table(self, writer: StoreWriter, outcomes, collector: str, table: str) -> pd.DataFrame | None:
+        """The ``table`` of this run's modules of type ``collector``, else the last one seen
+        (from memory, or from the store on a runner's first run)."""
+        key = (collector, table)
+        fresh = [o.result.tables[table] for o in outcomes if o.module.collector == collector
+                 and o.result is not None and o.status >= 0 and table in o.result.tables]
         if fresh:
-            self._downtimes = pd.concat(fresh, ignore_index=True)
-        elif self._downtimes is None and writer.manifest["tables"]:
-            with Store(writer.root) as store:
-                stored = [store.detail(m.name, "downtimes") for m in self.config.modules
-                          if m.collector == DOWNTIME_COLLECTOR]
-            stored = [frame for frame in stored if not frame.empty]
-            self._downtimes = pd.concat(stored, ignore_index=True) if stored else pd.DataFrame()
-        return self._downtimes
+            self._reference[key] = pd.concat(fresh, ignore_index=True)
+        elif key not in self._reference and writer.manifest["tables"]:
+            modules = [m.name for m in self.config.modules if m.collector == collector]
+            stored = []
+            if modules:
+                with Store(writer.root) as store:
+                    stored = [frame for frame in (store.detail(m, table) for m in modules) if not frame.empty]
+            self._reference[key] = pd.concat(stored, ignore_index=True) if stored else pd.DataFrame()
+        return self._reference.get(key)
 
     def _status_rows(self, run_id, now, outcomes, previous, outages=None) -> pd.DataFrame:
         last_good = dict(zip(previous["module"], previous["last_good"])) if not previous.empty else {}
@@ -255,7 +267,7 @@ class Runner:
                  "size": len(o.payload), "payload": o.payload} for o in outcomes if o.payload is not None]
         return pd.DataFrame(rows)
 
-    def _detail_tables(self, run_id, now, outcomes) -> dict[str, pd.DataFrame]:
+    def _detail_tables(self, run_id, now, outcomes, topology=None) -> dict[str, pd.DataFrame]:
         tables = {}
         for o in outcomes:
             if not o.result or o.status < 0:
@@ -264,6 +276,7 @@ class Runner:
                 if frame is None or frame.empty:
                     continue
                 frame = frame.rename(columns={c: f"source_{c}" for c in ("run_id", "time", "module")})
+                frame = attach_sites(frame, topology)
                 frame.insert(0, "module", o.module.name)
                 frame.insert(0, "time", now)
                 frame.insert(0, "run_id", run_id)

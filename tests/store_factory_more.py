@@ -124,7 +124,8 @@ def build_rated_store(root) -> RatedStore:
         for when, specs in zip(TIMES, SCENARIO):
             config = rated_config(specs, root)
             runner = Runner(config)
-            runner._downtimes = DOWNTIMES  # as if a GOCDB module had announced it (no GOCDB module here)
+            # as if a GOCDB module had announced it (there is no GOCDB module here)
+            runner.set_reference_table("gocdb_downtimes", "downtimes", DOWNTIMES)
             runner.run_once(writer, now=when, force=True)
     return RatedStore(root, list(TIMES), dict(zip(TIMES, EXPECTED)), config)
 

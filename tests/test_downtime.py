@@ -38,3 +38,28 @@ def test_rollup_leaves_downtime_out_and_says_so():
     only = rollup({"type": "worst"}, [0.0, -1.0], downtime=[True, True])
     assert is_downtime_rollup(only)
     assert not is_downtime_rollup(rollup({"type": "worst"}, [-1.0]))
+
+
+def test_hosts_are_attached_to_sites_from_the_cric_topology(tmp_path):
+    """With a CRIC topology known, detail tables that name hosts gain the site of each host."""
+    import json
+
+    from hfpanel.config import parse_config
+    from hfpanel.runner import Runner
+    from hfpanel.store import Store, StoreWriter
+
+    rows = tmp_path / "hosts.json"
+    rows.write_text(json.dumps({"rows": [{"host": "ce01.demo.example.org", "state": "ok"},
+                                         {"host": "wn.elsewhere.example.net", "state": "ok"}]}))
+    config = parse_config({
+        "site": "T2_XX_Demo", "store": str(tmp_path / "store"), "categories": [{"name": "c"}],
+        "modules": [{"name": "nodes", "category": "c", "collector": "http_json",
+                     "params": {"url": rows.as_uri(), "rows": "rows.*"}}]})
+    runner = Runner(config)
+    runner.set_reference_table("cric_topology", "topology", pd.DataFrame(
+        [{"site": "T2_XX_Demo", "type": "host", "name": "se.demo.example.org", "host": "se.demo.example.org"}]))
+    with StoreWriter(tmp_path / "store") as writer:
+        runner.run_once(writer, force=True)
+    nodes = Store(tmp_path / "store").detail("nodes").set_index("host")
+    assert nodes.loc["ce01.demo.example.org", "site"] == "T2_XX_Demo"  # same domain as the site's SE
+    assert pd.isna(nodes.loc["wn.elsewhere.example.net", "site"])  # unknown stays unknown
