@@ -101,6 +101,10 @@ KINDS = {"cms_sites": _cms_sites, "site_names": _site_names, "atlas_ddmendpoints
 class CricTopologyCollector(HttpCollector):
     """Site names, aliases, RSEs and hosts from CRIC; table ``topology``."""
 
+    default_instruction = (
+        "The site's topology from CRIC (sites, hosts, RSEs). If this fails, hosts lose their site "
+        "labels elsewhere; check CRIC's availability and the module's credentials.")
+
     payload_suffix = "json"
     accept = "application/json"
 

@@ -68,6 +68,11 @@ def _number(value, pool: str, path: str) -> float:
 class DCachePoolsCollector(HttpCollector):
     """Mode, space and transfer queues of each dCache pool; worst pool rated."""
 
+    default_instruction = (
+        "A disabled or full dCache pool makes files unavailable or writes fail: check the pool named "
+        "in the message in dCache's admin interface and tell the storage admins; open a GGUS ticket "
+        "if it is not fixed within a few hours and no downtime covers it.")
+
     payload_suffix = "json"
     accept = "application/json"
     default_rating = {"type": "weakest_link", "table": "pools", "column": "health", "label": "pool"}

@@ -74,6 +74,10 @@ def _rows(element) -> list[dict]:
 class GocdbDowntimeCollector(HttpCollector):
     """Downtimes of a GOCDB site, ongoing and ``window`` ahead; table ``downtimes``."""
 
+    default_instruction = (
+        "Announced downtimes of the site: modules whose hosts are in an ongoing outage show "
+        "'downtime' instead of red. No action unless a downtime runs past its announced end.")
+
     payload_suffix = "xml"
     accept = "application/xml"
 

@@ -59,6 +59,11 @@ def summarise(results: pd.DataFrame) -> ParseResult:
 class HammerCloudCollector(HttpCollector):
     """Sub-jobs of HammerCloud tests from ``<url>/hc/app/<app>/xhr/json/?action=results&test=<id>``."""
 
+    default_instruction = (
+        "HammerCloud jobs failing at a site mean user analysis fails there too: look at the failed "
+        "jobs' logs in HammerCloud, compare with the SAM and storage modules, and open a GGUS ticket "
+        "to the site if the fault is the site's and no downtime is declared.")
+
     payload_suffix, accept, default_rating = "json", "application/json", RATING
     url = param.String(default="", doc="HammerCloud base URL, e.g. https://hammercloud.cern.ch")
     app = param.String(default="cms", regex=r"^[a-z]+$", doc="HammerCloud application: atlas, cms, ...")

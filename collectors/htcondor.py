@@ -73,6 +73,11 @@ class _CondorCollector(HttpCollector):
 class CondorJobsCollector(_CondorCollector):
     """Jobs of ``condor_q -json``: tables ``jobs``, ``held``, ``hold_reasons``; held fraction rated."""
 
+    default_instruction = (
+        "Many held jobs: read the most common hold reason in the table (memory limit, input transfer, "
+        "proxy); a site-side cause (full disk, broken worker node, CE problem) goes to the batch "
+        "admins; release or remove the jobs once fixed.")
+
     default_rating = {"type": "threshold", "metric": "held_fraction", "warning": 0.05, "critical": 0.2}
 
     def parse(self, payload: bytes) -> ParseResult:

@@ -84,6 +84,11 @@ def _load(payload: bytes) -> list:
 class RucioRulesCollector(Collector):
     """Replication rules of a Rucio instance, counted per state, with the stuck ones named."""
 
+    default_instruction = (
+        "Stuck or suspended replication rules mean data does not arrive: open the STUCK rules, read "
+        "their errors (usually a source or destination storage problem), fix the storage or ask "
+        "data management operations to re-evaluate the rules.")
+
     payload_suffix = "ndjson"
     default_rating = {"type": "threshold", "metric": "problems", "warning": 1, "critical": 10}
 

@@ -55,6 +55,12 @@ def _explain(hit, where: str) -> SourceError:
 class SamCollector(MonitCollector):
     """SAM/ETF results (``monit_prod_sam3_enr_*``) of one VO, optionally one site, some hosts, some flavours."""
 
+    default_instruction = (
+        "A SAM/ETF test of this site failing for more than an hour (outside a GOCDB downtime) "
+        "counts against the site's availability: open the test's details in ETF, check the service "
+        "on the host named in the message, and open a GGUS ticket to the site if it is not already "
+        "being handled.")
+
     vo = param.String(default=None, allow_None=True, doc="VO whose tests count, e.g. cms (data.vo).")
     site = param.String(default=None, allow_None=True, doc="Experiment site, e.g. T2_DE_DESY (data.dst_experiment_site).")
     hosts = param.List(default=[], item_type=str, doc="Only these service hosts (data.dst_hostname).")

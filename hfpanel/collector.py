@@ -40,6 +40,8 @@ class Collector(param.Parameterized):
 
     #: rating used when the module config gives none (None: fine whenever data parses)
     default_rating: ClassVar[dict | None] = None
+    #: what a shifter should do when the module is not green, used when the config gives none
+    default_instruction: ClassVar[str] = ""
     #: file suffix of the archived payload, for people who export it
     payload_suffix: ClassVar[str] = "bin"
 

@@ -274,10 +274,16 @@ def parse_config(data, source: str = "<config>", path: Path | None = None, text:
             problems.add(where, "key 'hosts': must be a list of host names")
             hosts = []
         durations = {key: _duration(m.get(key, defaults[key]), where, key, problems) for key in DEFAULTS}
+        instruction = str(m.get("instruction") or "")
+        if not instruction and m.get("collector"):
+            try:
+                instruction = collector_class(m["collector"]).default_instruction
+            except (KeyError, TypeError, ImportError):
+                pass  # already reported above
         modules.append(Module(
             name=name, title=str(m.get("title") or name), category=m.get("category", ""),
             collector=m.get("collector", ""), params=params if isinstance(params, dict) else {},
-            weight=float(weight), rating=m.get("rating"), instruction=str(m.get("instruction") or ""),
+            weight=float(weight), rating=m.get("rating"), instruction=instruction,
             links=links, hosts=hosts, **durations,
         ))
 

@@ -92,3 +92,14 @@ def test_cli_config_check(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "module 'ce_tests': key 'category': category 'nowhere' does not exist" in err
     assert "1 problem(s) found" in err
+
+
+def test_a_module_without_instruction_gets_its_collectors_default(tmp_path):
+    text = GOOD + """  - name: jobs
+    category: compute
+    collector: htcondor_jobs
+    params: {url: "file:///tmp/condor_q.json"}
+"""
+    config = load_config(write(tmp_path, text))
+    assert "hold reason" in config.module("jobs").instruction  # the collector's own advice
+    assert config.module("ce_tests").instruction == "Ticket the site if a CE stays red for an hour."
