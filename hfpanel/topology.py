@@ -9,8 +9,11 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+import logging
+
 import pandas as pd
 
+log = logging.getLogger("hfpanel.topology")
 TOPOLOGY_COLLECTOR = "cric_topology"
 #: columns that name a host, in the order they are tried
 HOST_COLUMNS = ("host", "hostname", "dst_hostname", "machine", "Machine", "remote_host", "Host")
@@ -39,7 +42,7 @@ def site_of(host_or_name: str, topology: pd.DataFrame) -> str | None:
         domain = ".".join(labels[start:])
         if start == len(labels) - 2 and len(labels[-1]) == 2 and labels[-2] in _REGISTRY_LABELS:
             break  # ac.uk, co.uk, edu.au: shared by unrelated sites
-        sites = hosts.loc[hosts["host"].str.lower().str.endswith("." + domain), "site"].unique()
+        sites = hosts.loc[hosts["host"].astype(str).str.lower().str.endswith("." + domain), "site"].unique()
         if len(sites):
             return str(sites[0]) if len(sites) == 1 else None
     return None
@@ -52,5 +55,9 @@ def attach_sites(frame: pd.DataFrame, topology: pd.DataFrame | None) -> pd.DataF
     column = next((c for c in HOST_COLUMNS if c in frame.columns), None)
     if column is None:
         return frame
-    sites = {host: site_of(host, topology) for host in frame[column].dropna().unique()}
+    try:
+        sites = {host: site_of(host, topology) for host in frame[column].dropna().unique()}
+    except (KeyError, TypeError, ValueError, AttributeError):  # an odd topology must not cost the run
+        log.exception("cannot attach sites to hosts in column %r; left without", column)
+        return frame
     return frame.assign(site=frame[column].map(sites))

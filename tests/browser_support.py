@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -29,18 +30,31 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def wait_until_up(url: str, process: subprocess.Popen, log: Path, timeout: float = 60.0) -> None:
+def wait_until_up(url: str, process: subprocess.Popen, log: Path, timeout: float = 120.0) -> None:
+    """Wait until the server listens, then load the page once (a warm-up a user would not see).
+
+    Polling the page itself with short timeouts would open a new session per poll, each costing
+    a full render, and bury a busy machine; a TCP connect is free.
+    """
+    parts = urllib.parse.urlsplit(url)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
             pytest.fail(f"hfpanel serve exited with {process.returncode}:\n{log.read_text()}")
         try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return
+            with socket.create_connection((parts.hostname, parts.port), timeout=1):
+                break
         except OSError:
             time.sleep(0.3)
-    pytest.fail(f"hfpanel serve did not answer at {url} within {timeout:.0f}s:\n{log.read_text()}")
+    else:
+        pytest.fail(f"hfpanel serve did not listen at {url} within {timeout:.0f}s:\n{log.read_text()}")
+    try:
+        with urllib.request.urlopen(url, timeout=max(5.0, deadline - time.monotonic())) as response:
+            if response.status == 200:
+                return
+    except OSError as error:
+        pytest.fail(f"hfpanel serve did not answer at {url}: {error}\n{log.read_text()}")
+    pytest.fail(f"hfpanel serve answered {response.status} at {url}:\n{log.read_text()}")
 
 
 @contextlib.contextmanager

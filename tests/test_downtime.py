@@ -63,3 +63,12 @@ def test_hosts_are_attached_to_sites_from_the_cric_topology(tmp_path):
     nodes = Store(tmp_path / "store").detail("nodes").set_index("host")
     assert nodes.loc["ce01.demo.example.org", "site"] == "T2_XX_Demo"  # same domain as the site's SE
     assert pd.isna(nodes.loc["wn.elsewhere.example.net", "site"])  # unknown stays unknown
+
+
+def test_a_topology_without_hosts_attaches_nothing_and_breaks_nothing():
+    from hfpanel.topology import attach_sites, site_of
+
+    topology = pd.DataFrame({"site": ["T2_XX_Demo"], "type": ["cms"], "name": ["T2_XX_Demo"], "host": [float("nan")]})
+    assert site_of("ce01.demo.example.org", topology) is None
+    frame = pd.DataFrame({"host": ["ce01.demo.example.org"]})
+    assert attach_sites(frame, topology)["site"].isna().all()
