@@ -1,7 +1,7 @@
 """Dashboard: the time travel controls, the overview and the module view, linked together.
 
-``time`` and ``module`` are the whole state of a view; ``sync_url()`` keeps them in the page's URL
-(``?time=2026-11-20T14:00:00&module=sam_ce``), so a pasted link reproduces the view, and
+``time``, ``category`` and ``module`` are the whole state of a view; ``sync_url()`` keeps them in the
+page's URL (``?time=2026-11-20T14:00:00&category=storage&module=sam_ce``), so a pasted link reproduces the view, and
 ``start_refresh()`` keeps "now" current while runs land, without touching the user's place.
 """
 
@@ -26,6 +26,10 @@ from .timetravel import TimeTravel
 from .why import WhyThisColour
 
 log = logging.getLogger("hfpanel.components")
+#: on every layout of the page: rows wrap, and a narrow screen may squeeze a layout below the sum of
+#: its children's widths (which Panel otherwise makes its minimum width)
+NARROW_CSS = ":host { min-width: 0 !important; }"
+WRAP_CSS = ":host { min-width: 0 !important; flex-wrap: wrap; }"
 #: milliseconds between checks for a new run
 REFRESH_PERIOD = 10_000
 
@@ -34,6 +38,7 @@ class UrlState(param.Parameterized):
     """The view's state as URL query parameters ("" = now / no module)."""
 
     time = param.String(default="")
+    category = param.String(default="")
     module = param.String(default="")
 
 
@@ -45,14 +50,15 @@ class Dashboard(StoreView):
     """
 
     module = param.String(default="", doc="The module opened in the module view ('' for none).")
+    category = param.String(default="", doc="The only category the overview shows ('' for all).")
 
-    _watched = ("store", "time", "config", "module")
+    _watched = ("store", "time", "config", "module", "category")
 
     def __init__(self, **params):
         super().__init__(**params)
         common = dict(store=self.store, time=self.time, config=self.config)
         self.timetravel = TimeTravel(store=self.store, time=self.time)
-        self.overview = StatusOverview(selected=self.module, **common)
+        self.overview = StatusOverview(selected=self.module, category=self.category, **common)
         self.module_view = ModuleView(module=self.module, **common)
         self.strip = StatusStrip(**common)
         self.changes = WhatChanged(**common)
@@ -60,6 +66,7 @@ class Dashboard(StoreView):
         self.search = Search(**common)
         self.timetravel.param.watch(lambda e: setattr(self, "time", e.new), "time")
         self.overview.param.watch(lambda e: setattr(self, "module", e.new), "selected")
+        self.overview.param.watch(lambda e: setattr(self, "category", e.new), "category")
         self.module_view.param.watch(lambda e: setattr(self, "module", e.new), "module")
         self.strip.param.watch(lambda e: setattr(self, "time", e.new), "time")  # a cell click travels
         self.strip.param.watch(lambda e: setattr(self, "module", e.new or self.module), "selected")
@@ -67,7 +74,7 @@ class Dashboard(StoreView):
         self._header = pn.pane.HTML("", stylesheets=[CSS], sizing_mode="stretch_width", margin=(4, 10))
         self._side = pn.Column(self.module_view, pn.Card(self.why, title="Why this colour", collapsed=False,
                                                          sizing_mode="stretch_width"),
-                               sizing_mode="stretch_width", min_width=560, max_width=900,
+                               sizing_mode="stretch_width", min_width=340, max_width=900,
                                margin=(8, 8), visible=False)
         self._layout = pn.Column(
             self._header, self.timetravel,
@@ -79,6 +86,7 @@ class Dashboard(StoreView):
             pn.Card(self.changes, title="What changed since the start of the shift", collapsed=True,
                     sizing_mode="stretch_width"),
             sizing_mode="stretch_width")
+        self._wrap_rows()
         self._url = None
         self._warned = None
         self._last_run = None
@@ -86,6 +94,15 @@ class Dashboard(StoreView):
 
     def __panel__(self):
         return self._layout
+
+    def _wrap_rows(self) -> None:
+        """Let every row of the page wrap and no layout insist on the sum of its children's widths
+        (Panel's computed minimum), so that a phone (375 px) gets no horizontal scroll."""
+        layouts = list(self._layout.select(pn.layout.ListPanel))
+        for child in self._children():
+            layouts += list(child.__panel__().select(pn.layout.ListPanel))
+        for layout in layouts:
+            layout.stylesheets = [*layout.stylesheets, WRAP_CSS if isinstance(layout, pn.Row) else NARROW_CSS]
 
     @property
     def data(self) -> pd.DataFrame:
@@ -106,6 +123,8 @@ class Dashboard(StoreView):
                 changes["config"] = self.config
             if changes:
                 child.param.update(**changes)
+        if self.overview.category != self.category:
+            self.overview.category = self.category
         if self.overview.selected != self.module:
             self.overview.selected = self.module
         if self.module_view.module != self.module:
@@ -115,7 +134,8 @@ class Dashboard(StoreView):
         self._side.visible = bool(self.module)
         self._render_header()
         if self._url is not None:
-            self._url.param.update(time=iso(self.time) if self.time is not None else "", module=self.module)
+            self._url.param.update(time=iso(self.time) if self.time is not None else "", module=self.module,
+                                   category=self.category)
 
     def refresh(self) -> None:
         for child in self._children():
@@ -124,7 +144,8 @@ class Dashboard(StoreView):
 
     def _render_header(self) -> None:
         title = self.config.title if self.config is not None else (data.site_name(self.store) if self.store else "")
-        counts = self.overview.data["level"].value_counts() if not self.overview.data.empty else {}
+        modules = self.overview.all_modules
+        counts = modules["level"].value_counts() if not modules.empty else {}
         summary = "".join(
             f'<span><i class="hf-dot" style="background:{LEVEL_COLORS[lvl]}"></i><b>{int(counts.get(lvl, 0))}</b> {lvl}</span>'
             for lvl in LEVELS)
@@ -134,15 +155,16 @@ class Dashboard(StoreView):
 
     # -- serving -------------------------------------------------------------------------------
     def sync_url(self, location=None) -> None:
-        """Keep ``time`` and ``module`` in the URL query (and apply those the URL already has)."""
+        """Keep ``time``, ``category`` and ``module`` in the URL query (and apply those the URL already has)."""
         location = location or pn.state.location
         if location is None:
             return
-        self._url = UrlState(time=iso(self.time) if self.time is not None else "", module=self.module)
-        location.sync(self._url, {"time": "time", "module": "module"})
+        self._url = UrlState(time=iso(self.time) if self.time is not None else "", module=self.module,
+                             category=self.category)
+        location.sync(self._url, {"time": "time", "category": "category", "module": "module"})
         self._apply_url()
-        self._url.param.watch(lambda *_: self._apply_url(), ["time", "module"])
-        self._url.param.watch(lambda *_: self._tidy_url(location), ["time", "module"])
+        self._url.param.watch(lambda *_: self._apply_url(), ["time", "category", "module"])
+        self._url.param.watch(lambda *_: self._tidy_url(location), ["time", "category", "module"])
         self._tidy_url(location)
 
     def _apply_url(self) -> None:
@@ -155,8 +177,9 @@ class Dashboard(StoreView):
             time = self.time
             self._url.time = iso(time) if time is not None else ""  # and put a good one in the URL
         module = self._url.module.strip()
-        if time != self.time or module != self.module:
-            self.param.update(time=time, module=module)
+        category = self._url.category.strip()
+        if time != self.time or module != self.module or category != self.category:
+            self.param.update(time=time, module=module, category=category)
 
     @staticmethod
     def _notify(message: str) -> None:
@@ -172,9 +195,9 @@ class Dashboard(StoreView):
 
     @staticmethod
     def _tidy_url(location) -> None:
-        """Drop empty ``time=`` / ``module=`` from the query so links stay short."""
+        """Drop empty ``time=`` / ``category=`` / ``module=`` from the query so links stay short."""
         query = location.query_params
-        tidy = {k: v for k, v in query.items() if not (k in ("time", "module") and v in ("", None))}
+        tidy = {k: v for k, v in query.items() if not (k in ("time", "category", "module") and v in ("", None))}
         if tidy != query:
             from urllib.parse import urlencode
             location.search = ("?" + urlencode(tidy)) if tidy else ""

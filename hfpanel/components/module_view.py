@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+
 import holoviews as hv
 import holoviews.plotting.bokeh  # noqa: F401  (the backend, loaded without notebook side effects)
 import pandas as pd
@@ -60,6 +62,7 @@ class ModuleView(StoreView):
         self._detail = pd.DataFrame()
         self._history = pd.DataFrame()
         self._shown_detail = None
+        self._shown_table = "rows"
         self._plot_key = None
         self._head = pn.pane.HTML("", stylesheets=[CSS], sizing_mode="stretch_width", margin=(4, 10))
         self._close = pn.widgets.Button(label="✕ Close", color="light", width=90, align="start")
@@ -74,10 +77,15 @@ class ModuleView(StoreView):
             pd.DataFrame(), disabled=True, show_index=False, sortable=True, pagination="local", page_size=15,
             sizing_mode="stretch_width", layout="fit_data_table", header_filters=False, margin=(4, 10),
             min_height=120)
+        self._csv = pn.widgets.FileDownload(callback=self.csv_bytes, filename="detail.csv", label="⬇ CSV",
+                                            color="light", width=110, margin=(4, 10), visible=False)
+        self._parquet = pn.widgets.FileDownload(callback=self.parquet_bytes, filename="detail.parquet",
+                                                label="⬇ Parquet", color="light", width=130, margin=(4, 4),
+                                                visible=False)
         self._plot = pn.pane.HoloViews(None, sizing_mode="stretch_width", height=230, margin=(4, 10),
                                        linked_axes=False)
         self._content = pn.Column(
-            self._facts, self._instruction, self._asof, self._tables, self._table,
+            self._facts, self._instruction, self._asof, self._tables, pn.Row(self._csv, self._parquet), self._table,
             pn.pane.HTML("<b>Recent history</b>", stylesheets=[CSS], margin=(8, 10, 0, 10)), self._plot,
             sizing_mode="stretch_width")
         self._layout = pn.Column(pn.Row(self._head, self._close, sizing_mode="stretch_width"), self._content,
@@ -97,6 +105,29 @@ class ModuleView(StoreView):
 
     def frame(self) -> pd.DataFrame:
         return self.data
+
+    @property
+    def shown(self) -> pd.DataFrame:
+        """The detail table as shown: without the store's bookkeeping columns."""
+        frame = self._detail
+        return frame.drop(columns=[c for c in BOOKKEEPING if c in frame.columns]) if not frame.empty else frame
+
+    def download_name(self, suffix: str) -> str:
+        """``<module>-<table>-<run time>.<suffix>`` (the run the detail comes from)."""
+        when = self.detail_time
+        stamp = when.strftime("%Y%m%dT%H%M%S") if when is not None else "none"
+        return f"{self.module or 'module'}-{self._shown_table}-{stamp}.{suffix}"
+
+    def csv_bytes(self) -> io.BytesIO:
+        """The detail table as shown, as CSV (what the CSV button downloads)."""
+        return io.BytesIO(self.shown.to_csv(index=False).encode("utf-8"))
+
+    def parquet_bytes(self) -> io.BytesIO:
+        """The detail table as shown, as Parquet (what the Parquet button downloads)."""
+        out = io.BytesIO()
+        self.shown.reset_index(drop=True).to_parquet(out, index=False)
+        out.seek(0)
+        return out
 
     @property
     def status(self) -> pd.Series:
@@ -198,6 +229,7 @@ class ModuleView(StoreView):
         self._tables.param.update(options=names or ["rows"], value=table, visible=len(names) > 1)
         frame = data.detail(self.store, self.module, table, self.time) if names else pd.DataFrame()
         self._detail = frame
+        self._shown_table = table
         when = self.detail_time
         if frame.empty:
             self._asof.object = ('<b>Detail</b> <span class="hf-muted">— no detail rows '
@@ -217,6 +249,8 @@ class ModuleView(StoreView):
             self._shown_detail = frame
             self._table.param.update(value=shown, formatters=formatters)
         self._table.visible = not frame.empty
+        self._csv.param.update(filename=self.download_name("csv"), visible=not frame.empty)
+        self._parquet.param.update(filename=self.download_name("parquet"), visible=not frame.empty)
 
     def _render_history(self, row) -> None:
         end = self.time if self.time is not None else None

@@ -10,7 +10,7 @@ from ..levels import LEVELS, NOINFO, SEVERITY
 from . import data
 from ..runner import utcnow
 from .base import DEFAULT_MAX_AGE, StoreView
-from .style import CSS, esc, fmt_age, fmt_time
+from .style import BUTTON_CSS, CSS, esc, fmt_age, fmt_time
 from .tiles import CategoryTile
 
 MODULE_COLUMNS = ["category", "category_title", "module", "title", "status", "level", "message", "error",
@@ -110,6 +110,25 @@ def category_frame(store, time=None, config=None, modules: pd.DataFrame | None =
     return pd.DataFrame(rows, columns=CATEGORY_COLUMNS)
 
 
+class _FocusableTile(CategoryTile):
+    """A category tile whose title button narrows the overview to that category."""
+
+    def __init__(self, on_select, on_category):
+        super().__init__(on_select)
+        self.category = ""
+        self.title_button = pn.widgets.Button(label="", color="light", margin=(4, 8, 0, 8),
+                                              stylesheets=[BUTTON_CSS], css_classes=["hf-category-button"])
+        self.title_button.on_click(lambda event: on_category(self.category))
+        self.panel.insert(0, self.title_button)
+        self.panel.min_width = 320  # fits a phone's 375 px
+
+    def update(self, category_row, modules, selected: str, focused: bool = False) -> None:
+        super().update(category_row, modules, selected)
+        self.category = str(category_row["category"])
+        self.title_button.label = str(category_row["title"]) + " ›"
+        self.title_button.visible = not focused
+
+
 class StatusOverview(StoreView):
     """Every category as a tile (title, rolled-up level as colour and word, module counts) with its
     modules inside (title, status, level, message, age, stale badge, reason for no information).
@@ -119,18 +138,23 @@ class StatusOverview(StoreView):
     """
 
     selected = param.String(default="", doc="The module last clicked (its name).")
+    category = param.String(default="", doc="Show only this category ('' for all of them).")
 
-    _watched = ("store", "time", "config", "selected")
+    _watched = ("store", "time", "config", "selected", "category")
 
     def __init__(self, **params):
         super().__init__(**params)
-        self._tiles: dict[str, CategoryTile] = {}
+        self._tiles: dict[str, _FocusableTile] = {}
         self._modules = pd.DataFrame(columns=MODULE_COLUMNS)
+        self._all_modules = self._modules
         self._categories = pd.DataFrame(columns=CATEGORY_COLUMNS)
         self._note = pn.pane.HTML("", stylesheets=[CSS], sizing_mode="stretch_width", visible=False)
+        self._all = pn.widgets.Button(label="← All categories", color="light", margin=(4, 8), visible=False,
+                                      stylesheets=[BUTTON_CSS], css_classes=["hf-all-categories"])
+        self._all.on_click(lambda event: setattr(self, "category", ""))
         self._grid = pn.FlexBox(sizing_mode="stretch_width", flex_wrap="wrap", align_items="flex-start",
                                 justify_content="flex-start")
-        self._layout = pn.Column(self._note, self._grid, sizing_mode="stretch_width")
+        self._layout = pn.Column(self._all, self._note, self._grid, sizing_mode="stretch_width")
         self._start()
 
     def __panel__(self):
@@ -139,8 +163,13 @@ class StatusOverview(StoreView):
     # -- what is shown -------------------------------------------------------------------------
     @property
     def data(self) -> pd.DataFrame:
-        """The modules as shown: one row per module, in display order."""
+        """The modules as shown: one row per module, in display order (only ``category``'s when set)."""
         return self._modules
+
+    @property
+    def all_modules(self) -> pd.DataFrame:
+        """Every module of the site, whatever ``category`` is."""
+        return self._all_modules
 
     @property
     def categories(self) -> pd.DataFrame:
@@ -151,11 +180,15 @@ class StatusOverview(StoreView):
         return self.data
 
     def level_of(self, module: str) -> str | None:
-        found = self._modules[self._modules["module"] == module]
+        found = self._all_modules[self._all_modules["module"] == module]
         return None if found.empty else str(found["level"].iloc[0])
 
     def select(self, module: str) -> None:
         self.selected = module
+
+    def focus(self, category: str) -> None:
+        """Show only ``category`` ('' for all)."""
+        self.category = category
 
     # -- rendering -----------------------------------------------------------------------------
     def _update(self) -> None:
@@ -165,8 +198,17 @@ class StatusOverview(StoreView):
         modules = module_frame(self.store, self.time, self.config, reference=self.reference_time(),
                                max_age=self.max_age)
         categories = category_frame(self.store, self.time, self.config, modules)
+        self._all_modules = modules
+        focus = self.category.strip()
+        self._all.visible = bool(focus)
+        if focus:
+            categories = categories[categories["category"] == focus].reset_index(drop=True)
+            modules = modules[modules["category"] == focus].reset_index(drop=True)
         self._modules, self._categories = modules, categories
-        if modules.empty:
+        if focus and categories.empty:
+            self._show_note(f"There is no category <code>{esc(focus)}</code> here. "
+                            "Use “All categories” to see the whole site.")
+        elif self._all_modules.empty:
             when = "" if self.time is None else f" at or before {fmt_time(self.time)}"
             self._show_note(f"No runs in the store{esc(when)} — nothing to show yet. "
                             "Run <code>hfpanel collect</code> (or go forward in time).")
@@ -176,8 +218,9 @@ class StatusOverview(StoreView):
         for _, category in categories.iterrows():
             tile = self._tiles.get(category["category"])
             if tile is None:
-                tile = self._tiles[category["category"]] = CategoryTile(self.select)
-            tile.update(category, modules[modules["category"] == category["category"]], self.selected)
+                tile = self._tiles[category["category"]] = _FocusableTile(self.select, self.focus)
+            tile.update(category, modules[modules["category"] == category["category"]], self.selected,
+                        focused=bool(focus))
             wanted.append(tile.panel)
         if list(self._grid.objects) != wanted:
             self._grid.objects = wanted
