@@ -11,6 +11,7 @@ import subprocess
 import sys
 from datetime import datetime, timedelta, timezone
 
+import pandas as pd
 import pytest
 import requests
 import yaml
@@ -21,6 +22,10 @@ from hfpanel.demo.simulator import Incident, Simulator
 from hfpanel.demo.site import demo_config, write_demo_config
 
 START = datetime(2026, 3, 7, 8, 0)
+GENERIC = {"http_json", "http_csv", "html_table", "http_xml", "command"}
+SOURCE_SPECIFIC = {"sam", "hammercloud", "htcondor_jobs", "htcondor_slots", "dcache_pools", "gocdb_downtimes",
+                   "cric_topology", "rucio_rules"}
+SE_HOSTS = {payloads.SE_HOST, payloads.XROOTD_HOST}
 SAM_URL = "/api/datasources/proxy/9677/_msearch"
 SAM_BODY = ('{"search_type":"query_then_fetch","ignore_unavailable":true,"index":["monit_prod_sam3_enr_*"]}\n'
             '{"size":500,"query":{"match_all":{}}}\n')
@@ -243,6 +248,36 @@ def test_se_downtime_in_gocdb_sam_and_probes(sim):
     assert {h["_source"]["data"]["status"] for h in sam_hits(sim)} <= {"OK", "WARNING"}
 
 
+def test_gocdb_window_in_wall_clock_dates_follows_the_simulated_clock(sim):
+    """The gocdb_downtimes collector asks for "today .. today + 7d" by its wall clock; the simulator moves
+    those dates to the simulated calendar, so a backfill sees the SE outage at the simulated times."""
+    from collectors.gocdb import GocdbDowntimeCollector
+    from hfpanel.downtime import ongoing_outages
+
+    collector = GocdbDowntimeCollector(url=sim.base_url + "/gocdbpi/public/", site=payloads.GOCDB_SITE)
+    today = datetime.now(timezone.utc).date()
+    assert f"windowstart={today:%Y-%m-%d}" in collector.query_url()  # its own dates: the wall clock, months after START
+
+    def table(hours):
+        at(sim, hours)
+        return collector.parse(collector.fetch()).tables["downtimes"], pd.Timestamp(sim.clock)
+
+    incident = sim.incident("se_downtime")
+    before, before_t = table(40)  # announced, not yet ongoing
+    during, during_t = table(46)
+    after, after_t = table(50)
+    outage = during[during["severity"] == "OUTAGE"]
+    assert set(outage["hostname"]) == SE_HOSTS
+    assert (outage["start"] == pd.Timestamp(incident.begins)).all()
+    assert (outage["end"] == pd.Timestamp(incident.ends)).all()
+    assert SE_HOSTS <= set(before["hostname"])
+    assert ongoing_outages(before, before_t) == {}
+    assert set(ongoing_outages(during, during_t)) == SE_HOSTS
+    assert ongoing_outages(after, after_t) == {}
+    at(sim, 46 + 24 * 9)  # nine days later the outage is outside the 7-day window: the dates are honoured
+    assert collector.parse(collector.fetch()).tables["downtimes"].empty
+
+
 def test_dcache_pool_disabled_and_pool_full(sim):
     def state(hours):
         at(sim, hours)
@@ -323,18 +358,35 @@ def test_probe_command_exit_codes(sim):
 
 # --- the demo configuration --------------------------------------------------------------------
 def test_demo_config_shape(tmp_path):
+    from hfpanel.config import parse_config
+
     config = demo_config("http://127.0.0.1:8999", str(tmp_path / "store"))
     categories = {c["name"] for c in config["categories"]}
     modules = config["modules"]
     names = [m["name"] for m in modules]
-    assert len(categories) >= 6 and len(modules) >= 22 and len(names) == len(set(names))
+    assert len(categories) >= 6 and len(modules) >= 20 and len(names) == len(set(names))
     for m in modules:
         assert re.fullmatch(r"[a-z][a-z0-9_]*", m["name"]) and "__" not in m["name"]
         assert m["category"] in categories and m["title"] and len(m["instruction"]) > 60
         assert m["links"]
         assert all(link["title"] and link["url"].startswith(("http://", "https://")) for link in m["links"])
-    assert {m["rating"]["type"] for m in modules if m.get("rating")} == {"threshold", "weakest_link", "fraction", "map"}
-    assert {m["collector"] for m in modules} == {"http_json", "http_csv", "html_table", "http_xml", "command"}
+    # every collector type the demo can serve: the generic ones and every source-specific one
+    assert {m["collector"] for m in modules} == GENERIC | SOURCE_SPECIFIC
+    # every rating type, counting the collectors' defaults (the probes' exit-code map, SAM's weakest link)
+    parsed = {m.name: m for m in parse_config(config).modules}
+    effective = {name: m.rating or m.make_collector().default_rating for name, m in parsed.items()}
+    assert {r["type"] for r in effective.values() if r} == {"threshold", "weakest_link", "fraction", "map"}
+    assert {m["rating"]["type"] for m in modules if m.get("rating")} <= {"threshold", "weakest_link", "fraction", "map"}
+    # downtimes: the SE's SAM services are labelled by host, and every host a module watches is one GOCDB names
+    sam = {m["name"]: m for m in modules if m["collector"] == "sam"}
+    assert {"sam_ce", "sam_se"} <= set(sam) and all(m["params"]["vo"] == "cms" for m in sam.values())
+    assert set(sam["sam_se"]["params"]["hosts"]) == SE_HOSTS and effective["sam_se"]["label"] == "host"
+    declared = {host for d in payloads.gocdb.downtimes(Simulator(START)) for host, *_ in d["services"]}
+    watched = {h for m in modules for h in m.get("hosts", [])}
+    assert watched and watched <= declared and SE_HOSTS <= watched
+    hc = [m for m in modules if m["collector"] == "hammercloud"]
+    assert sorted(t for m in hc for t in m["params"]["tests"]) == sorted(payloads.HC_TESTS)
+    assert "hc_template_98" in {m["name"] for m in hc}
     rollups = [c["rollup"] if isinstance(c["rollup"], str) else c["rollup"]["type"] for c in config["categories"]]
     assert {"worst", "weighted", "k_of_n"} <= set(rollups)
     assert categories == {m["category"] for m in modules}  # no empty category
@@ -350,17 +402,26 @@ def test_demo_config_passes_the_loader_and_rates_as_scheduled(sim, tmp_path):
     rating = pytest.importorskip("hfpanel.rating")
     config = config_module.parse_config(demo_config(sim.base_url, str(tmp_path / "store")))
 
-    def statuses(hours, names):
+    def ratings(hours, names):
         at(sim, hours)
         out = {}
         for module in (m for m in config.modules if m.name in names):
             collector = module.make_collector()
             result = collector.parse(collector.fetch())
-            out[module.name] = rating.rate(module.rating or collector.default_rating, result).status
+            out[module.name] = rating.rate(module.rating or collector.default_rating, result)
         return out
 
+    def statuses(hours, names):
+        return {name: r.status for name, r in ratings(hours, names).items()}
+
     quick = [m.name for m in config.modules if m.collector != "command" and not m.name.startswith("hc_")]
+    assert {m.collector for m in config.modules if m.name in quick} >= SOURCE_SPECIFIC - {"hammercloud"}
     now = statuses(72, quick + ["hc_template_98"])
     assert {name: s for name, s in now.items() if s != 1.0} == {"sam_ce": 0.5}
     incident = statuses(25.5, ["sam_ce", "condor_held"])
     assert incident["sam_ce"] == 0.0 and incident["condor_held"] <= 0.5
+    outage = ratings(46, ["sam_se", "gocdb_downtimes"])  # the SE's doors fail, labelled by their hosts
+    assert outage["sam_se"].status == 0.0 and set(outage["sam_se"].inputs["bad_rows"]) == SE_HOSTS
+    assert outage["gocdb_downtimes"].status == 1.0  # informational: the runner reads its table
+    pools = statuses(55, ["dcache_pools"])  # a pool disabled for reads
+    assert pools["dcache_pools"] == 0.0

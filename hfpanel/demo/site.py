@@ -1,8 +1,16 @@
-"""The demo site's configuration: the generic collectors pointed at the simulator.
+"""The demo site's configuration: every collector type pointed at the simulator.
 
 ``demo_config(base_url, store)`` returns the mapping that ``hfpanel.config.parse_config`` validates;
 ``write_demo_config(path, base_url, store)`` writes it as YAML. Every module carries a shifter
 instruction and links to its source and to the experts' page.
+
+The source-specific collectors read what they were written for: ``sam`` (SAM/ETF through the MONIT
+Grafana proxy), ``hammercloud``, ``htcondor_jobs``/``htcondor_slots`` (saved ``-json`` listings),
+``dcache_pools`` (the REST frontend, pool by pool), ``rucio_rules`` (a recorded rule list),
+``gocdb_downtimes`` (whose table lets the runner show modules of hosts in an OUTAGE as "downtime")
+and ``cric_topology``. The generic collectors stay where they fit best: the worker-node SAM tests
+(a selection by metric, which ``sam`` does not make), pool-group totals, perfSONAR and accounting
+CSV, the squid status page, the announced-downtimes XML view and the Nagios-style probes.
 """
 
 from __future__ import annotations
@@ -18,18 +26,14 @@ from . import payloads as p
 GGUS = "https://ggus.eu/?mode=ticket_submit"
 ICINGA = f"https://icinga.{p.DOMAIN}/icingaweb2/monitoring/list/services"
 PERFSONAR_DASH = "https://ps-dash.uc.ssl-hep.org/"
+ETF = "https://etf-cms-prod.cern.ch/etf/check_mk/"
+SITE_READINESS = "https://cmssst.web.cern.ch/sitereadiness/report.html"
+DCACHE_VIEW = f"https://{p.SE_HOST}:3880/"
 SAM_MAP = {"OK": 1.0, "WARNING": 0.5, "CRITICAL": 0.0, "UNKNOWN": -1}
 SAM_COLUMNS = {"host": "data.dst_hostname", "flavour": "data.service_flavour", "metric": "data.metric_name",
                "status": "data.status", "summary": "data.summary", "tested_ms": "metadata.timestamp"}
-POOL_COLUMNS = {"pool": "_key", "total": "space.total", "free": "space.free", "removable": "space.removable",
-                "precious": "space.precious", "movers_active": "mover.active", "movers_max": "mover.maxActive",
-                "movers_queued": "mover.queued", "stores_queued": "store.queued", "restores_queued": "restore.queued",
-                "p2p_queued": "p2p.queued"}
-#: attributes every job ad has (a missing column would fail the module); held jobs keep all columns
-JOB_COLUMNS = ["ClusterId", "GlobalJobId", "Owner", "x509UserProxyVOName", "JobStatus", "QDate",
-               "EnteredCurrentStatus", "RequestCpus", "RequestMemory"]
-RULE_COLUMNS = ["id", "account", "name", "state", "rse_expression", "activity", "locks_ok_cnt",
-                "locks_replicating_cnt", "locks_stuck_cnt", "error", "stuck_at", "created_at", "updated_at"]
+#: the storage element's hosts: SRM and WebDAV doors on the head node, the XRootD door
+SE_HOSTS = [p.SE_HOST, p.XROOTD_HOST]
 DOWNTIME_COLUMNS = ["ID", "CLASSIFICATION", "SEVERITY", "HOSTNAME", "SERVICE_TYPE", "DESCRIPTION",
                     "START_DATE", "END_DATE", "FORMATED_START_DATE", "FORMATED_END_DATE", "GOCDB_PORTAL_URL"]
 CATEGORIES = [
@@ -43,15 +47,6 @@ CATEGORIES = [
 ]
 
 
-def _sam_body() -> str:
-    header = {"search_type": "query_then_fetch", "ignore_unavailable": True, "index": ["monit_prod_sam3_enr_*"]}
-    query = {"size": 500, "query": {"bool": {"filter": [
-        {"range": {"metadata.timestamp": {"gte": "now-3h", "lte": "now", "format": "epoch_millis"}}},
-        {"query_string": {"analyze_wildcard": True, "query": f"data.vo:cms AND data.dst_experiment_site:{p.SITE}"}},
-    ]}}, "sort": [{"metadata.timestamp": "desc"}]}
-    return json.dumps(header) + "\n" + json.dumps(query) + "\n"
-
-
 def _threshold(metric: str, warning: float, critical: float) -> dict:
     """Threshold rating; the direction follows from the bounds (critical above warning: high is bad)."""
     return {"type": "threshold", "metric": metric, "warning": warning, "critical": critical}
@@ -62,56 +57,79 @@ def _module(name, title, category, collector, params, instruction, links, **extr
             **extra, "instruction": instruction, "links": [{"title": t, "url": u} for t, u in links]}
 
 
-def _sam(base: str, name: str, title: str, where: dict, label: str, instruction: str) -> dict:
-    params = {"url": f"{base}/api/datasources/proxy/9677/_msearch", "method": "POST", "body": _sam_body(),
-              "headers": {"Content-Type": "application/json"}, "rows": "responses.0.hits.hits.*._source",
-              "columns": SAM_COLUMNS, "where": where,
+def _sam(base: str, name: str, title: str, params: dict, instruction: str) -> dict:
+    """A ``sam`` module: the latest SAM/ETF result per host x flavour x metric of the site's CMS tests,
+    rated by the collector's default (the worst service, labelled by host: hosts in a GOCDB outage
+    make the module "downtime")."""
+    return _module(name, title, "availability", "sam", {"url": base, "vo": "cms", "site": p.SITE, **params},
+                   instruction,
+                   [("MONIT Grafana proxy (source)", f"{base}/api/datasources/proxy/9677/_msearch"),
+                    ("ETF CMS (test details)", ETF), ("CMS site readiness", SITE_READINESS)])
+
+
+def _sam_wn_body() -> str:
+    header = {"search_type": "query_then_fetch", "ignore_unavailable": True, "index": ["monit_prod_sam3_enr_*"]}
+    query = {"size": 500, "query": {"bool": {"filter": [
+        {"range": {"metadata.timestamp": {"gte": "now-3h", "lte": "now", "format": "epoch_millis"}}},
+        {"query_string": {"analyze_wildcard": True, "query": f"data.vo:cms AND data.dst_experiment_site:{p.SITE}"}},
+    ]}}, "sort": [{"metadata.timestamp": "desc"}]}
+    return json.dumps(header) + "\n" + json.dumps(query) + "\n"
+
+
+def _sam_wn(base: str) -> dict:
+    """The worker-node tests only: ``sam`` selects hosts and flavours, and the WN tests share the CEs'
+    hosts and flavours with job submission, so this selection by metric stays with ``http_json``."""
+    url = f"{base}/api/datasources/proxy/9677/_msearch"
+    params = {"url": url, "method": "POST", "body": _sam_wn_body(), "headers": {"Content-Type": "application/json"},
+              "rows": "responses.0.hits.hits.*._source", "columns": SAM_COLUMNS,
+              "where": {"data.metric_name": list(p.WN_METRICS)},
               "metrics": {"critical": {"count_where": {"status": "CRITICAL"}},
                           "not_ok": {"count_where": {"status": ["WARNING", "CRITICAL", "UNKNOWN"]}}}}
-    return _module(name, title, "availability", "http_json", params, instruction,
-                   [("MONIT Grafana proxy (source)", params["url"]),
-                    ("ETF CMS (test details)", "https://etf-cms-prod.cern.ch/etf/check_mk/"),
-                    ("CMS site readiness", "https://cmssst.web.cern.ch/sitereadiness/report.html")],
-                   rating={"type": "weakest_link", "table": "rows", "column": "status", "map": SAM_MAP, "label": label})
+    return _module(
+        "sam_wn", "SAM: worker-node tests", "availability", "http_json", params,
+        "Worker-node tests (cvmfs, frontier, environment, stage-out) run inside the SAM job. UNKNOWN usually "
+        "follows a failing job submission on the same CE (see 'SAM: compute elements'); CRITICAL on its own "
+        "points to a worker-node problem: open a GGUS ticket to the site admins with the failing sub-test.",
+        [("MONIT Grafana proxy (source)", url), ("ETF CMS (test details)", ETF),
+         ("CMS site readiness", SITE_READINESS)],
+        rating={"type": "weakest_link", "table": "rows", "column": "status", "map": SAM_MAP, "label": "host"})
 
 
 def _hammercloud(base: str, test: int) -> dict:
     template, description, local = p.HC_TESTS[test]
     url = f"{base}/hc/app/cms/xhr/json/?action=results&test={test}"
     reads = "the site's own storage" if local else "remote data through AAA (not the local SE)"
+    downtime = ("It reads the SE, so a declared GOCDB OUTAGE of the SE shows this module as downtime; failed "
+                "jobs of the outage stay in the 4-hour window for a while after it. ") if local else ""
     return _module(
-        f"hc_template_{template}", f"HammerCloud: {description}", "compute", "http_json",
-        {"url": url, "retries": 1, "rows": f"{test}.results.*",
-         "columns": ["id", "site", "ganga_status", "submit_time", "start_time", "stop_time", "backendID"],
-         "where": {"ganga_status": ["c", "f"]},
-         "metrics": {"failed": {"count_where": {"ganga_status": "f"}},
-                     "completed": {"count_where": {"ganga_status": "c"}}}},
+        f"hc_template_{template}", f"HammerCloud: {description}", "compute", "hammercloud",
+        {"url": base, "app": "cms", "tests": [test], "sites": [p.SITE], "retries": 1},
         f"HammerCloud test {test} (template {template}) runs a CMS analysis job every 10 minutes; it reads {reads}. "
-        "Rated on the finished sub-jobs of the last 4 hours. If more than 20% fail, look at the failed jobs' logs in "
-        "HammerCloud and compare with the SAM and storage modules; if the site is at fault and no downtime is "
-        "declared, open a GGUS ticket to the site admins (Support Unit: the site; Type: CMS). If HammerCloud itself "
-        "does not answer, this module shows no information: tell the CMS computing operations shifter, not the site.",
+        "Rated on the efficiency (completed / finished) of the sub-jobs of the last 4 hours: below 80% is a "
+        f"warning, below 50% critical. {downtime}Look at the failed jobs' logs in HammerCloud and compare with "
+        "the SAM and storage modules; if the site is at fault and no downtime is declared, open a GGUS ticket to "
+        "the site admins (Support Unit: the site; Type: CMS). If HammerCloud itself does not answer, this module "
+        "shows no information: tell the CMS computing operations shifter, not the site.",
         [("HammerCloud xhr (source)", url),
          ("HammerCloud test page", f"https://hammercloud.cern.ch/hc/app/cms/test/{test}/"), ("GGUS", GGUS)],
-        timeout="2s", interval="15m", weight=2.0,
-        rating={"type": "fraction", "table": "rows", "column": "ganga_status", "states": ["f"],
-                "warning": 0.2, "critical": 0.5})
+        timeout="2s", interval="15m", weight=2.0, **({"hosts": list(SE_HOSTS)} if local else {}))
 
 
 def _dcache_space(base: str, group: str, warning: float, critical: float) -> dict:
     url = f"{base}/api/v1/poolgroups/{group}/usage"
     return _module(
         f"dcache_space_{group.replace('-', '_')}", f"dCache space of pool group {group}", "storage", "http_json",
-        {"url": url, "rows": "costDataForPools.*", "columns": POOL_COLUMNS,
-         "metrics": {"min_free": {"min": "free"}, "group_free": "groupSpaceData.free",
-                     "group_total": "groupSpaceData.total", "pools": {"count": True}}},
-        f"Free space per pool of pool group {group}. The rating looks at the fullest pool: below "
-        f"{warning / 1e12:.0f} TB free is a warning, below {critical / 1e12:.1f} TB critical (writes start to fail "
-        "on that pool). Check whether the group as a whole is full (group_free) or only one pool (a balancing "
-        "problem); e-mail the storage admins (dcache-admins@demo-t2.example.org) for a single pool, open a GGUS "
-        "ticket to the site if the whole group runs full.",
-        [("dCache REST API (source)", url), ("dCache View", f"https://{p.SE_HOST}:3880/"), ("GGUS", GGUS)],
-        interval="15m", rating=_threshold("min_free", warning, critical))
+        {"url": url, "rows": "costDataForPools.*",
+         "columns": {"pool": "_key", "total": "space.total", "free": "space.free", "removable": "space.removable"},
+         "metrics": {"group_free": "groupSpaceData.free", "group_total": "groupSpaceData.total",
+                     "min_free": {"min": "free"}, "pools": {"count": True}}},
+        f"Free space of pool group {group} as a whole (the pool-group totals of the dCache REST API; single "
+        f"pools are judged in 'dCache pools'). Below {warning / 1e12:.0f} TB free is a warning, below "
+        f"{critical / 1e12:.0f} TB critical: the group runs full and uploads will fail. Open a GGUS ticket to the "
+        "site (more disk, or a deletion campaign with the CMS data management team); a single full pool is a "
+        "balancing problem for the storage admins (dcache-admins@demo-t2.example.org) instead.",
+        [("dCache REST API (source)", url), ("dCache View", DCACHE_VIEW), ("GGUS", GGUS)],
+        interval="15m", rating=_threshold("group_free", warning, critical))
 
 
 def _probe(base: str, name: str, title: str, category: str, instruction: str, weight: float = 1.0, **extra) -> dict:
@@ -126,86 +144,88 @@ def _probe(base: str, name: str, title: str, category: str, instruction: str, we
 
 def demo_modules(base: str) -> list[dict]:
     jobs_url, slots_url = f"{base}/condor/q.json", f"{base}/condor/status.json"
-    rules_url = f"{base}/rucio/rules.json"
+    rules_url = f"{base}/rucio/rules/"
     perfsonar_url = f"{base}/perfsonar/throughput.csv"
-    gocdb = f"{base}/gocdbpi/public/?method=get_downtime&topentity={p.GOCDB_SITE}"
-    ce_metrics = list(p.JOBSUBMIT.values())
+    gocdb_pi = f"{base}/gocdbpi/public/"
+    gocdb = f"{gocdb_pi}?method=get_downtime&topentity={p.GOCDB_SITE}"
+    gocdb_page = f"https://goc.egi.eu/portal/index.php?Page_Type=Site&name={p.GOCDB_SITE}"
+    cms_disk_pools = list(p.POOL_GROUPS["cms-disk"])
     return [
         # --- availability ---
-        _sam(base, "sam_ce", "SAM: CE job submission", {"data.metric_name": ce_metrics}, "host",
-             "ETF submits a test job to every compute element (HTCondor-CE, ARC-CE) once an hour. CRITICAL means jobs "
-             "cannot be submitted: read the summary, check GOCDB for a declared downtime of that CE, and if there is "
-             "none open a GGUS ticket to the site admins naming the CE and quoting the summary. A WARNING (slow "
-             "jobs) needs a ticket only if it lasts more than a day."),
-        _sam(base, "sam_wn", "SAM: worker-node tests", {"data.metric_name": list(p.WN_METRICS)}, "host",
-             "Worker-node tests (cvmfs, frontier, environment, stage-out) run inside the SAM job. UNKNOWN usually "
-             "follows a failing job submission on the same CE (see 'SAM: CE job submission'); CRITICAL on its own "
-             "points to a worker-node problem: open a GGUS ticket to the site admins with the failing sub-test."),
+        _sam(base, "sam_ce", "SAM: compute elements", {"service_flavours": ["HTCONDOR-CE", "ARC-CE"]},
+             "ETF submits a test job to every compute element (HTCondor-CE, ARC-CE) once an hour; the worker-node "
+             "tests run inside it. Each CE is as bad as its worst test (column 'failing' names them). CRITICAL "
+             "job submission means jobs cannot be submitted: read the summary, check 'Downtimes (GOCDB)' for a "
+             "declared OUTAGE of that CE (then the module shows downtime and needs no ticket), and otherwise open a "
+             "GGUS ticket to the site admins naming the CE and quoting the summary. A WARNING (slow jobs) needs a "
+             "ticket only if it lasts more than a day."),
+        _sam_wn(base),
         _sam(base, "sam_se", "SAM: storage element tests",
-             {"data.service_flavour": ["SRM", "WEBDAV", "XROOTD"]}, "metric",
-             "SRM, WebDAV and XRootD tests of the site's storage every 30 minutes. If CRITICAL, first look at "
-             "'Downtimes (GOCDB)': a declared OUTAGE explains it and needs no ticket. Otherwise open a GGUS ticket "
-             "to the site admins, and tell the data-management shifter (transfers will fail too)."),
+             {"service_flavours": ["SRM", "WEBDAV", "XROOTD"], "hosts": list(SE_HOSTS)},
+             "SRM, WebDAV and XRootD tests of the site's storage every 30 minutes, one row per door (host x "
+             "flavour). During a declared GOCDB OUTAGE of those hosts the module shows downtime: no ticket, note "
+             "it in the shift log. CRITICAL outside a downtime: open a GGUS ticket to the site admins, and tell the "
+             "data-management shifter (transfers will fail too)."),
         # --- compute ---
-        _module("condor_held", "Batch system: held jobs", "compute", "http_json",
-                {"url": jobs_url, "rows": "*",
-                 "metrics": {"held": {"count_where": {"JobStatus": 5}}, "idle": {"count_where": {"JobStatus": 1}},
-                             "running": {"count_where": {"JobStatus": 2}}}},
-                "Jobs in the HTCondor queues of the CEs. Many held jobs (JobStatus 5) mean jobs reach the site but "
-                "cannot start: group the held jobs by HoldReason and by CE (GlobalJobId). Memory holds (code 34) "
-                "are the VO's business; transfer or spool errors (code 13) are the site's: open a GGUS ticket to "
-                "the site admins with one example HoldReason.",
+        _module("condor_held", "Batch system: held jobs", "compute", "htcondor_jobs", {"url": jobs_url},
+                "Jobs in the HTCondor queues of the CEs (condor_q -json). Rated on the share of held jobs: above 10% "
+                "is a warning, above 35% critical; the failing rows are the schedds (CEs) holding them. Held jobs "
+                "reach the site but cannot start: the 'hold_reasons' table groups them by HoldReasonCode. Memory "
+                "holds (code 34) are the VO's business; transfer or spool errors (code 13) are the site's: open a "
+                "GGUS ticket to the site admins with one example HoldReason.",
                 [("condor_q -json (source)", jobs_url), ("HTCondor-CE dashboard", f"https://{p.fqdn('ce01')}/grafana/"),
                  ("GGUS", GGUS)],
-                interval="10m", weight=1.0, rating=_threshold("held", 20, 50)),
-        _module("condor_running", "Batch system: running jobs", "compute", "http_json",
-                {"url": jobs_url, "rows": "*", "columns": JOB_COLUMNS, "where": {"JobStatus": [2, 6]},
-                 "metrics": {"running_cores": {"sum": "RequestCpus"}}},
-                "Running jobs and the cores they use. Fewer than 40 running jobs while the VOs have work queued "
+                interval="10m", weight=1.0,
+                rating={"type": "fraction", "table": "jobs", "column": "status", "states": ["Held"],
+                        "warning": 0.1, "critical": 0.35, "label": "schedd"}),
+        _module("condor_running", "Batch system: running jobs", "compute", "htcondor_jobs", {"url": jobs_url},
+                "Running jobs of the CEs' queues. Fewer than 40 running jobs while the VOs have work queued "
                 "means the site is not getting or not starting pilots: check 'Batch system: held jobs' and the SAM "
                 "CE tests, then ask the site admins on their support list before opening a GGUS ticket.",
                 [("condor_q -json (source)", jobs_url),
                  ("CMS glideinWMS monitoring", "https://monit-grafana.cern.ch/d/glideinwms/")],
-                interval="10m", weight=0.5, rating=_threshold("rows", 40, 10)),
-        _module("condor_slots", "Batch system: worker-node slots", "compute", "http_json",
-                {"url": slots_url, "rows": "*", "where": {"SlotType": "Partitionable"},
-                 "columns": ["Name", "Machine", "State", "Activity", "Cpus", "TotalSlotCpus", "Memory",
-                             "TotalLoadAvg", "Start"],
-                 "metrics": {"free_cpus": {"sum": "Cpus"}, "total_cpus": {"sum": "TotalSlotCpus"}}},
-                "Partitionable slots of the worker nodes (condor_status). Rated on the fraction of nodes that are "
-                "drained or taken by their owner: more than 10% is a warning. One drained node is routine "
-                "maintenance; many at once without a downtime deserve an e-mail to the site admins.",
+                interval="10m", weight=0.5, rating=_threshold("running", 40, 10)),
+        _module("condor_slots", "Batch system: worker-node slots", "compute", "htcondor_slots", {"url": slots_url},
+                f"Slots of the {len(p.WORKERS)} worker nodes (condor_status -json): cores used and free, drained and "
+                "owner slots. Rated on the drained nodes: 2 or more is a warning, 6 or more critical. One drained "
+                "node is routine maintenance; many at once without a downtime deserve an e-mail to the site admins.",
                 [("condor_status -json (source)", slots_url), ("Site Icinga", f"https://icinga.{p.DOMAIN}/")],
-                interval="30m", weight=0.5,
-                rating={"type": "fraction", "table": "rows", "column": "State", "states": ["Owner", "Drained"],
-                        "warning": 0.1, "critical": 0.3}),
+                interval="30m", weight=0.5, rating=_threshold("slots_drained", 2, 6)),
         *[_hammercloud(base, test) for test in p.HC_TESTS],
         # --- storage ---
-        _dcache_space(base, "cms-disk", 2.0e13, 8.0e12),
-        _dcache_space(base, "cms-local", 8.0e12, 3.3e12),
-        _module("dcache_queues", "dCache mover queues (cms-disk)", "storage", "http_json",
-                {"url": f"{base}/api/v1/poolgroups/cms-disk/usage", "rows": "costDataForPools.*",
-                 "columns": POOL_COLUMNS,
-                 "metrics": {"queued": {"sum": "movers_queued"}, "active": {"sum": "movers_active"},
-                             "restores_queued": {"sum": "restores_queued"}}},
-                "Transfers waiting for a mover slot on the cms-disk pools. A queue above 50 means clients wait; "
-                "above 200 transfers time out. Check whether one pool carries the queue (hot files: ask the storage "
-                "admins to replicate them) or all pools (too few movers or a slow disk backend: GGUS ticket to "
-                "the site).",
-                [("dCache REST API (source)", f"{base}/api/v1/poolgroups/cms-disk/usage"),
-                 ("dCache View", f"https://{p.SE_HOST}:3880/")],
-                interval="10m", rating=_threshold("queued", 50, 200)),
-        _probe(base, "dcache_pools", "dCache pool states", "storage",
-               "Nagios check of every pool's mode (enabled/disabled) and fill level through the dCache REST API. A "
-               "disabled pool makes its files unavailable: if no GOCDB downtime covers it, e-mail the storage admins "
-               "and open a GGUS ticket if it stays disabled for more than 4 hours."),
+        _module("dcache_pools", "dCache pools", "storage", "dcache_pools", {"url": base},
+                "Every pool of the dCache instance, read one by one through the REST API: mode, space, transfer "
+                "queues. A pool disabled for reads (fetch) makes its files unavailable (critical); a read-only or "
+                "more than 95% full pool is a warning (removable cached replicas count as free). Name the pool to "
+                "the storage admins (dcache-admins@demo-t2.example.org) if no GOCDB downtime covers it; open a GGUS "
+                "ticket if it stays disabled for more than 4 hours.",
+                [("dCache REST API (source)", f"{base}/api/v1/pools"), ("dCache View", DCACHE_VIEW), ("GGUS", GGUS)],
+                interval="15m"),
+        _module("dcache_queues", "dCache transfer queues (cms-disk)", "storage", "dcache_pools",
+                {"url": base, "pools": cms_disk_pools},
+                "Transfers waiting for a mover, store or restore slot on the cms-disk pools. A queue above 50 means "
+                "clients wait; above 200 transfers time out. Check whether one pool carries the queue (hot files: "
+                "ask the storage admins to replicate them) or all pools (too few movers or a slow disk backend: "
+                "GGUS ticket to the site).",
+                [("dCache REST API (source)", f"{base}/api/v1/pools/{cms_disk_pools[0]}/usage"),
+                 ("dCache View", DCACHE_VIEW)],
+                interval="15m", rating=_threshold("queued", 50, 200)),
+        _dcache_space(base, "cms-disk", 2.0e14, 1.0e14),
+        _dcache_space(base, "cms-local", 4.0e13, 2.0e13),
+        _probe(base, "dcache_pools", "dCache pool states (Nagios)", "storage",
+               "The site's Nagios check of every pool's mode (enabled/disabled) and fill level. It should agree with "
+               "'dCache pools'; if only this one warns, the site's own monitoring sees a problem the REST API does "
+               "not (ask the storage admins). A disabled pool outside a GOCDB downtime: e-mail the storage admins, "
+               "GGUS ticket if it stays disabled for more than 4 hours."),
         _probe(base, "webdav_door", "dCache WebDAV door", "storage",
-               "Reads and writes a test file through the WebDAV door. CRITICAL outside a declared GOCDB downtime: "
-               "open a GGUS ticket to the site admins (transfers and CMS jobs stage-out use this door).",
+               "Reads and writes a test file through the WebDAV door. During a declared GOCDB OUTAGE of the SE it "
+               "shows downtime. CRITICAL outside a downtime: open a GGUS ticket to the site admins (transfers and "
+               "CMS jobs stage-out use this door).",
                hosts=[p.SE_HOST]),
         _probe(base, "xrootd_door", "dCache XRootD door", "storage",
-               "Reads a test file through the XRootD door used by jobs and AAA. CRITICAL outside a declared "
-               "downtime: open a GGUS ticket to the site admins and warn the AAA operators.",
+               "Reads a test file through the XRootD door used by jobs and AAA. During a declared GOCDB OUTAGE it "
+               "shows downtime. CRITICAL outside a downtime: open a GGUS ticket to the site admins and warn the AAA "
+               "operators.",
                hosts=[p.XROOTD_HOST]),
         _module("storage_accounting", "Storage accounting per share", "storage", "http_csv",
                 {"url": f"{base}/accounting/storage.csv", "delimiter": ",",
@@ -218,27 +238,22 @@ def demo_modules(base: str) -> list[dict]:
                  ("WLCG storage space accounting", "https://monit-grafana.cern.ch/d/storage-space-accounting/")],
                 interval="1h", max_age="3h", weight=0.5),
         # --- data management ---
-        _module("rucio_rules", "Rucio rules to the site", "data_management", "http_json",
-                {"url": rules_url, "rows": "*", "columns": RULE_COLUMNS,
-                 "metrics": {"stuck": {"count_where": {"state": "STUCK"}},
-                             "replicating": {"count_where": {"state": "REPLICATING"}}}},
-                f"Replication rules with {p.SITE} in their RSE expression. STUCK rules have files that failed "
-                "repeatedly: read the rule's error. Destination errors (permission, space, checksum at the "
-                "site) go to the site admins by GGUS ticket; source errors go to the CMS transfer team.",
+        _module("rucio_rules", "Rucio rules to the site", "data_management", "rucio_rules", {"url": rules_url},
+                f"Replication rules with {p.SITE} in their RSE expression, counted per state. Problems are STUCK "
+                "and SUSPENDED rules and rules REPLICATING for more than a day: one is a warning (read that rule's "
+                "error), ten are critical (a site or link problem). Destination errors (permission, space, checksum "
+                "at the site) go to the site admins by GGUS ticket; source errors go to the CMS transfer team.",
                 [("Rucio rules (source)", rules_url),
                  ("CMS Rucio WebUI", "https://cms-rucio-webui.cern.ch/r2d2/manage"), ("GGUS", GGUS)],
-                interval="30m", rating={"type": "fraction", "table": "rows", "column": "state",
-                                        "states": ["STUCK", "SUSPENDED"], "warning": 0.05, "critical": 0.25}),
-        _module("rucio_backlog", "Rucio replication backlog", "data_management", "http_json",
-                {"url": rules_url, "rows": "*", "columns": RULE_COLUMNS,
-                 "metrics": {"replicating_locks": {"sum": "locks_replicating_cnt"},
-                             "stuck_locks": {"sum": "locks_stuck_cnt"}}},
-                "Files still to be copied to the site by all its rules. A backlog above 5000 files that does not "
-                "shrink over a day means transfers to the site are slow: check the FTS dashboards and the SE tests; "
-                "report to the CMS transfer team first, to the site only if the site's SE is the cause.",
+                interval="30m"),
+        _module("rucio_backlog", "Rucio replication backlog", "data_management", "rucio_rules", {"url": rules_url},
+                "Files still to be copied to the site by all its rules (replicating locks). A backlog above 5000 "
+                "files that does not shrink over a day means transfers to the site are slow: check the FTS "
+                "dashboards and the SE tests; report to the CMS transfer team first, to the site only if the site's "
+                "SE is the cause.",
                 [("Rucio rules (source)", rules_url),
                  ("FTS dashboard", "https://monit-grafana.cern.ch/d/fts-transfers/")],
-                interval="30m", rating=_threshold("replicating_locks", 5000, 20000)),
+                interval="30m", rating=_threshold("locks_replicating", 5000, 20000)),
         # --- network ---
         _module("perfsonar_throughput", "perfSONAR throughput", "network", "http_csv",
                 {"url": perfsonar_url, "delimiter": ",", "columns": list(p.PERFSONAR_COLUMNS),
@@ -284,34 +299,30 @@ def demo_modules(base: str) -> list[dict]:
                "Nagios check that cms.cern.ch is mounted and current on the worker nodes. A stale or missing "
                "repository fails every CMS job: open a GGUS ticket to the site admins at once.", weight=2.0),
         # --- site status ---
-        _module("gocdb_downtimes", "Downtimes (GOCDB)", "site_status", "http_xml",
-                {"url": f"{gocdb}&ongoing_only=yes", "rows": "//DOWNTIME", "columns": DOWNTIME_COLUMNS,
-                 "metrics": {"outages": {"count_where": {"SEVERITY": "OUTAGE"}},
-                             "at_risk": {"count_where": {"SEVERITY": "WARNING"}}}},
-                "Ongoing downtimes declared by the site in GOCDB (one row per affected service). A declared OUTAGE "
-                "explains failing tests of those services: do not open tickets for them, but note the downtime in "
-                "the shift log. Failures of services not listed here still need a ticket.",
-                [("GOCDB PI (source)", f"{gocdb}&ongoing_only=yes"),
-                 ("GOCDB site page", f"https://goc.egi.eu/portal/index.php?Page_Type=Site&name={p.GOCDB_SITE}")],
-                interval="30m", rating={"type": "map", "metric": "outages", "map": {0: 1.0}, "default": 0.5}),
-        _module("gocdb_announced", "Announced downtimes (GOCDB)", "site_status", "http_xml",
+        _module("gocdb_downtimes", "Downtimes (GOCDB)", "site_status", "gocdb_downtimes",
+                {"url": gocdb_pi, "site": p.GOCDB_SITE, "window": "7d"},
+                "Downtimes declared by the site in GOCDB, ongoing and for the next 7 days (one row per affected "
+                "service). Modules whose failing hosts are in an ongoing OUTAGE show 'downtime' instead of red: "
+                "do not open tickets for them, but note the downtime in the shift log. Failures of services not "
+                "listed here still need a ticket. Informational itself: green whenever GOCDB answers.",
+                [("GOCDB PI (source)", gocdb), ("GOCDB site page", gocdb_page)],
+                interval="15m", max_age="2h"),
+        _module("gocdb_announced", "Announced downtimes (GOCDB XML)", "site_status", "http_xml",
                 {"url": gocdb, "rows": "//DOWNTIME", "columns": DOWNTIME_COLUMNS},
-                "Ongoing and announced downtimes of the site. Informational: check before a shift which services "
-                "will be down, and whether a planned downtime overlaps a data-taking period (tell the CMS site "
-                "support team if so).",
-                [("GOCDB PI (source)", gocdb),
-                 ("GOCDB site page", f"https://goc.egi.eu/portal/index.php?Page_Type=Site&name={p.GOCDB_SITE}")],
+                "Ongoing and announced downtimes of the site as GOCDB's flat XML lists them (with the portal link "
+                "of each). Informational: check before a shift which services will be down, and whether a planned "
+                "downtime overlaps a data-taking period (tell the CMS site support team if so).",
+                [("GOCDB PI (source)", gocdb), ("GOCDB site page", gocdb_page)],
                 interval="1h", max_age="3h", weight=0.5),
-        _module("cric_site", "Site status in CRIC", "site_status", "http_json",
-                {"url": f"{base}/cric/sites.json", "rows": "*", "where": {"name": p.SITE},
-                 "columns": ["name", "facility", "tier_level", "state", "status", "vo_name"]},
-                f"Status of {p.SITE} in CMS CRIC. 'waiting_room' or 'disabled' means CMS stopped sending work to "
-                "the site: read the site support team's reason in CRIC before opening any ticket.",
+        _module("cric_topology", "Site names and status in CRIC", "site_status", "cric_topology",
+                {"url": f"{base}/cric/sites.json", "kind": "cms_sites"},
+                f"CMS CRIC's sites with their facility names, tier, state and status: the names under which "
+                f"{p.SITE} appears in the other sources. Informational (the list holds other sites too). If "
+                f"{p.SITE}'s status is 'waiting_room' or 'disabled', CMS stopped sending work to the site: read the "
+                "site support team's reason in CRIC before opening any ticket.",
                 [("CRIC site list (source)", f"{base}/cric/sites.json"),
                  ("CMS CRIC site page", f"https://cms-cric.cern.ch/cms/site/detail/{p.SITE}/")],
-                interval="1h", max_age="6h",
-                rating={"type": "weakest_link", "table": "rows", "column": "status", "label": "name",
-                        "map": {"enabled": 1.0, "waiting_room": 0.5, "disabled": 0.0}}),
+                interval="1h", max_age="6h", weight=0.5),
     ]
 
 
