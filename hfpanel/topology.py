@@ -52,6 +52,8 @@ def attach_sites(frame: pd.DataFrame, topology: pd.DataFrame | None) -> pd.DataF
     """``frame`` with a ``site`` column from its host column (each distinct host looked up once)."""
     if topology is None or topology.empty or frame.empty or "site" in frame.columns:
         return frame
+    if "host" not in topology.columns or topology["host"].isna().all():
+        return frame  # a topology of site names only cannot place hosts (and looking costs per host)
     column = next((c for c in HOST_COLUMNS if c in frame.columns), None)
     if column is None:
         return frame
