@@ -144,3 +144,26 @@ def test_writer_killed_with_sigkill_mid_run_loses_nothing_committed(tmp_path, de
         assert not list(tmp_path.rglob(".tmp-*"))
         writer.write(synthetic_run(len(visible) + 1000))
     assert len(Store(tmp_path).runs()) == len(visible) + 1
+
+
+def test_replace_days_swaps_a_day_atomically_and_state_moves_with_it(tmp_path):
+    """Statistics are rewritten a day at a time: the old day's parts vanish in the same commit
+    that adds the new ones, and a watermark committed with them is read back."""
+    import pyarrow as pa
+    from hfpanel.store import Store, StoreWriter
+    day1 = pd.Timestamp("2026-03-01 10:00")
+    day2 = pd.Timestamp("2026-03-02 10:00")
+    with StoreWriter(tmp_path) as writer:
+        writer.write({"stats": pd.DataFrame({"time": [day1, day2], "n": [1, 2]})})
+        generation = writer.next_generation
+        writer.write({"stats": pa.table({"time": pa.array([day1], pa.timestamp("us")), "n": [10]})},
+                     replace_days={"stats": ["2026-03-01"]}, state={"watermark": 7})
+        assert writer.manifest["generation"] == generation
+        assert writer.state("watermark") == 7
+    store = Store(tmp_path)
+    assert store.sql("SELECT n FROM stats ORDER BY time")["n"].tolist() == [10, 2]
+    assert store.state("watermark") == 7
+    assert len(store.parts("stats")) == 2
+    with StoreWriter(tmp_path) as writer:
+        assert writer.drop_days("stats", ["2026-03-02"]) == 1
+    assert store.sql("SELECT n FROM stats")["n"].tolist() == [10]

@@ -104,6 +104,15 @@ class Store:
             self._tables, self._stamp = tables, stamp
         return True
 
+    def state(self, key: str, default=None):
+        """A value committed in the manifest's ``state`` (see ``StoreWriter.write``)."""
+        return manifest.read(self.root).get("state", {}).get(key, default)
+
+    def parts(self, table: str) -> list[str]:
+        """The live files of ``table``, relative to the store root (``table/day=…/part-….parquet``)."""
+        self.refresh()
+        return list(self._tables.get(table, []))
+
     def tables(self) -> list[str]:
         self.refresh()
         return sorted(self._tables)

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from . import manifest
@@ -82,37 +83,80 @@ class StoreWriter:
             raise RuntimeError("StoreWriter must be used as a context manager (it holds the write lock)")
 
     # -- writing ----------------------------------------------------------------------------
-    def _write_table(self, name: str, frame: pd.DataFrame) -> list[str]:
-        """Write one table's rows as one part per day; return the new relative paths."""
-        days = pd.to_datetime(frame["time"]).dt.strftime("%Y-%m-%d")
+    @property
+    def next_generation(self) -> int:
+        """The manifest generation the next commit will have: callers stamp rows with it so that a
+        later reader can take 'everything committed after generation g' (an ingest watermark)."""
+        return self.manifest.get("generation", 0) + 1
+
+    def state(self, key: str, default=None):
+        """A small value committed with the manifest (e.g. an aggregation watermark)."""
+        return self.manifest.get("state", {}).get(key, default)
+
+    def _write_table(self, name: str, frame) -> list[str]:
+        """Write one table's rows (a DataFrame or an Arrow table) as one part per day; return the
+        new relative paths."""
+        table = frame if isinstance(frame, pa.Table) else to_arrow(frame)
+        times = table.column("time")
+        if not pa.types.is_timestamp(times.type):
+            times = pc.cast(times, pa.timestamp("us"))
+        days = pc.strftime(times, format="%Y-%m-%d")
+        if pc.any(pc.is_null(days)).as_py():
+            raise ValueError(f"table {name!r} has rows without a time")
         written = []
-        for day, rows in frame.groupby(days, sort=True):
+        for day in sorted(pc.unique(days).to_pylist()):
+            rows = table.filter(pc.equal(days, day))
             folder = self.root / name / f"day={day}"
             folder.mkdir(parents=True, exist_ok=True)
             path = folder / f"part-{uuid.uuid4().hex}.parquet"
-            _write_parquet(to_arrow(rows), path)
+            _write_parquet(rows, path)
             written.append(str(path.relative_to(self.root)))
         return written
 
-    def write(self, tables: dict[str, pd.DataFrame]) -> None:
-        """Commit all tables at once: every file first, then one manifest replacement."""
+    def write(self, tables: dict, replace_days: dict[str, list[str]] | None = None,
+              state: dict | None = None) -> None:
+        """Commit all tables at once: every file first, then one manifest replacement.
+
+        ``tables`` maps a table name to a DataFrame or an Arrow table with a ``time`` column.
+        ``replace_days`` maps a table name to days (``YYYY-MM-DD``) whose existing parts this commit
+        retires: rewriting a day of statistics is then one atomic swap. ``state`` entries are
+        merged into the manifest's ``state`` in the same commit (a watermark moves with the data
+        it describes).
+        """
         self._require_lock()
         added = {}
         for name, frame in tables.items():
-            if frame is None or frame.empty:
+            if frame is None or (frame.num_rows == 0 if isinstance(frame, pa.Table) else frame.empty):
                 continue
-            if "time" not in frame.columns:
+            columns = frame.column_names if isinstance(frame, pa.Table) else frame.columns
+            if "time" not in columns:
                 raise ValueError(f"table {name!r} has no 'time' column to partition by")
             added[name] = self._write_table(name, frame)
-        if not added:
+        replace_days = {k: set(v) for k, v in (replace_days or {}).items() if v}
+        if not added and not replace_days and not state:
             return
         for directory in {self.root / p.split("/", 1)[0] for parts in added.values() for p in parts}:
             manifest.fsync_dir(directory)
         data = self.manifest
-        tables_now = {k: list(v) for k, v in data["tables"].items()}
+        tables_now, dropped = {}, []
+        for name, parts in data["tables"].items():
+            days = {f"day={d}" for d in replace_days.get(name, ())}
+            tables_now[name] = [p for p in parts if p.split("/")[1] not in days]
+            dropped += [p for p in parts if p.split("/")[1] in days]
         for name, parts in added.items():
             tables_now.setdefault(name, []).extend(parts)
-        self.manifest = manifest.write(self.root, {**data, "tables": tables_now})
+        update = {**data, "tables": tables_now}
+        if dropped:
+            update["retired"] = data.get("retired", []) + [[p, time.time()] for p in dropped]
+        if state:
+            update["state"] = {**data.get("state", {}), **state}
+        self.manifest = manifest.write(self.root, update)
+
+    def drop_days(self, table: str, days) -> int:
+        """Retire every part of ``table`` in the given days (retention); returns parts retired."""
+        before = len(self.manifest["tables"].get(table, []))
+        self.write({}, replace_days={table: list(days)})
+        return before - len(self.manifest["tables"].get(table, []))
 
     # -- housekeeping ----------------------------------------------------------------------
     def collect_garbage(self, now: float | None = None) -> int:
