@@ -32,11 +32,11 @@ def test_overview_shows_only_the_chosen_category(info):
 def test_clicking_a_tile_title_focuses_it(info):
     overview = StatusOverview(store=info.root)
     tile = overview._tiles["jobs"]
-    assert tile.title_button.label == "Batch system ›"
-    tile.title_button.clicks += 1
+    assert '<button class="hf-catbtn" data-focus="jobs">Batch system ›</button>' in tile.view.html
+    tile.view._handle_msg({"focus": "jobs"})  # what a click on the tile's title sends
     assert overview.category == "jobs"
     assert set(overview.data["module"]) == {"condor_queue", "condor_nodes"}
-    assert not tile.title_button.visible
+    assert "hf-catbtn" not in tile.view.html  # focused: no button to focus it again
 
 
 def test_unknown_category_says_so(info):
@@ -59,7 +59,7 @@ def test_dashboard_category_in_the_url(info):
     dash.overview.focus("")
     assert "category" not in location.query_params
     assert location.query_params["module"] == "dcache_pools"
-    dash.overview._tiles["availability"].title_button.clicks += 1
+    dash.overview._tiles["availability"].view._handle_msg({"focus": "availability"})
     assert location.query_params["category"] == "availability"
     # the header still counts the whole site
     assert len(dash.overview.data) == 2

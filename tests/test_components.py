@@ -15,6 +15,7 @@ from hfpanel.components import data as loaders
 from hfpanel.components.style import fmt_time, iso, link
 from hfpanel.runner import Runner
 from hfpanel.store import StoreWriter
+from panes import html_of
 from store_factory import HOSTILE, build_store, site_config
 
 ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt;"
@@ -24,10 +25,6 @@ ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt;"
 def info(tmp_path_factory):
     return build_store(tmp_path_factory.mktemp("components") / "store")
 
-
-def html_of(component) -> str:
-    """All HTML the component's panes would send to the browser."""
-    return "\n".join(str(p.object) for p in component.__panel__().select(pn.pane.HTML) if p.object)
 
 
 def levels(frame: pd.DataFrame) -> dict:
@@ -88,15 +85,17 @@ def test_overview_html_shows_what_a_shifter_reads(info):
                  "No information:", "connection refused: condor.example.org:9618", "3 of 4 CEs failing"):
         assert word in text, word
     assert 'data-category="availability" data-level="critical"' in text
-    buttons = {b.label for b in overview.__panel__().select(pn.widgets.Button)}
-    assert {"SAM CE tests", "HTCondor queue", "dCache pools"} <= buttons
+    for module, title in (("sam_ce", "SAM CE tests"), ("condor_queue", "HTCondor queue"),
+                          ("dcache_pools", "dCache pools")):
+        assert f'<button class="hf-modbtn" data-select="{module}">{title}</button>' in text
 
 
 def test_clicking_a_module_selects_it(info):
     overview = StatusOverview(store=info.root)
-    button = next(b for b in overview.__panel__().select(pn.widgets.Button) if b.label == "Worker nodes")
-    button.clicks += 1
+    assert 'data-select="condor_nodes">Worker nodes</button>' in overview._tiles["jobs"].view.html
+    overview._tiles["jobs"].view._handle_msg({"select": "condor_nodes"})  # what the click sends
     assert overview.selected == "condor_nodes"
+    assert "outline:3px solid" in overview._tiles["jobs"].view.html  # the row shows it is selected
 
 
 # -- escaping ---------------------------------------------------------------------------------------

@@ -24,6 +24,7 @@ from hfpanel.components.strip import EMPTY_COLOR, StatusStrip
 from hfpanel.components.why import WhyThisColour
 from hfpanel.levels import Levels
 from hfpanel.store import Store
+from panes import html_of
 from store_factory import HOSTILE, build_store
 from store_factory_more import HOST, SE, build_rated_store, build_year_store
 
@@ -46,9 +47,6 @@ def year(tmp_path_factory):
     (the benchmark uses 96 runs a day)."""
     return build_year_store(tmp_path_factory.mktemp("year") / "store", runs_per_day=24)
 
-
-def html_of(component) -> str:
-    return "\n".join(str(p.object) for p in component.__panel__().select(pn.pane.HTML) if p.object)
 
 
 def history_levels(store: Store, module: str, since, until) -> dict:

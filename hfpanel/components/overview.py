@@ -110,25 +110,6 @@ def category_frame(store, time=None, config=None, modules: pd.DataFrame | None =
     return pd.DataFrame(rows, columns=CATEGORY_COLUMNS)
 
 
-class _FocusableTile(CategoryTile):
-    """A category tile whose title button narrows the overview to that category."""
-
-    def __init__(self, on_select, on_category):
-        super().__init__(on_select)
-        self.category = ""
-        self.title_button = pn.widgets.Button(label="", color="light", margin=(4, 8, 0, 8),
-                                              stylesheets=[BUTTON_CSS], css_classes=["hf-category-button"])
-        self.title_button.on_click(lambda event: on_category(self.category))
-        self.panel.insert(0, self.title_button)
-        self.panel.min_width = 320  # fits a phone's 375 px
-
-    def update(self, category_row, modules, selected: str, focused: bool = False) -> None:
-        super().update(category_row, modules, selected)
-        self.category = str(category_row["category"])
-        self.title_button.label = str(category_row["title"]) + " ›"
-        self.title_button.visible = not focused
-
-
 class StatusOverview(StoreView):
     """Every category as a tile (title, rolled-up level as colour and word, module counts) with its
     modules inside (title, status, level, message, age, stale badge, reason for no information).
@@ -144,7 +125,7 @@ class StatusOverview(StoreView):
 
     def __init__(self, **params):
         super().__init__(**params)
-        self._tiles: dict[str, _FocusableTile] = {}
+        self._tiles: dict[str, CategoryTile] = {}
         self._modules = pd.DataFrame(columns=MODULE_COLUMNS)
         self._all_modules = self._modules
         self._categories = pd.DataFrame(columns=CATEGORY_COLUMNS)
@@ -218,7 +199,7 @@ class StatusOverview(StoreView):
         for _, category in categories.iterrows():
             tile = self._tiles.get(category["category"])
             if tile is None:
-                tile = self._tiles[category["category"]] = _FocusableTile(self.select, self.focus)
+                tile = self._tiles[category["category"]] = CategoryTile(self.select, self.focus)
             tile.update(category, modules[modules["category"] == category["category"]], self.selected,
                         focused=bool(focus))
             wanted.append(tile.panel)

@@ -6,9 +6,10 @@ a user's scroll position or selection.
 
 from __future__ import annotations
 
-import panel as pn
+import param
+from panel.custom import JSComponent
 
-from .style import (BUTTON_CSS, CSS, LEVEL_COLORS, LEVEL_ORDER, LEVEL_TEXT, LEVEL_TINT, esc, fmt_age,
+from .style import (CSS, LEVEL_COLORS, LEVEL_ORDER, LEVEL_TEXT, LEVEL_TINT, esc, fmt_age,
                     fmt_status, level_of, pill, stale_badge)
 
 
@@ -47,49 +48,84 @@ def row_html(row) -> str:
     return out + "</div>"
 
 
-class ModuleRow:
-    """One module inside a tile: a button with its title (opens the module view) and its state."""
+#: the module and category buttons inside a tile (plain HTML buttons, styled like links)
+TILE_CSS = """
+.hf-tilebox { border-radius: 10px; background: #fff; box-shadow: 0 1px 3px rgba(60,64,67,.3); padding: 0 0 6px 0; }
+.hf-catbtn, .hf-modbtn { font: inherit; font-weight: 700; font-size: 15px; text-align: left; border: none;
+            background: transparent; color: #174ea6; cursor: pointer; padding: 2px 6px; border-radius: 4px; }
+.hf-catbtn { margin: 4px 8px 0 8px; }
+.hf-catbtn:hover, .hf-modbtn:hover { text-decoration: underline; background: #e8f0fe; }
+.hf-modbtn { flex: 0 0 165px; max-width: 165px; white-space: normal; overflow-wrap: anywhere; }
+.hf-module-row { display: flex; gap: 8px; align-items: flex-start; margin: 4px 6px; padding: 2px 0;
+            border-radius: 6px; }
+.hf-module-row .hf-row { flex: 1 1 auto; min-width: 0; padding: 0 8px; }
+@media (max-width: 480px) { .hf-modbtn { flex-basis: 120px; } }
+"""
 
-    def __init__(self, on_select):
-        self.module = ""
-        self._on_select = on_select
-        self.button = pn.widgets.Button(label="", color="light", width=165, margin=(4, 4),
-                                        stylesheets=[BUTTON_CSS])
-        self.button.on_click(lambda event: self._on_select(self.module))
-        self.html = pn.pane.HTML("", stylesheets=[CSS], sizing_mode="stretch_width", margin=(4, 8))
-        self.panel = pn.Row(self.button, self.html, sizing_mode="stretch_width", margin=(2, 0),
-                            css_classes=["hf-module-row"])
 
-    def update(self, row, selected: bool) -> None:
-        level = level_of(row["level"])
-        self.module = row["module"]
-        self.button.label = str(row["title"])  # Bokeh renders a button label as text, never as HTML
-        self.html.object = row_html(row)
-        border = "3px solid #1a73e8" if selected else "1px solid transparent"
-        self.panel.styles = {"border-left": f"8px solid {LEVEL_COLORS[level]}", "outline": border,
-                             "background": LEVEL_TINT[level] if level != "ok" else "#ffffff",
-                             "border-radius": "6px"}
+def module_row_html(row, selected: bool) -> str:
+    """A module's line: its title as a button (opens the module view), then its state."""
+    level = level_of(row["level"])
+    outline = "3px solid #1a73e8" if selected else "1px solid transparent"
+    tint = LEVEL_TINT[level] if level != "ok" else "#ffffff"
+    return (f'<div class="hf-module-row" style="border-left:8px solid {LEVEL_COLORS[level]};outline:{outline};'
+            f'background:{tint}"><button class="hf-modbtn" data-select="{esc(row["module"])}">'
+            f'{esc(row["title"])}</button>{row_html(row)}</div>')
+
+
+class TileView(JSComponent):
+    """A whole category tile as ONE browser model: head, module rows, buttons.
+
+    A tile made of Panel widgets costs three Bokeh models per module (about 400 for a 100-module
+    site), and building, sending and laying them out is what made a page load take seconds. Here
+    the HTML is built in Python (escaped there), and a click on a button comes back as a message.
+    """
+
+    html = param.String(default="")
+    _stylesheets = [CSS, TILE_CSS]
+    _esm = """
+    export function render({ model, el }) {
+      const box = document.createElement('div')
+      box.innerHTML = model.html
+      box.addEventListener('click', (event) => {
+        const button = event.target.closest('button')
+        if (!button) return
+        if (button.dataset.select !== undefined) model.send_msg({select: button.dataset.select})
+        if (button.dataset.focus !== undefined) model.send_msg({focus: button.dataset.focus})
+      })
+      model.on('html', () => { box.innerHTML = model.html })
+      el.appendChild(box)
+    }
+    """
+
+    def __init__(self, on_select, on_focus, **params):
+        super().__init__(**params)
+        self._on_select, self._on_focus = on_select, on_focus
+
+    def _handle_msg(self, msg) -> None:
+        """A button was clicked in the browser (tests call this too: it is what a click sends)."""
+        if "select" in msg:
+            self._on_select(str(msg["select"]))
+        elif "focus" in msg:
+            self._on_focus(str(msg["focus"]))
 
 
 class CategoryTile:
-    """A category: its coloured tile head and the rows of its modules."""
+    """A category: a button that narrows the overview to it, its coloured head, its module rows."""
 
-    def __init__(self, on_select):
-        self._on_select = on_select
-        self.head = pn.pane.HTML("", stylesheets=[CSS], sizing_mode="stretch_width", margin=0)
-        self.rows: list[ModuleRow] = []
-        self.body = pn.Column(sizing_mode="stretch_width", margin=(6, 6))
-        self.panel = pn.Column(self.head, self.body, sizing_mode="stretch_width", min_width=420, margin=(8, 8),
-                               styles={"border-radius": "10px", "background": "#ffffff", "flex": "1 1 460px",
-                                       "box-shadow": "0 1px 3px rgba(60,64,67,.3)"})
+    def __init__(self, on_select, on_focus):
+        self.category = ""
+        self.focused = False
+        self.view = TileView(on_select, on_focus, sizing_mode="stretch_width", min_width=320, margin=(8, 8),
+                             styles={"flex": "1 1 460px"})
+        self.panel = self.view
 
-    def update(self, category_row, modules, selected: str) -> None:
-        self.head.object = tile_html(category_row)
-        while len(self.rows) < len(modules):
-            self.rows.append(ModuleRow(self._on_select))
-        for row_view, (_, module) in zip(self.rows, modules.iterrows()):
-            row_view.update(module, module["module"] == selected)
-        wanted = [r.panel for r in self.rows[:len(modules)]]
-        if list(self.body.objects) != wanted:
-            self.body.objects = wanted
-
+    def update(self, category_row, modules, selected: str, focused: bool = False) -> None:
+        self.category, self.focused = str(category_row["category"]), focused
+        title = "" if focused else (f'<button class="hf-catbtn" data-focus="{esc(self.category)}">'
+                                    f'{esc(category_row["title"])} ›</button>')
+        rows = "".join(module_row_html(module, module["module"] == selected)
+                       for module in modules.to_dict("records"))
+        html = f'<div class="hf-tilebox">{title}{tile_html(category_row)}<div style="padding:6px 0">{rows}</div></div>'
+        if html != self.view.html:
+            self.view.html = html
