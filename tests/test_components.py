@@ -318,3 +318,18 @@ def test_new_run_shows_at_now_and_keeps_the_users_place(tmp_path):
     dash.tick()
     assert dash.time == past and dash.overview.level_of("sam_ce") == "critical"
     assert len(dash.timetravel.run_times) == len(built.times) + 2
+
+
+def test_collapsed_cards_render_when_opened_and_follow_the_time_then(info):
+    """What changed and search sit in collapsed cards: they render only once opened, and then show
+    the viewed time (not the one the page was built at)."""
+    dash = Dashboard(store=info.root)
+    cards = {c.title: c for c in dash.__panel__().select(pn.Card)}
+    changes_card = cards["What changed since the start of the shift"]
+    assert changes_card.collapsed and not dash.changes.active
+    assert dash.changes.data.empty  # not computed while hidden
+    dash.time = info.times[1]
+    changes_card.collapsed = False  # the shifter opens the card
+    assert dash.changes.active and dash.changes.time == info.times[1]
+    assert not dash.changes.data.empty
+    assert set(dash.changes.data["module"]) <= set(dash.overview.all_modules["module"])

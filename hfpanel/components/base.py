@@ -56,6 +56,8 @@ class StoreView(pn.viewable.Viewer):
                                doc="The viewed time as naive UTC; None means now (the latest run).")
     config = param.ClassSelector(class_=SiteConfig, allow_None=True, default=None,
                                  doc="The site config (instructions, links, max ages); optional.")
+    active = param.Boolean(default=True, doc="False while hidden (e.g. in a collapsed card): updates "
+                                             "wait until the component is shown again.")
 
     _watched: tuple = ("store", "time", "config")
 
@@ -69,13 +71,24 @@ class StoreView(pn.viewable.Viewer):
         super().__init__(**params)
 
     def _start(self):
-        """Call at the end of a subclass ``__init__``: first render, then follow changes."""
-        self._update()
-        self.param.watch(lambda *_: self._update(), list(self._watched))
+        """Call at the end of a subclass ``__init__``: first render, then follow changes.
+
+        A hidden component only notes that it is out of date and renders when shown: a page
+        builds and steps through time at the cost of what the shifter actually sees."""
+        self._outdated = True
+        self._update_if_shown()
+        self.param.watch(lambda *_: self._update_if_shown(outdated=True), list(self._watched))
+        self.param.watch(lambda event: self._update_if_shown() if event.new else None, "active")
+
+    def _update_if_shown(self, outdated: bool = False) -> None:
+        self._outdated = self._outdated or outdated
+        if self.active and self._outdated:
+            self._outdated = False
+            self._update()
 
     def refresh(self) -> None:
         """Re-read the data (a new run may have landed) and update the panes in place."""
-        self._update()
+        self._update_if_shown(outdated=True)
 
     def _update(self) -> None:  # pragma: no cover - abstract
         raise NotImplementedError

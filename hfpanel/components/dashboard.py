@@ -61,9 +61,9 @@ class Dashboard(StoreView):
         self.overview = StatusOverview(selected=self.module, category=self.category, **common)
         self.module_view = ModuleView(module=self.module, **common)
         self.strip = StatusStrip(**common)
-        self.changes = WhatChanged(**common)
+        self.changes = WhatChanged(active=False, **common)  # its card starts collapsed
         self.why = WhyThisColour(module=self.module, **common)
-        self.search = Search(**common)
+        self.search = Search(active=False, **common)  # its card starts collapsed
         self.timetravel.param.watch(lambda e: setattr(self, "time", e.new), "time")
         self.overview.param.watch(lambda e: setattr(self, "module", e.new), "selected")
         self.overview.param.watch(lambda e: setattr(self, "category", e.new), "category")
@@ -78,13 +78,10 @@ class Dashboard(StoreView):
                                margin=(8, 8), visible=False)
         self._layout = pn.Column(
             self._header, self.timetravel,
-            pn.Card(self.search, title="Search modules, categories and detail rows", collapsed=True,
-                    sizing_mode="stretch_width"),
-            pn.Card(self.strip, title="Status strip (click a cell to travel to that run)", collapsed=False,
-                    sizing_mode="stretch_width"),
+            self._card(self.search, "Search modules, categories and detail rows", collapsed=True),
+            self._card(self.strip, "Status strip (click a cell to travel to that run)", collapsed=False),
             pn.Row(pn.Column(self.overview, sizing_mode="stretch_width"), self._side, sizing_mode="stretch_width"),
-            pn.Card(self.changes, title="What changed since the start of the shift", collapsed=True,
-                    sizing_mode="stretch_width"),
+            self._card(self.changes, "What changed since the start of the shift", collapsed=True),
             sizing_mode="stretch_width")
         self._wrap_rows()
         self._url = None
@@ -94,6 +91,14 @@ class Dashboard(StoreView):
 
     def __panel__(self):
         return self._layout
+
+    @staticmethod
+    def _card(component: StoreView, title: str, collapsed: bool) -> pn.Card:
+        """A card whose component renders only while the card is open (``active``)."""
+        card = pn.Card(component, title=title, collapsed=collapsed, sizing_mode="stretch_width")
+        component.active = not collapsed
+        card.param.watch(lambda event: setattr(component, "active", not event.new), "collapsed")
+        return card
 
     def _wrap_rows(self) -> None:
         """Let every row of the page wrap and no layout insist on the sum of its children's widths
