@@ -72,3 +72,18 @@ def page(browser):
     assert not problems, "the browser reported problems:\n" + "\n".join(problems)
 
 
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    """The small hand-built store of ``store_factory`` (one per test module that asks for it)."""
+    from store_factory import build_store
+    return build_store(tmp_path_factory.mktemp("site") / "store")
+
+
+@pytest.fixture(scope="module")
+def server(site, tmp_path_factory):
+    """``hfpanel serve`` over ``site`` on a free loopback port; yields its URL."""
+    from browser_support import served
+    with served(site.root, tmp_path_factory.mktemp("serve-log") / "serve.log") as url:
+        yield url

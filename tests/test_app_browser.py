@@ -8,22 +8,11 @@ from __future__ import annotations
 
 import pytest
 
-from browser_support import module_row, served, tile, wait_for_level
+from browser_support import module_row, tile, wait_for_level
 from hfpanel.components.style import fmt_time, iso
-from store_factory import HOSTILE, build_store
+from store_factory import HOSTILE
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def site(tmp_path_factory):
-    return build_store(tmp_path_factory.mktemp("browser") / "store")
-
-
-@pytest.fixture(scope="module")
-def server(site, tmp_path_factory):
-    with served(site.root, tmp_path_factory.mktemp("serve-log") / "serve.log") as url:
-        yield url
 
 
 def test_every_category_tile_with_its_level(page, server, shots):

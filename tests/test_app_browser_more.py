@@ -9,22 +9,10 @@ import pandas as pd
 import pytest
 from playwright.sync_api import expect
 
-from browser_support import module_row, served, tile
+from browser_support import module_row, tile
 from hfpanel.components.style import fmt_time
-from store_factory import build_store
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def site(tmp_path_factory):
-    return build_store(tmp_path_factory.mktemp("browser-more") / "store")
-
-
-@pytest.fixture(scope="module")
-def server(site, tmp_path_factory):
-    with served(site.root, tmp_path_factory.mktemp("serve-log-more") / "serve.log") as url:
-        yield url
 
 
 def test_category_link_shows_only_that_tile_and_module_links_keep_it(page, server):
@@ -65,38 +53,23 @@ def test_tile_title_then_all_categories(page, server):
     expect(page.locator(".hf-tile")).to_have_count(3)
 
 
-#: the plot frame of the status strip in page pixels: the canvas's bounding box plus Bokeh's frame
-#: offsets inside it (the y axis labels take the left of the canvas)
-STRIP_FRAME_JS = """() => {
-  const out = [], seen = new Set();
-  function walk(v) {
-    if (!v || seen.has(v)) return; seen.add(v);
-    if (v.frame && v.canvas_view) {
-      const r = v.canvas_view.el.getBoundingClientRect(), b = v.frame.bbox;
-      out.push({x0: r.left + b.x0, x1: r.left + b.x1, y0: r.top + b.y0, y1: r.top + b.y1});
-    }
-    for (const k of (v.child_views || [])) walk(k);
-  }
-  for (const v of Object.values(Bokeh.index)) walk(v);
-  return out;
-}"""
-
-
 def test_status_strip_click_travels_to_that_run(page, server, site):
     page.goto(server)
     module_row(page, "sam_ce").wait_for()
-    canvas = page.locator("canvas").first
+    canvas = page.locator("canvas.hf-strip")
     canvas.wait_for()
+    expect(canvas).to_have_attribute("data-cells", str(len(site.times)))  # one cell per run
+    assert canvas.get_attribute("data-rows") == str(3 + 5)  # a strip per category and per module
+    geometry = {k: float(canvas.get_attribute(f"data-{k}")) for k in ("left", "top", "cellw", "rowh")}
+    cell = len(site.times) - 2  # the run before the latest
     box = canvas.bounding_box()
-    frames = [f for f in page.evaluate(STRIP_FRAME_JS)
-              if box["x"] <= f["x0"] < box["x"] + box["width"] and box["y"] <= f["y0"] < box["y"] + box["height"]]
-    assert frames, "the strip's plot frame was not found"
-    frame = frames[0]
-    runs, rows = len(site.times), 3 + 5  # one cell per run; a strip per category and per module
-    cell = runs - 2  # the run before the latest
-    x = frame["x0"] + (cell + 0.5) * (frame["x1"] - frame["x0"]) / runs
-    y = frame["y0"] + 0.5 * (frame["y1"] - frame["y0"]) / rows  # the first strip (a category)
-    page.mouse.click(x, y)
+    page.mouse.move(box["x"] + geometry["left"] + (cell + 0.5) * geometry["cellw"],
+                    box["y"] + geometry["top"] + 0.5 * geometry["rowh"])  # the first strip (a category)
+    tip = page.locator(".hf-strip-tip")
+    expect(tip).to_be_visible()
+    assert fmt_time(site.times[cell]) in tip.inner_text()
+    page.mouse.down()
+    page.mouse.up()
     page.get_by_text(f"Viewing the past: {fmt_time(site.times[cell])}").wait_for()
     expect(module_row(page, "sam_ce")).to_have_attribute("data-level", "ok")
 

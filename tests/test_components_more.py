@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 import re
 
-import holoviews as hv
 import pandas as pd
 import panel as pn
 import pytest
@@ -20,6 +19,7 @@ from hfpanel.components import data as loaders
 from hfpanel.components import history
 from hfpanel.components.changes import WhatChanged, shift_start
 from hfpanel.components.search import Search
+from hfpanel.components.strip_canvas import StripCanvas
 from hfpanel.components.strip import EMPTY_COLOR, StatusStrip
 from hfpanel.components.why import WhyThisColour
 from hfpanel.levels import Levels
@@ -56,13 +56,11 @@ def history_levels(store: Store, module: str, since, until) -> dict:
 
 
 def rectangles(strip: StatusStrip) -> pd.DataFrame:
-    """The rectangles the plot draws (as HoloViews renders them)."""
-    plot = strip.__panel__().select(pn.pane.HoloViews)[0].object
-    rects = plot[()] if isinstance(plot, hv.DynamicMap) else plot
-    found = next(e for e in rects if isinstance(e, hv.Rectangles) and len(e))
-    frame = found.dframe()
-    assert len(frame) == len(strip.grid)
-    return frame
+    """The cells the canvas draws: the strip's grid, checked against the codes sent to the browser."""
+    canvas = strip.__panel__().select(StripCanvas)[0]
+    drawn = [canvas.colors.get(code, EMPTY_COLOR) for code in canvas.codes]
+    assert drawn == list(strip.grid["color"]) and len(canvas.labels) * canvas.n_cells == len(drawn)
+    return strip.grid
 
 
 # -- StatusStrip -------------------------------------------------------------------------------------
@@ -92,9 +90,11 @@ def test_strip_colours_and_escaped_hover(info):
     sam = grid[grid["name"] == "sam_ce"].sort_values("x0")
     assert list(sam["color"]) == ["#188038", "#188038", "#188038", "#c5221f"]
     assert "Last 24 h" in html_of(strip) and "4 runs, one cell each" in html_of(strip)
-    root = strip.__panel__().get_root()
-    hover = [m for m in root.select({"type": __import__("bokeh").models.HoverTool})]
-    assert hover and all("{safe}" not in str(h.tooltips) for h in hover), "tooltips stay escaped"
+    canvas = strip.__panel__().select(StripCanvas)[0]
+    critical = canvas.texts[canvas.text_of[list(strip.rows["name"]).index("sam_ce") * canvas.n_cells + 3]]
+    assert critical.startswith("critical · status")
+    # hover texts come from sources: the browser sets them as text, never as HTML
+    assert "textContent" in StripCanvas._esm and "innerHTML" not in StripCanvas._esm
 
 
 def test_strip_cell_is_empty_when_a_module_has_no_row(rated):
@@ -115,12 +115,12 @@ def test_clicking_a_cell_sets_time_and_module(info):
     travel = TimeTravel(store=info.root)
     strip.param.watch(lambda event: travel.go(event.new), "time")  # how the dashboard links them
     row = int(strip.rows.index[strip.rows["name"] == "dcache_pools"][0])
-    strip._tap.event(x=1.4, y=-(row + 0.5))  # what a click on the plot sends
+    strip._plot._handle_msg({"row": row, "cell": 1})  # what a click on the canvas sends
     assert strip.time == info.times[1] and strip.selected == "dcache_pools"
     assert travel.time == info.times[1]
     assert strip.window[1] == info.times[-1], "clicking inside the window does not move it"
-    assert strip._marker.cell == 1, "the viewed run is outlined"
-    strip._tap.event(x=None, y=None)  # a click outside the plot changes nothing
+    assert strip.marked_cell == 1, "the viewed run is outlined"
+    strip._plot._handle_msg({})  # a click outside the cells sends nothing usable
     strip.click(x=99.0, y=-0.5)
     assert strip.time == info.times[1]
     strip.click(x=3.2, y=-0.5)  # the category row: time, but no module
@@ -372,7 +372,7 @@ def test_strip_window_can_end_in_the_past(info):
     strip = StatusStrip(store=info.root, end=info.times[1], hours=3)
     assert strip.window[1] == info.times[1] and strip.run_times == info.times[:2]
     strip.time = info.times[1]
-    assert strip._marker.cell == 1
+    assert strip.marked_cell == 1
     strip.time = info.times[3]
-    assert strip._marker.cell == -1, "a later run than the window's last is not outlined"
+    assert strip.marked_cell == -1, "a later run than the window's last is not outlined"
     assert strip.window[1] == info.times[1]

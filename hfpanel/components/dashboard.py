@@ -156,6 +156,7 @@ class Dashboard(StoreView):
             for lvl in LEVELS)
         self._header.object = (f'<div class="hf-topbar"><h1>{esc(title or "hfpanel")}</h1>'
                                f'<span class="hf-sub">site status · hfpanel</span>'
+                               f'<a class="hf-sub" href="transfers" style="color:#8ab4f8">transfers</a>'
                                f'<span class="hf-sum">{summary}</span></div>')
 
     # -- serving -------------------------------------------------------------------------------

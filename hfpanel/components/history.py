@@ -16,6 +16,7 @@ from ..store import Store
 from ..store.reader import STATUS_LOOKBACK, detail_table_name
 from . import data
 from .data import _key_time
+from .style import is_missing
 
 #: columns of a stored detail table that are the store's bookkeeping, not the source's content
 BOOKKEEPING = ("run_id", "time", "module", "day")
@@ -271,13 +272,8 @@ def default_keys(frame: pd.DataFrame) -> list[str]:
 
 
 def _text(value) -> str:
-    if value is None:
+    if is_missing(value):
         return ""
-    try:
-        if pd.isna(value):
-            return ""
-    except (TypeError, ValueError):
-        pass
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)

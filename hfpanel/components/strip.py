@@ -12,15 +12,14 @@ from __future__ import annotations
 
 import math
 
-import holoviews as hv
-import holoviews.plotting.bokeh  # noqa: F401  (the backend, loaded without notebook side effects)
 import numpy as np
 import pandas as pd
 import panel as pn
 import param
 
-from . import history
+from . import data, history
 from .base import StoreView, to_time
+from .strip_canvas import CODE, StripCanvas
 from .style import CSS, LEVEL_COLORS, LEVEL_WORDS, esc, fmt_status, fmt_time
 
 #: the fill of a cell without a row
@@ -72,10 +71,9 @@ class StatusStrip(StoreView):
         self._window: tuple[pd.Timestamp, pd.Timestamp] | None = None
         self._plot_key = None
         self._grid_frame = pd.DataFrame()
-        self._marker = hv.streams.Stream.define("ViewedCell", cell=-1)()
-        self._tap = None
         self._head = pn.pane.HTML("", stylesheets=[CSS], sizing_mode="stretch_width", margin=(4, 10))
-        self._plot = pn.pane.HoloViews(None, sizing_mode="stretch_width", margin=(0, 10), linked_axes=False)
+        self._plot = StripCanvas(on_click=self._click_cell, row_px=ROW_PX, sizing_mode="stretch_width",
+                                 margin=(0, 10), colors={CODE[k]: v for k, v in LEVEL_COLORS.items()})
         self._layout = pn.Column(self._head, self._plot, sizing_mode="stretch_width")
         self._start()
 
@@ -103,6 +101,11 @@ class StatusStrip(StoreView):
     def grid(self) -> pd.DataFrame:
         """What is drawn: one rectangle per strip × cell (name, kind, cell, color, level_text, …)."""
         return self._grid_frame
+
+    @property
+    def marked_cell(self) -> int:
+        """The cell outlined as the viewed run (-1: none)."""
+        return self._plot.marked
 
     @property
     def window(self) -> tuple[pd.Timestamp, pd.Timestamp] | None:
@@ -136,6 +139,11 @@ class StatusStrip(StoreView):
         if x is None or y is None or self._cells.empty:
             return
         cell, row = int(math.floor(float(x))), int(math.floor(-float(y)))
+        if not (0 <= cell < len(self._cells)) or not (0 <= row < len(self._rows)):
+            return
+        self._click_cell(row, cell)
+
+    def _click_cell(self, row: int, cell: int) -> None:
         if not (0 <= cell < len(self._cells)) or not (0 <= row < len(self._rows)):
             return
         strip = self._rows.iloc[row]
@@ -175,12 +183,12 @@ class StatusStrip(StoreView):
             pd.DataFrame(columns=history.STRIP_COLUMNS + ["run_time"])
         self._render_head(since, until)
         labels = tuple(zip(self._rows["kind"], self._rows["name"], self._rows["title"]))
-        key = (id(rows), id(cells), labels, self.hours)
+        key = (since, until, self.category, self.max_cells, labels)
         if key != self._plot_key:
             self._plot_key = key
-            self._plot.object = self._build_plot()
+            self._draw(key)
             self._plot.visible = not cells.empty and not self._rows.empty
-        self._marker.event(cell=self._viewed_cell())
+        self._plot.marked = self._viewed_cell()
 
     def _set_empty(self, text: str) -> None:
         self._rows = self._rows.iloc[0:0]
@@ -289,31 +297,32 @@ class StatusStrip(StoreView):
             "message": message,
         })
 
-    def _build_plot(self):
+    def _draw(self, key) -> None:
+        """Hand the canvas what it draws (computed once per window and store content: every
+        session at now shows the same strips)."""
         if self._cells.empty or self._rows.empty:
             self._grid_frame = pd.DataFrame()
-            return None
-        grid = self._grid_frame = self._grid()
-        n_rows, n_cells = len(self._rows), len(self._cells)
+            self._plot.param.update(codes="", n_cells=0, labels=[], kinds=[], ticks=[], when=[], texts=[], text_of=[])
+            return
+        self._grid_frame, drawing = data.cached("strip_drawing", self.store, key, self._drawing)
+        self._plot.param.update(**drawing)
+
+    def _drawing(self) -> tuple[pd.DataFrame, dict]:
+        """The grid and the canvas parameters: a level code per cell, labels, ticks, hover texts."""
+        grid = self._grid()
+        n_cells = len(self._cells)
         step = _label_every(n_cells)
         last = pd.to_datetime(self._cells["time"])
         long = (last.iloc[-1] - last.iloc[0]) > pd.Timedelta(hours=30)
-        xticks = [(i + 0.5, last.iloc[i].strftime("%m-%d %H:%M" if long else "%H:%M")) for i in range(0, n_cells, step)]
-        yticks = [(-r - 0.5, (str(t).upper() if k == "category" else "\u2003" + str(t))[:48])
-                  for r, (k, t) in enumerate(zip(self._rows["kind"], self._rows["title"]))]
-        vdims = ["color", "strip", "level_text", "status_text", "when", "message", "kind", "name"]
-        rects = hv.Rectangles(grid, kdims=["x0", "y0", "x1", "y1"], vdims=vdims).opts(
-            color="color", line_color="white", line_width=1, tools=["hover"], responsive=True,
-            height=60 + ROW_PX * n_rows, xlim=(0, n_cells), ylim=(-n_rows, 0), xticks=xticks, yticks=yticks,
-            xlabel="", ylabel="", toolbar=None, default_tools=[], show_grid=False, padding=0,
-            hover_tooltips=[("", "@strip"), ("run", "@when"), ("level", "@level_text"), ("status", "@status_text"),
-                            ("", "@message")])
-        self._tap = hv.streams.Tap(source=rects, x=None, y=None)
-        self._tap.add_subscriber(self.click)
-
-        def marker(cell):
-            box = [] if cell is None or cell < 0 else [(cell, -n_rows, cell + 1, 0)]
-            return hv.Rectangles(box).opts(fill_alpha=0, line_color="#1a73e8", line_width=3)
-        viewed = hv.DynamicMap(marker, streams=[self._marker])
-        return (rects * viewed).opts(toolbar=None)
-
+        ticks = [[i, last.iloc[i].strftime("%m-%d %H:%M" if long else "%H:%M")] for i in range(0, n_cells, step)]
+        labels = [(str(t).upper() if k == "category" else "\u2003" + str(t))[:48]
+                  for k, t in zip(self._rows["kind"], self._rows["title"])]
+        hover = [f"{lvl} · status {st}" + (f"\n{msg}" if msg else "") if code != "." else ""
+                 for lvl, st, msg, code in zip(grid["level_text"], grid["status_text"], grid["message"],
+                                               (CODE.get(x, ".") for x in grid["level"]))]
+        index, texts = pd.factorize(pd.Series(hover))
+        index = np.where(np.array(hover, dtype=object) == "", -1, index)
+        return grid, dict(
+            codes="".join(CODE.get(x, ".") for x in grid["level"]), n_cells=n_cells, labels=labels,
+            kinds=list(self._rows["kind"]), ticks=ticks, when=list(grid["when"].iloc[:n_cells]),
+            texts=[str(t) for t in texts], text_of=index.tolist())

@@ -25,16 +25,19 @@ LEVEL_WORDS = {OK: "ok", WARNING: "warning", CRITICAL: "critical", NOINFO: "noin
 LEVEL_ORDER = (OK, WARNING, CRITICAL, NOINFO, DOWNTIME)
 
 
+def is_missing(value) -> bool:
+    """None, NaN, NaT or pandas' NA (a list or array is never 'missing' as a whole)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return True
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
+
+
 def esc(value) -> str:
     """HTML-escape any value (None and NaN become an empty string)."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return ""
-    try:
-        if pd.isna(value):
-            return ""
-    except (TypeError, ValueError):
-        pass
-    return html.escape(str(value), quote=True)
+    return "" if is_missing(value) else html.escape(str(value), quote=True)
 
 
 def safe_url(url) -> str | None:

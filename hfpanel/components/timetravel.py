@@ -23,6 +23,14 @@ def _runs(store) -> pd.DataFrame:
     return data.cached("runs", store, (), lambda: store.runs())
 
 
+def _options(store) -> dict:
+    """The select's options, newest first: built once per store content, shared by sessions."""
+    def build():
+        recent = _runs(store).tail(MAX_OPTIONS).iloc[::-1]
+        return {_label(run): iso(run["time"]) for run in recent.to_dict("records")}
+    return data.cached("run_options", store, (), build)
+
+
 def _label(run) -> str:
     bad = [f"{int(run[lvl])} {lvl}" for lvl in ("critical", "warning", "noinfo") if lvl in run and int(run[lvl] or 0)]
     return f"{fmt_time(run['time'])} — {', '.join(bad) if bad else 'all ok'}"
@@ -125,8 +133,7 @@ class TimeTravel(StoreView):
         times = self.run_times
         options = {"Now (live)": NOW}
         if not runs.empty:
-            recent = runs.tail(MAX_OPTIONS).iloc[::-1]
-            options.update({_label(run): iso(run["time"]) for _, run in recent.iterrows()})
+            options.update(_options(self.store))
         shown = self.shown_run
         value = NOW if self.time is None else (iso(shown) if shown is not None else NOW)
         if value not in options.values():  # an old run beyond MAX_OPTIONS: offer it too

@@ -99,12 +99,12 @@ def data_end(store, table: str) -> pd.Timestamp | None:
 
 
 #: the tables whose newest bin is "now" for the transfer views
-TRANSFER_CLOCK = (STATS["10m"], STATS["1d"], ERRORS)
+TRANSFER_CLOCK = (STATS["10m"], ERRORS, STATS["1d"])
 
 
 def make_filters(store, window: str, end=None, vo: str = "", activity: str = "", site: str = "",
                  clock=TRANSFER_CLOCK) -> Filters | None:
-    """The Filters of a window ending at ``end`` (None: the newest bin of the ``clock`` tables);
+    """The Filters of a window ending at ``end`` (None: the newest bin of the first ``clock`` table with rows);
     None when the store holds no rows to end at."""
     length = window_length(window)
     grain = grain_for(length)
@@ -113,7 +113,7 @@ def make_filters(store, window: str, end=None, vo: str = "", activity: str = "",
         ends = [e for e in ends if e is not None]
         if not ends:
             return None
-        end = max(ends)
+        end = ends[0]  # the finest table that has rows: a daily row would end "now" at midnight
     end = pd.Timestamp(end)
     start = end - length
     if grain == "1d":  # whole days: the daily row of the first day counts in full

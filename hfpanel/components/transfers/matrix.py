@@ -16,13 +16,19 @@ import param
 
 from ..style import CSS, esc
 from . import pairs, queries
-from .common import (CARD, TransferView, efficiency_color, fmt_bytes, fmt_percent, fmt_rate, message_html,
-                     volume_colors)
+from .common import (CARD, EFFICIENCY_COLORS, VOLUME_COLORS, TransferView, efficiency_color, fmt_bytes,
+                     fmt_percent, fmt_rate, message_html, volume_colors)
 from .errors import errors_html
 
 ROW_PX = 30
 #: cells get their number written in them up to this many cells
 LABELLED_CELLS = 400
+
+
+def _ink(background: str) -> str:
+    """Text colour readable on a cell: white on the dark colours, near-black on the light ones."""
+    red, green, blue = (int(background[i:i + 2], 16) for i in (1, 3, 5))
+    return "#ffffff" if 0.299 * red + 0.587 * green + 0.114 * blue < 140 else "#202124"
 
 
 class TransferMatrix(TransferView):
@@ -98,8 +104,9 @@ class TransferMatrix(TransferView):
         total = int(frame["transfers"].sum()) if not frame.empty else 0
         self._head.object = (f'<div class="hf-header"><b style="font-size:1.15em">Transfer matrix</b>'
                              f"{self.scope_text()}</div>"
-                             f'<div class="hf-small hf-muted">{len(frame)} site pairs, {total} transfers · colour: '
-                             f"{esc(self.color_by)} · click a cell for that pair's transfers and errors</div>")
+                             f'<div class="hf-small hf-muted">{len(frame)} site pair{"s" if len(frame) != 1 else ""}, {total} transfers · colour: '
+                             f"{esc(self.color_by)} {self._legend()} · click a cell for that pair's transfers and "
+                             f"errors</div>")
         if frame.empty:
             self._plot.visible = False
             self._head.object += message_html("No transfers in this window and filter.")
@@ -110,6 +117,13 @@ class TransferMatrix(TransferView):
                 self._plot.object = self._build_plot()
             self._plot.visible = True
         self._render_pair()
+
+    def _legend(self) -> str:
+        """A small colour ramp: 0 % → 100 %, or least → most bytes (log scale)."""
+        colors = EFFICIENCY_COLORS if self.color_by == "efficiency" else VOLUME_COLORS[1:]
+        ends = ("0%", "100%") if self.color_by == "efficiency" else ("least", "most bytes (log)")
+        ramp = "".join(f'<i style="display:inline-block;width:10px;height:10px;background:{c}"></i>' for c in colors)
+        return f'<span style="white-space:nowrap">{ends[0]} {ramp} {ends[1]}</span>'
 
     def _cells(self) -> pd.DataFrame:
         frame = self._frame
@@ -144,7 +158,8 @@ class TransferMatrix(TransferView):
         self._tap.add_subscriber(self.click)
         if len(cells) > LABELLED_CELLS:
             return rects
-        labels = hv.Labels(cells, ["xc", "yc"], "label").opts(text_font_size="8pt", text_color="#202124")
+        labels = hv.Labels(cells.assign(ink=[_ink(c) for c in cells["color"]]), ["xc", "yc"], ["label", "ink"]).opts(
+            text_font_size="8pt", text_color="ink")
         return (rects * labels).opts(toolbar=None)
 
     # -- the selected pair -------------------------------------------------------------------------

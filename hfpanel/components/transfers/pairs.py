@@ -2,18 +2,21 @@
 
 Raw rows name hosts, not sites: sites are resolved at aggregation time from the topology
 (``docs/transfers.md``). To find a pair's rows, the distinct hosts of the window are resolved with
-the same resolver (``hfpanel.transfers.sites`` when it is there and the site config has a
-``transfers:`` section), else with the contract's fallback for an unresolved host, its domain. The
+the same resolver as the aggregation (``hfpanel.transfers.sites.SiteResolver`` with the site
+config's ``transfers.sites``), so an unclaimed host is its domain here too. The
 query then binds the two host lists as parameters. Newest rows first, at most ``limit``.
 """
 
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Callable
 
 import pandas as pd
 
+from ...transfers.config import load_transfers
+from ...transfers.sites import SiteResolver, domain_of
 from .. import data
 from .filters import RAW, Filters
 
@@ -25,23 +28,29 @@ SHOWN = ("time", "vo", "activity", "state", "src_hostname", "dst_hostname", "fil
 LIMIT = 200
 
 
-def domain_of(host) -> str:
-    """The contract's fallback site of an unresolved host: its domain (``eos.cern.ch`` → ``cern.ch``)."""
-    text = str(host or "").strip().lower().rstrip(".")
-    return text.split(".", 1)[1] if text.count(".") >= 2 else text
+#: site config path (and its mtime) → host → site function; loading a CRIC feed is not free
+_resolvers: dict = {}
 
 
 def default_resolver(config=None) -> Callable[[str], str]:
-    """The host → site function the aggregation uses for this site config, else ``domain_of``."""
+    """The host → site function the aggregation uses (``SiteResolver.label``) with the site
+    config's ``transfers.sites`` section; without one (or when it cannot be read) hosts resolve
+    to their domain, as the aggregation does for hosts nobody claims."""
+    path = getattr(config, "path", None) if config is not None else None
+    if path is None:
+        return SiteResolver().label
     try:
-        from ...transfers import sites as resolving  # written by the aggregation side; optional here
-        section = getattr(config, "transfers", None) if config is not None else None
-        make = getattr(resolving, "resolver_from_config", None)
-        if section is not None and make is not None:
-            return make(section)
-    except Exception:  # noqa: BLE001 - a missing or unusable resolver falls back to domains
-        log.debug("no transfer site resolver; hosts resolve to their domain", exc_info=True)
-    return domain_of
+        key = (str(path), Path(path).stat().st_mtime_ns)
+    except OSError:
+        return SiteResolver().label
+    if key not in _resolvers:
+        try:
+            sites = load_transfers(path, need_subscriptions=False).sites
+            _resolvers[key] = SiteResolver.from_config(sites).label
+        except Exception:  # noqa: BLE001 - a broken transfers section is the ingest's error to report
+            log.warning("cannot read the transfers sites of %s; hosts resolve to their domain", path, exc_info=True)
+            _resolvers[key] = SiteResolver().label
+    return _resolvers[key]
 
 
 def window_hosts(store, f: Filters) -> tuple[list[str], list[str]]:

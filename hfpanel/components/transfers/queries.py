@@ -167,9 +167,12 @@ def _xrootd(store, f: Filters, by_time: bool) -> pd.DataFrame:
                f"CAST(sum(clients) AS BIGINT) AS clients FROM {store.scan(XROOTD[f.grain], f.start, f.end)} "
                f"WHERE {clause} GROUP BY time, site")
     counts = ("records", "bytes_read", "bytes_written", "clients")
-    if by_time:
+    if by_time:  # every site gets every bin of the window: an idle bin is a zero, not a line across it
         frame = store.sql(f"{per_bin} ORDER BY site, time", params)
         frame["time"] = pd.to_datetime(frame["time"]).astype("datetime64[us]")
+        grid = pd.MultiIndex.from_product([sorted(frame["site"].unique()), f.bins().astype("datetime64[us]")],
+                                          names=["site", "time"])
+        frame = frame.set_index(["site", "time"]).reindex(grid).reset_index()
         return _ints(frame.fillna({c: 0 for c in counts}), counts)[XROOTD_TIME_COLUMNS]
     query = (f"SELECT site, CAST(sum(records) AS BIGINT) AS records, CAST(sum(bytes_read) AS BIGINT) AS bytes_read, "
              f"CAST(sum(bytes_written) AS BIGINT) AS bytes_written, CAST(max(clients) AS BIGINT) AS clients "

@@ -12,6 +12,7 @@ import holoviews.plotting.bokeh  # noqa: F401  (the backend, loaded without note
 import pandas as pd
 import panel as pn
 import param
+from bokeh.models.widgets.tables import NumberFormatter
 
 from ..style import esc
 from . import queries
@@ -55,7 +56,7 @@ class SiteStatistics(TransferView):
 
     def render(self) -> None:
         self._head.object = (f'<div class="hf-header"><b style="font-size:1.15em">Sites</b>{self.scope_text()}</div>'
-                             f'<div class="hf-small hf-muted">{len(self._frame)} sites · out = as source, in = as '
+                             f'<div class="hf-small hf-muted">{len(self._frame)} site{"s" if len(self._frame) != 1 else ""} · out = as source, in = as '
                              f"destination · click a row for the site's history</div>")
         self._table.value = self._frame
         self._table.visible = not self._frame.empty
@@ -63,9 +64,9 @@ class SiteStatistics(TransferView):
             self._head.object += message_html("No transfers in this window and filter.")
 
 
-_FORMATTERS = {f"{d}_efficiency": {"type": "progress", "max": 1, "legend": True, "color": ["#d73027", "#fee08b",
-                                                                                          "#1a9850"]}
-               for d in ("out", "in")}
+#: efficiency as a percentage, volumes with thousands separators
+_FORMATTERS = {**{f"{d}_efficiency": NumberFormatter(format="0.0%") for d in ("out", "in")},
+               **{f"{d}_bytes": NumberFormatter(format="0,0") for d in ("out", "in")}}
 
 
 class SiteHistory(TransferView):
@@ -119,10 +120,14 @@ class SiteHistory(TransferView):
         for direction in ("out", "in"):
             sub = points[points["direction"] == direction]
             color = DIRECTION_COLORS[direction]
-            efficiency.append(hv.Curve(sub, "time", ["efficiency_pct", "transfers", "failures"], label=direction).opts(
-                color=color, line_width=2, hover_tooltips=[("time", "@time{%F %H:%M}"), ("efficiency",
-                                                           "@efficiency_pct{0.0}%"), ("transfers", "@transfers"),
-                                                           ("failures", "@failures")], **common))
+            hover = [("time", "@time{%F %H:%M}"), ("efficiency", "@efficiency_pct{0.0}%"),
+                     ("transfers", "@transfers"), ("failures", "@failures")]
+            vdims = ["efficiency_pct", "transfers", "failures"]
+            efficiency.append(hv.Curve(sub, "time", vdims, label=direction).opts(
+                color=color, line_width=2, hover_tooltips=hover, **common))
+            # a busy bin between two idle ones has no line: its dot keeps it visible
+            efficiency.append(hv.Scatter(sub, "time", vdims, label=direction).opts(
+                color=color, size=5, hover_tooltips=hover, **common))
             volume.append(hv.Curve(sub, "time", ["volume_gb"], label=direction).opts(
                 color=color, line_width=2, hover_tooltips=[("time", "@time{%F %H:%M}"),
                                                            ("volume", "@volume_gb{0,0.000} GB")], **common))

@@ -32,18 +32,20 @@ def timeline_plots(frame: pd.DataFrame, height: int = 200, title: str = ""):
                   hover_formatters={"@time": "datetime"})
     counts_hover = [TIME_HOVER, ("transfers", "@transfers"), ("failures", "@failures"),
                     ("efficiency", "@efficiency_pct{0.0}%")]
-    vdims = ["transfers", "failures", "efficiency_pct"]
-    transfers = hv.Curve(points, "time", vdims, label="transfers").opts(color=COLORS["transfers"], line_width=2)
+    transfers = hv.Curve(points, "time", ["transfers", "failures", "efficiency_pct"], label="transfers").opts(
+        color=COLORS["transfers"], line_width=2, hover_tooltips=counts_hover, **common)
     failures = hv.Curve(points, "time", ["failures", "transfers", "efficiency_pct"], label="failures").opts(
-        color=COLORS["failures"], line_width=2)
-    counts = (transfers * failures).opts(hv.opts.Curve(hover_tooltips=counts_hover, **common))
-    counts = counts.opts(ylabel="transfers per bin", title=title, legend_position="top_left")
+        color=COLORS["failures"], line_width=2, hover_tooltips=counts_hover, **common)
+    counts = (transfers * failures).opts(ylabel="transfers per bin", title=title, legend_position="top_left")
     volume = hv.Curve(points, "time", ["volume_gb", "bytes"]).opts(
         color=COLORS["volume"], line_width=2, ylabel="GB per bin",
         hover_tooltips=[TIME_HOVER, ("volume", "@volume_gb{0,0.000} GB")], **common)
+    rate_hover = [TIME_HOVER, ("throughput", "@throughput_mbs{0,0.00} MB/s")]
     rate = hv.Curve(points, "time", ["throughput_mbs"]).opts(
-        color=COLORS["throughput"], line_width=2, ylabel="throughput MB/s",
-        hover_tooltips=[TIME_HOVER, ("throughput", "@throughput_mbs{0,0.00} MB/s")], **common)
+        color=COLORS["throughput"], line_width=2, ylabel="throughput MB/s", hover_tooltips=rate_hover, **common)
+    # a bin between two empty ones has no line to draw: a dot per bin keeps it visible
+    rate = (rate * hv.Scatter(points, "time", ["throughput_mbs"]).opts(
+        color=COLORS["throughput"], size=5, hover_tooltips=rate_hover, **common)).opts(ylabel="throughput MB/s")
     return hv.Layout([counts, volume, rate]).cols(1).opts(shared_axes=True)
 
 

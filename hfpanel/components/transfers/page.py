@@ -1,0 +1,261 @@
+"""TransferPage: the ``/transfers`` page — filters, then the matrix, the timeline, the sites, the
+top errors and XRootD access in tabs, all showing the same VO, activity, site and window.
+
+The whole view lives in the URL (``/transfers?vo=cms&activity=Production&site=T2_CH_CERN&window=7d``,
+plus ``end``, ``color``, ``src``/``dst`` of the opened pair and ``view`` = the tab), so a pasted
+link reproduces it. Only the visible tab queries (the others wait, ``StoreView.active``).
+"""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import urlencode
+
+import pandas as pd
+import panel as pn
+import param
+
+from ..base import StoreView, to_time
+from ..style import CSS, esc, iso
+from . import queries
+from .errors import TopErrors
+from .filters import WINDOWS, make_filters
+from .matrix import TransferMatrix
+from .sites import SiteHistory, SiteStatistics
+from .timeline import TransferTimeline
+from .xrootd import XRootDAccess
+
+VIEWS = ("matrix", "timeline", "sites", "errors", "xrootd")
+TAB_TITLES = ("Matrix", "Over time", "Sites", "Top errors", "XRootD access")
+#: page parameter -> URL query key
+URL_KEYS = {"vo": "vo", "activity": "activity", "site": "site", "window": "window", "end": "end",
+            "color_by": "color", "src": "src", "dst": "dst", "view": "view"}
+DEFAULTS = {"window": "24h", "color_by": "efficiency", "view": "matrix"}
+
+
+class _UrlState(param.Parameterized):
+    """The query ("" = default). Untyped: Panel's Location decodes values as JSON where it can."""
+
+    vo = param.Parameter(default="")
+    activity = param.Parameter(default="")
+    site = param.Parameter(default="")
+    window = param.Parameter(default="")
+    end = param.Parameter(default="")
+    color = param.Parameter(default="")
+    src = param.Parameter(default="")
+    dst = param.Parameter(default="")
+    view = param.Parameter(default="")
+
+
+def _text(value) -> str:
+    """A query value as typed (undoing Location's JSON decoding of ``site=123``)."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return json.dumps(value) if isinstance(value, (list, dict)) else str(value)
+
+
+class TransferPage(StoreView):
+    """Every transfer view under one set of filters. ``data`` is the matrix frame; the views are
+    ``matrix``, ``timeline``, ``sites``, ``history``, ``errors`` and ``xrootd``."""
+
+    vo = param.String(default="")
+    activity = param.String(default="")
+    site = param.String(default="")
+    window = param.String(default="24h")
+    end = param.ClassSelector(class_=pd.Timestamp, allow_None=True, default=None)
+    color_by = param.Selector(default="efficiency", objects=["efficiency", "volume"])
+    src = param.String(default="")
+    dst = param.String(default="")
+    view = param.Selector(default="matrix", objects=list(VIEWS))
+
+    _watched = ("store", "time", "config", *URL_KEYS)
+
+    def __init__(self, **params):
+        if params.get("end") is not None:
+            params["end"] = to_time(params["end"])
+        super().__init__(**params)
+        common = dict(store=self.store, time=self.time, config=self.config, vo=self.vo, activity=self.activity,
+                      site=self.site, window=self.window, end=self.end)
+        shown = lambda name: dict(common, active=name == self.view)  # noqa: E731  (hidden tabs wait)
+        self.matrix = TransferMatrix(color_by=self.color_by, src=self.src, dst=self.dst, **shown("matrix"))
+        self.timeline = TransferTimeline(**shown("timeline"))
+        self.sites = SiteStatistics(**shown("sites"))
+        self.history = SiteHistory(**shown("sites"))
+        self.errors = TopErrors(**shown("errors"))
+        self.xrootd = XRootDAccess(**shown("xrootd"))
+        self.matrix.param.watch(lambda *_: self.param.update(src=self.matrix.src, dst=self.matrix.dst), ["src", "dst"])
+        self.sites.param.watch(lambda e: setattr(self, "site", e.new), "selected")
+        self._syncing = False
+        self._url = None
+        self._location = None
+        self._build_widgets()
+        self._start()
+
+    def __panel__(self):
+        return self._layout
+
+    @property
+    def data(self) -> pd.DataFrame:
+        return self.matrix.data
+
+    def views(self) -> dict:
+        return {"matrix": (self.matrix,), "timeline": (self.timeline,), "sites": (self.sites, self.history),
+                "errors": (self.errors,), "xrootd": (self.xrootd,)}
+
+    # -- widgets ---------------------------------------------------------------------------------------
+    def _build_widgets(self) -> None:
+        self._header = pn.pane.HTML(
+            '<div class="hf-topbar"><h1>Transfers</h1><span class="hf-sub">FTS transfers and XRootD access · '
+            'hfpanel</span><span class="hf-sum"><a href="./" style="color:#8ab4f8">site status</a></span></div>',
+            stylesheets=[CSS], sizing_mode="stretch_width", margin=(4, 10))
+        self._w_vo = pn.widgets.Select(label="VO", options={"(all)": ""}, width=140)
+        self._w_activity = pn.widgets.Select(label="Activity", options={"(all)": ""}, width=190)
+        self._w_site = pn.widgets.Select(label="Site", options={"(all)": ""}, width=230)
+        self._w_window = pn.widgets.Select(label="Window", options=list(WINDOWS), width=90)
+        self._w_end = pn.widgets.TextInput(label="End (UTC)", placeholder="newest data", width=180)
+        self._w_color = pn.widgets.RadioButtonGroup(label="Colour", options=["efficiency", "volume"], color="light",
+                                                    align="end")
+        self._note = pn.pane.HTML("", stylesheets=[CSS], sizing_mode="stretch_width", margin=(0, 10))
+        for widget, name in ((self._w_vo, "vo"), (self._w_activity, "activity"), (self._w_site, "site"),
+                             (self._w_window, "window"), (self._w_color, "color_by")):
+            widget.param.watch(lambda event, name=name: self._from_widget(name, event.new), "value")
+        self._w_end.param.watch(lambda event: self._from_end(event.new), "value")
+        self._tabs = pn.Tabs(*[(title, pn.Column(*[v.__panel__() for v in self.views()[name]],
+                                                 sizing_mode="stretch_width"))
+                               for name, title in zip(VIEWS, TAB_TITLES)], sizing_mode="stretch_width", dynamic=False)
+        self._tabs.param.watch(lambda event: setattr(self, "view", VIEWS[event.new]), "active")
+        filters = pn.Row(self._w_vo, self._w_activity, self._w_site, self._w_window, self._w_end, self._w_color,
+                         sizing_mode="stretch_width")
+        self._layout = pn.Column(self._header, filters, self._note, self._tabs, sizing_mode="stretch_width")
+
+    def _from_widget(self, name: str, value) -> None:
+        if not self._syncing and getattr(self, name) != value:
+            setattr(self, name, value or ("" if name != "window" else DEFAULTS["window"]))
+
+    def _from_end(self, text: str) -> None:
+        if self._syncing:
+            return
+        try:
+            self.end = to_time(text) if text and text.strip() else None
+        except ValueError as error:
+            self._note.object = f'<div class="hf-noinfo">End: {esc(error)}</div>'
+
+    def _options(self) -> dict[str, list[str]]:
+        try:
+            filters = make_filters(self.store, self.window, self.end if self.end is not None else self.time)
+        except ValueError:
+            return {"vo": [], "activity": [], "site": []}
+        return queries.options(self.store, filters) if filters is not None else {"vo": [], "activity": [], "site": []}
+
+    def _sync_widgets(self) -> None:
+        found = self._options() if self.store is not None else {"vo": [], "activity": [], "site": []}
+        self._syncing = True
+        try:
+            for widget, name in ((self._w_vo, "vo"), (self._w_activity, "activity"), (self._w_site, "site")):
+                value = getattr(self, name)
+                names = found.get(name, []) + ([value] if value and value not in found.get(name, []) else [])
+                widget.param.update(options={"(all)": "", **{n: n for n in names}}, value=value)
+            windows = list(WINDOWS) + ([self.window] if self.window not in WINDOWS else [])
+            self._w_window.param.update(options=windows, value=self.window)
+            self._w_end.value = iso(self.end) if self.end is not None else ""
+            self._w_color.value = self.color_by
+            self._tabs.active = VIEWS.index(self.view)
+        finally:
+            self._syncing = False
+
+    # -- propagation ---------------------------------------------------------------------------------------
+    def _update(self) -> None:
+        self._note.object = ""
+        shared = dict(store=self.store, time=self.time, config=self.config, vo=self.vo, activity=self.activity,
+                      site=self.site, window=self.window, end=self.end)
+        for name, views in self.views().items():
+            for view in views:
+                view.active = name == self.view
+                changes = {k: v for k, v in shared.items() if getattr(view, k) is not v and getattr(view, k) != v}
+                if view is self.matrix:
+                    changes.update({k: v for k, v in (("color_by", self.color_by), ("src", self.src),
+                                                      ("dst", self.dst)) if getattr(view, k) != v})
+                if changes:
+                    view.param.update(**changes)
+        self._sync_widgets()
+        self._push_url()
+
+    # -- the URL ------------------------------------------------------------------------------------------
+    def url_params(self) -> dict[str, str]:
+        """The view as URL query strings (values at their default left out)."""
+        out = {}
+        for name, key in URL_KEYS.items():
+            value = getattr(self, name)
+            text = iso(value) if name == "end" and value is not None else ("" if value is None else str(value))
+            if text != DEFAULTS.get(name, ""):
+                out[key] = text
+        return out
+
+    def link(self, base: str = "transfers") -> str:
+        query = urlencode(self.url_params())
+        return f"{base}?{query}" if query else base
+
+    def apply_url_params(self, params: dict) -> None:
+        """Set the view from URL query strings (missing = default); a bad value raises ValueError
+        naming the key, and nothing changes."""
+        get = lambda key: _text(params.get(key, "")).strip()  # noqa: E731
+        new = {name: get(key) or DEFAULTS.get(name, "") for name, key in URL_KEYS.items()}
+        try:
+            new["end"] = to_time(new["end"]) if new["end"] else None
+        except ValueError as error:
+            raise ValueError(f"URL parameter 'end': {error}") from None
+        for name in ("color_by", "view"):
+            if new[name] not in self.param[name].objects:
+                raise ValueError(f"URL parameter {URL_KEYS[name]!r}: {new[name]!r} is not one of "
+                                 f"{', '.join(self.param[name].objects)}")
+        from .filters import window_length
+        try:
+            window_length(new["window"])
+        except ValueError as error:
+            raise ValueError(f"URL parameter 'window': {error}") from None
+        self.param.update(**{k: v for k, v in new.items() if getattr(self, k) != v})
+
+    def sync_url(self, location=None) -> None:
+        """Keep the view in the page's URL query and apply what the URL already holds."""
+        location = location or pn.state.location
+        if location is None:
+            return
+        self._url, self._location = _UrlState(), location
+        location.sync(self._url, {name: name for name in URL_KEYS.values()})
+        self._apply_url()
+        self._url.param.watch(lambda *_: self._apply_url(), list(URL_KEYS.values()))
+        self._push_url()
+
+    def _apply_url(self) -> None:
+        if self._url is None or self._syncing:
+            return
+        values = {key: _text(getattr(self._url, key)) for key in URL_KEYS.values()}
+        try:
+            self.apply_url_params({k: v for k, v in values.items() if v})
+        except ValueError as error:
+            self._note.object = f'<div class="hf-noinfo">Ignoring the link: {esc(error)}</div>'
+        self._push_url()
+
+    def _push_url(self) -> None:
+        if self._url is None:
+            return
+        wanted = self.url_params()
+        changes = {key: wanted.get(key, "") for key in URL_KEYS.values()}
+        changes = {k: v for k, v in changes.items() if _text(getattr(self._url, k)) != v}
+        if changes:
+            self._syncing = True
+            try:
+                self._url.param.update(**changes)
+            finally:
+                self._syncing = False
+            self._tidy_url()
+
+    def _tidy_url(self) -> None:
+        """Drop empty keys (``vo=&site=``) so links stay short."""
+        from urllib.parse import parse_qsl
+        query = parse_qsl((self._location.search or "").lstrip("?"), keep_blank_values=True)
+        tidy = [(k, v) for k, v in query if not (k in URL_KEYS.values() and v == "")]
+        if tidy != query:
+            self._location.search = ("?" + urlencode(tidy)) if tidy else ""
