@@ -42,6 +42,9 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 TIMEOUT_MS = 120_000
+#: StoreView components in one overview page (dashboard, time travel, overview, module view, strip,
+#: what changed, why, search)
+SESSION_COMPONENTS = 8
 
 
 def app_day_frames(day: pd.Timestamp, rng: np.random.Generator) -> dict[str, pd.DataFrame]:
@@ -85,6 +88,13 @@ def rss_mb(pid: int) -> float:
     return float("nan")
 
 
+def components_alive(log: Path) -> str:
+    """The server's last "N components alive" count (logged as sessions close), or "–"."""
+    import re
+    found = re.findall(r"sessions closed: (\d+) components alive", log.read_text(errors="replace"))
+    return found[-1] if found else "–"
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -95,7 +105,7 @@ def start_server(root: Path, log: Path):
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("HFPANEL_STORE", "HFPANEL_CONFIG")}
     with open(log, "w") as out:
-        process = subprocess.Popen([sys.executable, "-m", "hfpanel.cli", "serve", "--store", str(root), "--port",
+        process = subprocess.Popen([sys.executable, "-m", "hfpanel.cli", "-v", "serve", "--store", str(root), "--port",
                                     str(port), "--address", "127.0.0.1"], stdout=out, stderr=subprocess.STDOUT, env=env)
     url = f"http://127.0.0.1:{port}/"
     deadline = time.monotonic() + 120
@@ -177,7 +187,7 @@ async def browser_part(url: str, pid: int, run_times, args) -> dict:
         pages = [await c.new_page() for c in contexts]
         for p in pages:
             p.on("pageerror", lambda error: results["errors"].append(str(error)))
-        rss = [("before", rss_mb(pid))]
+        rss = [("before", rss_mb(pid), components_alive(args.log))]
         rounds = []
         for index in range(args.rounds):
             start = time.perf_counter()
@@ -186,13 +196,14 @@ async def browser_part(url: str, pid: int, run_times, args) -> dict:
             done = [t for t in times if t == t]
             rounds.append((index + 1, wall, statistics.median(done) if done else float("nan"),
                            max(done) if done else float("nan"), len(times) - len(done)))
-            rss.append((f"round {index + 1}", rss_mb(pid)))
-            print(f"round {index + 1}: wall {wall:.2f} s, RSS {rss[-1][1]:.0f} MB", flush=True)
+            rss.append((f"round {index + 1}", rss_mb(pid), components_alive(args.log)))
+            print(f"round {index + 1}: wall {wall:.2f} s, RSS {rss[-1][1]:.0f} MB, "
+                  f"components alive {rss[-1][2]}", flush=True)
             await asyncio.sleep(max(0.0, args.interval - wall))
-        await asyncio.sleep(args.interval)
-        rss.append(("idle after", rss_mb(pid)))
         for c in contexts:
             await c.close()
+        await asyncio.sleep(60)  # Bokeh drops a closed session after ~15 s, checking every 17 s
+        rss.append(("idle after", rss_mb(pid), components_alive(args.log)))
         await browser.close()
     results["rounds"], results["rss"] = rounds, rss
     return results
@@ -232,7 +243,8 @@ def main(argv=None) -> int:
     print(f"store {root}: {len(run_times)} runs, {run_times[0]} … {run_times[-1]}"
           + (f" (built in {built:.0f} s)" if built > 1 else " (reused)"))
 
-    process, url = start_server(root, root.parent / "bench-app-serve.log")
+    args.log = root.parent / "bench-app-serve.log"
+    process, url = start_server(root, args.log)
     try:
         print(f"serving at {url} (pid {process.pid}); RSS after start {rss_mb(process.pid):.0f} MB")
         results = asyncio.run(browser_part(url, process.pid, run_times, args))
@@ -253,10 +265,11 @@ def main(argv=None) -> int:
     print("| round | wall (all sessions) | median load | slowest load | failed sessions |\n| --- | --- | --- | --- | --- |")
     for index, wall, median, slowest, failed in results["rounds"]:
         print(f"| {index} | {wall:.2f} s | {median:.2f} s | {slowest:.2f} s | {failed} |")
-    print("\nserver RSS (MB):")
-    peak = max(v for _, v in results["rss"])
-    for label, value in results["rss"]:
-        print(f"  {label:>11} {value:8.0f}  {'#' * int(40 * value / peak)}")
+    print("\nserver RSS (MB), and components alive in the server after the last session clean-up "
+          f"({SESSION_COMPONENTS} per page; closed sessions live on ~15–30 s for reconnection):")
+    peak = max(v for _, v, _ in results["rss"])
+    for label, value, alive in results["rss"]:
+        print(f"  {label:>11} {value:8.0f}  {alive:>6}  {'#' * int(40 * value / peak)}")
     print(f"\nbrowser errors: {len(results['errors'])}" + "".join(f"\n  {e}" for e in results["errors"][:10]))
     return 0
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import weakref
+
 from pathlib import Path
 
 import pandas as pd
@@ -60,6 +62,9 @@ class StoreView(pn.viewable.Viewer):
                                              "wait until the component is shown again.")
 
     _watched: tuple = ("store", "time", "config")
+    #: every component alive in this process (the server logs the count as sessions close: a
+    #: count that keeps growing is a session leak)
+    live: "weakref.WeakSet[StoreView]" = weakref.WeakSet()
 
     def __init__(self, **params):
         if "store" in params:
@@ -69,6 +74,7 @@ class StoreView(pn.viewable.Viewer):
         if "config" in params:
             params["config"] = to_config(params["config"])
         super().__init__(**params)
+        StoreView.live.add(self)
 
     def _start(self):
         """Call at the end of a subclass ``__init__``: first render, then follow changes.
