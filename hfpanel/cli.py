@@ -241,6 +241,8 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("--module", required=True)
     replay.add_argument("--at")
     replay.set_defaults(func=cmd_replay)
+    __import__("hfpanel.ingest.cli", fromlist=["add_parser"]).add_parser(sub)
+    __import__("hfpanel.transfers.cli", fromlist=["add_parsers"]).add_parsers(sub)
     return parser
 
 

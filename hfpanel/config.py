@@ -21,7 +21,7 @@ NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
 MODULE_KEYS = {"name", "title", "category", "collector", "params", "interval", "timeout", "max_age",
                "weight", "rating", "instruction", "links", "hosts"}
 CATEGORY_KEYS = {"name", "title", "rollup", "description"}
-TOP_KEYS = {"site", "store", "levels", "defaults", "categories", "modules", "http"}
+TOP_KEYS = {"site", "store", "levels", "defaults", "categories", "modules", "http", "transfers"}
 DEFAULTS = {"interval": "15m", "timeout": "30s", "max_age": "1h"}
 RATING_KEYS = {
     "threshold": ({"metric", "warning", "critical"}, {"direction"}),
@@ -287,6 +287,13 @@ def parse_config(data, source: str = "<config>", path: Path | None = None, text:
             links=links, hosts=hosts, **durations,
         ))
 
+    if "transfers" in data:  # the ingest daemon's section: checked here too, so one check covers the file
+        from .transfers.config import parse_transfers
+        try:
+            parse_transfers(data, source=source, base=path.resolve().parent if path else None,
+                            need_subscriptions=False)
+        except ConfigError as error:
+            problems.items.extend(error.problems)
     if problems.items:
         raise ConfigError(problems.items)
     store = Path(str(data["store"])).expanduser()

@@ -1,18 +1,61 @@
 """``hfpanel serve``: the overview app on one port, blocking until interrupted.
 
 The root URL ``/`` is the overview; the view is in the query (``/?time=2026-11-20T14:00:00&module=sam_ce``).
-``/plots`` is the analyst's plot builder, its settings in the query too.
+``/plots`` is the analyst's plot builder, its settings in the query too; ``/transfers`` the FTS and
+XRootD transfer views (filters in the query).
 """
 
 from __future__ import annotations
 
+import ctypes
+import gc
 import logging
 import signal
+import time
 import sys
 import threading
 from pathlib import Path
 
 log = logging.getLogger("hfpanel.serve")
+_last_release = [0.0]
+
+
+def _release_memory(session_context) -> None:
+    """After a session closes: collect its cycles and hand freed heap back to the OS.
+
+    A page is a few hundred Panel/Bokeh objects in reference cycles; without a collection they
+    wait for the next automatic one, and glibc keeps freed arenas, so the server's RSS grew with
+    every session of a wall display reloading all day. Runs a second later (after Panel's own
+    clean-up of the session), at most once every 5 s, and logs how many components are alive: a
+    count that keeps growing would be a session leak.
+    """
+    now = time.monotonic()
+    if now - _last_release[0] < 5.0:
+        return
+    _last_release[0] = now
+    timer = threading.Timer(1.0, _collect)
+    timer.daemon = True
+    timer.start()
+
+
+def _collect() -> None:
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc: collecting is all we can do
+        pass
+    from .components.base import StoreView
+    log.info("sessions closed: %d components alive", len(StoreView.live))
+
+
+def _page(build, **kwargs):
+    """One session's page from ``build`` (a plain function: panel runs it once per session)."""
+    import panel as pn
+
+    def page():
+        pn.state.on_session_destroyed(_release_memory)
+        return build(**kwargs)
+    return page
 
 
 def _origins(address: str, port: int) -> list[str]:
@@ -35,6 +78,7 @@ def serve(store, config=None, port: int = 5006, address: str = "127.0.0.1", show
 
     from apps.overview import build
     from apps.plots import build as build_plots
+    from apps.transfers import build as build_transfers
     from .components.data import shared_store
     from .config import ConfigError, load_config
 
@@ -52,14 +96,11 @@ def serve(store, config=None, port: int = 5006, address: str = "127.0.0.1", show
             for problem in error.problems:
                 print(problem, file=sys.stderr)
             return 2
-    def app():  # a plain function: panel runs it once per session (a partial would be shown as text)
-        return build(store=store, config=site_config)
-
-    def plots():
-        return build_plots(store=store, config=site_config)
-
+    pages = {"/": _page(build, store=store, config=site_config),
+             "/plots": _page(build_plots, store=store, config=site_config),
+             "/transfers": _page(build_transfers, store=store, config=site_config)}
     try:
-        server = pn.serve({"/": app, "/plots": plots}, port=port, address=address, websocket_origin=_origins(address, port),
+        server = pn.serve(pages, port=port, address=address, websocket_origin=_origins(address, port),
                           show=show, start=False, title="hfpanel — site status", verbose=False)
     except OSError as error:
         print(f"error: cannot listen on {address}:{port}: {error.strerror or error}", file=sys.stderr)

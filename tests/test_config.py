@@ -103,3 +103,21 @@ def test_a_module_without_instruction_gets_its_collectors_default(tmp_path):
     config = load_config(write(tmp_path, text))
     assert "hold reason" in config.module("jobs").instruction  # the collector's own advice
     assert config.module("ce_tests").instruction == "Ticket the site if a CE stays red for an hour."
+
+
+def test_transfers_section_is_checked_with_the_rest(tmp_path):
+    """One site file holds the modules and the ingest daemon's section; one check names problems in both."""
+    good = GOOD + """
+transfers:
+  brokers: {mb: {hosts: ["127.0.0.1:61613"], client_id: hfpanel-ingest}}
+  subscriptions: [{broker: mb, destination: /topic/transfer.fts_monitoring_complete, durable: hf, kind: fts_complete}]
+"""
+    config = load_config(write(tmp_path, good))
+    assert [m.name for m in config.modules] == ["ce_tests", "pools"]
+    bad = GOOD + """
+transfers:
+  subscriptions: [{broker: nope, destination: /topic/x, kind: weird}]
+"""
+    problems = problems_of(tmp_path, bad)
+    assert any("section 'transfers': key 'subscriptions[0].broker': unknown broker 'nope'" in p for p in problems)
+    assert any("subscriptions[0].kind': must be one of" in p for p in problems)

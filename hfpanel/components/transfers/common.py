@@ -9,8 +9,8 @@ base turns a missing table, an empty store or a bad window into a message, never
 
 from __future__ import annotations
 
+import io
 import logging
-import math
 
 import duckdb
 import pandas as pd
@@ -20,58 +20,10 @@ import param
 from ..base import StoreView, to_time
 from ..style import CSS, esc, fmt_time
 from .filters import STATS, TRANSFER_CLOCK, Filters, make_filters
+from .formats import message_html
 
 log = logging.getLogger("hfpanel.components")
 NO_DATA = "No transfer data yet"
-#: efficiency 0 → red … 1 → green (ColorBrewer RdYlGn, 11 steps)
-EFFICIENCY_COLORS = ("#a50026", "#d73027", "#f46d43", "#fdae61", "#fee08b", "#ffffbf", "#d9ef8b", "#a6d96a",
-                     "#66bd63", "#1a9850", "#006837")
-#: little volume → light … most volume → dark (ColorBrewer Blues, 9 steps)
-VOLUME_COLORS = ("#f7fbff", "#deebf7", "#c6dbef", "#9ecae1", "#6baed6", "#4292c6", "#2171b5", "#08519c", "#08306b")
-CARD = {"background": "#ffffff", "border-radius": "10px", "box-shadow": "0 1px 3px rgba(60,64,67,.3)"}
-
-
-def fmt_bytes(value) -> str:
-    """``1234567`` → ``"1.23 MB"`` (decimal units, as transfer volumes are quoted)."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "—"
-    value = float(value)
-    for unit in ("B", "kB", "MB", "GB", "TB", "PB"):
-        if abs(value) < 1000 or unit == "PB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.2f} {unit}"
-        value /= 1000.0
-    return ""  # pragma: no cover
-
-
-def fmt_rate(value) -> str:
-    return "—" if value is None or pd.isna(value) else fmt_bytes(value) + "/s"
-
-
-def fmt_percent(value) -> str:
-    return "—" if value is None or pd.isna(value) else f"{100 * float(value):.1f}%"
-
-
-def efficiency_color(value) -> str:
-    if value is None or pd.isna(value):
-        return "#e8eaed"
-    return EFFICIENCY_COLORS[max(0, min(10, int(round(float(value) * 10))))]
-
-
-def volume_colors(values) -> list[str]:
-    """A colour per volume on a log scale between the smallest and largest positive volume."""
-    logs = [math.log10(v) if v and v > 0 else None for v in values]
-    known = [v for v in logs if v is not None]
-    low, high = (min(known), max(known)) if known else (0.0, 1.0)
-    span = (high - low) or 1.0
-    top = len(VOLUME_COLORS) - 1
-    return ["#e8eaed" if v is None else VOLUME_COLORS[1 + int(round((v - low) / span * (top - 1)))] for v in logs]
-
-
-def message_html(text: str, detail: str = "") -> str:
-    extra = f'<div class="hf-small hf-muted">{esc(detail)}</div>' if detail else ""
-    return f'<div class="hf-noinfo hf-transfers-empty"><b>{esc(text)}</b>{extra}</div>'
-
-
 class TransferView(StoreView):
     """Base of the transfer views (see the module docstring). ``data`` is the frame shown."""
 
@@ -95,6 +47,8 @@ class TransferView(StoreView):
         self._frame = self.empty()
         self._filters: Filters | None = None
         self._head = pn.pane.HTML("", stylesheets=[CSS], sizing_mode="stretch_width", margin=(4, 10))
+        self._csv = pn.widgets.FileDownload(callback=self.csv_bytes, filename="transfers.csv", label="⬇ CSV",
+                                            embed=False, width=90, margin=(4, 10), visible=False)
 
     # -- what is shown ---------------------------------------------------------------------------
     @property
@@ -122,6 +76,24 @@ class TransferView(StoreView):
     def show_message(self, text: str, detail: str = "") -> None:
         """Nothing to draw: the message instead of the view's panes."""
         self._head.object = message_html(text, detail)
+        self._csv.visible = False
+
+    def csv_bytes(self) -> io.BytesIO:
+        """``data`` as CSV (times as ISO text, UTC), for the download button."""
+        frame = self._frame.copy()
+        for column in frame.columns:
+            if pd.api.types.is_datetime64_any_dtype(frame[column]):
+                frame[column] = frame[column].dt.strftime("%Y-%m-%dT%H:%M:%S")
+        return io.BytesIO(frame.to_csv(index=False).encode("utf-8"))
+
+    def csv_filename(self) -> str:
+        f = self._filters
+        kind = type(self).__name__.lower()
+        if f is None:
+            return f"hfpanel_{kind}.csv"
+        safe = lambda text: "".join(ch for ch in text if ch.isalnum() or ch in "-_.")[:40]  # noqa: E731
+        scope = "_".join(safe(v) for v in (f.vo, f.activity, f.site) if v)
+        return f"hfpanel_{kind}{'_' + scope if scope else ''}_{f.start:%Y%m%dT%H%M}-{f.end:%Y%m%dT%H%M}.csv"
 
     # -- the update cycle --------------------------------------------------------------------------
     def missing(self) -> list[str]:
@@ -143,6 +115,10 @@ class TransferView(StoreView):
             if filters is None:
                 self.show_message(f"{NO_DATA}.", "The statistics tables have no rows.")
                 return
+            table = self.tables.get(filters.grain) or next(iter(self.tables.values()))
+            if not self.store.has_table(table):
+                self.show_message(f"{NO_DATA} for this window.", f"The store has no {table} table yet.")
+                return
             self._filters = filters
             self._frame = self.compute(filters)
         except ValueError as error:
@@ -152,6 +128,7 @@ class TransferView(StoreView):
             log.exception("transfer view query failed")
             self.show_message("Cannot read the transfer statistics.", str(error).splitlines()[0])
             return
+        self._csv.param.update(filename=self.csv_filename(), visible=not self._frame.empty)
         self.render()
 
     def scope_text(self) -> str:

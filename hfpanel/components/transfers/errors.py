@@ -13,10 +13,15 @@ import param
 
 from ..style import CSS, esc
 from . import queries
-from .common import CARD, TransferView, message_html
+from .common import TransferView
 from .filters import ERRORS
+from .formats import CARD, message_html
 
 EXAMPLE_CHARS = 600
+
+
+def plural(count, word: str) -> str:
+    return word if int(count) == 1 else word + "s"
 
 
 def by_category(frame: pd.DataFrame) -> pd.DataFrame:
@@ -40,13 +45,13 @@ def errors_html(frame: pd.DataFrame, limit: int = 25) -> str:
         items = "".join(
             f'<li class="hf-error-pattern"><b class="hf-count">{int(r.failures)}</b> '
             f'<code>{esc(r.error_pattern or "(no message)")}</code>'
-            f'<div class="hf-small hf-muted" style="overflow-wrap:anywhere">e.g. {esc(str(r.example or "")[:EXAMPLE_CHARS])}'
-            f"</div></li>" for r in rows.itertuples())
+            f'<div class="hf-small hf-muted" style="overflow-wrap:anywhere">'
+            f'e.g. {esc(str(r.example or "")[:EXAMPLE_CHARS])}</div></li>' for r in rows.itertuples())
         blocks.append(
             f'<div class="hf-error-category" data-category="{esc(cat.error_category)}">'
             f'<b>{esc(cat.error_category or "(no category)")}</b> '
             f'<span class="hf-muted">({esc(cat.error_scope or "no scope")})</span> — <b>{int(cat.failures)}</b> '
-            f'failures<ul style="margin:2px 0 8px 0">{items}</ul></div>')
+            f'{plural(cat.failures, "failure")}<ul style="margin:2px 0 8px 0">{items}</ul></div>')
     more = len(frame) - len(shown)
     tail = f'<div class="hf-small hf-muted">… and {more} less frequent patterns</div>' if more > 0 else ""
     return "".join(blocks) + tail
@@ -65,7 +70,7 @@ class TopErrors(TransferView):
     def __init__(self, **params):
         super().__init__(**params)
         self._body = pn.pane.HTML("", stylesheets=[CSS], sizing_mode="stretch_width", margin=(0, 10))
-        self._layout = pn.Column(self._head, self._body, sizing_mode="stretch_width", styles=CARD)
+        self._layout = pn.Column(self._head, self._csv, self._body, sizing_mode="stretch_width", styles=CARD)
         self._start()
 
     def __panel__(self):
@@ -90,7 +95,7 @@ class TopErrors(TransferView):
     def render(self) -> None:
         total = int(self._frame["failures"].sum()) if not self._frame.empty else 0
         self._head.object = (f'<div class="hf-header"><b style="font-size:1.15em">Top errors</b>{self.scope_text()}'
-                             f'</div><div class="hf-small hf-muted">{total} failures in {len(self._frame)} patterns'
-                             f"</div>")
+                             f'</div><div class="hf-small hf-muted">{total} {plural(total, "failure")} in '
+                             f'{len(self._frame)} {plural(len(self._frame), "pattern")}</div>')
         self._body.object = errors_html(self._frame, self.limit) if not self._frame.empty else \
             message_html("No failures in this window and filter.")

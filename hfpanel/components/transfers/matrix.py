@@ -16,9 +16,10 @@ import param
 
 from ..style import CSS, esc
 from . import pairs, queries
-from .common import (CARD, EFFICIENCY_COLORS, VOLUME_COLORS, TransferView, efficiency_color, fmt_bytes,
-                     fmt_percent, fmt_rate, message_html, volume_colors)
-from .errors import errors_html
+from .common import TransferView
+from .formats import (CARD, EFFICIENCY_COLORS, VOLUME_COLORS, efficiency_color, fmt_bytes, fmt_percent, fmt_rate,
+                      message_html, volume_colors)
+from .pair_view import pair_detail
 
 ROW_PX = 30
 #: cells get their number written in them up to this many cells
@@ -54,10 +55,12 @@ class TransferMatrix(TransferView):
         self._plot_key = None
         self._plot = pn.pane.HoloViews(None, sizing_mode="stretch_width", margin=(0, 10), linked_axes=False)
         self._pair_head = pn.pane.HTML("", stylesheets=[CSS], sizing_mode="stretch_width", margin=(4, 10))
+        self._close = pn.widgets.Button(label="✕ Close pair", color="light", width=120, margin=(4, 10), visible=False)
+        self._close.on_click(lambda event: self.select_pair("", ""))
         self._pair_table = pn.widgets.Tabulator(pd.DataFrame(), disabled=True, show_index=False, pagination="local",
                                                 page_size=10, sizing_mode="stretch_width", layout="fit_data_table",
                                                 margin=(4, 10), visible=False)
-        self._layout = pn.Column(self._head, self._plot, self._pair_head, self._pair_table,
+        self._layout = pn.Column(self._head, self._csv, self._plot, self._close, self._pair_head, self._pair_table,
                                  sizing_mode="stretch_width", styles=CARD)
         self._start()
 
@@ -104,7 +107,8 @@ class TransferMatrix(TransferView):
         total = int(frame["transfers"].sum()) if not frame.empty else 0
         self._head.object = (f'<div class="hf-header"><b style="font-size:1.15em">Transfer matrix</b>'
                              f"{self.scope_text()}</div>"
-                             f'<div class="hf-small hf-muted">{len(frame)} site pair{"s" if len(frame) != 1 else ""}, {total} transfers · colour: '
+                             f'<div class="hf-small hf-muted">{len(frame)} site pair{"s" if len(frame) != 1 else ""}, '
+                             f"{total} transfers · colour: "
                              f"{esc(self.color_by)} {self._legend()} · click a cell for that pair's transfers and "
                              f"errors</div>")
         if frame.empty:
@@ -148,7 +152,8 @@ class TransferMatrix(TransferView):
         vdims = ["src", "dst", "color", "transfers", "failures", "eff", "volume", "rate"]
         rects = hv.Rectangles(cells, ["x0", "y0", "x1", "y1"], vdims).opts(
             color="color", line_color="white", line_width=1, tools=["hover", "tap"], responsive=True,
-            height=110 + ROW_PX * rows, xlim=(0, columns), ylim=(-rows, 0), toolbar=None, default_tools=[],
+            height=110 + (ROW_PX if rows <= 40 else ROW_PX // 2) * rows, xlim=(0, columns), ylim=(-rows, 0),
+            toolbar=None, default_tools=[],
             xticks=[(c + 0.5, d[:40]) for c, d in enumerate(self._destinations)], xrotation=30,
             yticks=[(-r - 0.5, s[:40]) for r, s in enumerate(self._sources)], xlabel="destination",
             ylabel="source", show_grid=False, padding=0, nonselection_alpha=1.0,
@@ -167,27 +172,13 @@ class TransferMatrix(TransferView):
         self._pair_errors = pd.DataFrame(columns=queries.ERROR_COLUMNS)
         self._pair_rows = pd.DataFrame(columns=list(pairs.SHOWN))
         self._pair_table.visible = False
+        self._close.visible = bool(self.src and self.dst)
         if not (self.src and self.dst) or self._filters is None:
             self._pair_head.object = ""
             return
-        f, src, dst = self._filters, self.src, self.dst
-        found = self.cell(src, dst)
-        numbers = ("no transfers in this window" if found is None else
-                   f"{int(found['transfers'])} transfers, {int(found['failures'])} failed, efficiency "
-                   f"{fmt_percent(found['efficiency'])}, {fmt_bytes(found['bytes'])}, {fmt_rate(found['throughput'])}")
-        if self.store.has_table("transfer_errors_10m"):
-            self._pair_errors = queries.errors(self.store, f, src, dst)
-        if self.store.has_table(pairs.RAW):
-            resolve = self.resolve or pairs.default_resolver(self.config)
-            self._pair_rows = pairs.pair_transfers(self.store, f, src, dst, resolve)
-        raw = (f"{len(self._pair_rows)} newest raw transfer attempts (fts_complete)" if not self._pair_rows.empty
-               else "no raw transfer rows of this pair in the window (raw rows are kept for less time than "
-                    "statistics, or its hosts resolve to other sites)")
-        self._pair_head.object = (
-            f'<div class="hf-pair" data-src="{esc(src)}" data-dst="{esc(dst)}">'
-            f'<h3 style="margin:6px 0">{esc(src)} → {esc(dst)}</h3><div>{esc(numbers)}</div>'
-            f'<h4 style="margin:8px 0 2px 0">Top errors of this pair</h4>{errors_html(self._pair_errors, limit=10)}'
-            f'<h4 style="margin:8px 0 2px 0">Transfers</h4><div class="hf-small hf-muted">{esc(raw)}</div></div>')
+        resolve = self.resolve or pairs.default_resolver(self.config)
+        self._pair_errors, self._pair_rows, self._pair_head.object = pair_detail(
+            self.store, self._filters, self.src, self.dst, self.cell(self.src, self.dst), resolve)
         if not self._pair_rows.empty:
             self._pair_table.value = self._pair_rows
             self._pair_table.visible = True

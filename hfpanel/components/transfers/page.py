@@ -8,8 +8,7 @@ link reproduces it. Only the visible tab queries (the others wait, ``StoreView.a
 
 from __future__ import annotations
 
-import json
-from urllib.parse import urlencode
+import logging
 
 import pandas as pd
 import panel as pn
@@ -23,40 +22,17 @@ from .filters import WINDOWS, make_filters
 from .matrix import TransferMatrix
 from .sites import SiteHistory, SiteStatistics
 from .timeline import TransferTimeline
+from .urlsync import DEFAULTS, URL_KEYS, UrlSync
 from .xrootd import XRootDAccess
 
+log = logging.getLogger("hfpanel.components")
+#: milliseconds between checks for a new aggregation commit
+REFRESH_PERIOD = 30_000
 VIEWS = ("matrix", "timeline", "sites", "errors", "xrootd")
 TAB_TITLES = ("Matrix", "Over time", "Sites", "Top errors", "XRootD access")
-#: page parameter -> URL query key
-URL_KEYS = {"vo": "vo", "activity": "activity", "site": "site", "window": "window", "end": "end",
-            "color_by": "color", "src": "src", "dst": "dst", "view": "view"}
-DEFAULTS = {"window": "24h", "color_by": "efficiency", "view": "matrix"}
 
 
-class _UrlState(param.Parameterized):
-    """The query ("" = default). Untyped: Panel's Location decodes values as JSON where it can."""
-
-    vo = param.Parameter(default="")
-    activity = param.Parameter(default="")
-    site = param.Parameter(default="")
-    window = param.Parameter(default="")
-    end = param.Parameter(default="")
-    color = param.Parameter(default="")
-    src = param.Parameter(default="")
-    dst = param.Parameter(default="")
-    view = param.Parameter(default="")
-
-
-def _text(value) -> str:
-    """A query value as typed (undoing Location's JSON decoding of ``site=123``)."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return json.dumps(value) if isinstance(value, (list, dict)) else str(value)
-
-
-class TransferPage(StoreView):
+class TransferPage(UrlSync, StoreView):
     """Every transfer view under one set of filters. ``data`` is the matrix frame; the views are
     ``matrix``, ``timeline``, ``sites``, ``history``, ``errors`` and ``xrootd``."""
 
@@ -88,6 +64,7 @@ class TransferPage(StoreView):
         self.matrix.param.watch(lambda *_: self.param.update(src=self.matrix.src, dst=self.matrix.dst), ["src", "dst"])
         self.sites.param.watch(lambda e: setattr(self, "site", e.new), "selected")
         self._syncing = False
+        self._stamp = self.store.stamp() if self.store is not None else None  # the data shown
         self._url = None
         self._location = None
         self._build_widgets()
@@ -182,80 +159,21 @@ class TransferPage(StoreView):
         self._sync_widgets()
         self._push_url()
 
-    # -- the URL ------------------------------------------------------------------------------------------
-    def url_params(self) -> dict[str, str]:
-        """The view as URL query strings (values at their default left out)."""
-        out = {}
-        for name, key in URL_KEYS.items():
-            value = getattr(self, name)
-            text = iso(value) if name == "end" and value is not None else ("" if value is None else str(value))
-            if text != DEFAULTS.get(name, ""):
-                out[key] = text
-        return out
+    # -- following new data -------------------------------------------------------------------------------
+    def start_refresh(self, period: int = REFRESH_PERIOD):
+        """Check every ``period`` ms for a new commit (one ``stat`` of the manifest); at now, show it."""
+        return pn.state.add_periodic_callback(self.tick, period=period)
 
-    def link(self, base: str = "transfers") -> str:
-        query = urlencode(self.url_params())
-        return f"{base}?{query}" if query else base
-
-    def apply_url_params(self, params: dict) -> None:
-        """Set the view from URL query strings (missing = default); a bad value raises ValueError
-        naming the key, and nothing changes."""
-        get = lambda key: _text(params.get(key, "")).strip()  # noqa: E731
-        new = {name: get(key) or DEFAULTS.get(name, "") for name, key in URL_KEYS.items()}
+    def tick(self) -> None:
+        """One refresh check. A window with a fixed end (``end`` or ``time``) never moves."""
         try:
-            new["end"] = to_time(new["end"]) if new["end"] else None
-        except ValueError as error:
-            raise ValueError(f"URL parameter 'end': {error}") from None
-        for name in ("color_by", "view"):
-            if new[name] not in self.param[name].objects:
-                raise ValueError(f"URL parameter {URL_KEYS[name]!r}: {new[name]!r} is not one of "
-                                 f"{', '.join(self.param[name].objects)}")
-        from .filters import window_length
-        try:
-            window_length(new["window"])
-        except ValueError as error:
-            raise ValueError(f"URL parameter 'window': {error}") from None
-        self.param.update(**{k: v for k, v in new.items() if getattr(self, k) != v})
-
-    def sync_url(self, location=None) -> None:
-        """Keep the view in the page's URL query and apply what the URL already holds."""
-        location = location or pn.state.location
-        if location is None:
-            return
-        self._url, self._location = _UrlState(), location
-        location.sync(self._url, {name: name for name in URL_KEYS.values()})
-        self._apply_url()
-        self._url.param.watch(lambda *_: self._apply_url(), list(URL_KEYS.values()))
-        self._push_url()
-
-    def _apply_url(self) -> None:
-        if self._url is None or self._syncing:
-            return
-        values = {key: _text(getattr(self._url, key)) for key in URL_KEYS.values()}
-        try:
-            self.apply_url_params({k: v for k, v in values.items() if v})
-        except ValueError as error:
-            self._note.object = f'<div class="hf-noinfo">Ignoring the link: {esc(error)}</div>'
-        self._push_url()
-
-    def _push_url(self) -> None:
-        if self._url is None:
-            return
-        wanted = self.url_params()
-        changes = {key: wanted.get(key, "") for key in URL_KEYS.values()}
-        changes = {k: v for k, v in changes.items() if _text(getattr(self._url, k)) != v}
-        if changes:
-            self._syncing = True
-            try:
-                self._url.param.update(**changes)
-            finally:
-                self._syncing = False
-            self._tidy_url()
-
-    def _tidy_url(self) -> None:
-        """Drop empty keys (``vo=&site=``) so links stay short."""
-        from urllib.parse import parse_qsl
-        query = parse_qsl((self._location.search or "").lstrip("?"), keep_blank_values=True)
-        tidy = [(k, v) for k, v in query if not (k in URL_KEYS.values() and v == "")]
-        if tidy != query:
-            self._location.search = ("?" + urlencode(tidy)) if tidy else ""
+            stamp = self.store.stamp() if self.store is not None else None
+            if stamp == self._stamp or self.end is not None or self.time is not None:
+                return
+            self._stamp = stamp
+            for views in self.views().values():
+                for view in views:
+                    view.refresh()  # a hidden tab only notes it is out of date
+            self._sync_widgets()
+        except Exception:  # a bad moment (the store moved) must not kill the callback
+            log.exception("refreshing the transfer page failed; trying again at the next tick")

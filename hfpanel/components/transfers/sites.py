@@ -16,7 +16,8 @@ from bokeh.models.widgets.tables import NumberFormatter
 
 from ..style import esc
 from . import queries
-from .common import CARD, TransferView, fmt_bytes, message_html
+from .common import TransferView
+from .formats import CARD, fmt_bytes, message_html
 
 DIRECTION_COLORS = {"out": "#f28e2b", "in": "#4e79a7"}
 
@@ -33,7 +34,7 @@ class SiteStatistics(TransferView):
                                            page_size=15, sizing_mode="stretch_width", layout="fit_data_table",
                                            margin=(4, 10), formatters=_FORMATTERS)
         self._table.on_click(self._on_click)
-        self._layout = pn.Column(self._head, self._table, sizing_mode="stretch_width", styles=CARD)
+        self._layout = pn.Column(self._head, self._csv, self._table, sizing_mode="stretch_width", styles=CARD)
         self._start()
 
     def __panel__(self):
@@ -56,7 +57,9 @@ class SiteStatistics(TransferView):
 
     def render(self) -> None:
         self._head.object = (f'<div class="hf-header"><b style="font-size:1.15em">Sites</b>{self.scope_text()}</div>'
-                             f'<div class="hf-small hf-muted">{len(self._frame)} site{"s" if len(self._frame) != 1 else ""} · out = as source, in = as '
+                             f'<div class="hf-small hf-muted">{len(self._frame)} '
+                             f'site{"s" if len(self._frame) != 1 else ""}'
+                             " · out = as source, in = as "
                              f"destination · click a row for the site's history</div>")
         self._table.value = self._frame
         self._table.visible = not self._frame.empty
@@ -78,7 +81,7 @@ class SiteHistory(TransferView):
     def __init__(self, **params):
         super().__init__(**params)
         self._plot = pn.pane.HoloViews(None, sizing_mode="stretch_width", margin=(0, 10))
-        self._layout = pn.Column(self._head, self._plot, sizing_mode="stretch_width", styles=CARD)
+        self._layout = pn.Column(self._head, self._csv, self._plot, sizing_mode="stretch_width", styles=CARD)
         self._start()
 
     def __panel__(self):

@@ -11,7 +11,8 @@ import panel as pn
 import param
 
 from . import queries
-from .common import CARD, TransferView, message_html
+from .common import TransferView
+from .formats import CARD, message_html
 
 #: line colours: transfers, failures, volume, throughput
 COLORS = {"transfers": "#4e79a7", "failures": "#e15759", "volume": "#59a14f", "throughput": "#b07aa1"}
@@ -58,7 +59,7 @@ class TransferTimeline(TransferView):
     def __init__(self, **params):
         super().__init__(**params)
         self._plot = pn.pane.HoloViews(None, sizing_mode="stretch_width", margin=(0, 10))
-        self._layout = pn.Column(self._head, self._plot, sizing_mode="stretch_width", styles=CARD)
+        self._layout = pn.Column(self._head, self._csv, self._plot, sizing_mode="stretch_width", styles=CARD)
         self._start()
 
     def __panel__(self):

@@ -14,8 +14,9 @@ import param
 from bokeh.models.widgets.tables import NumberFormatter
 
 from . import queries
-from .common import CARD, TransferView, fmt_bytes, message_html
+from .common import TransferView
 from .filters import XROOTD
+from .formats import CARD, fmt_bytes, message_html
 
 PALETTE = ("#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7", "#9c755f",
            "#bab0ac")
@@ -41,7 +42,8 @@ class XRootDAccess(TransferView):
                                            margin=(4, 10), formatters={c: NumberFormatter(format="0,0") for c in
                                                                        ("records", "bytes_read", "bytes_written")})
         self._plot = pn.pane.HoloViews(None, sizing_mode="stretch_width", margin=(0, 10))
-        self._layout = pn.Column(self._head, self._table, self._plot, sizing_mode="stretch_width", styles=CARD)
+        self._layout = pn.Column(self._head, self._csv, self._table, self._plot, sizing_mode="stretch_width",
+                                 styles=CARD)
         self._start()
 
     def __panel__(self):

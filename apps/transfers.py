@@ -1,0 +1,29 @@
+"""The transfer monitoring page: ``/transfers?vo=cms&activity=Production&site=T2_CH_CERN&window=7d``.
+
+Thin: ``TransferPage`` does everything; its filters live in the URL so a pasted link reproduces
+the view. The store comes from ``build(store=...)`` (``hfpanel serve``) or ``HFPANEL_STORE``.
+"""
+
+from __future__ import annotations
+
+import os
+
+import panel as pn
+
+from hfpanel.components.data import shared_store
+from hfpanel.components.transfers.page import TransferPage
+
+pn.extension("tabulator", notifications=True)
+
+
+def build(store=None, config=None) -> pn.viewable.Viewable:
+    page = TransferPage(store=shared_store(store or os.environ["HFPANEL_STORE"]), config=config)
+    if pn.state.curdoc is not None:
+        page.sync_url()
+        page.start_refresh()
+        pn.state.curdoc.title = "hfpanel — transfers"
+    return page.__panel__()
+
+
+if pn.state.served:
+    build().servable(title="hfpanel — transfers")

@@ -1,0 +1,92 @@
+"""``transfer_efficiency``: a site's transfer efficiency from ``transfer_stats_10m`` over a window.
+
+A transfer that fails at the other end is not this site's problem, so the rated ``efficiency`` is
+``1 - site_failures / transfers``, where site failures are the failures FTS blames on this site's
+side (scope SOURCE when it sends, DESTINATION when it receives). ``success_rate`` (all failures)
+is reported too. Below ``min_transfers`` in the window there is nothing to judge: no info.
+``fetch()`` reads the store; ``parse()`` is pure. Table ``links``: one row per direction and
+remote site, worst first.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pandas as pd
+import param
+
+from hfpanel.collector import Collector, ParseResult, SourceError
+from hfpanel.durations import format_duration, parse_duration
+
+COLUMNS = ["direction", "remote_site", "transfers", "successes", "failures", "site_failures", "bytes",
+           "duration_ms", "efficiency", "throughput"]
+
+
+class TransferEfficiencyCollector(Collector):
+    """Rates one site's FTS transfers (as source and destination) from the aggregated statistics."""
+
+    default_rating = {"type": "threshold", "metric": "efficiency", "warning": 0.9, "critical": 0.7, "direction": "below"}
+    default_instruction = (
+        "Transfers fail on this site's side. Open the transfer matrix and the top errors for the site; "
+        "storage errors (no such file, permission, checksum) point at the site's storage element.")
+    payload_suffix = "json"
+
+    store = param.String(default=None, allow_None=True, doc="The store folder holding transfer_stats_10m.")
+    site = param.String(default=None, allow_None=True, doc="The site as statistics name it (e.g. T2_CH_CERN).")
+    window = param.Parameter(default="1h", doc="How far back to look, e.g. 1h, 6h.")
+    min_transfers = param.Integer(default=10, bounds=(0, None), doc="Fewer transfers than this: no info.")
+    vo = param.String(default=None, allow_None=True, doc="Only this VO (default: all).")
+
+    def __init__(self, **params):
+        super().__init__(**params)
+        if not self.store or not self.site:
+            raise ValueError("parameters 'store' and 'site' are required")
+        self.window_s = parse_duration(self.window)
+
+    def source_url(self) -> str | None:
+        return None
+
+    def fetch(self) -> bytes:
+        from hfpanel.store import Store
+        now = time.time()
+        since = int(now - self.window_s)
+        try:
+            with Store(self.store) as store:
+                rows = [] if not store.has_table("transfer_stats_10m") else store.sql(
+                    "SELECT CASE WHEN src_site = ? THEN 'out' ELSE 'in' END AS direction, "
+                    "CASE WHEN src_site = ? THEN dst_site ELSE src_site END AS remote_site, "
+                    "sum(transfers) AS transfers, sum(successes) AS successes, sum(failures) AS failures, "
+                    "sum(CASE WHEN src_site = ? THEN failures_source ELSE 0 END) "
+                    "+ sum(CASE WHEN dst_site = ? THEN failures_destination ELSE 0 END) AS site_failures, "
+                    "sum(bytes) AS bytes, sum(duration_ms) AS duration_ms "
+                    f"FROM {store.scan('transfer_stats_10m', pd.Timestamp(since, unit='s'))} "
+                    "WHERE t >= ? AND (src_site = ? OR dst_site = ?) AND (? IS NULL OR vo = ?) GROUP BY ALL",
+                    [self.site] * 4 + [since - since % 600, self.site, self.site, self.vo, self.vo]).to_dict("records")
+        except FileNotFoundError as error:
+            raise SourceError(str(error)) from None
+        return json.dumps({"now": now, "site": self.site, "rows": rows}, default=int).encode()
+
+    def parse(self, payload: bytes) -> ParseResult:
+        doc = json.loads(payload)
+        links = pd.DataFrame(doc["rows"], columns=COLUMNS[:-2])
+        links["efficiency"] = 1 - links["site_failures"] / links["transfers"].where(links["transfers"] > 0)
+        links["throughput"] = links["bytes"] / (links["duration_ms"] / 1000).where(links["duration_ms"] > 0)
+        links = links.sort_values(["efficiency", "transfers"], ascending=[True, False], ignore_index=True)[COLUMNS]
+        transfers, site_failures = int(links["transfers"].sum()), int(links["site_failures"].sum())
+        failures = int(links["failures"].sum())
+        enough = transfers >= max(self.min_transfers, 1)
+        efficiency = 1 - site_failures / transfers if enough else float("nan")
+        window = format_duration(self.window_s)
+        if not enough:
+            message = f"{transfers} transfers of {doc['site']} in the last {window} (fewer than {self.min_transfers})"
+        else:
+            worst = links[links["site_failures"] > 0].head(1)
+            blame = (f"; worst: {worst['direction'].iloc[0]} {worst['remote_site'].iloc[0]} "
+                     f"({int(worst['site_failures'].iloc[0])} failed)") if len(worst) else ""
+            message = (f"{transfers} transfers in the last {window}, {site_failures} failed on the site's side, "
+                       f"{failures} failed in all{blame}")
+        return ParseResult(tables={"links": links}, message=message, metrics={
+            "efficiency": efficiency, "success_rate": (transfers - failures) / transfers if transfers else float("nan"),
+            "transfers": float(transfers), "failures": float(failures), "site_failures": float(site_failures),
+            "bytes": float(links["bytes"].sum())})

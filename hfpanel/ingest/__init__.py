@@ -1,0 +1,1 @@
+"""``hfpanel ingest``: broker -> durable spool -> store, exactly once (docs/transfers.md)."""

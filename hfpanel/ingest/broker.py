@@ -1,0 +1,161 @@
+"""STOMP connections to ActiveMQ: one per broker alias, several hosts behind it (failover).
+
+Subscriptions use client acknowledgement: the daemon acknowledges a message only after the spool
+fsynced it, so a crash anywhere before that makes the broker deliver it again. Topics are read
+through durable subscriptions (``client-id`` on CONNECT, ``activemq.subscriptionName`` on
+SUBSCRIBE) so nothing is lost while hfpanel is down; ``activemq.prefetchSize`` bounds how many
+unacknowledged messages the broker pushes. A lost connection is re-made with exponential backoff,
+on a fresh connection object (acknowledgements of the old one are void: the broker redelivers).
+The password is passed to CONNECT only; it is never logged or put in an error.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+
+import stomp
+from stomp.exception import StompException
+
+from ..transfers.config import Broker, Subscription
+
+log = logging.getLogger("hfpanel.ingest.broker")
+BACKOFF_FIRST, BACKOFF_MAX = 1.0, 30.0
+_PASSCODE = re.compile(r"(passcode[:=]\s*'?)[^'\s\\,}]+")
+
+
+class _RedactPasscode(logging.Filter):
+    """stomp.py logs every frame at DEBUG, and its own masking misses the CONNECT frame's bytes:
+    cut the passcode (and any password we hold) out of its records."""
+
+    secrets: set[str] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if "passcode" in message or any(s in message for s in self.secrets):
+            for secret in self.secrets:
+                message = message.replace(secret, "********")
+            record.msg, record.args = _PASSCODE.sub(r"\1********", message), ()
+        return True
+
+
+_REDACT = _RedactPasscode()
+logging.getLogger("stomp.py").addFilter(_REDACT)
+
+
+class _Listener(stomp.ConnectionListener):
+    def __init__(self, client: "BrokerClient", epoch: int):
+        self.client, self.epoch = client, epoch
+
+    def on_message(self, frame):
+        self.client.on_message(self.client, self.epoch, frame)
+
+    def on_error(self, frame):
+        log.warning("broker %s reported an error: %s", self.client.broker.alias,
+                    frame.headers.get("message") or (frame.body or b"")[:200])
+
+    def on_disconnected(self):
+        self.client.lost(self.epoch)
+
+
+class BrokerClient:
+    """The connection of one broker alias and its subscriptions."""
+
+    def __init__(self, broker: Broker, subscriptions: list[Subscription], on_message, connect_timeout: float = 10.0):
+        self.broker, self.subscriptions, self.on_message = broker, subscriptions, on_message
+        self.connect_timeout = connect_timeout
+        self.epoch, self.connected = 0, False
+        self._conn = None
+        self._retry_at, self._delay = 0.0, BACKOFF_FIRST
+        self._lock = threading.Lock()
+        self._was_connected = False
+
+    def _connection(self):
+        b = self.broker
+        conn = stomp.Connection(host_and_ports=b.hosts, prefer_localhost=False, reconnect_attempts_max=1,
+                                heartbeats=(int(b.heartbeat * 1000), int(b.heartbeat * 1000)), auto_decode=False,
+                                timeout=self.connect_timeout, vhost=b.vhost)
+        if b.cert:
+            conn.set_ssl(for_hosts=b.hosts, key_file=b.key, cert_file=b.cert, ca_certs=b.ca)
+        return conn
+
+    def connect(self) -> bool:
+        """One attempt over every host of the alias; subscribes on success."""
+        self.epoch += 1
+        conn = self._connection()
+        conn.set_listener("hfpanel", _Listener(self, self.epoch))
+        headers = {"client-id": self.broker.client_id} if self.broker.client_id else {}
+        password = self.broker.password()
+        if password:
+            _REDACT.secrets.add(password)
+        try:
+            conn.connect(self.broker.username, password, wait=True, headers=headers)
+        except (StompException, OSError) as error:
+            reason = type(error).__name__ + (f": {error}" if str(error) else "")
+            log.warning("broker %s (%s): cannot connect (%s); retrying in %.0fs", self.broker.alias,
+                        ", ".join(f"{h}:{p}" for h, p in self.broker.hosts), reason, self._delay)
+            self._close(conn)
+            return False
+        for index, sub in enumerate(self.subscriptions):
+            extra = {"activemq.prefetchSize": str(self.broker.prefetch)}
+            if sub.durable:
+                extra["activemq.subscriptionName"] = sub.durable
+            conn.subscribe(sub.destination, id=f"{self.broker.alias}-{index}", ack=self.broker.ack, headers=extra)
+        with self._lock:
+            self._conn, self.connected = conn, True
+        host, port = conn.transport.current_host_and_port or ("?", 0)
+        log.log(logging.WARNING if self._was_connected else logging.INFO,
+                "broker %s: connected to %s:%s, %d subscription(s)%s", self.broker.alias, host, port,
+                len(self.subscriptions), " (reconnected)" if self._was_connected else "")
+        self._was_connected, self._delay = True, BACKOFF_FIRST
+        return True
+
+    def lost(self, epoch: int) -> None:
+        with self._lock:
+            if epoch != self.epoch or not self.connected:
+                return
+            self.connected = False
+        log.warning("broker %s: connection lost; reconnecting with backoff", self.broker.alias)
+
+    def ensure_connected(self, now: float | None = None) -> None:
+        """Reconnect when due (exponential backoff between failed attempts)."""
+        now = time.monotonic() if now is None else now
+        if self.connected or now < self._retry_at:
+            return
+        if self._conn is not None:
+            self._close(self._conn)
+            self._conn = None
+        if not self.connect():
+            self._retry_at = time.monotonic() + self._delay
+            self._delay = min(self._delay * 2, BACKOFF_MAX)
+
+    def ack(self, epoch: int, subscription: str, message_id: str) -> None:
+        """Acknowledge a message received on connection ``epoch`` (void after a reconnect)."""
+        conn = self._conn
+        if conn is None or epoch != self.epoch or not self.connected:
+            return
+        try:
+            conn.ack(message_id, subscription)
+        except (StompException, OSError) as error:
+            log.info("broker %s: ack failed (%s); the broker will redeliver", self.broker.alias, error)
+
+    @staticmethod
+    def _close(conn) -> None:
+        try:
+            if conn.is_connected():
+                conn.disconnect()
+        except (StompException, OSError):
+            pass
+        try:
+            conn.transport.stop()
+        except Exception:  # noqa: BLE001 - best effort on a dead socket
+            pass
+
+    def close(self) -> None:
+        with self._lock:
+            conn, self._conn, self.connected = self._conn, None, False
+            self.epoch += 1
+        if conn is not None:
+            self._close(conn)

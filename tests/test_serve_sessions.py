@@ -1,0 +1,51 @@
+"""A served page lets go of everything when its session closes: 20 sessions reloading all day
+must not grow the server (issue 3: memory flat session after session)."""
+
+from __future__ import annotations
+
+import gc
+import time
+import weakref
+
+import panel as pn
+from bokeh.client import pull_session
+
+from apps.overview import build
+from browser_support import free_port
+from hfpanel.serve import _page
+
+
+def test_closed_sessions_free_their_components(site):
+    built = []
+
+    def tracked_build(**kwargs):
+        page = build(**kwargs)
+        built.append(weakref.ref(page))
+        return page
+
+    port = free_port()
+    server = pn.serve({"/": _page(tracked_build, store=site.root)}, port=port, address="127.0.0.1", show=False,
+                      threaded=True, websocket_origin=[f"127.0.0.1:{port}"],
+                      unused_session_lifetime_milliseconds=500, check_unused_sessions_milliseconds=300)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                session = pull_session(url=f"http://127.0.0.1:{port}/")
+                break
+            except (OSError, IOError):
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.5)
+        session.close()
+        for _ in range(5):
+            pull_session(url=f"http://127.0.0.1:{port}/").close()
+        assert len(built) == 6, "one page per session"
+        deadline = time.monotonic() + 30
+        while any(ref() is not None for ref in built) and time.monotonic() < deadline:
+            time.sleep(0.5)
+            gc.collect()
+        alive = sum(ref() is not None for ref in built)
+        assert alive == 0, f"{alive} of 6 closed sessions still hold their page"
+    finally:
+        server.stop()
