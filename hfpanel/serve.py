@@ -11,34 +11,36 @@ import ctypes
 import gc
 import logging
 import signal
-import time
 import sys
 import threading
 from pathlib import Path
 
 log = logging.getLogger("hfpanel.serve")
-_last_release = [0.0]
+_pending = [False]
+_release_lock = threading.Lock()
 
 
 def _release_memory(session_context) -> None:
-    """After a session closes: collect its cycles and hand freed heap back to the OS.
+    """After sessions close: collect their cycles and hand freed heap back to the OS.
 
     A page is a few hundred Panel/Bokeh objects in reference cycles; without a collection they
     wait for the next automatic one, and glibc keeps freed arenas, so the server's RSS grew with
-    every session of a wall display reloading all day. Runs a second later (after Panel's own
-    clean-up of the session), at most once every 5 s, and logs how many components are alive: a
-    count that keeps growing would be a session leak.
+    every session of a wall display reloading all day. One collection 2 s after the first of a burst
+    of closing sessions (after Panel's own clean-up of them), and a log of how many components are
+    alive: a count that keeps growing would be a session leak.
     """
-    now = time.monotonic()
-    if now - _last_release[0] < 5.0:
-        return
-    _last_release[0] = now
-    timer = threading.Timer(1.0, _collect)
+    with _release_lock:
+        if _pending[0]:
+            return
+        _pending[0] = True
+    timer = threading.Timer(2.0, _collect)
     timer.daemon = True
     timer.start()
 
 
 def _collect() -> None:
+    with _release_lock:
+        _pending[0] = False
     gc.collect()
     try:
         ctypes.CDLL("libc.so.6").malloc_trim(0)
