@@ -29,4 +29,4 @@ bench: install
 	$(PY) benchmarks/run_all.py
 
 clean:
-	rm -rf $(VENV) .venv-rucio-server data/demo-store data/demo-store.site.yaml .pytest_cache
+	rm -rf $(VENV) .venv-rucio-server data/demo-store data/demo-store.site.yaml data/demo-store.spool .pytest_cache

@@ -11,7 +11,6 @@ Table ``sources``: one row per source domain (``fts``, ``xrootd``).
 from __future__ import annotations
 
 import json
-import time
 
 import pandas as pd
 import param
@@ -52,7 +51,7 @@ class IngestHealthCollector(Collector):
     def fetch(self) -> bytes:
         from hfpanel.ingest.spool import backlog_of
         from hfpanel.store import Store
-        now = time.time()
+        now = self.now()
         try:
             with Store(self.store) as store:
                 rows = [] if not store.has_table("ingest_rate") else store.sql(

@@ -11,7 +11,6 @@ remote site, worst first.
 from __future__ import annotations
 
 import json
-import time
 
 import pandas as pd
 import param
@@ -49,7 +48,7 @@ class TransferEfficiencyCollector(Collector):
 
     def fetch(self) -> bytes:
         from hfpanel.store import Store
-        now = time.time()
+        now = self.now()
         since = int(now - self.window_s)
         try:
             with Store(self.store) as store:

@@ -8,6 +8,8 @@ its own in another distribution.
 
 from __future__ import annotations
 
+import time as _time
+
 import dataclasses
 import functools
 from importlib.metadata import EntryPoint, entry_points
@@ -44,6 +46,14 @@ class Collector(param.Parameterized):
     default_instruction: ClassVar[str] = ""
     #: file suffix of the archived payload, for people who export it
     payload_suffix: ClassVar[str] = "bin"
+
+    #: the time of the run this collector serves (epoch seconds; set by the runner, None: now)
+    run_time: float | None = None
+
+    def now(self) -> float:
+        """The run's time: a backfill or a replay asks "as of then", not as of the wall clock
+        (collectors whose source is the store itself window by it)."""
+        return self.run_time if self.run_time is not None else _time.time()
 
     def fetch(self) -> bytes:
         raise NotImplementedError(f"{type(self).__name__} must implement fetch()")

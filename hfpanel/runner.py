@@ -61,12 +61,13 @@ def utcnow() -> pd.Timestamp:
     return pd.Timestamp(datetime.now(timezone.utc)).tz_localize(None).floor("us")
 
 
-def execute(module: Module, collector=None) -> Outcome:
+def execute(module: Module, collector=None, run_time: float | None = None) -> Outcome:
     """Fetch, parse and rate one module; every failure becomes a one-line reason."""
     outcome = Outcome(module)
     started = _time.monotonic()
     try:
         collector = collector or module.make_collector()
+        collector.run_time = run_time
         outcome.source_url = collector.source_url()
         outcome.payload = collector.fetch()
         if len(outcome.payload) > collector.max_bytes:
@@ -85,7 +86,8 @@ def execute(module: Module, collector=None) -> Outcome:
     return outcome
 
 
-def run_modules(modules: list[Module], max_workers: int = 16, on_done=None) -> list[Outcome]:
+def run_modules(modules: list[Module], max_workers: int = 16, on_done=None,
+                run_time: float | None = None) -> list[Outcome]:
     """Run modules concurrently, each with its own deadline (its collector's ``deadline()``)."""
     results: dict[str, Outcome] = {}
     started: dict[str, tuple[float, float]] = {}
@@ -101,7 +103,7 @@ def run_modules(modules: list[Module], max_workers: int = 16, on_done=None) -> l
                 collector, deadline = None, module.timeout + 1.0
             with lock:
                 started[module.name] = (_time.monotonic(), deadline)
-            outcome = execute(module, collector)
+            outcome = execute(module, collector, run_time)
             with lock:
                 results.setdefault(module.name, outcome)
         if on_done:
@@ -157,7 +159,8 @@ class Runner:
         modules = self.config.modules if force else self.due(previous, now)
         if progress:
             progress.reset(total=len(modules))
-        outcomes = run_modules(modules, self.max_workers, on_done=(lambda m: progress.update(1)) if progress else None)
+        outcomes = run_modules(modules, self.max_workers, on_done=(lambda m: progress.update(1)) if progress else None,
+                               run_time=now.tz_localize("UTC").timestamp())
         run_id = f"{now.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}"
         outages = ongoing_outages(self._reference_table(writer, outcomes, DOWNTIME_COLLECTOR, "downtimes"), now)
         topology = self._reference_table(writer, outcomes, TOPOLOGY_COLLECTOR, "topology")

@@ -14,7 +14,8 @@ from hfpanel.store import Store
 
 #: every collector type the demo uses: the generic ones and every source-specific one
 COLLECTORS = {"http_json", "http_csv", "html_table", "http_xml", "command", "sam", "hammercloud", "htcondor_jobs",
-              "htcondor_slots", "dcache_pools", "gocdb_downtimes", "cric_topology", "rucio_rules"}
+              "htcondor_slots", "dcache_pools", "gocdb_downtimes", "cric_topology", "rucio_rules",
+              "ingest_health", "transfer_efficiency"}
 
 
 def test_demo_backfill_builds_a_realistic_site(demo_store, demo_start):

@@ -25,6 +25,8 @@ START = datetime(2026, 3, 7, 8, 0)
 GENERIC = {"http_json", "http_csv", "html_table", "http_xml", "command"}
 SOURCE_SPECIFIC = {"sam", "hammercloud", "htcondor_jobs", "htcondor_slots", "dcache_pools", "gocdb_downtimes",
                    "cric_topology", "rucio_rules"}
+#: the transfer modules' collectors read the store the demo's transfer feed fills, not the simulator
+STORE_READING = {"ingest_health", "transfer_efficiency"}
 SE_HOSTS = {payloads.SE_HOST, payloads.XROOTD_HOST}
 SAM_URL = "/api/datasources/proxy/9677/_msearch"
 SAM_BODY = ('{"search_type":"query_then_fetch","ignore_unavailable":true,"index":["monit_prod_sam3_enr_*"]}\n'
@@ -371,7 +373,7 @@ def test_demo_config_shape(tmp_path):
         assert m["links"]
         assert all(link["title"] and link["url"].startswith(("http://", "https://")) for link in m["links"])
     # every collector type the demo can serve: the generic ones and every source-specific one
-    assert {m["collector"] for m in modules} == GENERIC | SOURCE_SPECIFIC
+    assert {m["collector"] for m in modules} == GENERIC | SOURCE_SPECIFIC | STORE_READING
     # every rating type, counting the collectors' defaults (the probes' exit-code map, SAM's weakest link)
     parsed = {m.name: m for m in parse_config(config).modules}
     effective = {name: m.rating or m.make_collector().default_rating for name, m in parsed.items()}
@@ -414,7 +416,8 @@ def test_demo_config_passes_the_loader_and_rates_as_scheduled(sim, tmp_path):
     def statuses(hours, names):
         return {name: r.status for name, r in ratings(hours, names).items()}
 
-    quick = [m.name for m in config.modules if m.collector != "command" and not m.name.startswith("hc_")]
+    quick = [m.name for m in config.modules if m.collector not in {"command"} | STORE_READING
+             and not m.name.startswith("hc_")]
     assert {m.collector for m in config.modules if m.name in quick} >= SOURCE_SPECIFIC - {"hammercloud"}
     now = statuses(72, quick + ["hc_template_98"])
     assert {name: s for name, s in now.items() if s != 1.0} == {"sam_ce": 0.5}

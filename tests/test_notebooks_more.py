@@ -49,3 +49,14 @@ def test_notebooks_are_stored_without_outputs(name):
     notebook = nbformat.read(NOTEBOOKS / name, as_version=4)
     nbformat.validate(notebook)
     assert all(not cell.get("outputs") for cell in notebook.cells if cell.cell_type == "code")
+
+
+def test_transfers_notebook_runs(demo_store, monkeypatch):
+    """The transfers notebook: matrix, worst pair, top errors, timeline and SQL over the demo's feed."""
+    stored = nbformat.read(NOTEBOOKS / "transfers.ipynb", as_version=4)
+    assert all(not cell.get("outputs") for cell in stored.cells if cell.cell_type == "code")  # committed clean
+    outputs, text = run_notebook("transfers.ipynb", demo_store, monkeypatch)
+    assert not errors(outputs), errors(outputs)
+    assert "worst pair: " in text and "T2_XX_Demo" in text  # the pair with the most failures, named
+    assert "error_category" in text and "efficiency per destination site and hour" in text
+    assert any("application/vnd.holoviews_exec.v0+json" in o.get("data", {}) for o in outputs)  # views rendered

@@ -11,6 +11,10 @@ Grafana proxy), ``hammercloud``, ``htcondor_jobs``/``htcondor_slots`` (saved ``-
 and ``cric_topology``. The generic collectors stay where they fit best: the worker-node SAM tests
 (a selection by metric, which ``sam`` does not make), pool-group totals, perfSONAR and accounting
 CSV, the squid status page, the announced-downtimes XML view and the Nagios-style probes.
+
+Transfers: a ``transfers:`` section (no brokers: the demo replays its own FTS/XRootD stream,
+:mod:`hfpanel.demo.transfers`, into the spool next to the store) and the "transfers" category,
+whose ``ingest_health`` and ``transfer_efficiency`` modules read the store the feed fills.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from pathlib import Path
 import yaml
 
 from . import payloads as p
+from .transfers import SITES as TRANSFER_SITES
 
 GGUS = "https://ggus.eu/?mode=ticket_submit"
 ICINGA = f"https://icinga.{p.DOMAIN}/icingaweb2/monitoring/list/services"
@@ -44,7 +49,10 @@ CATEGORIES = [
     {"name": "network", "title": "Network and Frontier/Squid", "rollup": {"type": "k_of_n", "k": 3}},
     {"name": "services", "title": "Site services", "rollup": "weighted"},
     {"name": "site_status", "title": "Downtimes and topology (GOCDB, CRIC)", "rollup": "worst"},
+    {"name": "transfers", "title": "Transfers (FTS, XRootD)", "rollup": "worst"},
 ]
+FTS_DASHBOARD = "https://monit-grafana.cern.ch/d/fts-transfers/"
+FTS_MONITOR = "https://fts3-cms.cern.ch:8449/fts3/ftsmon/"
 
 
 def _threshold(metric: str, warning: float, critical: float) -> dict:
@@ -326,6 +334,46 @@ def demo_modules(base: str) -> list[dict]:
     ]
 
 
+def spool_of(store) -> str:
+    """The demo's ingest spool: a folder next to the store (never inside it)."""
+    return f"{str(store).rstrip('/')}.spool"
+
+
+def transfer_modules(store: str) -> list[dict]:
+    """The feed's own health and the site's FTS efficiency, both read from the store (default ratings:
+    ``ingest_health``'s map of 0/1/2, ``transfer_efficiency`` below 90% warning, below 70% critical).
+    Hourly: the demo's backfill feeds and aggregates the transfer stream before each of their runs
+    (~0.3 s each), and the /transfers views read the 10-minute statistics whatever the interval."""
+    return [
+        _module("ingest_health", "Transfer monitoring feed", "transfers", "ingest_health",
+                {"store": str(store), "spool": spool_of(store), "silence_critical": "30m", "sources": ["fts"]},
+                "Health of the FTS/XRootD message feed this dashboard ingests (the demo replays its own stream; "
+                "a site runs 'hfpanel ingest' against the MONIT brokers). Critical when no FTS message arrived for "
+                "30 minutes or the spool backlog grows: the transfer views below are then stale, not quiet. Check "
+                "the ingest service and its log, and the broker, before reading anything into empty plots. "
+                "XRootD records may stop alone when the site's door is down; that is not a feed problem.",
+                [("FTS dashboard (MONIT)", FTS_DASHBOARD), ("FTS web monitoring", FTS_MONITOR)],
+                interval="1h", weight=0.5),
+        _module("transfer_efficiency", f"FTS transfer efficiency of {p.SITE}", "transfers", "transfer_efficiency",
+                {"store": str(store), "site": p.SITE, "window": "1h", "min_transfers": 10},
+                "Share of the last hour's FTS transfers to and from the site that did not fail on the site's "
+                "side (source errors when it sends, destination errors when it receives; network timeouts and the "
+                "other end's errors do not count). Below 90% is a warning, below 70% critical. The 'links' table "
+                "names the worst remote site and direction. Open the transfer matrix and the top errors: 'No space "
+                "left on device' means full or disabled pools (storage admins, GGUS ticket if it lasts); "
+                "'Connection refused' on every link means the SE's doors are down. During a GOCDB OUTAGE of the SE "
+                "this module shows downtime; its failures stay in the window for up to an hour after it ends.",
+                [("FTS dashboard (MONIT)", FTS_DASHBOARD), ("FTS web monitoring", FTS_MONITOR), ("GGUS", GGUS)],
+                interval="1h", hosts=list(SE_HOSTS)),
+    ]
+
+
+def transfers_section(store: str) -> dict:
+    """The ``transfers:`` section: no brokers (the demo feeds its spool itself), hosts -> sites."""
+    return {"spool": spool_of(store), "dedup_window": "2d", "retention": {"raw": "30d", "stats": "5y"},
+            "sites": {"hosts": dict(TRANSFER_SITES)}}
+
+
 def demo_config(base_url: str, store: str) -> dict:
     """The demo site's configuration mapping, with every source served by the simulator at ``base_url``."""
     base = base_url.rstrip("/")
@@ -335,7 +383,8 @@ def demo_config(base_url: str, store: str) -> dict:
         "levels": {"ok": 0.66, "warning": 0.33},
         "defaults": {"interval": "15m", "timeout": "10s", "max_age": "1h"},
         "categories": [dict(c) for c in CATEGORIES],
-        "modules": demo_modules(base),
+        "modules": demo_modules(base) + transfer_modules(store),
+        "transfers": transfers_section(store),
     }
 
 
