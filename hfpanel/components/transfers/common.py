@@ -39,6 +39,8 @@ class TransferView(StoreView):
     tables: dict = STATS
     #: the tables whose newest bin is "now"
     clock: tuple = TRANSFER_CLOCK
+    #: the panes (attribute names) hidden while a message stands in for the view
+    content_panes: tuple = ()
 
     def __init__(self, **params):
         if params.get("end") is not None:
@@ -49,6 +51,9 @@ class TransferView(StoreView):
         self._head = pn.pane.HTML("", stylesheets=[CSS], sizing_mode="stretch_width", margin=(4, 10))
         self._csv = pn.widgets.FileDownload(callback=self.csv_bytes, filename="transfers.csv", label="⬇ CSV",
                                             embed=False, width=90, margin=(4, 10), visible=False)
+
+    def __panel__(self):
+        return self._layout  # built by the subclass: its head, download and content panes
 
     # -- what is shown ---------------------------------------------------------------------------
     @property
@@ -77,6 +82,10 @@ class TransferView(StoreView):
         """Nothing to draw: the message instead of the view's panes."""
         self._head.object = message_html(text, detail)
         self._csv.visible = False
+        for name in self.content_panes:
+            pane = getattr(self, name, None)  # None while the subclass is still building its panes
+            if pane is not None:
+                pane.visible = False
 
     def csv_bytes(self) -> io.BytesIO:
         """``data`` as CSV (times as ISO text, UTC), for the download button."""

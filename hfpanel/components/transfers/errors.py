@@ -73,8 +73,6 @@ class TopErrors(TransferView):
         self._layout = pn.Column(self._head, self._csv, self._body, sizing_mode="stretch_width", styles=CARD)
         self._start()
 
-    def __panel__(self):
-        return self._layout
 
     def empty(self) -> pd.DataFrame:
         return pd.DataFrame(columns=queries.ERROR_COLUMNS)

@@ -64,8 +64,6 @@ class TransferMatrix(TransferView):
                                  sizing_mode="stretch_width", styles=CARD)
         self._start()
 
-    def __panel__(self):
-        return self._layout
 
     def empty(self) -> pd.DataFrame:
         return pd.DataFrame(columns=queries.MATRIX_COLUMNS)

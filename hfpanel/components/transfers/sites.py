@@ -26,6 +26,8 @@ class SiteStatistics(TransferView):
     """One row per site (the busiest first). ``data`` columns: site, out_/in_ transfers, failures,
     efficiency, bytes. Clicking a row sets ``selected`` (the page shows that site's history)."""
 
+    content_panes = ("_table",)
+
     selected = param.String(default="", doc="The site of the row last clicked.")
 
     def __init__(self, **params):
@@ -37,8 +39,6 @@ class SiteStatistics(TransferView):
         self._layout = pn.Column(self._head, self._csv, self._table, sizing_mode="stretch_width", styles=CARD)
         self._start()
 
-    def __panel__(self):
-        return self._layout
 
     def empty(self) -> pd.DataFrame:
         return pd.DataFrame(columns=queries.SITE_COLUMNS)
@@ -46,10 +46,6 @@ class SiteStatistics(TransferView):
     def compute(self, filters):
         return queries.sites(self.store, filters)
 
-    def show_message(self, text: str, detail: str = "") -> None:
-        super().show_message(text, detail)
-        if hasattr(self, "_table"):
-            self._table.visible = False
 
     def _on_click(self, event) -> None:
         if event.row is not None and 0 <= event.row < len(self._frame):
@@ -76,6 +72,8 @@ class SiteHistory(TransferView):
     """One site (``site``) over the window: efficiency and volume of its outgoing and incoming
     transfers per bin. ``data``: time, direction ("out"/"in"), the counts, efficiency, throughput."""
 
+    content_panes = ("_plot",)
+
     height = param.Integer(default=220, bounds=(100, None))
 
     def __init__(self, **params):
@@ -84,8 +82,6 @@ class SiteHistory(TransferView):
         self._layout = pn.Column(self._head, self._csv, self._plot, sizing_mode="stretch_width", styles=CARD)
         self._start()
 
-    def __panel__(self):
-        return self._layout
 
     def empty(self) -> pd.DataFrame:
         return pd.DataFrame(columns=["time", "direction", *queries.TIMELINE_COLUMNS[1:]])
@@ -95,10 +91,6 @@ class SiteHistory(TransferView):
             return self.empty()
         return queries.site_history(self.store, filters, self.site)
 
-    def show_message(self, text: str, detail: str = "") -> None:
-        super().show_message(text, detail)
-        if hasattr(self, "_plot"):
-            self._plot.visible = False
 
     def render(self) -> None:
         if not self.site:

@@ -54,6 +54,8 @@ class TransferTimeline(TransferView):
     """The window's transfers over time. ``data``: one row per bin (time = bin start, transfers,
     successes, failures, bytes, duration_ms, efficiency, throughput); bins without transfers are 0."""
 
+    content_panes = ("_plot",)
+
     height = param.Integer(default=200, bounds=(100, None), doc="Height of each of the three plots.")
 
     def __init__(self, **params):
@@ -62,8 +64,6 @@ class TransferTimeline(TransferView):
         self._layout = pn.Column(self._head, self._csv, self._plot, sizing_mode="stretch_width", styles=CARD)
         self._start()
 
-    def __panel__(self):
-        return self._layout
 
     def empty(self) -> pd.DataFrame:
         return pd.DataFrame(columns=queries.TIMELINE_COLUMNS)
@@ -71,10 +71,6 @@ class TransferTimeline(TransferView):
     def compute(self, filters):
         return queries.timeline(self.store, filters)
 
-    def show_message(self, text: str, detail: str = "") -> None:
-        super().show_message(text, detail)
-        if hasattr(self, "_plot"):
-            self._plot.visible = False
 
     def render(self) -> None:
         frame = self._frame

@@ -27,6 +27,8 @@ class XRootDAccess(TransferView):
     clients = the most distinct client hosts in one bin), busiest first; ``timeline``: per bin and
     site (the ``max_sites`` busiest are plotted)."""
 
+    content_panes = ("_plot", "_table")
+
     max_sites = param.Integer(default=8, bounds=(1, 50), doc="Plot at most this many sites (the busiest).")
     height = param.Integer(default=220, bounds=(100, None))
 
@@ -46,8 +48,6 @@ class XRootDAccess(TransferView):
                                  styles=CARD)
         self._start()
 
-    def __panel__(self):
-        return self._layout
 
     @property
     def timeline(self) -> pd.DataFrame:
@@ -62,9 +62,7 @@ class XRootDAccess(TransferView):
 
     def show_message(self, text: str, detail: str = "") -> None:
         super().show_message(text, detail)
-        if hasattr(self, "_plot"):
-            self._timeline = pd.DataFrame(columns=queries.XROOTD_TIME_COLUMNS)
-            self._plot.visible = self._table.visible = False
+        self._timeline = pd.DataFrame(columns=queries.XROOTD_TIME_COLUMNS)
 
     def render(self) -> None:
         frame = self._frame
