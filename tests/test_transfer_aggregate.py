@@ -6,7 +6,9 @@ import pytest
 from hfpanel.cli import main
 from hfpanel.store import Store, StoreWriter
 from hfpanel.transfers import synthetic
-from hfpanel.transfers.aggregate import WATERMARK, aggregate, prune, recompute
+from hfpanel.transfers.aggregate import COMPACT_PARTS, aggregate, recompute
+from hfpanel.transfers.compute import merge_sql
+from hfpanel.transfers.retention import WATERMARK, prune
 
 DAY0 = 1_767_225_600  # 2026-01-01 00:00 UTC
 SITES = {"hosts": {"eoscms.cern.ch": "T2_CH_CERN", "cmsdcadisk.fnal.gov": "T1_US_FNAL"},
@@ -37,8 +39,11 @@ def commit(root, fts_rows=(), xrootd_rows=()):
 
 
 def stats(root, table, columns="*"):
+    """The statistics as a reader sees them: rows of one key summed (an incremental run appends
+    deltas; XRootD tables have one row per key already)."""
     order = "t, src_site, dst_site" if table.startswith("transfer") else "t, site"
-    return Store(root).sql(f"SELECT {columns} FROM {table} ORDER BY {order}").to_dict("records")
+    source = f"({merge_sql(table, table)})" if table.startswith("transfer") else table
+    return Store(root).sql(f"SELECT {columns} FROM {source} ORDER BY {order}").to_dict("records")
 
 
 @pytest.fixture
@@ -94,13 +99,33 @@ def test_repeated_incremental_runs_count_nothing_twice(tmp_path):
         rows = synthetic.fts_complete(400, DAY0 + batch * 3000, 7200, seed=batch, key_offset=batch * 1000)
         commit(tmp_path, rows.drop_columns(["commit"]).to_pylist())
         total += 400
+        assert aggregate(tmp_path, CONFIG).mode == {"fts_complete": "delta"}
+        assert aggregate(tmp_path, CONFIG).nothing_new
+        assert sum(r["transfers"] for r in stats(tmp_path, "transfer_stats_10m")) == total
+        assert sum(r["transfers"] for r in stats(tmp_path, "transfer_stats_1d")) == total
+
+
+def test_incremental_deltas_fold_into_what_a_rebuild_from_raw_gives(tmp_path):
+    """Many small runs into one day (late rows and a re-sent attempt among them): the day is folded
+    into one part before it holds COMPACT_PARTS, and every table equals a recompute from raw."""
+    for batch in range(COMPACT_PARTS + 3):
+        rows = synthetic.fts_complete(60, DAY0 + batch * 600, 600, seed=batch, key_offset=batch * 1000)
+        late = synthetic.fts_complete(3, DAY0, 600, seed=100 + batch, key_offset=100_000 + batch * 10)
+        rows = pa.concat_tables([rows, late]).drop_columns(["commit"]).to_pylist()
+        if batch == 5:
+            rows.append({**rows[0], "received": None})  # the same attempt twice in one batch
+        commit(tmp_path, rows)
         aggregate(tmp_path, CONFIG)
-        aggregate(tmp_path, CONFIG)
-        frame = Store(tmp_path).sql("SELECT t, src_site, dst_site, vo, activity, count(*) AS n, sum(transfers) AS s "
-                                    "FROM transfer_stats_10m GROUP BY ALL")
-        assert frame["n"].max() == 1, "a bin appears twice"
-        assert frame["s"].sum() == total
-        assert Store(tmp_path).sql("SELECT sum(transfers) AS s FROM transfer_stats_1d")["s"].iloc[0] == total
+    parts = Store(tmp_path).parts("transfer_stats_10m")
+    assert 1 <= len(parts) < COMPACT_PARTS, parts
+    incremental = {name: stats(tmp_path, name) for name in ("transfer_stats_10m", "transfer_errors_10m", "transfer_stats_1d")}
+    assert sum(r["transfers"] for r in incremental["transfer_stats_1d"]) == (COMPACT_PARTS + 3) * 63
+    assert recompute(tmp_path, "2026-01-01", CONFIG).mode == {"fts_complete": "rebuild"}
+    assert len(Store(tmp_path).parts("transfer_stats_10m")) == 1
+    def rows_of(rows):
+        return sorted(tuple(row.values()) for row in rows)
+    for name, rows in incremental.items():
+        assert rows_of(stats(tmp_path, name)) == rows_of(rows), name
 
 
 def test_a_duplicate_key_that_slipped_into_raw_is_counted_once(small):

@@ -12,6 +12,7 @@ import logging
 import os
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pandas as pd
@@ -103,16 +104,21 @@ class StoreWriter:
         days = pc.cast(times, pa.date32())  # a cast, not text formatting: 10 M rows in milliseconds
         if days.null_count:
             raise ValueError(f"table {name!r} has rows without a time")
-        unique = pc.unique(days).to_pylist()
-        written = []
-        for day in sorted(unique):
+        unique = sorted(pc.unique(days).to_pylist())
+
+        def write_day(day) -> str:
             rows = table if len(unique) == 1 else table.filter(pc.equal(days, pa.scalar(day, pa.date32())))
             folder = self.root / name / f"day={day:%Y-%m-%d}"
             folder.mkdir(parents=True, exist_ok=True)
             path = folder / f"part-{uuid.uuid4().hex}.parquet"
             _write_parquet(rows, path)
-            written.append(str(path.relative_to(self.root)))
-        return written
+            return str(path.relative_to(self.root))
+        if len(unique) < 4:
+            return [write_day(day) for day in unique]
+        # many days (a rebuild, a backfill): Arrow's Parquet writer releases the GIL, so days are
+        # filtered, compressed and fsynced on every core at once
+        with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+            return list(pool.map(write_day, unique))
 
     def write(self, tables: dict, replace_days: dict[str, list[str]] | None = None,
               state: dict | None = None) -> None:

@@ -93,7 +93,8 @@ def cmd_recompute(args) -> int:
 
 
 def cmd_prune(args) -> int:
-    from .aggregate import RETENTION, prune, transfers_section
+    from .aggregate import transfers_section
+    from .retention import RETENTION, prune
     root, config = _settings(args)
     retention = {**RETENTION, **(transfers_section(config).get("retention") or {})}
     retention.update({k: v for k, v in (("raw", args.raw), ("stats", args.stats)) if v})

@@ -1,7 +1,7 @@
 """The same aggregation SQL on Spark: for deployments that outgrow one machine, and the parity test.
 
 All of WLCG is about 1.2 billion FTS transfers a year; CERN keeps such data in HDFS and
-processes it with Spark. ``SparkEngine`` gives :func:`hfpanel.transfers.aggregate.compute` the
+processes it with Spark. ``SparkEngine`` gives :func:`hfpanel.transfers.compute.compute` the
 four operations it needs (Parquet files as a view, an Arrow table as a view, a view from SQL, a
 query to Arrow), so the SQL text in ``sql/`` is run unchanged. Adapter-only differences (schema
 merging, hive columns) stay here, as the shared notes on portable SQL say they must.
@@ -16,7 +16,8 @@ import pyarrow as pa
 
 from hfpanel.store import manifest as manifest_io
 
-from .aggregate import BIN, FAMILIES, SiteResolver, compute
+from .compute import FAMILIES, compute
+from .sites import SiteResolver
 
 log = logging.getLogger("hfpanel.transfers.spark")
 
@@ -64,7 +65,7 @@ class SparkEngine:
 
 def compute_store(spark, store_root, resolver: SiteResolver, check_duplicates: bool = True) -> dict[str, pa.Table]:
     """Every statistic of every raw day in the store, computed by Spark from the live raw files
-    (a full rebuild: the bins are all bins holding rows). Returns Arrow tables without ``time``."""
+    (a full rebuild). Returns Arrow tables without ``time``."""
     root = Path(store_root)
     data = manifest_io.read(root)
     engine, out = SparkEngine(spark), {}
@@ -73,6 +74,5 @@ def compute_store(spark, store_root, resolver: SiteResolver, check_duplicates: b
         if not parts:
             continue
         engine.files(raw, parts)
-        engine.view("bins", f"SELECT DISTINCT t - t % {BIN} AS t FROM {raw}")
-        out.update(compute(engine, resolver, [raw], {}, check_duplicates))
+        out.update(compute(engine, resolver, [raw], check_duplicates))
     return out

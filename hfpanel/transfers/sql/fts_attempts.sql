@@ -1,5 +1,6 @@
--- The completed FTS attempts of the bins being (re)computed, with the columns statistics need.
--- Inputs: fts_complete (raw rows of the touched days), bins (t: 10-minute bin starts, epoch s).
+-- The completed FTS attempts to count, with the columns statistics need.
+-- Input: fts_complete (the raw rows to count: whole days for a rebuild, or only the rows committed
+-- since the watermark for an incremental run; the SQL is the same).
 -- Portable subset (docs/transfers.md "Aggregation"): runs unchanged on DuckDB and Spark SQL.
 SELECT f.t, f.key, f.commit, f.src_hostname, f.dst_hostname,
        COALESCE(NULLIF(f.vo, ''), 'unknown') AS vo,
@@ -12,4 +13,3 @@ SELECT f.t, f.key, f.commit, f.src_hostname, f.dst_hostname,
        COALESCE(f.error_pattern, '') AS error_pattern,
        COALESCE(f.error_message, '') AS error_message
 FROM fts_complete f
-WHERE f.t - f.t % 600 IN (SELECT b.t FROM bins b)

@@ -16,7 +16,6 @@ FROM (
            COALESCE(f.error_pattern, '') AS error_pattern,
            COALESCE(f.error_message, '') AS error_message
     FROM fts_complete f
-    WHERE f.t - f.t % 600 IN (SELECT b.t FROM bins b)
   ) a
 ) d
 WHERE d.copy = 1

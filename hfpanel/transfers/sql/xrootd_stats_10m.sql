@@ -1,7 +1,7 @@
 -- XRootD access statistics per 10-minute bin, serving site, VO and operation: records,
 -- bytes read and written, distinct client hosts and client domains (exact distinct counts, so
 -- the daily table is computed from raw records, not summed from 10-minute rows).
--- Inputs: xrootd_records, bins, host_sites. A server host the topology knows gives the site;
+-- Inputs: xrootd_records, host_sites. A server host the topology knows gives the site;
 -- else the record's own server_site; else the host's domain (host_sites.site).
 SELECT x.t - x.t % 600 AS t,
        CASE WHEN s.matched THEN s.site
@@ -14,5 +14,4 @@ SELECT x.t - x.t % 600 AS t,
        COUNT(DISTINCT x.client_domain) AS client_domains
 FROM xrootd_records x
 LEFT JOIN host_sites s ON s.host = x.server_host
-WHERE x.t - x.t % 600 IN (SELECT b.t FROM bins b)
 GROUP BY 1, 2, 3, 4
