@@ -39,9 +39,9 @@ def test_spool_hands_back_ack_tokens_only_after_sync_and_survives_a_torn_tail(tm
         handle.write(b"\x10\x00\x00\x00garbage")  # a crash in the middle of a write
     spool = Spool(tmp_path / "spool")
     records = spool.read(10)
-    assert [(r.destination, r.body, r.received) for _, r in records] == [("/queue/a", b"one", 1.5), ("/queue/b", b"two", 2.5)]
-    spool.commit(records[0][0], {"/queue/a": 1})
-    assert spool.backlog == 1 and [r.body for _, r in spool.read(10)] == [b"two"]
+    assert [(r.destination, r.body, r.received) for r in records] == [("/queue/a", b"one", 1.5), ("/queue/b", b"two", 2.5)]
+    spool.commit(records[0].position, {"/queue/a": 1})
+    assert spool.backlog == 1 and [r.body for r in spool.read(10)] == [b"two"]
     spool.append(3.0, "/queue/b", {}, b"three")
     spool.close()
     assert backlog_of(tmp_path / "spool") == 2
@@ -55,11 +55,11 @@ def test_spool_rotates_segments_and_drops_committed_ones(tmp_path):
     assert len(list(tmp_path.glob("segment-*.log"))) == 6  # two 132-byte records each, and the open one
     records = spool.read(100)
     assert len(records) == 10
-    spool.commit(records[-1][0], {"/queue/a": 10})
+    spool.commit(records[-1].position, {"/queue/a": 10})
     assert len(list(tmp_path.glob("segment-*.log"))) == 2 and spool.backlog == 0
     spool.append(11.0, "/queue/a", {}, b"after")
     spool.sync()
-    assert [r.body for _, r in spool.read(10)] == [b"after"]
+    assert [r.body for r in spool.read(10)] == [b"after"]
 
 
 def test_crash_between_store_commit_and_checkpoint_doubles_nothing(tmp_path):

@@ -48,8 +48,9 @@ class Spool:
         self.checkpoint = self._read_checkpoint()
         self.pending = collections.Counter()  # destination -> records past the checkpoint
         end = self.checkpoint
-        for end, record in read_records(self.folder, self.checkpoint):
+        for record in read_records(self.folder, self.checkpoint):
             self.pending[record.destination] += 1
+            end = record.position
         self._open_for_append(end)
         if self.backlog:
             log.info("spool %s: %d records past the checkpoint will be committed again", self.folder, self.backlog)
@@ -121,7 +122,7 @@ class Spool:
         return tokens
 
     def read(self, limit: int):
-        """Durable records past the checkpoint, at most ``limit``: ``[(position after, Record)]``."""
+        """Durable records past the checkpoint, at most ``limit`` (``Record.position``: after it)."""
         # up to ``synced`` every byte was written and fsynced by this process: no CRC needed
         return list(read_records(self.folder, self.checkpoint, self.synced, limit, verify=False))
 

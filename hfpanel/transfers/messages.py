@@ -218,4 +218,27 @@ def parse(body, kind: str | None = None, received_ms: int = 0) -> tuple[str, dic
     found = detect(doc)
     if kind and TABLE_OF_KIND[found] != TABLE_OF_KIND[kind]:
         raise MessageError(f"a {found} message on a destination configured for {kind}")
-    return TABLE_OF_KIND[found], _PARSERS[found](doc, received_ms)
+    table = TABLE_OF_KIND[found]
+    row = _PARSERS[found](doc, received_ms)
+    _check_types(table, row)
+    return table, row
+
+
+@functools.lru_cache(maxsize=None)
+def _typed_columns(table: str) -> tuple[tuple[str, type], ...]:
+    """(column, Python type) of the table's text and boolean columns (numbers are converted)."""
+    from .raw import SCHEMAS
+    import pyarrow as pa
+    kinds = {pa.string(): str, pa.bool_(): bool}
+    return tuple((f.name, kinds[f.type]) for f in SCHEMAS[table] if f.type in kinds)
+
+
+def _check_types(table: str, row: dict) -> None:
+    """A value the table cannot hold ("vo": 5, a list for a host) is the message's fault: it
+    goes to the quarantine here instead of failing the whole batch's Arrow conversion (which
+    would stop the ingest on every retry)."""
+    for column, kind in _typed_columns(table):
+        value = row.get(column)
+        if value is not None and type(value) is not kind:
+            raise MessageError(f"field for {column!r} is not {'text' if kind is str else 'true/false'}: "
+                               f"{str(value)[:50]!r}")

@@ -54,16 +54,23 @@ SCHEMAS = {
                               ("last_message", TS)]),
 }
 RAW_TABLES = ("fts_complete", "fts_state", "xrootd_close")
+#: the order of a row given as a tuple: every column but ``commit`` (stamped when committed)
+ROW_COLUMNS = {name: tuple(f.name for f in schema if f.name != "commit") for name, schema in SCHEMAS.items()}
 
 
-def to_table(name: str, rows: list[dict], commit: int | None = None) -> pa.Table:
-    """An Arrow table of ``rows`` (dicts; times as epoch microseconds) with the table's schema."""
+def to_table(name: str, rows: list, commit: int | None = None) -> pa.Table:
+    """An Arrow table of ``rows`` with the table's schema; times as epoch microseconds. Rows are
+    dicts, or tuples in ``ROW_COLUMNS[name]`` order (the ingest builds those: no dict per row,
+    and the transpose is one ``zip``)."""
     schema = SCHEMAS[name]
     names = [f.name for f in schema if not (f.name == "commit" and commit is not None)]
-    try:  # the fast path: every row has every column (the parsers' rows do): one C-level transpose
-        columns = dict(zip(names, zip(*map(operator.itemgetter(*names), rows)))) if rows else {}
-    except KeyError:
-        columns = {n: [row.get(n) for row in rows] for n in names}
+    if rows and isinstance(rows[0], tuple):
+        columns = dict(zip(ROW_COLUMNS[name], zip(*rows)))
+    else:
+        try:  # every row has every column (the parsers' rows do): one C-level transpose
+            columns = dict(zip(names, zip(*map(operator.itemgetter(*names), rows)))) if rows else {}
+        except KeyError:
+            columns = {n: [row.get(n) for row in rows] for n in names}
     arrays = {}
     for field in schema:
         if field.name == "commit" and commit is not None:
@@ -92,6 +99,11 @@ class KeyWindow:
 
     def __contains__(self, key: str) -> bool:
         return key in self._seen
+
+    def keys(self):
+        """A live view of the keys (``in`` without a Python call: the ingest checks every message);
+        valid until the next ``add()``."""
+        return self._seen.keys()
 
     def add(self, keys, now: float | None = None) -> None:
         now = time.time() if now is None else now
@@ -123,7 +135,7 @@ class KeyWindow:
         return len(self._seen) - before
 
 
-def commit_batch(writer, rows: dict[str, list[dict]], quarantine: list[dict], rate: list[dict],
+def commit_batch(writer, rows: dict[str, list], quarantine: list[dict], rate: list[dict],
                  rate_days: list[str]) -> int:
     """Write raw rows, quarantined bodies and the ingest-rate rows of ``rate_days`` in one manifest
     replacement; returns the commit generation stamped on the rows."""
