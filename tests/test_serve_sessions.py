@@ -56,3 +56,41 @@ def test_closed_sessions_free_their_components(site):
         assert alive == 0, f"{alive} of 6 closed sessions still hold their page"
     finally:
         server.stop()
+
+
+def test_tabs_reloading_concurrently_leave_no_page_behind(site, browser):
+    """Three tabs reloading together, three times, as a wall display and two shifters do: some
+    sessions close while their page is still being sent. Every page must be freed afterwards (the
+    notification area's entry in Panel's view registry kept such pages alive, more each round)."""
+    built = []
+
+    def tracked_build(**kwargs):
+        page = build(**kwargs)
+        built.append(weakref.ref(page))
+        return page
+
+    port = free_port()
+    server = pn.serve({"/": _page(tracked_build, store=site.root)}, port=port, address="127.0.0.1", show=False,
+                      threaded=True, websocket_origin=[f"127.0.0.1:{port}"],
+                      unused_session_lifetime_milliseconds=500, check_unused_sessions_milliseconds=300)
+    try:
+        contexts = [browser.new_context() for _ in range(3)]
+        pages = [context.new_page() for context in contexts]
+        url = f"http://127.0.0.1:{port}/"
+        pages[0].goto(url, timeout=90_000)
+        for _ in range(3):
+            for page in pages:
+                page.goto(url, wait_until="commit", timeout=90_000)
+            for page in pages:
+                page.locator(".hf-tile").first.wait_for(timeout=90_000)
+        for context in contexts:
+            context.close()
+        assert len(built) >= 10
+        deadline = time.monotonic() + 45
+        while any(ref() is not None for ref in built) and time.monotonic() < deadline:
+            time.sleep(1)
+        gc.collect()
+        alive = sum(ref() is not None for ref in built)
+        assert alive == 0, f"{alive} of {len(built)} pages still alive after every tab closed"
+    finally:
+        server.stop()
