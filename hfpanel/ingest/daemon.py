@@ -76,7 +76,8 @@ class Ingest:
 
     def aggregate(self, force: bool = False) -> None:
         """Fold what was stored since the last time into the statistics (at most every
-        ``aggregate_every`` seconds: a run costs about half a second whatever it finds)."""
+        ``aggregate_every`` seconds: a run costs ~0.1 s for a few thousand new rows, and every
+        twelfth run of a day also folds that day's parts, ~0.3 s)."""
         every = self.config.aggregate_every
         if not every or (not force and time.monotonic() - self._aggregated < every):
             return
