@@ -4,12 +4,15 @@ Usage::
 
     broker = ActiveMQ(tmp_path).start()      # ~5-10 s: a JVM
     broker.port                              # STOMP on 127.0.0.1, a free port
+    ActiveMQ(work, tls=TLSStores(keystore, truststore, "pass"))
+    broker.tls_port                          # and STOMP over TLS (client certificate required)
     broker.restart()                         # same port, same data dir (KahaDB keeps persistent messages)
     broker.stop()
 
 The config is /etc/activemq/instances-available/main/ copied into a work dir, with its connectors
 replaced by one STOMP connector on a free port of 127.0.0.1 (no openwire, so two brokers never
-collide) and no JMX. The JVM runs in the foreground of a subprocess we own: stopped by its PID
+collide) and no JMX; with ``tls`` also a ``stomp+ssl`` connector that requires a client certificate
+signed by a CA of the truststore (``needClientAuth=true``), keys from an ``<sslContext>``. The JVM runs in the foreground of a subprocess we own: stopped by its PID
 (SIGTERM, then SIGKILL), never by name. Facts measured on this machine: shared/notes/activemq.md.
 """
 
@@ -22,11 +25,23 @@ import signal
 import socket
 import subprocess
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 HOME = Path("/usr/share/activemq")
 TEMPLATE = Path("/etc/activemq/instances-available/main")
 JAR = HOME / "bin" / "activemq.jar"
+
+
+@dataclass
+class TLSStores:
+    """The broker's key store (its certificate and key) and trust store (the CAs whose client
+    certificates it accepts); PKCS12 or JKS."""
+
+    keystore: Path
+    truststore: Path
+    password: str
+    type: str = "PKCS12"
 
 
 class BrokerError(RuntimeError):
@@ -49,17 +64,27 @@ def available() -> str | None:
 
 
 class ActiveMQ:
-    def __init__(self, work: Path, port: int | None = None):
+    def __init__(self, work: Path, port: int | None = None, tls: TLSStores | None = None,
+                 tls_port: int | None = None):
         self.work = Path(work)
         self.port = port or free_port()
+        self.tls_port = (tls_port or free_port()) if tls else None
         self.process: subprocess.Popen | None = None
         conf = self.work / "conf"
         if not conf.exists():
             shutil.copytree(TEMPLATE, conf)
             xml = (conf / "activemq.xml").read_text()
             connectors = (f'<transportConnectors>\n            <transportConnector name="stomp" '
-                          f'uri="stomp://127.0.0.1:{self.port}?transport.closeAsync=false"/>\n'
-                          f'        </transportConnectors>')
+                          f'uri="stomp://127.0.0.1:{self.port}?transport.closeAsync=false"/>\n')
+            if tls:
+                connectors = (f'<sslContext>\n            <sslContext keyStore="file:{tls.keystore}" '
+                              f'keyStorePassword="{tls.password}" keyStoreType="{tls.type}"\n'
+                              f'                        trustStore="file:{tls.truststore}" '
+                              f'trustStorePassword="{tls.password}" trustStoreType="{tls.type}"/>\n'
+                              f'        </sslContext>\n        ' + connectors
+                              + f'            <transportConnector name="stomp+ssl" uri="stomp+ssl://127.0.0.1:'
+                              f'{self.tls_port}?needClientAuth=true&amp;transport.closeAsync=false"/>\n')
+            connectors += '        </transportConnectors>'
             xml = re.sub(r"<transportConnectors>.*?</transportConnectors>", connectors, xml, flags=re.S)
             (conf / "activemq.xml").write_text(xml)
         (self.work / "data").mkdir(exist_ok=True)
@@ -82,12 +107,16 @@ class ActiveMQ:
             if self.process.poll() is not None:
                 raise BrokerError(f"ActiveMQ exited with {self.process.returncode}; see {self.log}")
             try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
-                    return self
+                for port in (self.port, self.tls_port):
+                    if port:
+                        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                            pass
+                return self
             except OSError:
                 time.sleep(0.2)
         self.stop()
-        raise BrokerError(f"ActiveMQ did not listen on 127.0.0.1:{self.port} within {timeout:.0f}s; see {self.log}")
+        ports = ", ".join(str(p) for p in (self.port, self.tls_port) if p)
+        raise BrokerError(f"ActiveMQ did not listen on 127.0.0.1:{ports} within {timeout:.0f}s; see {self.log}")
 
     def stop(self, timeout: float = 30.0) -> None:
         """SIGTERM to our JVM's PID (a clean KahaDB shutdown), SIGKILL if it hangs; reaps it."""

@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import logging
 import re
+import socket
 import threading
 import time
 
 import stomp
-from stomp.exception import StompException
+from stomp.exception import ConnectFailedException, StompException
 
 from ..transfers.config import Broker, Subscription
 
@@ -77,7 +78,7 @@ class BrokerClient:
         conn = stomp.Connection(host_and_ports=b.hosts, prefer_localhost=False, reconnect_attempts_max=1,
                                 heartbeats=(int(b.heartbeat * 1000), int(b.heartbeat * 1000)), auto_decode=False,
                                 timeout=self.connect_timeout, vhost=b.vhost)
-        if b.cert:
+        if b.cert or b.ca:  # TLS: with a client certificate, or only verifying the broker's (username login)
             conn.set_ssl(for_hosts=b.hosts, key_file=b.key, cert_file=b.cert, ca_certs=b.ca)
         return conn
 
@@ -91,7 +92,8 @@ class BrokerClient:
         if password:
             _REDACT.secrets.add(password)
         try:
-            conn.connect(self.broker.username, password, wait=True, headers=headers)
+            conn.connect(self.broker.username, password, wait=False, headers=headers)
+            self._wait_connected(conn)
         except (StompException, OSError) as error:
             reason = type(error).__name__ + (f": {error}" if str(error) else "")
             log.warning("broker %s (%s): cannot connect (%s); retrying in %.0fs", self.broker.alias,
@@ -111,6 +113,19 @@ class BrokerClient:
                 len(self.subscriptions), " (reconnected)" if self._was_connected else "")
         self._was_connected, self._delay = True, BACKOFF_FIRST
         return True
+
+    def _wait_connected(self, conn) -> None:
+        """Wait for the CONNECTED frame, at most ``connect_timeout``. stomp.py's own wait has no
+        bound: a broker that refuses a TLS client certificate after the handshake (TLS 1.3) left its
+        I/O thread spinning on the dead socket and ``hfpanel ingest`` hanging, deaf to SIGTERM."""
+        transport, deadline = conn.transport, time.monotonic() + self.connect_timeout
+        while not conn.is_connected():
+            if not transport.running or transport.connection_error:
+                raise ConnectFailedException("the broker closed the connection or sent an ERROR frame")
+            if time.monotonic() > deadline:
+                raise ConnectFailedException(f"no CONNECTED reply within {self.connect_timeout:.0f}s "
+                                             "(refused login or client certificate?)")
+            time.sleep(0.02)
 
     def lost(self, epoch: int) -> None:
         with self._lock:
@@ -150,6 +165,11 @@ class BrokerClient:
             pass
         try:
             conn.transport.stop()
+            transport = conn.transport
+            if transport.running:  # never CONNECTED: stop stomp.py's I/O thread (wake it from select)
+                transport.running = False
+                if transport.socket is not None:
+                    transport.socket.shutdown(socket.SHUT_RDWR)
         except Exception:  # noqa: BLE001 - best effort on a dead socket
             pass
 

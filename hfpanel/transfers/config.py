@@ -114,6 +114,9 @@ def _broker(alias, raw, add) -> Broker | None:
     for name in ("cert", "key", "ca", "password_file"):
         if raw.get(name) and not Path(str(raw[name])).expanduser().is_file():
             add(f"{where}.{name}", f"file not found: {raw[name]}")
+    if raw.get("key") and _encrypted_key(Path(str(raw["key"])).expanduser()):
+        add(f"{where}.key", f"{raw['key']} is passphrase-protected; hfpanel has no passphrase setting (OpenSSL "
+                            "would prompt on the terminal): give an unencrypted key readable only by hfpanel")
     if raw.get("ack", "client-individual") not in ("client", "client-individual"):
         add(f"{where}.ack", f"must be 'client' or 'client-individual', got {raw['ack']!r}")
     if "prefetch" in raw and not _positive_int(raw["prefetch"]):
@@ -123,6 +126,15 @@ def _broker(alias, raw, add) -> Broker | None:
                                        "client_id", "vhost") if raw.get(k)}
     return Broker(alias=str(alias), hosts=parsed, ack=raw.get("ack", "client-individual"),
                   prefetch=raw.get("prefetch", 500), heartbeat=heartbeat, **values)
+
+
+def _encrypted_key(path: Path) -> bool:
+    """Whether a PEM private key is passphrase-protected (read here, never reported)."""
+    try:
+        head = path.read_bytes()[:4096]
+    except OSError:
+        return False  # missing: reported above; unreadable: the connection attempt says so
+    return b"ENCRYPTED PRIVATE KEY" in head or b"Proc-Type: 4,ENCRYPTED" in head
 
 
 def _years_as_days(value):
