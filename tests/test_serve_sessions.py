@@ -3,6 +3,7 @@ must not grow the server (issue 3: memory flat session after session)."""
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import time
 import weakref
@@ -23,7 +24,10 @@ def open_and_close(url: str) -> None:
         pool.submit(lambda: pull_session(url=url).close()).result(timeout=120)
 
 
-def test_closed_sessions_free_their_components(site):
+@contextlib.contextmanager
+def tracked_server(site):
+    """The overview served in this process with short session lifetimes; yields (url, weak
+    references to every page built)."""
     built = []
 
     def tracked_build(**kwargs):
@@ -36,17 +40,24 @@ def test_closed_sessions_free_their_components(site):
                       threaded=True, websocket_origin=[f"127.0.0.1:{port}"],
                       unused_session_lifetime_milliseconds=500, check_unused_sessions_milliseconds=300)
     try:
+        yield f"http://127.0.0.1:{port}/", built
+    finally:
+        server.stop()
+
+
+def test_closed_sessions_free_their_components(site):
+    with tracked_server(site) as (url, built):
         deadline = time.monotonic() + 60
         while True:
             try:
-                open_and_close(f"http://127.0.0.1:{port}/")
+                open_and_close(url)
                 break
             except OSError:
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.5)
         for _ in range(5):
-            open_and_close(f"http://127.0.0.1:{port}/")
+            open_and_close(url)
         assert len(built) == 6, "one page per session"
         deadline = time.monotonic() + 30
         while any(ref() is not None for ref in built) and time.monotonic() < deadline:
@@ -54,29 +65,15 @@ def test_closed_sessions_free_their_components(site):
             gc.collect()
         alive = sum(ref() is not None for ref in built)
         assert alive == 0, f"{alive} of 6 closed sessions still hold their page"
-    finally:
-        server.stop()
 
 
 def test_tabs_reloading_concurrently_leave_no_page_behind(site, browser):
     """Three tabs reloading together, three times, as a wall display and two shifters do: some
     sessions close while their page is still being sent. Every page must be freed afterwards (the
     notification area's entry in Panel's view registry kept such pages alive, more each round)."""
-    built = []
-
-    def tracked_build(**kwargs):
-        page = build(**kwargs)
-        built.append(weakref.ref(page))
-        return page
-
-    port = free_port()
-    server = pn.serve({"/": _page(tracked_build, store=site.root)}, port=port, address="127.0.0.1", show=False,
-                      threaded=True, websocket_origin=[f"127.0.0.1:{port}"],
-                      unused_session_lifetime_milliseconds=500, check_unused_sessions_milliseconds=300)
-    try:
+    with tracked_server(site) as (url, built):
         contexts = [browser.new_context() for _ in range(3)]
         pages = [context.new_page() for context in contexts]
-        url = f"http://127.0.0.1:{port}/"
         pages[0].goto(url, timeout=90_000)
         for _ in range(3):
             for page in pages:
@@ -92,5 +89,3 @@ def test_tabs_reloading_concurrently_leave_no_page_behind(site, browser):
         gc.collect()
         alive = sum(ref() is not None for ref in built)
         assert alive == 0, f"{alive} of {len(built)} pages still alive after every tab closed"
-    finally:
-        server.stop()
