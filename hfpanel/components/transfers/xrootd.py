@@ -13,13 +13,12 @@ import panel as pn
 import param
 from bokeh.models.widgets.tables import NumberFormatter
 
+from ..plot_figure import PALETTE
 from . import queries
 from .common import TransferView
 from .filters import XROOTD
 from .formats import CARD, fmt_bytes, message_html
 
-PALETTE = ("#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7", "#9c755f",
-           "#bab0ac")
 
 
 class XRootDAccess(TransferView):
