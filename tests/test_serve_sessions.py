@@ -45,6 +45,16 @@ def tracked_server(site):
         server.stop()
 
 
+def still_alive(built, seconds: float) -> int:
+    """How many of the tracked pages are alive after waiting up to ``seconds`` for all to go."""
+    deadline = time.monotonic() + seconds
+    while any(ref() is not None for ref in built) and time.monotonic() < deadline:
+        time.sleep(0.5)
+        gc.collect()
+    gc.collect()
+    return sum(ref() is not None for ref in built)
+
+
 def test_closed_sessions_free_their_components(site):
     with tracked_server(site) as (url, built):
         deadline = time.monotonic() + 60
@@ -59,11 +69,7 @@ def test_closed_sessions_free_their_components(site):
         for _ in range(5):
             open_and_close(url)
         assert len(built) == 6, "one page per session"
-        deadline = time.monotonic() + 30
-        while any(ref() is not None for ref in built) and time.monotonic() < deadline:
-            time.sleep(0.5)
-            gc.collect()
-        alive = sum(ref() is not None for ref in built)
+        alive = still_alive(built, 30)
         assert alive == 0, f"{alive} of 6 closed sessions still hold their page"
 
 
@@ -83,9 +89,5 @@ def test_tabs_reloading_concurrently_leave_no_page_behind(site, browser):
         for context in contexts:
             context.close()
         assert len(built) >= 10
-        deadline = time.monotonic() + 45
-        while any(ref() is not None for ref in built) and time.monotonic() < deadline:
-            time.sleep(1)
-        gc.collect()
-        alive = sum(ref() is not None for ref in built)
+        alive = still_alive(built, 45)
         assert alive == 0, f"{alive} of {len(built)} pages still alive after every tab closed"

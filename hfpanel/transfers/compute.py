@@ -46,9 +46,16 @@ ADDITIVE = {"fts_complete"}
 MERGE_MIN = {"transfer_errors_10m": {"example"}}
 
 
+#: statistics tables whose SQL file is shared, with the bin width it is run with
+SHARED_SQL = {"xrootd_stats_10m": ("xrootd_stats", BIN), "xrootd_stats_1d": ("xrootd_stats", DAY)}
+
+
 def sql_text(name: str) -> str:
-    """The text of ``sql/<name>.sql``, exactly as both engines run it."""
-    return (SQL_DIR / f"{name}.sql").read_text()
+    """The SQL computing ``name`` (a view or a statistics table), exactly as both engines run it:
+    ``sql/<name>.sql``, or a shared file with its ``{bin}`` filled in."""
+    file, width = SHARED_SQL.get(name, (name, None))
+    text = (SQL_DIR / f"{file}.sql").read_text()
+    return text if width is None else text.replace("{bin}", str(width))
 
 
 def with_time(table: pa.Table) -> pa.Table:
@@ -76,14 +83,14 @@ def compute(engine, resolver: SiteResolver, raw_tables, check_duplicates: bool =
     out = {}
     for raw in raw_tables:
         view, host_columns, tables = FAMILIES[raw]
-        define = engine.materialize if materialize else engine.view
-        define(view, sql_text(view))
+        (engine.materialize if materialize else engine.view)(f"{view}_rows", sql_text(view))
+        engine.view(view, f"SELECT * FROM {view}_rows")
         if check_duplicates:
             engine.view("candidates", f"SELECT key FROM {view}")
             duplicates = engine.query(sql_text("duplicate_keys")).column(0)[0].as_py()
             if duplicates:
                 log.warning("%d keys of %s occur more than once; counting each once", duplicates, raw)
-                define(view, sql_text(f"{view}_dedup"))
+                engine.view(view, sql_text(f"{view}_dedup"))
             if summary is not None:
                 summary.duplicates[raw] = summary.duplicates.get(raw, 0) + duplicates
         hosts = " UNION ".join(f"SELECT {column} AS host FROM {view}" for column in host_columns)

@@ -13,6 +13,10 @@ import functools
 import json
 import re
 
+import pyarrow as pa
+
+from .raw import SCHEMAS
+
 try:  # optional: a faster decoder when installed (same results)
     from orjson import loads as _loads
 except ImportError:  # pragma: no cover - depends on the environment
@@ -227,8 +231,6 @@ def parse(body, kind: str | None = None, received_ms: int = 0) -> tuple[str, dic
 @functools.lru_cache(maxsize=None)
 def _typed_columns(table: str) -> tuple[tuple[str, type], ...]:
     """(column, Python type) of the table's text and boolean columns (numbers are converted)."""
-    from .raw import SCHEMAS
-    import pyarrow as pa
     kinds = {pa.string(): str, pa.bool_(): bool}
     return tuple((f.name, kinds[f.type]) for f in SCHEMAS[table] if f.type in kinds)
 

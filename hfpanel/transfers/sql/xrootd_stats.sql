@@ -1,9 +1,10 @@
--- XRootD access statistics per 10-minute bin, serving site, VO and operation: records,
--- bytes read and written, distinct client hosts and client domains (exact distinct counts, so
--- the daily table is computed from raw records, not summed from 10-minute rows).
+-- XRootD access statistics per bin ({bin} seconds: 600 for xrootd_stats_10m, 86400 for
+-- xrootd_stats_1d; the one placeholder compute.sql_text fills), serving site, VO and operation:
+-- records, bytes read and written, distinct client hosts and client domains (exact distinct
+-- counts, so the daily table is computed from raw records, not summed from 10-minute rows).
 -- Inputs: xrootd_records, host_sites. A server host the topology knows gives the site;
 -- else the record's own server_site; else the host's domain (host_sites.site).
-SELECT x.t - x.t % 600 AS t,
+SELECT x.t - x.t % {bin} AS t,
        CASE WHEN s.matched THEN s.site
             ELSE COALESCE(NULLIF(x.server_site, ''), s.site, 'unknown') END AS site,
        x.vo, x.operation,
