@@ -12,7 +12,8 @@ describes, so a crash never loses or doubles a batch. Two ways to fold new rows 
 - **rebuild** (``recompute --since``, a run with more than ``DELTA_MAX_ROWS`` new rows, and XRootD
   whose distinct client counts do not add up): the touched days are recomputed from all their
   raw rows and replace the days' statistics (``replace_days``).
-The SQL files in ``sql/`` run unchanged on DuckDB (here) and Spark (``spark.py``).
+The SQL here and in ``sql/`` runs unchanged on any engine of ``engine.py`` (DuckDB by default,
+Spark with ``--engine spark``); only the commit is local: the one ``StoreWriter``.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from hfpanel.store.manifest import MANIFEST
 
 from .compute import ADDITIVE, BIN, DAY, FAMILIES, cast, compute, merge_sql, with_time
 from .engine import release_shared, shared_engine, shared_lock
+from .raw import SCHEMAS as RAW_SCHEMAS
 from .retention import HORIZON, WATERMARK, day_of, parts_by_day
 from .sites import SiteResolver
 
@@ -123,15 +125,18 @@ class _Run:
         engine = self.engine
         engine.files("raw_days", _paths(self.root, [p for d in days for p in by_day[d]]))
         engine.materialize("fresh", f"SELECT * FROM raw_days WHERE commit > {self.previous} AND t >= {lower}")
+        # late: arrived more than half the window after it happened (seconds of ``time`` as ``t``)
+        late_after = f"INTERVAL '{int(self.window // 2)}' SECOND"
         total, distinct, late = engine.query(
             "SELECT COUNT(*), COUNT(DISTINCT key), COUNT(CASE WHEN received IS NULL OR "
-            f"epoch(received) - t > {self.window / 2} THEN 1 END) FROM fresh").to_pylist()[0].values()
+            f"received > time + {late_after} THEN 1 END) FROM fresh").to_pylist()[0].values()
         if self.check is False or (total == distinct and not late):
             engine.view(raw, "SELECT * FROM fresh")
         else:
             seen = (f" AND NOT EXISTS (SELECT 1 FROM raw_days o WHERE o.commit <= {self.previous} AND o.key = f.key)"
                     if late or self.check else "")
-            engine.materialize(raw, "SELECT f.* EXCLUDE (copy) FROM (SELECT r.*, row_number() OVER "
+            columns = ", ".join(f"f.{c}" for c in RAW_SCHEMAS[raw].names)
+            engine.materialize(raw, f"SELECT {columns} FROM (SELECT r.*, row_number() OVER "
                                     f"(PARTITION BY r.key ORDER BY r.commit, r.t) AS copy FROM fresh r) f "
                                     f"WHERE f.copy = 1{seen}")
             kept = engine.query(f"SELECT COUNT(*) FROM {raw}").column(0)[0].as_py()
@@ -169,27 +174,34 @@ class _Run:
 
 
 def aggregate_into(writer: StoreWriter, resolver: SiteResolver, since: str | None = None,
-                   check_duplicates: bool | None = None, dedup_window: float = DEDUP_WINDOW) -> Summary:
+                   check_duplicates: bool | None = None, dedup_window: float = DEDUP_WINDOW,
+                   engine=None) -> Summary:
     """One incremental run with a writer the caller holds (the ingest daemon keeps one open).
 
     ``since`` (``YYYY-MM-DD``) also rebuilds every day from then on that still has raw rows
     (:func:`recompute`). ``dedup_window`` is the ingest's (seconds): rows that arrived within
-    half of it after they happened cannot repeat a stored key. Returns a :class:`Summary`;
-    commits nothing when nothing is new.
+    half of it after they happened cannot repeat a stored key. ``engine`` (an ``engine.Engine``,
+    e.g. Spark's) computes; by default the process's shared DuckDB connection. Whatever computes,
+    this process commits, through ``writer``. Returns a :class:`Summary`; commits nothing when
+    nothing is new.
     """
     start = time.perf_counter()
     previous = int(writer.state(WATERMARK, 0) or 0)
     if writer.manifest.get("generation", 0) <= previous and since is None:
         return Summary(watermark=previous, previous=previous, nothing_new=True)
     with shared_lock:
+        computing = engine or shared_engine()
         try:
-            run = _Run(writer, resolver, shared_engine(), since, check_duplicates, dedup_window)
+            run = _Run(writer, resolver, computing, since, check_duplicates, dedup_window)
             for raw in FAMILIES:
                 run.family(raw)
             if run.tables or run.replace:
                 run.commit()
         finally:
-            release_shared()
+            if engine is None:
+                release_shared()
+            else:
+                engine.forget()
     summary = run.summary
     summary.seconds = time.perf_counter() - start
     if summary.days:
@@ -214,20 +226,20 @@ def transfers_section(config) -> dict:
 
 
 def aggregate(store_root, config=None, since: str | None = None, wait: float | None = 60.0,
-              resolver: SiteResolver | None = None) -> Summary:
+              resolver: SiteResolver | None = None, engine=None) -> Summary:
     """Open the store's writer (waiting up to ``wait`` seconds for it) and run one incremental
-    aggregation; the entry point for cron, the CLI and tests."""
+    aggregation on ``engine`` (default: DuckDB); the entry point for cron, the CLI and tests."""
     if not (Path(store_root) / MANIFEST).exists():  # no store (yet): nothing to do, and create nothing
         return Summary(nothing_new=True)
     section = transfers_section(config)
     resolver = resolver or SiteResolver.from_config(section.get("sites"))
     window = parse_duration(section.get("dedup_window", DEDUP_WINDOW))
     with StoreWriter(store_root, wait=wait) as writer:
-        return aggregate_into(writer, resolver, since=since, dedup_window=window)
+        return aggregate_into(writer, resolver, since=since, dedup_window=window, engine=engine)
 
 
 def recompute(store_root, since: str, config=None, wait: float | None = 60.0,
-              resolver: SiteResolver | None = None) -> Summary:
+              resolver: SiteResolver | None = None, engine=None) -> Summary:
     """Rebuild every statistic from ``since`` (``YYYY-MM-DD``) from raw with today's topology.
     Days whose raw rows are already pruned keep their statistics as they are."""
-    return aggregate(store_root, config, since=str(since)[:10], wait=wait, resolver=resolver)
+    return aggregate(store_root, config, since=str(since)[:10], wait=wait, resolver=resolver, engine=engine)

@@ -1,16 +1,26 @@
-"""``hfpanel transfers aggregate|recompute`` and ``hfpanel prune``: the statistics' command line.
+"""``hfpanel transfers aggregate|recompute|import-monit`` and ``hfpanel prune``: the statistics' command line.
 
 ``aggregate`` is what cron (or the ingest daemon itself) runs every few minutes; ``recompute
---since DATE`` rebuilds statistics after a topology change; ``prune`` applies the retention
-(``transfers.retention: {raw: 30d, stats: 5y}``) in one atomic commit.
+--since DATE`` rebuilds statistics after a topology change; both compute on DuckDB or, with
+``--engine spark [--master URL] [--conf k=v ...]``, on Spark. ``import-monit`` loads days of
+MONIT's archive into the raw tables. ``prune`` applies the retention (``transfers.retention:
+{raw: 30d, stats: 5y}``) in one atomic commit.
+
+Exit codes: 0 done; 2 bad arguments or configuration (a bad ``--conf`` included); 3 the store is
+being written by another process; 4 the engine cannot start (pyspark or Java missing, Spark
+refused a setting); 1 ``import-monit`` found no archive files.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import sys
 import threading
 from pathlib import Path
+
+from .engine import ENGINES, EngineError, open_engine, parse_conf
+from .messages import KINDS
 
 log = logging.getLogger("hfpanel.transfers.cli")
 
@@ -30,6 +40,26 @@ def _settings(args) -> tuple[Path, object]:
     if not args.store:
         raise SystemExit("error: give --store DIR or --config FILE")
     return Path(args.store), None
+
+
+def _on_engine(args, label: str, work, shared: bool = True):
+    """(exit code, result) of ``work(engine)`` on the engine the arguments choose; errors are
+    one line on stderr. ``shared``: plain DuckDB runs on the process's shared connection."""
+    from hfpanel.store import StoreLocked
+    try:
+        plain = args.engine == "duckdb" and not args.master and not args.conf
+        engine = None if shared and plain else open_engine(args.engine, args.master, parse_conf(args.conf))
+    except EngineError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return error.code, None
+    try:
+        return 0, _with_spinner(label, lambda: work(engine))
+    except StoreLocked as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 3, None
+    finally:
+        if engine is not None:
+            engine.close()
 
 
 def _with_spinner(label: str, work):
@@ -65,17 +95,23 @@ def _print_summary(summary) -> None:
         print(f"  {name}: {rows} rows")
 
 
+def _local_store(root: Path) -> None:
+    """The store is committed by this process (``StoreWriter``: rename + lock), so it must be a
+    file system path — local or a shared mount; docs/scaling.md says why and what else works."""
+    if re.match(r"[a-z][a-z0-9+.-]+:/", str(root)) and not str(root).startswith("file:"):  # Path() keeps one '/'
+        print(f"error: --store {root}: the store must be a file system path (local or a shared mount such as "
+              "CephFS/EOS); object stores and HDFS are read by the engines, see docs/scaling.md", file=sys.stderr)
+        raise SystemExit(2)
+
+
 def cmd_aggregate(args) -> int:
     from .aggregate import aggregate
-    from hfpanel.store import StoreLocked
     root, config = _settings(args)
-    try:
-        summary = _with_spinner("aggregating", lambda: aggregate(root, config, wait=args.wait))
-    except StoreLocked as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 3
-    _print_summary(summary)
-    return 0
+    _local_store(root)
+    code, summary = _on_engine(args, "aggregating", lambda engine: aggregate(root, config, wait=args.wait, engine=engine))
+    if summary is not None:
+        _print_summary(summary)
+    return code
 
 
 def cmd_recompute(args) -> int:
@@ -87,8 +123,40 @@ def cmd_recompute(args) -> int:
         print(f"error: --since must be a date YYYY-MM-DD, got {args.since!r}", file=sys.stderr)
         return 2
     root, config = _settings(args)
-    summary = _with_spinner(f"recomputing since {args.since}", lambda: recompute(root, args.since, config, wait=args.wait))
-    _print_summary(summary)
+    _local_store(root)
+    code, summary = _on_engine(args, f"recomputing since {args.since}",
+                               lambda engine: recompute(root, args.since, config, wait=args.wait, engine=engine))
+    if summary is not None:
+        _print_summary(summary)
+    return code
+
+
+def cmd_import_monit(args) -> int:
+    import time
+    from .importers.monit import import_days
+    try:
+        first, last = (time.strptime(d, "%Y-%m-%d") for d in (args.day, args.until or args.day))
+    except ValueError:
+        print(f"error: --day/--until must be dates YYYY-MM-DD, got {args.day!r}/{args.until!r}", file=sys.stderr)
+        return 2
+    days = [time.strftime("%Y-%m-%d", time.gmtime(t)) for t in
+            range(int(time.mktime(first) - time.timezone), int(time.mktime(last) - time.timezone) + 1, 86400)]
+    if not days:
+        print(f"error: --until {args.until} is before --day {args.day}", file=sys.stderr)
+        return 2
+    root, config = _settings(args)
+    _local_store(root)
+    max_bytes = getattr(config, "max_message_bytes", None) or 1_000_000
+    code, summary = _on_engine(args, f"importing {len(days)} day(s)", lambda engine: import_days(
+        root, args.source, days, args.kind, engine, wait=args.wait, max_bytes=max_bytes), shared=False)
+    if summary is None:
+        return code
+    print(f"{summary.files} files, {summary.documents} documents in {summary.seconds:.1f}s: {summary.stored} rows stored, "
+          f"{summary.duplicates} duplicates, {summary.quarantined} quarantined ({summary.commits} commits)")
+    if not summary.files:
+        print(f"error: no archive files under {args.source} for {days[0]}..{days[-1]} (expected YYYY/MM/DD folders)",
+              file=sys.stderr)
+        return 1
     return 0
 
 
@@ -116,13 +184,32 @@ def add_parsers(sub) -> None:
         parser.add_argument("--store", help="the store folder (default: the config's)")
         parser.add_argument("--wait", type=float, default=60.0, help="seconds to wait for another writer")
 
+    def engine(parser):
+        parser.add_argument("--engine", choices=ENGINES, default="duckdb",
+                            help="what computes: DuckDB in this process (default) or Spark (needs hfpanel[spark])")
+        parser.add_argument("--master", help="Spark master URL (default local[2]), e.g. yarn, spark://host:7077")
+        parser.add_argument("--conf", action="append", metavar="KEY=VALUE", default=[],
+                            help="a Spark setting, repeatable, e.g. spark.executor.memory=8g")
+
     aggregate = commands.add_parser("aggregate", help="fold raw rows committed since the last run into statistics")
     common(aggregate)
+    engine(aggregate)
     aggregate.set_defaults(func=cmd_aggregate)
     recompute = commands.add_parser("recompute", help="rebuild statistics from raw (e.g. after a topology change)")
     common(recompute)
+    engine(recompute)
     recompute.add_argument("--since", required=True, metavar="DATE", help="first day to rebuild, YYYY-MM-DD")
     recompute.set_defaults(func=cmd_recompute)
+    monit = commands.add_parser("import-monit", help="load days of MONIT's archive (gzipped JSON documents) "
+                                                     "into the raw tables")
+    common(monit)
+    engine(monit)
+    monit.add_argument("--source", required=True,
+                       help="the archive folder holding YYYY/MM/DD/ (a path, or hdfs:// with --engine spark)")
+    monit.add_argument("--kind", required=True, choices=KINDS, help="what the archive holds (as a subscription's kind)")
+    monit.add_argument("--day", required=True, metavar="DATE", help="the (first) day to import, YYYY-MM-DD")
+    monit.add_argument("--until", metavar="DATE", help="the last day to import (default: --day)")
+    monit.set_defaults(func=cmd_import_monit)
 
     prune = sub.add_parser("prune", help="drop raw and statistics days older than the retention")
     common(prune)

@@ -1,4 +1,4 @@
-"""Raw rows → statistics by the SQL files in ``sql/``, on any engine (DuckDB here, Spark in spark.py).
+"""Raw rows → statistics by the SQL files in ``sql/``, on any engine of ``engine.py`` (DuckDB, Spark).
 
 The engine is handed, per raw table, a view named like the raw table holding exactly the rows to
 count: whole days of raw rows for a rebuild, or only the rows committed since the watermark for an

@@ -1,0 +1,1 @@
+"""Importers: transfer records from where they already are (MONIT's archive) into the raw tables."""
