@@ -8,11 +8,14 @@ so an incremental run's result is a *delta* that readers and :func:`merge_sql` s
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
+
+from hfpanel.store.manifest import MANIFEST
 
 from .sites import SiteResolver
 
@@ -112,3 +115,19 @@ def merge_sql(name: str, source: str) -> str:
               for c in schema.names if c not in keys]
     return (f"SELECT {', '.join(keys)}, {', '.join(values)} FROM {source} "
             f"GROUP BY {', '.join(keys)}")
+
+
+def store_statistics(engine, root: str, resolver: SiteResolver, check_duplicates: bool = True) -> dict[str, pa.Table]:
+    """Every statistic of every raw day of the store at ``root`` — a path or a URL the engine reads
+    (``s3://``, ``hdfs://``) — computed from its live raw files, nothing written (a full rebuild,
+    without ``time``). How a notebook or a check reads a store that this process cannot commit to."""
+    base = str(root).rstrip("/")
+    tables = json.loads(engine.read_text(f"{base}/{MANIFEST}"))["tables"]
+    out = {}
+    for raw in FAMILIES:
+        parts = tables.get(raw, [])
+        if parts:
+            engine.files(raw, [f"{base}/{part}" for part in parts])
+            out.update(compute(engine, resolver, [raw], check_duplicates))
+    engine.forget()
+    return out

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import threading
 import urllib.parse
 import warnings
@@ -209,7 +210,7 @@ class DuckEngine(Engine):
             infos = s3_filesystem().get_file_info(fs.FileSelector(_s3_key(folder).rstrip("/"), allow_not_found=True))
             return sorted((f"{base.scheme}://{info.path}", info.size) for info in infos
                           if info.type == fs.FileType.File and data_file(info.base_name))
-        folder = local_path(folder)
+        folder = os.path.abspath(local_path(folder))
         if not os.path.isdir(folder):
             return []
         with os.scandir(folder) as entries:
@@ -270,8 +271,10 @@ def spark_session(master: str | None = None, conf: dict | None = None, app: str 
     if master.startswith("local"):
         cores = master[6:-1] if master.startswith("local[") else "1"
         cores = cores if cores.isdigit() else str(os.cpu_count() or 2)
-        settings.update({"spark.sql.shuffle.partitions": cores, "spark.default.parallelism": cores, **LOCAL_NETWORK})
+        settings.update({"spark.sql.shuffle.partitions": cores, "spark.default.parallelism": cores,
+                         "spark.pyspark.python": sys.executable, **LOCAL_NETWORK})
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)  # workers import hfpanel as the driver does
     settings.update(conf or {})
     builder = SparkSession.builder.master(master).appName(app)
     for key, value in settings.items():
@@ -355,7 +358,9 @@ class SparkEngine(Engine):
         before = self.spark.conf.get(key)
         self.spark.conf.set(key, "1")  # files can be large: one at a time through a Python worker
         try:
-            result = frame.mapInArrow(run, from_arrow_schema(schema)).toArrow()
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", FutureWarning)  # pyspark's notice about the pandas version
+                result = frame.mapInArrow(run, from_arrow_schema(schema)).toArrow()
         finally:
             self.spark.conf.set(key, before)
         return result.cast(schema) if result.num_rows else pa.table({f.name: pa.array([], f.type) for f in schema})

@@ -35,6 +35,7 @@ import pyarrow.parquet as pq
 from hfpanel.store import StoreWriter
 
 from .. import raw
+from ..engine import local_path
 from ..fastparse import row as parse_row
 from ..messages import KINDS, TABLE_OF_KIND, MessageError
 from ..retention import day_of, parts_by_day
@@ -109,7 +110,7 @@ def parse_file(path: str, content: bytes, kind: str, fallback_us: int, max_bytes
     """Every line of one archive file (gzipped or not) as an :func:`import_schema` table."""
     table = TABLE_OF_KIND[kind]
     schema = import_schema(table)
-    source = f"monit:{path}"
+    source = f"monit:{local_path(path)}"  # Spark names local files file:/...; the same file, the same name
     if content[:2] == b"\x1f\x8b":
         try:
             content = gzip.decompress(content)
