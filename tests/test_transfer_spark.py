@@ -168,7 +168,8 @@ def test_recompute_command_on_spark_and_duckdb_agree(raw_store, tmp_path):
                    "--master", "local[2]", "--conf", "spark.driver.memory=1g")
     assert done.returncode == 0, done.stderr[-2000:]
     assert "transfer_stats_10m:" in done.stdout
-    assert "Traceback" not in done.stderr and " WARN " not in done.stderr, done.stderr
+    # quiet: only the JVM's own notice about the vector module it is started with
+    assert [line for line in done.stderr.splitlines() if "jdk.incubator.vector" not in line] == [], done.stderr
     assert run_cli("transfers", "recompute", "--since", "2026-01-01", "--store", str(duck_root)).returncode == 0
     for name in SCHEMAS:
         assert merged(spark_root, name) == merged(duck_root, name), name

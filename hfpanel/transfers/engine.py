@@ -101,6 +101,23 @@ def s3_filesystem():
                            allow_bucket_creation=False)
 
 
+def _duck_s3_secret() -> str:
+    """DuckDB's S3 secret from the same variables Arrow's client reads (an endpoint such as
+    MinIO's or Ceph's is addressed path-style)."""
+    def quoted(value):
+        return "'" + str(value).replace("'", "''") + "'"
+    options = {"TYPE": "s3", "REGION": quoted(os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+                                               or "us-east-1")}
+    if os.environ.get("AWS_ACCESS_KEY_ID"):
+        options.update(KEY_ID=quoted(os.environ["AWS_ACCESS_KEY_ID"]),
+                       SECRET=quoted(os.environ.get("AWS_SECRET_ACCESS_KEY", "")))
+    endpoint = os.environ.get("AWS_ENDPOINT_URL") or os.environ.get("AWS_ENDPOINT_URL_S3")
+    if endpoint:
+        parts = urllib.parse.urlsplit(endpoint)
+        options.update(ENDPOINT=quoted(parts.netloc), URL_STYLE="'path'", USE_SSL=str(parts.scheme == "https").lower())
+    return ", ".join(f"{key} {value}" for key, value in options.items())
+
+
 def _s3_key(url: str) -> str:
     parts = urllib.parse.urlsplit(url)
     return f"{parts.netloc}{parts.path}"
@@ -143,7 +160,7 @@ class DuckEngine(Engine):
         if self._httpfs is None:
             try:
                 self.con.execute("LOAD httpfs")
-                self.con.execute("CREATE OR REPLACE SECRET hfpanel_s3 (TYPE s3, PROVIDER credential_chain)")
+                self.con.execute(f"CREATE OR REPLACE SECRET hfpanel_s3 ({_duck_s3_secret()})")
                 self._httpfs = True
             except self._duckdb.Error as error:
                 log.info("DuckDB httpfs not available (%s); reading s3:// through Arrow", str(error).splitlines()[0])
