@@ -168,8 +168,9 @@ def test_recompute_command_on_spark_and_duckdb_agree(raw_store, tmp_path):
                    "--master", "local[2]", "--conf", "spark.driver.memory=1g")
     assert done.returncode == 0, done.stderr[-2000:]
     assert "transfer_stats_10m:" in done.stdout
-    # quiet: only the JVM's own notice about the vector module it is started with
-    assert [line for line in done.stderr.splitlines() if "jdk.incubator.vector" not in line] == [], done.stderr
+    # quiet: hfpanel's own log lines (the duplicate key) and the JVM's notice about its vector module, nothing else
+    others = [line for line in done.stderr.splitlines() if "jdk.incubator.vector" not in line and " hfpanel." not in line]
+    assert others == [], done.stderr
     assert run_cli("transfers", "recompute", "--since", "2026-01-01", "--store", str(duck_root)).returncode == 0
     for name in SCHEMAS:
         assert merged(spark_root, name) == merged(duck_root, name), name
@@ -210,3 +211,20 @@ def test_a_setting_spark_refuses_ends_in_one_error_line_and_exit_4(raw_store):
     assert done.returncode == 4
     assert done.stderr.strip().splitlines()[-1].startswith("error: cannot start Spark (master local[2]):")
     assert "Traceback" not in done.stderr
+
+
+def test_a_failing_spark_job_is_one_line_and_exit_5(spark, raw_store, capsys):
+    import argparse
+    from hfpanel.transfers import cli
+    from hfpanel.transfers.engine import EngineFailed
+    engine = SparkEngine(spark)
+    with pytest.raises(EngineFailed) as failed:
+        engine.query("SELECT raise_error('the disk is full') AS x")
+    assert str(failed.value).startswith("Spark failed (a query): ") and "the disk is full" in str(failed.value)
+    assert "\n" not in str(failed.value) and "at org.apache" not in str(failed.value)
+
+    def work(_):
+        raise failed.value
+    args = argparse.Namespace(engine="duckdb", master=None, conf=[])
+    assert cli._on_engine(args, "test", work) == (5, None)
+    assert capsys.readouterr().err.strip().splitlines() == [f"error: {failed.value}"]

@@ -8,7 +8,8 @@ MONIT's archive into the raw tables. ``prune`` applies the retention (``transfer
 
 Exit codes: 0 done; 2 bad arguments or configuration (a bad ``--conf`` included); 3 the store is
 being written by another process; 4 the engine cannot start (pyspark or Java missing, Spark
-refused a setting); 1 ``import-monit`` found no archive files.
+refused a setting); 5 a Spark job failed (nothing of that run was committed); 1 ``import-monit``
+found no archive files.
 """
 
 from __future__ import annotations
@@ -57,6 +58,9 @@ def _on_engine(args, label: str, work, shared: bool = True):
     except StoreLocked as error:
         print(f"error: {error}", file=sys.stderr)
         return 3, None
+    except EngineError as error:  # a Spark job failed: nothing was committed
+        print(f"error: {error}", file=sys.stderr)
+        return error.code, None
     finally:
         if engine is not None:
             engine.close()

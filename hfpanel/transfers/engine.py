@@ -12,6 +12,7 @@ across runs pay off every minute.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sys
@@ -31,6 +32,11 @@ class EngineError(Exception):
     """An engine cannot start (pyspark or Java missing, Spark refused a setting); ``str()`` is one
     line for the user, ``code`` the command's exit code."""
     code = 4
+
+
+class EngineFailed(EngineError):
+    """The engine started but a job failed (a Spark stage aborted, an executor lost, a limit hit)."""
+    code = 5
 
 
 class EngineUsageError(EngineError):
@@ -253,6 +259,9 @@ class DuckEngine(Engine):
 #: defaults of a Spark session hfpanel starts (the user's ``--conf`` wins); local ones also
 #: get few shuffle partitions, as the data of one machine are small
 SPARK_DEFAULTS = {"spark.sql.session.timeZone": "UTC", "spark.sql.ansi.enabled": "true",
+                  # statistics come back to this process (it commits): Spark's 1g default stops a
+                  # 50 M-row rebuild; the driver's memory is the real bound
+                  "spark.driver.maxResultSize": "4g",
                   "spark.ui.enabled": "false", "spark.ui.showConsoleProgress": "false",
                   "spark.sql.execution.arrow.pyspark.enabled": "true", "spark.sql.parquet.mergeSchema": "true",
                   "spark.driver.extraJavaOptions": "-Dlog4j2.configurationFile=file://"
@@ -308,6 +317,34 @@ def spark_session(master: str | None = None, conf: dict | None = None, app: str 
     return session
 
 
+def _spark_reason(error) -> str:
+    """One line from a Spark failure: the innermost Java cause, or the last line of a Python
+    worker's traceback, instead of the JVM's stack trace."""
+    java = getattr(error, "java_exception", None)
+    if java is not None:
+        while java.getCause() is not None:
+            java = java.getCause()
+        text = str(java.getMessage() or java.toString())
+    else:
+        lines = [line for line in str(error).splitlines() if line.strip()]
+        text = lines[-1] if lines else type(error).__name__
+    return " ".join(text.split())[:400]
+
+
+@contextlib.contextmanager
+def spark_errors(what: str):
+    """Spark's exceptions (py4j's, pyspark's) as one-line :class:`EngineFailed`."""
+    try:
+        yield
+    except EngineError:
+        raise
+    except Exception as error:
+        module = type(error).__module__ or ""
+        if not module.startswith(("py4j", "pyspark")):
+            raise
+        raise EngineFailed(f"Spark failed ({what}): {_spark_reason(error)}") from None
+
+
 class SparkEngine(Engine):
     """The engine interface over a SparkSession: the same SQL text, Spark's dialect settings."""
 
@@ -325,17 +362,20 @@ class SparkEngine(Engine):
 
     def files(self, name: str, paths: list[str]) -> None:
         # explicit files: no partition discovery, so no hive ``day`` column (as on DuckDB)
-        frame = self.spark.read.option("mergeSchema", "true").parquet(*[self._url(p) for p in paths])
+        with spark_errors("reading Parquet files"):
+            frame = self.spark.read.option("mergeSchema", "true").parquet(*[self._url(p) for p in paths])
         self._register(name, frame)
 
     def table(self, name: str, table: pa.Table) -> None:
         self._register(name, self.spark.createDataFrame(table))
 
     def view(self, name: str, sql: str) -> None:
-        self._register(name, self.spark.sql(sql))
+        with spark_errors("a view"):
+            self._register(name, self.spark.sql(sql))
 
     def materialize(self, name: str, sql: str) -> None:
-        frame = self.spark.sql(sql).cache()
+        with spark_errors("a view"):
+            frame = self.spark.sql(sql).cache()
         self._cached.append(frame)
         self._register(name, frame)
 
@@ -344,22 +384,25 @@ class SparkEngine(Engine):
         self._views.add(name)
 
     def query(self, sql: str) -> pa.Table:
-        return self.spark.sql(sql).toArrow()
+        with spark_errors("a query"):
+            return self.spark.sql(sql).toArrow()
 
     def read_text(self, url: str) -> str:
-        rows = self.spark.read.text(self._url(url), wholetext=True).collect()
+        with spark_errors(f"reading {url}"):
+            rows = self.spark.read.text(self._url(url), wholetext=True).collect()
         return rows[0][0] if rows else ""
 
     def list_files(self, folder: str) -> list[tuple[str, int]]:
         """Through Hadoop's FileSystem API, so ``hdfs://`` (and ``s3a://`` where the connector
         is installed) list as local folders do."""
         context = self.spark.sparkContext
-        path = context._jvm.org.apache.hadoop.fs.Path(self._url(folder))
-        system = path.getFileSystem(context._jsc.hadoopConfiguration())
-        if not system.exists(path):
-            return []
-        found = [(status.getPath().toString(), status.getLen()) for status in system.listStatus(path)
-                 if status.isFile() and data_file(status.getPath().getName())]
+        with spark_errors(f"listing {folder}"):
+            path = context._jvm.org.apache.hadoop.fs.Path(self._url(folder))
+            system = path.getFileSystem(context._jsc.hadoopConfiguration())
+            if not system.exists(path):
+                return []
+            found = [(status.getPath().toString(), status.getLen()) for status in system.listStatus(path)
+                     if status.isFile() and data_file(status.getPath().getName())]
         return sorted(found)
 
     def map_files(self, paths: list[str], func, schema: pa.Schema) -> pa.Table:
@@ -370,12 +413,13 @@ class SparkEngine(Engine):
             for batch in batches:
                 for path, content in zip(batch.column(0).to_pylist(), batch.column(1).to_pylist()):
                     yield from func(path, content).to_batches()
-        frame = self.spark.read.format("binaryFile").load([self._url(p) for p in paths]).select("path", "content")
+        with spark_errors("listing files"):
+            frame = self.spark.read.format("binaryFile").load([self._url(p) for p in paths]).select("path", "content")
         key = "spark.sql.execution.arrow.maxRecordsPerBatch"
         before = self.spark.conf.get(key)
         self.spark.conf.set(key, "1")  # files can be large: one at a time through a Python worker
         try:
-            with warnings.catch_warnings():
+            with warnings.catch_warnings(), spark_errors("reading and parsing files"):
                 warnings.simplefilter("ignore", FutureWarning)  # pyspark's notice about the pandas version
                 result = frame.mapInArrow(run, from_arrow_schema(schema)).toArrow()
         finally:
