@@ -115,6 +115,11 @@ def test_import_then_aggregate_from_the_command_line(tmp_path):
     bad = run_cli("transfers", "import-monit", "--store", str(store), "--source", str(FTS), "--kind", "fts_complete",
                   "--day", "10.03.2026")
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1
+    hdfs = run_cli("transfers", "import-monit", "--store", str(store), "--source", "hdfs://namenode:8020/archive",
+                   "--kind", "fts_complete", "--day", DAY)
+    assert hdfs.returncode == 2
+    assert hdfs.stderr.strip().splitlines() == [
+        "error: DuckDB reads local paths and s3:// URLs, not hdfs://: use --engine spark (HDFS) or a mount"]
 
 
 def test_a_store_url_is_refused_for_writing_in_one_line(tmp_path):

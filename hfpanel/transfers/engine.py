@@ -173,12 +173,23 @@ class DuckEngine(Engine):
                 self._httpfs = False
         return self._httpfs
 
+    @staticmethod
+    def _remote(*paths: str) -> bool:
+        """True when any path is an object-store URL; DuckDB reads local paths and S3 only."""
+        schemes = {urllib.parse.urlsplit(str(p)).scheme for p in paths if is_remote(p)}
+        if schemes - {"s3", "s3a"}:
+            raise EngineUsageError(f"DuckDB reads local paths and s3:// URLs, not {sorted(schemes)[0]}://: "
+                                   "use --engine spark (HDFS) or a mount")
+        return bool(schemes)
+
     def files(self, name: str, paths: list[str]) -> None:
-        if any(is_remote(p) for p in paths) and not self._has_httpfs():
-            import pyarrow.dataset as ds
-            dataset = ds.dataset([_s3_key(p) for p in paths], format="parquet", filesystem=s3_filesystem())
-            self.table(name, dataset)
-            return
+        if self._remote(*paths):
+            if not self._has_httpfs():
+                import pyarrow.dataset as ds
+                dataset = ds.dataset([_s3_key(p) for p in paths], format="parquet", filesystem=s3_filesystem())
+                self.table(name, dataset)
+                return
+            paths = ["s3://" + _s3_key(p) for p in paths]
         files = "[" + ", ".join("'" + p.replace("'", "''") + "'" for p in paths) + "]"
         self.view(name, f"SELECT * FROM read_parquet({files}, hive_partitioning = false, union_by_name = true)")
 
@@ -218,16 +229,16 @@ class DuckEngine(Engine):
         return self.con.sql(sql).to_arrow_table()
 
     def read_text(self, url: str) -> str:
-        if is_remote(url) and not self._has_httpfs():
-            with s3_filesystem().open_input_stream(_s3_key(url)) as handle:
-                return handle.read().decode()
-        if not is_remote(url):
-            with open(url) as handle:
+        if not self._remote(url):
+            with open(local_path(url)) as handle:
                 return handle.read()
-        return self.con.execute("SELECT content FROM read_text(?)", [url]).fetchone()[0]
+        if not self._has_httpfs():
+            with s3_filesystem().open_input_stream(_s3_key(url), compression=None) as handle:
+                return handle.read().decode()
+        return self.con.execute("SELECT content FROM read_text(?)", ["s3://" + _s3_key(url)]).fetchone()[0]
 
     def list_files(self, folder: str) -> list[tuple[str, int]]:
-        if is_remote(folder):
+        if self._remote(folder):
             from pyarrow import fs
             base = urllib.parse.urlsplit(folder)
             infos = s3_filesystem().get_file_info(fs.FileSelector(_s3_key(folder).rstrip("/"), allow_not_found=True))
@@ -243,7 +254,7 @@ class DuckEngine(Engine):
     def map_files(self, paths: list[str], func, schema: pa.Schema) -> pa.Table:
         tables = [pa.table({f.name: pa.array([], f.type) for f in schema}, schema=schema)]
         for path in paths:
-            if is_remote(path):
+            if self._remote(path):
                 with s3_filesystem().open_input_stream(_s3_key(path), compression=None) as handle:
                     content = handle.read()
             else:
