@@ -29,7 +29,7 @@ import psutil
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from bench_transfers import DAY0, build  # noqa: E402
+from bench_transfers import build  # noqa: E402
 
 from hfpanel.store import Store  # noqa: E402
 from hfpanel.transfers import synthetic  # noqa: E402
@@ -96,8 +96,9 @@ def monit_day(folder: Path, documents: int, files: int) -> Path:
         for n, body in enumerate(bodies[index * per_file:(index + 1) * per_file]):
             data = json.loads(body[:-1])
             ms = data.get("tr_timestamp_complete") or 1_773_129_600_000
-            lines.append(json.dumps({"data": data, "metadata": {"producer": "fts", "type": "complete", "timestamp": ms + 300,
-                                                                  "kafka_timestamp": ms + 900, "_id": f"{index}-{n}"}}))
+            metadata = {"producer": "fts", "type": "complete", "timestamp": ms + 300, "kafka_timestamp": ms + 900,
+                        "_id": f"{index}-{n}"}
+            lines.append(json.dumps({"data": data, "metadata": metadata}))
         (day / f"part-{index:05d}.json.gz").write_bytes(gzip.compress(("\n".join(lines) + "\n").encode(), 6))
     return folder
 
@@ -106,7 +107,8 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sizes", default="5000000,50000000")
     parser.add_argument("--days", type=int, default=30)
-    parser.add_argument("--documents", type=int, default=400_000, help="MONIT documents to import (a fraction of a day)")
+    parser.add_argument("--documents", type=int, default=400_000,
+                        help="MONIT documents to import (a fraction of a day)")
     parser.add_argument("--spark-memory", default="6g")
     parser.add_argument("--work", help="folder for the stores (default: a temporary one, removed)")
     args = parser.parse_args(argv)
@@ -130,8 +132,9 @@ def main(argv=None) -> int:
                             rows / seconds))
             print(results[-1], flush=True)
         for name, engine in (("duckdb", None), ("spark local[2]", spark_engine)):
-            seconds, mb, load, summary = measured(lambda: recompute(root, "2026-01-01", resolver=resolver, engine=engine))
-            results.append((f"recompute (all statistics, written), {rows:,} rows", name, seconds, mb, load, rows / seconds))
+            seconds, mb, load, _ = measured(lambda: recompute(root, "2026-01-01", resolver=resolver, engine=engine))
+            results.append((f"recompute (all statistics, written), {rows:,} rows", name, seconds, mb, load,
+                            rows / seconds))
             print(results[-1], flush=True)
         stats = sum(disk_bytes(root, t) for t in ("transfer_stats_10m", "transfer_errors_10m", "transfer_stats_1d"))
         print(f"statistics of {rows:,} rows: {stats / 2**20:.1f} MiB on disk", flush=True)
@@ -145,7 +148,8 @@ def main(argv=None) -> int:
         seconds, mb, load, summary = measured(lambda: import_days(store, str(source), ["2026-03-10"], "fts_complete",
                                                                     engine))
         assert summary.stored == args.documents, summary
-        results.append((f"MONIT import, {args.documents:,} documents", name, seconds, mb, load, args.documents / seconds))
+        results.append((f"MONIT import, {args.documents:,} documents", name, seconds, mb, load,
+                        args.documents / seconds))
         print(results[-1], flush=True)
     spark.stop()
 

@@ -36,7 +36,8 @@ def run_cli(*args):
 
 def test_an_archive_day_becomes_the_rows_the_live_parser_makes(tmp_path):
     summary = import_days(tmp_path, str(FTS), [DAY], "fts_complete", DuckEngine())
-    assert (summary.files, summary.documents, summary.stored, summary.duplicates, summary.quarantined) == (2, 25, 20, 2, 3)
+    counts = (summary.files, summary.documents, summary.stored, summary.duplicates, summary.quarantined)
+    assert counts == (2, 25, 20, 2, 3)
     stored = Store(tmp_path).sql("SELECT * EXCLUDE (commit) FROM fts_complete").set_index("key")
     # the same bodies through the live ingest's parser, received at the documents' kafka_timestamp
     for line in (MESSAGES / "fts_complete.jsonl").read_text().splitlines():
@@ -105,10 +106,12 @@ def test_import_then_aggregate_from_the_command_line(tmp_path):
     done = run_cli("transfers", "import-monit", "--store", str(store), "--source", str(FTS), "--kind", "fts_complete",
                    "--day", DAY)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.startswith("2 files, 25 documents") and "20 rows stored, 2 duplicates, 3 quarantined" in done.stdout
+    assert done.stdout.startswith("2 files, 25 documents")
+    assert "20 rows stored, 2 duplicates, 3 quarantined" in done.stdout
     assert run_cli("transfers", "aggregate", "--store", str(store)).returncode == 0
     assert Store(store).sql("SELECT sum(transfers) AS n FROM transfer_stats_1d")["n"].iloc[0] == 20
-    missing = run_cli("transfers", "import-monit", "--store", str(store), "--source", str(FTS), "--kind", "fts_complete",
+    missing = run_cli("transfers", "import-monit", "--store", str(store), "--source", str(FTS),
+                      "--kind", "fts_complete",
                       "--day", "2026-03-11")
     assert missing.returncode == 1
     assert missing.stderr.strip().splitlines()[-1].startswith("error: no archive files under")
@@ -206,7 +209,8 @@ def test_duckdb_computes_the_same_statistics_from_a_store_in_s3(s3, tmp_path):
 
 def test_an_archive_in_s3_imports_as_a_local_one(s3, tmp_path):
     upload(s3, FTS, "hfpanel/monit/fts/raw/complete")
-    remote = import_days(tmp_path / "remote", "s3://hfpanel/monit/fts/raw/complete", [DAY], "fts_complete", DuckEngine())
+    remote = import_days(tmp_path / "remote", "s3://hfpanel/monit/fts/raw/complete", [DAY], "fts_complete",
+                         DuckEngine())
     local = import_days(tmp_path / "local", str(FTS), [DAY], "fts_complete", DuckEngine())
     assert (remote.files, remote.stored, remote.duplicates, remote.quarantined) == \
         (local.files, local.stored, local.duplicates, local.quarantined) == (2, 20, 2, 3)

@@ -135,6 +135,11 @@ def test_aggregate_and_recompute_on_spark_write_what_duckdb_writes(spark, tmp_pa
         assert days == {"day=2026-01-01", "day=2026-01-02"}, name
 
 
+def as_json(frame) -> str:
+    """Rows as JSON text: equal rows compare equal even where a value is NaN."""
+    return frame.to_json(orient="records", date_format="iso", date_unit="us")
+
+
 def test_monit_import_through_spark_stores_what_plain_python_stores(spark, tmp_path):
     results = {}
     for name, engine in (("python", DuckEngine()), ("spark", SparkEngine(spark))):
@@ -142,10 +147,11 @@ def test_monit_import_through_spark_stores_what_plain_python_stores(spark, tmp_p
         fts = import_days(root, str(MONIT / "fts/raw/complete"), ["2026-03-10"], "fts_complete", engine)
         xrd = import_days(root, str(MONIT / "xrootd/raw/aaa-ng"), ["2026-03-10"], "xrootd", engine)
         store = Store(root)
+        rows = "SELECT * EXCLUDE (commit) FROM {} ORDER BY key"
         results[name] = ({k: v for k, v in vars(fts).items() if k != "seconds"},
                          {k: v for k, v in vars(xrd).items() if k != "seconds"},
-                         store.sql("SELECT * EXCLUDE (commit) FROM fts_complete ORDER BY key").to_json(orient="records", date_format="iso", date_unit="us"),
-                         store.sql("SELECT * EXCLUDE (commit) FROM xrootd_close ORDER BY key").to_json(orient="records", date_format="iso", date_unit="us"),
+                         as_json(store.sql(rows.format("fts_complete"))),
+                         as_json(store.sql(rows.format("xrootd_close"))),
                          store.sql("SELECT source, reason, body FROM quarantine ORDER BY reason").to_dict("records"))
     python, spark_result = results["python"], results["spark"]
     assert python[0]["stored"] == 20 and python[0]["duplicates"] == 2 and python[0]["quarantined"] == 3
@@ -169,7 +175,8 @@ def test_recompute_command_on_spark_and_duckdb_agree(raw_store, tmp_path):
     assert done.returncode == 0, done.stderr[-2000:]
     assert "transfer_stats_10m:" in done.stdout
     # quiet: hfpanel's own log lines (the duplicate key) and the JVM's notice about its vector module, nothing else
-    others = [line for line in done.stderr.splitlines() if "jdk.incubator.vector" not in line and " hfpanel." not in line]
+    others = [line for line in done.stderr.splitlines()
+              if "jdk.incubator.vector" not in line and " hfpanel." not in line]
     assert others == [], done.stderr
     assert run_cli("transfers", "recompute", "--since", "2026-01-01", "--store", str(duck_root)).returncode == 0
     for name in SCHEMAS:

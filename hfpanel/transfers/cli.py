@@ -112,7 +112,8 @@ def cmd_aggregate(args) -> int:
     from .aggregate import aggregate
     root, config = _settings(args)
     _local_store(root)
-    code, summary = _on_engine(args, "aggregating", lambda engine: aggregate(root, config, wait=args.wait, engine=engine))
+    code, summary = _on_engine(args, "aggregating",
+                               lambda engine: aggregate(root, config, wait=args.wait, engine=engine))
     if summary is not None:
         _print_summary(summary)
     return code
@@ -155,7 +156,8 @@ def cmd_import_monit(args) -> int:
         root, args.source, days, args.kind, engine, wait=args.wait, max_bytes=max_bytes), shared=False)
     if summary is None:
         return code
-    print(f"{summary.files} files, {summary.documents} documents in {summary.seconds:.1f}s: {summary.stored} rows stored, "
+    print(f"{summary.files} files, {summary.documents} documents in {summary.seconds:.1f}s: "
+          f"{summary.stored} rows stored, "
           f"{summary.duplicates} duplicates, {summary.quarantined} quarantined ({summary.commits} commits)")
     if not summary.files:
         print(f"error: no archive files under {args.source} for {days[0]}..{days[-1]} (expected YYYY/MM/DD folders)",
