@@ -118,7 +118,7 @@ def main(argv=None) -> int:
     spark = spark_session("local[2]", {"spark.driver.memory": args.spark_memory}, app="hfpanel-bench")
     spark_engine, duck = SparkEngine(spark), DuckEngine()
     print(f"{os.cpu_count()} cores; Spark {spark.version} local[2], driver memory {args.spark_memory}", flush=True)
-    for rows in (int(s) for s in args.sizes.split(",")):
+    for rows in (int(s) for s in args.sizes.split(",") if s.strip()):
         root = work / f"raw-{rows}"
         if not (root / "_manifest.json").exists():
             built = build(root, rows, args.days)

@@ -417,7 +417,8 @@ class SparkEngine(Engine):
         return sorted(found)
 
     def map_files(self, paths: list[str], func, schema: pa.Schema) -> pa.Table:
-        """Files read by the executors (``binaryFile``), one file per Arrow batch into ``func``."""
+        """Files read by the executors (``binaryFile``: one row per file, a task's files — up to
+        ``spark.sql.files.maxPartitionBytes`` — in one Arrow batch) and handed to ``func`` one by one."""
         from pyspark.sql.pandas.types import from_arrow_schema
 
         def run(batches):
@@ -426,15 +427,11 @@ class SparkEngine(Engine):
                     yield from func(path, content).to_batches()
         with spark_errors("listing files"):
             frame = self.spark.read.format("binaryFile").load([self._url(p) for p in paths]).select("path", "content")
-        key = "spark.sql.execution.arrow.maxRecordsPerBatch"
-        before = self.spark.conf.get(key)
-        self.spark.conf.set(key, "1")  # files can be large: one at a time through a Python worker
-        try:
-            with warnings.catch_warnings(), spark_errors("reading and parsing files"):
-                warnings.simplefilter("ignore", FutureWarning)  # pyspark's notice about the pandas version
-                result = frame.mapInArrow(run, from_arrow_schema(schema)).toArrow()
-        finally:
-            self.spark.conf.set(key, before)
+        # (not maxRecordsPerBatch=1 for big files: it also cuts the collected result into
+        # one-row batches, which took gigabytes for 100,000 rows)
+        with warnings.catch_warnings(), spark_errors("reading and parsing files"):
+            warnings.simplefilter("ignore", FutureWarning)  # pyspark's notice about the pandas version
+            result = frame.mapInArrow(run, from_arrow_schema(schema)).toArrow()
         return result.cast(schema) if result.num_rows else pa.table({f.name: pa.array([], f.type) for f in schema})
 
     def forget(self) -> None:
