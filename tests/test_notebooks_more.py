@@ -29,6 +29,9 @@ def test_investigate_incident_notebook_runs(demo_store, monkeypatch):
     outputs, text = run_notebook("investigate_incident.ipynb", demo_store, monkeypatch)
     assert not errors(outputs), errors(outputs)
     assert "module sam_ce: critical since" in text  # the red module of the demo's incident
+    # the conclusion's evidence is about the incident followed, not whatever is red at the end
+    assert "incident followed: sam_ce critical from" in text
+    assert "failing hosts at the onset: ce02.demo-t2.example.org" in text and "code 13:" in text
     assert "modules whose level changed within ±1 h of" in text and "condor_held" in text  # its companion
     assert "ce02.demo-t2.example.org" in text and "CRITICAL" in text  # the raw payload names the failing CE
     assert "No space left on device" in text or "cannot write" in text  # the held jobs' reason

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import weakref
 
 from pathlib import Path
@@ -12,26 +13,19 @@ import param
 
 from ..config import DEFAULTS, SiteConfig, load_config
 from ..durations import parse_duration
-from ..runner import utcnow
+from ..clock import parse_time, utcnow
 from ..store import Store
-from ..store.frames import utc_naive
 from . import data
+from .style import esc
+
+log = logging.getLogger("hfpanel.components")
 
 #: how old a module's row may be before it counts as stale when no site config says otherwise
 DEFAULT_MAX_AGE = parse_duration(DEFAULTS["max_age"])
 
 
-def to_time(value) -> pd.Timestamp | None:
-    """None/"" / "now" mean now; anything else becomes a naive-UTC timestamp (ValueError if not a time)."""
-    if value is None or (isinstance(value, str) and value.strip().lower() in ("", "now")):
-        return None
-    try:
-        stamp = utc_naive(value)
-    except (ValueError, TypeError) as error:
-        raise ValueError(f"not a time: {value!r}") from error
-    if pd.isna(stamp):
-        return None
-    return stamp.floor("us")
+#: None/"" / "now" mean now; anything else becomes a naive-UTC timestamp (ValueError if not a time)
+to_time = parse_time
 
 
 def to_store(value) -> Store | None:
@@ -82,6 +76,11 @@ class StoreView(pn.viewable.Viewer):
         A hidden component only notes that it is out of date and renders when shown: a page
         builds and steps through time at the cost of what the shifter actually sees."""
         self._outdated = True
+        self._failure = pn.pane.HTML("", visible=False, sizing_mode="stretch_width", margin=(4, 10),
+                                     css_classes=["hf-failure"])
+        self._failed_error, self._hidden_by_failure = None, []
+        if isinstance(self._layout, pn.layout.ListPanel):
+            self._layout.insert(0, self._failure)
         self._update_if_shown()
         self.param.watch(lambda *_: self._update_if_shown(outdated=True), list(self._watched))
         self.param.watch(lambda event: self._update_if_shown() if event.new else None, "active")
@@ -90,11 +89,53 @@ class StoreView(pn.viewable.Viewer):
         self._outdated = self._outdated or outdated
         if self.active and self._outdated:
             self._outdated = False
+            self._guarded_update()
+
+    def _guarded_update(self) -> None:
+        """``_update()``, but a failure stays in this component: its card says what failed (and hides
+        what would be stale), the error is logged once, and the page and the session carry on."""
+        if self._failed_error is not None:
+            for pane in self._hidden_by_failure:
+                pane.visible = True
+            self._hidden_by_failure, self._failure.visible = [], False
+        try:
             self._update()
+        except Exception as error:  # any bug or bad datum: contained here, never a traceback on the page
+            self._show_failure(error)
+        else:
+            self._failed_error = None
+
+    def _show_failure(self, error: Exception) -> None:
+        what = f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"
+        if what != self._failed_error:  # one log line per distinct failure, not one per refresh
+            log.error("%s could not be shown (%s); the rest of the page carries on", type(self).__name__, what)
+            log.debug("traceback of the %s failure", type(self).__name__, exc_info=error)
+        self._failed_error = what
+        if isinstance(self._layout, pn.layout.ListPanel):
+            self._hidden_by_failure = [pane for pane in self._layout if pane is not self._failure and pane.visible]
+            for pane in self._hidden_by_failure:
+                pane.visible = False
+        self._failure.object = (f'<div class="hf-noinfo" role="alert"><b>This part could not be shown.</b> '
+                                f"{esc(self.failure_subject())}failed with {esc(what)}. The rest of the page works; "
+                                "the error is in the server log.</div>")
+        self._failure.visible = True
+
+    def failure_subject(self) -> str:
+        """What was being shown when a failure happened (e.g. "Why this colour of sam_ce "), for its message."""
+        module = getattr(self, "module", "")
+        return f"{type(self).__name__}" + (f" of {module} " if isinstance(module, str) and module else " ")
+
+    @property
+    def failure(self) -> str | None:
+        """The failure this component shows instead of its content (None when it shows its content)."""
+        return self._failed_error
 
     def refresh(self) -> None:
         """Re-read the data (a new run may have landed) and update the panes in place."""
         self._update_if_shown(outdated=True)
+
+    def __panel__(self):
+        return self._layout
 
     def _update(self) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -108,7 +149,7 @@ class StoreView(pn.viewable.Viewer):
         if self.config is not None:
             try:
                 return self.config.module(module).max_age
-            except StopIteration:
+            except KeyError:
                 pass
         return DEFAULT_MAX_AGE
 
@@ -117,7 +158,7 @@ class StoreView(pn.viewable.Viewer):
             return None
         try:
             return self.config.module(module)
-        except StopIteration:
+        except KeyError:
             return None
 
     def set_time(self, value) -> None:

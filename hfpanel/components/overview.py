@@ -8,7 +8,7 @@ import param
 
 from ..levels import LEVELS, NOINFO, SEVERITY
 from . import data
-from ..runner import utcnow
+from ..clock import utcnow
 from .base import DEFAULT_MAX_AGE, StoreView
 from .style import BUTTON_CSS, CSS, esc, fmt_age, fmt_time
 from .tiles import CategoryTile

@@ -31,7 +31,7 @@ import panel as pn
 import param
 
 from ..durations import parse_duration
-from ..runner import utcnow
+from ..clock import utcnow
 from . import data
 from . import series as S
 from .base import StoreView, to_time
@@ -176,10 +176,10 @@ class PlotBuilder(StoreView):
 
     def settings(self, pin: bool = False) -> dict:
         """The view as a JSON-friendly dict. ``pin=True`` fixes ``start``/``end`` to the window
-        shown now, so the same plot comes back after more runs landed."""
+        drawn (not the window "now" would give), so the same plot comes back after more runs landed."""
         start, end = self.start, self.end
         if pin:
-            start, end = self.window_range()
+            start, end = self._range if self._range[0] is not None else self.window_range()
         return {"series": list(self.series), "window": self.window,
                 "start": iso(start) if start is not None else None, "end": iso(end) if end is not None else None,
                 "group_by": self.group_by, "bin": self.bin, "agg": self.agg, "per_run": self.per_run,

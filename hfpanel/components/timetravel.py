@@ -9,7 +9,7 @@ import pandas as pd
 import panel as pn
 
 from ..durations import format_duration
-from ..runner import utcnow
+from ..clock import utcnow
 from . import data
 from .base import StoreView, to_time
 from .style import CSS, esc, fmt_age, fmt_time, iso
