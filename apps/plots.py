@@ -10,7 +10,7 @@ import os
 
 import panel as pn
 
-from hfpanel.components.data import shared_store
+from hfpanel.queries.loaders import shared_store
 from hfpanel.components.plots import PlotBuilder
 
 pn.extension(notifications=True)

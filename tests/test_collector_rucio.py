@@ -22,7 +22,7 @@ import requests
 from collectors.rucio_rules import STATES, RucioRulesCollector
 from fault_server import FaultServer, refused_url
 from hfpanel.collector import SourceError
-from hfpanel.components import data as loaders
+from hfpanel.queries import loaders
 from hfpanel.components.rucio_rules import RucioRulesView
 from hfpanel.config import ConfigError, parse_config
 from hfpanel.rating import rate

@@ -15,8 +15,8 @@ import panel as pn
 import pytest
 
 from hfpanel.components import TimeTravel
-from hfpanel.components import data as loaders
-from hfpanel.components import history
+from hfpanel.queries import loaders
+from hfpanel.queries import history
 from hfpanel.components.changes import WhatChanged, shift_start
 from hfpanel.components.search import Search
 from hfpanel.components.strip_canvas import StripCanvas

@@ -12,9 +12,9 @@ import param
 
 from ..durations import format_duration
 from ..levels import NOINFO
-from . import data
+from ..queries import loaders
 from .base import StoreView
-from .overview import module_frame
+from ..queries.status import module_frame
 from .style import (CSS, LEVEL_COLORS, esc, fmt_age, fmt_status, fmt_time, level_of, link, pill,
                     stale_badge)
 
@@ -50,11 +50,12 @@ class ModuleView(StoreView):
     ``data`` is the detail table shown; ``status`` the module's row; ``history`` its recent rows.
     """
 
-    module = param.String(default="", doc="The module shown (its name); empty shows a hint.")
+    module = param.String(default="", allow_refs=True, doc="The module shown (its name); empty shows a hint.")
     table = param.String(default="rows", doc="Which of the module's detail tables to show.")
     history_hours = param.Number(default=48, bounds=(1, None), doc="How far back the history plot goes.")
 
     _watched = ("store", "time", "config", "module", "table", "history_hours")
+    _follows = {**StoreView._follows, "module": "module"}
 
     def __init__(self, **params):
         super().__init__(**params)
@@ -72,6 +73,8 @@ class ModuleView(StoreView):
         self._asof = pn.pane.HTML("", stylesheets=[CSS], sizing_mode="stretch_width", margin=(8, 10, 0, 10))
         self._tables = pn.widgets.Select(label="Detail table", options=["rows"], value="rows", width=220,
                                          visible=False)
+        # the table asked for (``table``) may differ from the one shown (a module without it shows
+        # "rows"), so the widget reports choices rather than mirroring the parameter
         self._tables.param.watch(self._on_table, "value")
         self._table = pn.widgets.Tabulator(
             pd.DataFrame(), disabled=True, show_index=False, sortable=True, pagination="local", page_size=15,
@@ -224,10 +227,10 @@ class ModuleView(StoreView):
         self._instruction.visible = bool(parts)
 
     def _render_detail(self) -> None:
-        names = data.detail_tables(self.store, self.module)
+        names = loaders.detail_tables(self.store, self.module)
         table = self.table if self.table in names else (names[0] if names else "rows")
         self._tables.param.update(options=names or ["rows"], value=table, visible=len(names) > 1)
-        frame = data.detail(self.store, self.module, table, self.time) if names else pd.DataFrame()
+        frame = loaders.detail(self.store, self.module, table, self.time) if names else pd.DataFrame()
         self._detail = frame
         self._shown_table = table
         when = self.detail_time
@@ -256,7 +259,7 @@ class ModuleView(StoreView):
         end = self.time if self.time is not None else None
         # rounded so that sessions at "now" share one cached history per module for ten minutes
         start = (self.reference_time() - pd.Timedelta(hours=self.history_hours)).floor("10min")
-        history = data.module_history(self.store, self.module, start, end)
+        history = loaders.module_history(self.store, self.module, start, end)
         self._history = history
         title = row["title"] if row is not None else self.module
         key = (id(history), self.time, title, self.history_hours)

@@ -16,7 +16,7 @@ import param
 from ..collector import ParseResult, SourceError, collector_class
 from ..levels import DEFAULT_LEVELS, DOWNTIME, NOINFO, NOINFO_STATUS, Levels
 from ..rating import Rating, describe_rule, rate, rating_type
-from . import history
+from ..queries import history
 from .base import StoreView
 from .style import CSS, LEVEL_COLORS, esc, fmt_status, fmt_time, level_of, pill
 
@@ -68,9 +68,10 @@ class WhyThisColour(StoreView):
     re-applied to the stored data; ``row``: the module's stored status row.
     """
 
-    module = param.String(default="", doc="The module explained (its name).")
+    module = param.String(default="", allow_refs=True, doc="The module explained (its name).")
 
     _watched = ("store", "time", "config", "module")
+    _follows = {**StoreView._follows, "module": "module"}
 
     def __init__(self, **params):
         super().__init__(**params)
