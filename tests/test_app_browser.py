@@ -61,7 +61,7 @@ def test_travelling_back_shows_the_banner_and_the_old_level(page, server, site):
 
 def test_clicking_a_module_opens_its_view(page, server, site):
     page.goto(server)
-    page.get_by_role("button", name="HTCondor queue").click()
+    page.locator('button.hf-modbtn[data-select="condor_queue"]').click()  # its title in the tile
     head = page.locator('.hf-module-head[data-module="condor_queue"]')
     head.wait_for()
     assert head.get_attribute("data-level") == "noinfo"

@@ -171,20 +171,18 @@ class StoreView(pn.viewable.Viewer):
         return self.time if self.time is not None else utcnow()
 
     def max_age(self, module: str) -> float:
-        if self.config is not None:
-            try:
-                return self.config.module(module).max_age
-            except KeyError:
-                pass
-        return DEFAULT_MAX_AGE
+        entry = self.module_config(module)
+        return entry.max_age if entry is not None else DEFAULT_MAX_AGE
 
     def module_config(self, module: str):
-        if self.config is None:
-            return None
-        try:
-            return self.config.module(module)
-        except KeyError:
-            return None
+        """The module's configuration: today's site config when the app has one, else the one stored
+        with the run viewed (instructions, links, max ages survive a ``--store``-only app)."""
+        if self.config is not None:
+            try:
+                return self.config.module(module)
+            except KeyError:
+                return None
+        return loaders.stored_module(self.store, module, self.time) if self.store is not None else None
 
     def set_time(self, value) -> None:
         """Set the viewed time from anything time-like (None, "now", a string, a datetime)."""

@@ -13,7 +13,6 @@ import pandas as pd
 import panel as pn
 import param
 
-from ..levels import LEVELS
 from ..queries import loaders
 from .base import StoreView
 from .changes import WhatChanged
@@ -21,7 +20,8 @@ from .module_view import ModuleView
 from .overview import StatusOverview
 from .search import Search
 from .strip import StatusStrip
-from .style import CSS, LEVEL_COLORS, esc
+from .header import PageHeader
+from .problems import PROBLEM_LEVELS, ProblemList
 from .timetravel import TimeTravel
 from .url import TIME, UrlField, UrlSync
 from .why import WhyThisColour
@@ -35,6 +35,11 @@ WRAP_CSS = ":host { min-width: 0 !important; flex-wrap: wrap; }"
 REFRESH_PERIOD = 10_000
 
 
+def check_level(level: str) -> None:
+    if level and level not in PROBLEM_LEVELS:
+        raise ValueError(f"one of {', '.join(PROBLEM_LEVELS)}")
+
+
 class Dashboard(UrlSync, StoreView):
     """The whole app: header, TimeTravel, StatusOverview and (when a module is chosen) ModuleView.
 
@@ -45,12 +50,17 @@ class Dashboard(UrlSync, StoreView):
 
     module = param.String(default="", doc="The module opened in the module view ('' for none).")
     category = param.String(default="", doc="The only category the overview shows ('' for all).")
+    level = param.String(default="", doc="The only level the problem list shows ('' for every problem).")
 
     _watched = ("store", "time", "config", "module", "category")
-    url_fields = (UrlField("time", codec=TIME), UrlField("category"), UrlField("module"))
+    url_fields = (UrlField("time", codec=TIME), UrlField("category"), UrlField("module"),
+                  UrlField("level", check=check_level))
 
     def __init__(self, **params):
         super().__init__(**params)
+        self.problems = ProblemList().follow(self, level="level")
+        self.header = PageHeader(on_level=self.problems.show_level, local_counts=True, active="./",
+                                 subtitle="site status", sizing_mode="stretch_width", margin=(4, 10))
         self.timetravel = TimeTravel().follow(self)
         self.overview = StatusOverview().follow(self)
         self.module_view = ModuleView().follow(self)
@@ -58,13 +68,12 @@ class Dashboard(UrlSync, StoreView):
         self.changes = WhatChanged(active=False).follow(self)  # its card starts collapsed
         self.why = WhyThisColour().follow(self)
         self.search = Search(active=False).follow(self)  # its card starts collapsed
-        self._header = pn.pane.HTML("", stylesheets=[CSS], sizing_mode="stretch_width", margin=(4, 10))
         self._side = pn.Column(self.module_view, pn.Card(self.why, title="Why this colour", collapsed=False,
                                                          sizing_mode="stretch_width"),
                                sizing_mode="stretch_width", min_width=340, max_width=900,
                                margin=(8, 8), visible=False)
         self._layout = pn.Column(
-            self._header, self.timetravel,
+            self.header, self.problems, self.timetravel,
             self._card(self.search, "Search modules, categories and detail rows", collapsed=True),
             self._card(self.strip, "Status strip (click a cell to travel to that run)", collapsed=False),
             pn.Row(pn.Column(self.overview, sizing_mode="stretch_width"), self._side, sizing_mode="stretch_width"),
@@ -99,7 +108,8 @@ class Dashboard(UrlSync, StoreView):
 
     # -- what the dashboard itself shows ------------------------------------------------------------
     def _children(self):
-        return (self.timetravel, self.overview, self.module_view, self.strip, self.changes, self.why, self.search)
+        return (self.problems, self.timetravel, self.overview, self.module_view, self.strip, self.changes, self.why,
+                self.search)
 
     def _update(self) -> None:
         self._side.visible = bool(self.module)
@@ -111,16 +121,12 @@ class Dashboard(UrlSync, StoreView):
         self._render_header()
 
     def _render_header(self) -> None:
+        """The shared header: the site's name and its counts per level (a click filters the problems)."""
         title = self.config.title if self.config is not None else (loaders.site_name(self.store) if self.store else "")
         modules = self.overview.all_modules
-        counts = modules["level"].value_counts() if not modules.empty else {}
-        summary = "".join(
-            f'<span><i class="hf-dot" style="background:{LEVEL_COLORS[lvl]}"></i><b>{int(counts.get(lvl, 0))}</b> {lvl}</span>'
-            for lvl in LEVELS)
-        self._header.object = (f'<div class="hf-topbar"><h1>{esc(title or "hfpanel")}</h1>'
-                               f'<span class="hf-sub">site status · hfpanel</span>'
-                               f'<a class="hf-sub" href="transfers" style="color:#8ab4f8">transfers</a>'
-                               f'<span class="hf-sum">{summary}</span></div>')
+        counts = modules["level"].value_counts().to_dict() if not modules.empty else {}
+        self.header.title = title or "hfpanel"
+        self.header.set_counts(counts)
 
     # -- serving -------------------------------------------------------------------------------
     def url_problem(self, message: str) -> None:

@@ -15,7 +15,8 @@ from ..levels import NOINFO
 from ..queries import loaders
 from .base import StoreView
 from ..queries.status import module_frame
-from .style import (CSS, LEVEL_COLORS, esc, fmt_age, fmt_status, fmt_time, level_of, link, pill,
+from .problems import since_words
+from .style import (CSS, LEVEL_COLORS, esc, fmt_status, fmt_time, level_of, link, pill,
                     stale_badge)
 
 #: columns of a detail table that are the store's bookkeeping, not the source's content
@@ -188,7 +189,14 @@ class ModuleView(StoreView):
             f'<div class="hf-muted hf-small">{esc(row["category_title"])} · module <code>{esc(row["module"])}</code></div>'
             f'<h2 style="margin:2px 0 6px 0;font-size:1.6em">{esc(row["title"])}</h2>'
             f'<div class="hf-header">{badges}<span style="font-size:1.1em">status '
-            f'<b>{esc(fmt_status(row["status"]))}</b></span></div></div>')
+            f'<b>{esc(fmt_status(row["status"]))}</b></span></div>'
+            f'<div class="hf-since-line" style="font-size:1.1em;margin-top:4px">{esc(self._since(row))}</div></div>')
+
+    def _since(self, row) -> str:
+        """"CRITICAL since 04:15 UTC — 1h 45m", from the stored history."""
+        viewed = self.time if self.time is not None else self.reference_time()
+        return since_words(row["level"], row.get("since"), bool(row.get("since_exact", True)), row.get("for_s"),
+                           viewed)
 
     def _render_facts(self, row) -> None:
         if row is None:
@@ -199,7 +207,8 @@ class ModuleView(StoreView):
             items.append(f'<div class="hf-noinfo"><b>No information:</b> {esc(row["error"])}</div>')
         rows = [("Message", esc(row["message"]) or '<span class="hf-muted">—</span>'),
                 ("Data written", f'{esc(fmt_time(row["time"]))} <span class="hf-muted">'
-                                 f'({esc(fmt_age(row["age_s"]))}{" at the viewed time" if self.time is not None else ""})</span>'),
+                                 f'({esc(format_duration(max(float(row["age_s"]), 0.0)))} old '
+                                 f'{"at the time viewed" if self.time is not None else "now"})</span>'),
                 ("Last good data", esc(fmt_time(row["last_good"])) if not pd.isna(row["last_good"]) else "never"),
                 ("Stale", ("yes — " + ("marked stale by the collector run" if row["stale"] else
                                        f"older than expected ({esc(format_duration(row['max_age_s']))})"))

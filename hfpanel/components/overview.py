@@ -6,6 +6,7 @@ import pandas as pd
 import panel as pn
 import param
 
+from ..levels import SEVERITY
 from ..queries.status import CATEGORY_COLUMNS, MODULE_COLUMNS, category_frame, module_frame
 from .base import StoreView
 from .style import BUTTON_CSS, CSS, esc, fmt_time
@@ -21,8 +22,10 @@ class StatusOverview(StoreView):
 
     selected = param.String(default="", allow_refs=True, doc="The module last clicked (its name).")
     category = param.String(default="", allow_refs=True, doc="Show only this category ('' for all of them).")
+    order = param.Selector(default="worst first", objects=["worst first", "as configured"],
+                           doc="The order of the tiles: the worst category first, or the site config's order.")
 
-    _watched = ("store", "time", "config", "selected", "category")
+    _watched = ("store", "time", "config", "selected", "category", "order")
     _follows = {**StoreView._follows, "selected": "module", "category": "category"}
 
     def __init__(self, **params):
@@ -82,6 +85,9 @@ class StatusOverview(StoreView):
                                max_age=self.max_age)
         categories = category_frame(self.store, self.time, self.config, modules)
         self._all_modules = modules
+        if self.order == "worst first":  # stable: equally bad categories keep the configured order
+            categories = categories.sort_values("level", key=lambda s: s.map(SEVERITY), kind="stable")
+            categories = categories.reset_index(drop=True)
         focus = self.category.strip()
         self._all.visible = bool(focus)
         if focus:

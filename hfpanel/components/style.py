@@ -67,12 +67,14 @@ def stale_badge() -> str:
 #: one stylesheet for the HTML panes (loaded into each pane's shadow root)
 CSS = """
 :host { font-family: system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif; color: #202124; }
+@media (max-width: 600px) { :host { font-size: 15px; } }
 .hf-pill { display: inline-block; padding: 1px 9px; border-radius: 10px; font-weight: 700; font-size: 0.85em;
            letter-spacing: .02em; text-transform: uppercase; white-space: nowrap; }
 .hf-pill-big { font-size: 1.15em; padding: 3px 14px; border-radius: 14px; }
 .hf-stale { display: inline-block; padding: 0 7px; border-radius: 8px; font-size: 0.78em; font-weight: 700;
             text-transform: uppercase; color: #7a2e00; background: #ffe0b2; border: 1px solid #e37400; margin-left: 6px; }
 .hf-muted { color: #5f6368; }
+.hf-since { font-weight: 700; color: #3c4043; }
 .hf-small { font-size: 0.85em; }
 .hf-badlink { color: #5f6368; text-decoration: line-through dotted; }
 a { color: #1a73e8; }

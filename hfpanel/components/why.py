@@ -16,15 +16,21 @@ import param
 from ..collector import ParseResult, SourceError, collector_class
 from ..levels import DEFAULT_LEVELS, DOWNTIME, NOINFO, NOINFO_STATUS, Levels
 from ..rating import Rating, describe_rule, rate, rating_type
-from ..queries import history
+from ..queries import history, loaders
+from ..stored_config import stored_module
 from .base import StoreView
 from .style import CSS, LEVEL_COLORS, esc, fmt_status, fmt_time, level_of, pill
 
 
 # -- the rule ---------------------------------------------------------------------------------------
-def resolve_rule(module: str, config=None, collector: str | None = None) -> tuple[dict | None, str, bool]:
-    """The rating rule of ``module``: (rule, where it comes from, known). ``known`` is False when
-    neither a config nor the collector type can say (the rule is then unknown, not "none")."""
+def resolve_rule(module: str, config=None, collector: str | None = None,
+                 stored: dict | None = None) -> tuple[dict | None, str, bool]:
+    """The rating rule of ``module``: (rule, where it comes from, known) — the rule stored with the run
+    (what was applied), else today's config's, else the collector's default. ``known`` is False when
+    none of them can say (the rule is then unknown, not "none")."""
+    if stored is not None and "rating" in stored:
+        rule = stored["rating"]
+        return (dict(rule) if rule else None), "the configuration in force at that run", True
     entry = None
     if config is not None:
         try:
@@ -125,7 +131,11 @@ class WhyThisColour(StoreView):
 
     @property
     def levels(self) -> Levels:
-        return self.config.levels if self.config is not None else DEFAULT_LEVELS
+        """The level boundaries: today's config's, else those stored with the run viewed."""
+        if self.config is not None:
+            return self.config.levels
+        stored = loaders.stored_config(self.store, self.time) if self.store is not None else None
+        return Levels(**stored["levels"]) if stored and stored.get("levels") else DEFAULT_LEVELS
 
     # -- computing -----------------------------------------------------------------------------
     def _stored_result(self, row) -> ParseResult:
@@ -155,7 +165,8 @@ class WhyThisColour(StoreView):
         status = float(row["status"])
         sentences = [f"{title} is {stored_level.upper()} (status {fmt_status(status)}) in the run of "
                      f"{fmt_time(row['time'])}."]
-        self._rule, self._rule_source, known = resolve_rule(self.module, self.config, row.get("collector"))
+        stored = stored_module(loaders.stored_config(self.store, self.time), self.module)
+        self._rule, self._rule_source, known = resolve_rule(self.module, self.config, row.get("collector"), stored)
         sentences.append(f"Rating rule, from {self._rule_source}: {describe_rule(self._rule)}." if known
                          else f"Rating rule: {self._rule_source}.")
         error = row.get("error")

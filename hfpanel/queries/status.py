@@ -20,7 +20,7 @@ DEFAULT_MAX_AGE = parse_duration(DEFAULTS["max_age"])
 
 MODULE_COLUMNS = ["category", "category_title", "module", "title", "status", "level", "message", "error",
                   "time", "age_s", "max_age_s", "stale", "is_stale", "last_good", "last_good_text", "source_url",
-                  "collector", "run_id"]
+                  "collector", "run_id", "since", "since_exact", "for_s"]
 CATEGORY_COLUMNS = ["category", "title", "status", "level", "message", *LEVELS, "modules"]
 
 
@@ -29,7 +29,9 @@ def module_frame(store, time=None, config=None, reference=None, max_age=None) ->
 
     ``age_s`` is the time since the row was written, measured from ``reference`` (the viewed time,
     or the wall clock at now); ``is_stale`` is the stored ``stale`` flag or an age beyond the
-    module's ``max_age`` (from the config, else the default of one hour).
+    module's ``max_age`` (from the config, else the default of one hour). ``since`` is the first run
+    of the module's current level (``since_exact`` False: older than the history looked at) and
+    ``for_s`` how long that is before ``reference``: what "CRITICAL for 1h 45m" says.
     """
     status = loaders.status_at(store, time) if store is not None else pd.DataFrame()
     if status.empty and config is None:
@@ -57,6 +59,14 @@ def module_frame(store, time=None, config=None, reference=None, max_age=None) ->
     frame["error"] = frame["error"].fillna("").astype(str)
     frame["message"] = frame["message"].fillna("").astype(str)
     frame["title"] = [t if isinstance(t, str) and t else m for t, m in zip(frame["title"], frame["module"])]
+    since = loaders.level_since(store, time) if store is not None else pd.DataFrame()
+    if not since.empty:
+        found = since.set_index("module")
+        frame["since"] = pd.to_datetime(frame["module"].map(found["since"]))
+        frame["since_exact"] = frame["module"].map(found["since_exact"]).fillna(False).astype(bool)
+    else:
+        frame["since"], frame["since_exact"] = pd.NaT, False
+    frame["for_s"] = (reference - pd.to_datetime(frame["since"])).dt.total_seconds()
     frame["last_good"] = pd.to_datetime(frame["last_good"])
     frame["last_good_text"] = [
         (f"{fmt_time(good)} ({fmt_age((reference - good).total_seconds())})" if not pd.isna(good) else "never")

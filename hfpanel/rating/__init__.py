@@ -139,7 +139,8 @@ def rollup(rule: dict | None, statuses: list[float], weights: list[float] | None
                                      f"{kind.required_known(rule)} are needed{note}", inputs)
     status, message = kind.evaluate(rule, [s for s, _ in known], [w for _, w in known])
     if share > policy.warning and status > policy.cap:
-        status, message = policy.cap, f"{message}, capped at warning: too many without information"
+        status = policy.cap
+        note = note.replace(" without information", " without information, so at most warning", 1)
     return Rating(status, message + note, inputs)
 
 

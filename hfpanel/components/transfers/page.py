@@ -15,6 +15,7 @@ import panel as pn
 import param
 
 from ..base import StoreView, to_time
+from ..page import site_header
 from ..style import CSS, esc, iso
 from ..url import DURATION, TIME, UrlField, UrlSync, differs
 from ...queries import transfers as queries
@@ -82,10 +83,8 @@ class TransferPage(UrlSync, StoreView):
 
     # -- widgets ---------------------------------------------------------------------------------------
     def _build_widgets(self) -> None:
-        self._header = pn.pane.HTML(
-            '<div class="hf-topbar"><h1>Transfers</h1><span class="hf-sub">FTS transfers and XRootD access · '
-            'hfpanel</span><span class="hf-sum"><a href="./" style="color:#8ab4f8">site status</a></span></div>',
-            stylesheets=[CSS], sizing_mode="stretch_width", margin=(4, 10))
+        self._header = site_header(self.store, self.config, active="transfers",
+                                   subtitle="FTS transfers and XRootD access")
         self._w_vo = pn.widgets.Select.from_param(self.param.vo, label="VO", options={"(all)": ""}, width=140)
         self._w_activity = pn.widgets.Select.from_param(self.param.activity, label="Activity",
                                                         options={"(all)": ""}, width=190)
