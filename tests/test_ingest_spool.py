@@ -2,7 +2,6 @@
 `hfpanel ingest --replay`, and the transfers config's error messages. No broker needed."""
 
 import json
-import os
 import random
 import signal
 import subprocess
@@ -12,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+import kill_at_checkpoint
 from hfpanel.config import ConfigError
 from hfpanel.ingest.flush import Flusher
 from hfpanel.ingest.spool import Spool, SpoolLocked, backlog_of
@@ -163,28 +163,6 @@ def test_a_failed_commit_counts_nothing_and_its_retry_counts_once(tmp_path, monk
     spool.close()
 
 
-#: runs ``hfpanel`` in a process that SIGKILLs itself when the flusher moves the spool's checkpoint
-#: for the Nth time: the store commit of that batch is done, its checkpoint is not
-KILL_AT_CHECKPOINT = """
-import os, signal, sys
-from hfpanel.ingest.spool import Spool
-from hfpanel.cli import main
-calls, commit = [0], Spool.commit
-def killing_commit(self, position, counts):
-    calls[0] += 1
-    if calls[0] == int(os.environ["KILL_AT_CHECKPOINT"]):
-        os.kill(os.getpid(), signal.SIGKILL)
-    return commit(self, position, counts)
-Spool.commit = killing_commit
-sys.exit(main(sys.argv[1:]))
-"""
-
-
-def run_killed_at_checkpoint(argv, n, **kwargs):
-    return subprocess.run([sys.executable, "-c", KILL_AT_CHECKPOINT, *argv], capture_output=True, text=True,
-                          env={**os.environ, "KILL_AT_CHECKPOINT": str(n)}, timeout=120, **kwargs)
-
-
 def test_sigkill_between_store_commit_and_checkpoint_doubles_no_row_of_any_table(tmp_path):
     fts, xrootd = generate.fts_complete_bodies(300, seed=5), generate.xrootd_bodies(200, seed=5)
     lines = fts + xrootd + fts[:20] + [f"{{broken {i}" for i in range(30)]  # 20 repeated transfers, 30 bad
@@ -195,7 +173,7 @@ def test_sigkill_between_store_commit_and_checkpoint_doubles_no_row_of_any_table
     recorded.write_text("\n".join(lines) + "\n")
     config = write_site(tmp_path)  # batches of 100 records
     argv = ["ingest", "--config", str(config), "--quiet", "--replay", str(recorded)]
-    killed = run_killed_at_checkpoint(argv, 2)
+    killed = kill_at_checkpoint.run(argv, 2)
     assert killed.returncode == -signal.SIGKILL, killed.stderr
     store = tmp_path / "store"
     assert rate_sums(store)["m"] == 200 and backlog_of(tmp_path / "spool-store") == 450, \
