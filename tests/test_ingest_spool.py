@@ -3,6 +3,7 @@
 
 import json
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -140,6 +141,30 @@ def test_store_without_the_spool_position_still_doubles_no_row(tmp_path):
     again = Flusher(store, spool, {COMPLETE: "fts_complete"}, 10**6, 86400)
     assert again.flush() == 21 and again.totals["duplicates"] == 21
     assert (rows(store, "fts_complete"), rows(store, "quarantine")) == (20, 1)
+    spool.close()
+
+
+def test_a_spool_restored_from_an_older_copy_loses_nothing(tmp_path, caplog):
+    """The store names a position past the spool's end (the spool folder came back from a backup):
+    skipping to it would drop records never committed, so every record is committed."""
+    store, folder = tmp_path / "store", tmp_path / "spool"
+    spool = Spool(folder)
+    for body in generate.fts_complete_bodies(10):
+        spool.append(time.time(), COMPLETE, {}, body.encode())
+    spool.sync()
+    Flusher(store, spool, {COMPLETE: "fts_complete"}, 10**6, 86400).flush()
+    spool.close()
+    identity = (folder / "id").read_text()
+    shutil.rmtree(folder)  # the copy was taken before those ten records arrived
+    folder.mkdir()
+    (folder / "id").write_text(identity)
+    spool = Spool(folder)
+    for body in generate.fts_complete_bodies(3, seed=4):
+        spool.append(time.time(), COMPLETE, {}, body.encode())
+    spool.sync()
+    assert Flusher(store, spool, {COMPLETE: "fts_complete"}, 10**6, 86400).flush() == 3
+    assert rows(store, "fts_complete") == 13
+    assert "past this spool's end" in caplog.text
     spool.close()
 
 
