@@ -17,6 +17,7 @@ import param
 
 from hfpanel.collector import Collector, ParseResult, SourceError
 from hfpanel.durations import format_duration, parse_duration
+from hfpanel.spoolfile import backlog_of
 from hfpanel.store import Store
 
 HEALTH_RATING = {"type": "map", "metric": "health", "map": {0: 1.0, 1: 0.5, 2: 0.0}, "default": -1}
@@ -50,7 +51,6 @@ class IngestHealthCollector(Collector):
         return None
 
     def fetch(self) -> bytes:
-        from hfpanel.ingest.spool import backlog_of
         now = self.now()
         try:
             with Store(self.store) as store:

@@ -262,8 +262,8 @@ def test_why_names_the_failing_row_and_the_threshold(rated):
 
 
 def test_why_threshold_from_the_collector_default(rated):
-    why = WhyThisColour(store=rated.root, module="squid")  # no config: the collector's default rule
-    assert "default of collector 'fake'" in why.rule_source
+    why = WhyThisColour(store=rated.root, module="squid")  # no config: the rule stored with the run
+    assert why.rule_source == "the configuration in force at that run"  # (the collector's default then)
     assert "threshold on metric health: warning at or below 0.6, critical at or below 0.3" in why.text
     assert "health = 0.5, at or below the warning bound 0.6 → 0.5; WARNING" in why.text
     assert list(why.data["metric"]) == ["health"]

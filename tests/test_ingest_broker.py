@@ -183,7 +183,7 @@ def test_broker_restart_mid_stream_then_sigterm_exits_0(tmp_path, broker):
 
 
 def test_broker_is_drained_while_another_writer_holds_the_store(tmp_path, broker):
-    from hfpanel.ingest.spool import backlog_of
+    from hfpanel.spoolfile import backlog_of
     from hfpanel.store import StoreWriter
     queue = f"/queue/hfpanel.busy.{uuid.uuid4().hex[:6]}"
     config = site(tmp_path, broker, [(queue, "fts_complete", None)])
@@ -210,7 +210,7 @@ def rate_totals(store_root):
 
 def checkpointed(spool) -> int:
     """Records of the spool before its checkpoint (what it knows to be in the store)."""
-    from hfpanel.ingest.records import read_records
+    from hfpanel.spoolfile import read_records
     position = json.loads((spool / "checkpoint.json").read_text())
     first = min(int(p.stem.split("-")[1]) for p in spool.glob("segment-*.log"))
     assert first == 0, "all in the first segment"

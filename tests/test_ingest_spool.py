@@ -15,7 +15,8 @@ import pytest
 import kill_at_checkpoint
 from hfpanel.config import ConfigError
 from hfpanel.ingest.flush import Flusher
-from hfpanel.ingest.spool import Spool, SpoolLocked, backlog_of
+from hfpanel.ingest.spool import Spool, SpoolLocked
+from hfpanel.spoolfile import backlog_of
 from hfpanel.store import Store
 from hfpanel.transfers import generate
 from hfpanel.transfers.config import load_transfers

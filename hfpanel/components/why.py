@@ -9,6 +9,8 @@ caused it.
 
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 import panel as pn
 import param
@@ -28,9 +30,19 @@ def resolve_rule(module: str, config=None, collector: str | None = None,
     """The rating rule of ``module``: (rule, where it comes from, known) — the rule stored with the run
     (what was applied), else today's config's, else the collector's default. ``known`` is False when
     none of them can say (the rule is then unknown, not "none")."""
+    today = _rule_of_today(module, config, collector)
     if stored is not None and "rating" in stored:
-        rule = stored["rating"]
-        return (dict(rule) if rule else None), "the configuration in force at that run", True
+        rule = dict(stored["rating"]) if stored["rating"] else None
+        if config is not None and today is not None and today[2] and _same_rule(today[0], rule):
+            return today  # today's config says the same: name where it is written
+        note = " (today's site config gives another rule)" if today is not None and config is not None else ""
+        return rule, f"the configuration in force at that run{note}", True
+    if today is not None:
+        return today
+    return None, "unknown: no site config and no collector type", False
+
+
+def _rule_of_today(module: str, config, collector: str | None):
     entry = None
     if config is not None:
         try:
@@ -51,7 +63,13 @@ def resolve_rule(module: str, config=None, collector: str | None = None,
             return None, f"unknown: collector '{collector}' is not installed here", False
         note = f"the default of collector '{collector}' (no site config given; a site config may override it)"
         return (dict(rule) if rule else None), note, True
-    return None, "unknown: no site config and no collector type", False
+    return None
+
+
+def _same_rule(a: dict | None, b: dict | None) -> bool:
+    """Equal rules, also when JSON made a map's keys text."""
+    return json.dumps(a, sort_keys=True, default=str) == json.dumps(b, sort_keys=True, default=str) or \
+        json.loads(json.dumps(a, default=str)) == b
 
 
 def _class_default(collector: str):

@@ -22,7 +22,7 @@ import threading
 import uuid
 from pathlib import Path
 
-from .records import encode, read_records, segment_path
+from ..spoolfile import encode, read_records, segment_path
 
 log = logging.getLogger("hfpanel.ingest.spool")
 SEGMENT_BYTES = 64 * 1024 * 1024
@@ -178,18 +178,3 @@ class Spool:
         self.sync()
         self._file.close()
         os.close(self._lock_fd)
-
-
-def backlog_of(folder) -> int | None:
-    """Records past the checkpoint of a spool folder, read without taking it over (for the health
-    collector); None when there is no spool there."""
-    folder = Path(folder)
-    if not folder.is_dir():
-        return None
-    try:
-        data = json.loads((folder / "checkpoint.json").read_text())
-        start = int(data["segment"]), int(data["offset"])
-    except FileNotFoundError:
-        existing = sorted(folder.glob("segment-*.log"))
-        start = (int(existing[0].stem.split("-")[1]), 0) if existing else (0, 0)
-    return sum(1 for _ in read_records(folder, start))

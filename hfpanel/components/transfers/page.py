@@ -62,7 +62,9 @@ class TransferPage(UrlSync, StoreView):
         if params.get("end") is not None:
             params["end"] = to_time(params["end"])
         super().__init__(**params)
-        shown = lambda tab: self.param.view.rx().rx.in_([tab])  # noqa: E731  (only the visible tab queries)
+        # only the visible tab queries. (Set in ``_update``, not as an ``rx`` reference to ``view``: param
+        # 2.4 leaves such a reference stale when ``view`` changes in one update with a followed parameter.)
+        shown = lambda tab: tab == self.view  # noqa: E731
         self.matrix = TransferMatrix(active=shown("matrix")).follow(self, color_by="color_by", src="src", dst="dst")
         self.timeline = TransferTimeline(active=shown("timeline")).follow(self)
         self.sites = SiteStatistics(active=shown("sites")).follow(self, selected="site")
@@ -143,6 +145,9 @@ class TransferPage(UrlSync, StoreView):
     # -- what the page itself shows ---------------------------------------------------------------------
     def _update(self) -> None:
         self._note.object = ""
+        for name, views in self.views().items():
+            for view in views:
+                view.active = name == self.view
         self._sync_widgets()
 
     # -- following new data -------------------------------------------------------------------------------
