@@ -12,8 +12,10 @@ import threading
 import time
 from pathlib import Path
 
+from . import logs
+from .clock import parse_time
 from .config import ConfigError, load_config
-from .durations import parse_duration
+from .durations import format_duration, parse_duration
 
 log = logging.getLogger("hfpanel")
 LEVEL_MARK = {"ok": "OK  ", "warning": "WARN", "critical": "CRIT", "noinfo": "N/A ", "downtime": "DOWN"}
@@ -24,25 +26,97 @@ def _progress(disable: bool):
     return tqdm(total=0, unit="module", desc="collecting", disable=disable, leave=False, file=sys.stderr)
 
 
-def print_summary(frame, title: str, out=None) -> None:
-    """A one-screen table of modules, worst first, cut to the terminal's height."""
-    out = out or sys.stdout
+class CliError(Exception):
+    """A mistake of the user's (bad argument, missing store, bad SQL): one line on stderr, ``code``."""
+
+    def __init__(self, message: str, code: int = 2):
+        super().__init__(message)
+        self.code = code
+
+
+#: exit codes of every command (``hfpanel status`` answers like a Nagios check: see NAGIOS)
+EXIT_CODES = """exit codes:
+  0    done (status: every module ok or in downtime)
+  1    nothing to show: no archived payload (replay); status: some module warning
+  2    bad input: usage, configuration, time, SQL, unknown module, missing store; status: some module critical
+  3    the store is busy: another writer holds it; status: unknown (no run, modules without information,
+       or any error of the status command itself, as a Nagios plugin answers)
+  70   internal error (a bug: run again with -vv for the traceback and report it)
+  130  interrupted (Ctrl-C)
+  141  the output pipe was closed (e.g. | head): stops quietly"""
+#: ``hfpanel status`` exit codes, as a Nagios/Icinga plugin's
+NAGIOS = {"ok": 0, "warning": 1, "critical": 2, "unknown": 3}
+
+
+def nagios_code(frame) -> int:
+    """Critical beats unknown beats warning beats ok; a module in downtime counts as ok."""
+    levels = set(frame["level"]) if not frame.empty else {"noinfo"}
+    for level, code in (("critical", 2), ("noinfo", 3), ("warning", 1)):
+        if level in levels:
+            return code
+    return 0
+
+
+def pd_time(value):
+    import pandas as pd
+    return pd.Timestamp(value)
+
+
+def since_text(since, exact: bool, now) -> str:
+    """"since 04:15 (1h 45m)", with the date when it is not today's, "≥" when the streak is older
+    than the history looked at."""
+    import pandas as pd
+    if since is None or pd.isna(since):
+        return ""
+    since = pd.Timestamp(since)
+    clock = f"{since:%H:%M}" if since.date() == now.date() else f"{since:%Y-%m-%d %H:%M}"
+    return f"since {'≥ ' if not exact else ''}{clock} ({format_duration((now - since).total_seconds())})"
+
+
+def print_summary(frame, title: str, out=None, now=None) -> None:
+    """Every module, worst first: level, category, module, since when, message. Names are never cut;
+    on a terminal the message is cut to the width, in a pipe nothing is."""
+    from .clock import utcnow
     from .levels import SEVERITY
-    width, height = shutil.get_terminal_size((120, 40))
+    out = out or sys.stdout
     print(title, file=out)
     if frame.empty:
         print("  (no modules)", file=out)
         return
+    now = now if now is not None else utcnow()
     frame = frame.assign(order=frame["level"].map(SEVERITY)).sort_values(["order", "category", "module"])
     counts = frame["level"].value_counts()
-    rows = frame.head(max(5, height - 6))
-    for row in rows.itertuples():
-        stale = " stale" if getattr(row, "stale", False) else ""
-        line = f"  {LEVEL_MARK.get(row.level, row.level)} {row.category:<14.14} {row.module:<24.24} {row.message}{stale}"
-        print(line[: width - 1], file=out)
-    if len(frame) > len(rows):
-        print(f"  … {len(frame) - len(rows)} more", file=out)
-    print("  " + ", ".join(f"{counts.get(k, 0)} {k}" for k in ("ok", "warning", "critical", "noinfo", "downtime")), file=out)
+    since = [since_text(row.get("since"), bool(row.get("since_exact", True)), now) for _, row in frame.iterrows()] \
+        if "since" in frame.columns else [""] * len(frame)
+    width = shutil.get_terminal_size((10_000, 40)).columns if out.isatty() else 10_000
+    cat_w, mod_w = frame["category"].astype(str).str.len().max(), frame["module"].astype(str).str.len().max()
+    since_w = max((len(t) for t in since), default=0)
+    for row, when in zip(frame.itertuples(), since):
+        stale = " (stale)" if getattr(row, "stale", False) is True else ""
+        line = (f"  {LEVEL_MARK.get(row.level, row.level)} {row.category:<{cat_w}} {row.module:<{mod_w}} "
+                f"{when:<{since_w}}  {' '.join(str(row.message).split())}{stale}")
+        print(line if len(line) < width else line[: width - 2] + "…", file=out)
+    print("  " + ", ".join(f"{counts.get(k, 0)} {k}" for k in ("ok", "warning", "critical", "noinfo", "downtime")),
+          file=out)
+
+
+def print_table(frame, limit: int, fmt: str = "table", out=None) -> None:
+    """A query's answer: an aligned table (no index, no pandas ellipses), or CSV / JSON lines."""
+    out = out or sys.stdout
+    if fmt == "csv":
+        frame.to_csv(out, index=False)
+        return
+    if fmt == "json":
+        frame.to_json(out, orient="records", lines=True, date_format="iso")
+        return
+    shown = frame.head(limit)
+    if frame.empty:
+        print("(no rows)" if len(frame.columns) else "(no result)", file=out)
+        return
+    text = shown.astype(object).where(shown.notna(), "").to_string(index=False, max_colwidth=80)
+    print(text, file=out)
+    more = f", showing the first {limit} (--limit N)" if len(frame) > limit else ""
+    print(f"({len(frame)} row{'s' if len(frame) != 1 else ''}{more})", file=out)
 
 
 def cmd_config_check(args) -> int:
@@ -67,6 +141,14 @@ def _load(path):
         raise SystemExit(2)
 
 
+def nothing_due(summary) -> str:
+    """The line ``collect`` prints when no module was due (cron runs more often than the intervals)."""
+    if summary.next_due is None:
+        return "no module due; nothing committed"
+    when, module = summary.next_due
+    return f"no module due; nothing committed (next: {module} at {when:%Y-%m-%d %H:%M:%S} UTC)"
+
+
 def collect_loop(config, every: float | None, force: bool, wait: float | None, quiet: bool) -> int:
     """Run once, or every ``every`` seconds until SIGTERM/SIGINT; compacts finished days after runs."""
     from .runner import Runner
@@ -86,10 +168,15 @@ def collect_loop(config, every: float | None, force: bool, wait: float | None, q
                 bar = _progress(disable=quiet or not sys.stderr.isatty())
                 summary = runner.run_once(writer, force=force, progress=bar)
                 bar.close()
-                writer.compact()
-                if not quiet:
+                if summary.committed:
+                    writer.compact()
+                if quiet:
+                    pass
+                elif summary.committed:
                     print_summary(summary.statuses, f"run {summary.run_id}: {len(summary.statuses)} modules "
                                                     f"in {summary.duration:.1f}s")
+                else:
+                    print(nothing_due(summary))
                 if not every:
                     return 0
                 deadline = time.monotonic() + every
@@ -114,7 +201,7 @@ def _store_path(args) -> Path:
         return Path(args.store)
     if getattr(args, "config", None):
         return _load(args.config).store
-    raise SystemExit("error: give --store DIR or --config FILE")
+    raise CliError("give --store DIR or --config FILE")
 
 
 def cmd_serve(args) -> int:
@@ -129,21 +216,47 @@ def cmd_demo(args) -> int:
                     address=args.address, quiet=args.quiet)
 
 
-def cmd_status(args) -> int:
+def _open_store(args):
     from .store import Store
-    store = Store(_store_path(args))
-    frame = store.status_at(args.at)
-    run = store.latest_run(args.at)
-    print_summary(frame, f"{store.root}: status as of run {run['run_id'] if run is not None else '—'}")
-    return 0 if not frame.empty else 1
+    path = _store_path(args)
+    try:
+        return Store(path)
+    except FileNotFoundError:
+        raise CliError(f"no store at {path} (give --store DIR of an existing store, or run hfpanel collect first)")
+
+
+def _at(args):
+    """The ``--at`` time of a command (None = now), or a one-line usage error."""
+    try:
+        return parse_time(getattr(args, "at", None))
+    except ValueError as error:
+        raise CliError(f"--at: {error}")
+
+
+def cmd_status(args) -> int:
+    """Every module at a time, worst first, with since when; exits like a Nagios check."""
+    from .queries.since import with_since
+    store = _open_store(args)
+    at = _at(args)
+    frame = store.status_at(at)
+    run = store.latest_run(at)
+    if run is None:
+        print(f"UNKNOWN: no run in {store.root}" + (f" at or before {at:%Y-%m-%d %H:%M} UTC" if at is not None else ""))
+        return NAGIOS["unknown"]
+    frame = with_since(frame, store, at)
+    print_summary(frame, f"{store.root}: status as of run {run['run_id']} ({pd_time(run['time'])} UTC)",
+                  now=pd_time(run["time"]) if at is not None else None)
+    return nagios_code(frame)
 
 
 def cmd_sql(args) -> int:
-    from .store import Store
-    import pandas as pd
-    frame = Store(_store_path(args)).sql(args.query)
-    with pd.option_context("display.max_rows", args.limit, "display.width", shutil.get_terminal_size().columns):
-        print(frame.to_string(max_rows=args.limit))
+    import duckdb
+    store = _open_store(args)
+    try:
+        frame = store.sql(args.query)
+    except duckdb.Error as error:
+        raise CliError(f"SQL: {str(error).splitlines()[0]}")
+    print_table(frame, args.limit, args.format)
     return 0
 
 
@@ -158,18 +271,26 @@ def cmd_compact(args) -> int:
 
 def cmd_replay(args) -> int:
     """Re-parse an archived payload with today's collector code (e.g. after fixing a parser)."""
+    from .collector import SourceError
     from .rating import rate
-    from .store import Store
     config = _load(args.config)
-    module = config.module(args.module)
-    found = Store(config.store).raw_payload(module.name, args.at)
+    try:
+        module = config.module(args.module)
+    except KeyError:
+        raise CliError(f"no module {args.module!r} in {args.config} "
+                       f"(modules: {', '.join(m.name for m in config.modules)})")
+    found = _open_store(args).raw_payload(module.name, _at(args))
     if found is None:
-        print(f"no archived payload for module {module.name}", file=sys.stderr)
+        print(f"hfpanel replay: no archived payload for module {module.name}", file=sys.stderr)
         return 1
     when, payload = found
     collector = module.make_collector()
-    result = collector.parse(payload)
-    rating = rate(module.rating or collector.default_rating, result)
+    try:
+        result = collector.parse(payload)
+        rating = rate(module.effective_rating(collector), result)
+    except SourceError as error:
+        print(f"{module.name} payload of {when} ({len(payload)} bytes): no information — {error}")
+        return 0
     print(f"{module.name} payload of {when} ({len(payload)} bytes): status {rating.status} — {rating.message}")
     for name, table in result.tables.items():
         print(f"table {name}: {len(table)} rows, columns {', '.join(map(str, table.columns))}")
@@ -178,10 +299,18 @@ def cmd_replay(args) -> int:
     return 0
 
 
+class OneLineErrorParser(argparse.ArgumentParser):
+    """argparse, but a usage mistake is one line (the command and what is wrong), exit code 2."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="hfpanel", description=__doc__)
+    parser = OneLineErrorParser(prog="hfpanel", description=__doc__, epilog=EXIT_CODES,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv for debug)")
-    sub = parser.add_subparsers(dest="command", required=True)
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=OneLineErrorParser)
 
     config = sub.add_parser("config", help="work with a site configuration")
     config_sub = config.add_subparsers(dest="config_command", required=True)
@@ -226,7 +355,9 @@ def build_parser() -> argparse.ArgumentParser:
     sql.add_argument("query")
     sql.add_argument("--store")
     sql.add_argument("--config")
-    sql.add_argument("--limit", type=int, default=50)
+    sql.add_argument("--limit", type=int, default=50, help="rows printed as a table (default 50)")
+    sql.add_argument("--format", choices=("table", "csv", "json"), default="table",
+                     help="table (default), or every row as CSV / JSON lines")
     sql.set_defaults(func=cmd_sql)
 
     compact = sub.add_parser("compact", help="merge each day's small files")
@@ -239,7 +370,7 @@ def build_parser() -> argparse.ArgumentParser:
     replay = sub.add_parser("replay", help="re-parse a module's archived payload")
     replay.add_argument("--config", required=True)
     replay.add_argument("--module", required=True)
-    replay.add_argument("--at")
+    replay.add_argument("--at", help="the payload archived at or before this time (UTC); default: the latest")
     replay.set_defaults(func=cmd_replay)
     __import__("hfpanel.ingest.cli", fromlist=["add_parser"]).add_parser(sub)
     __import__("hfpanel.transfers.cli", fromlist=["add_parsers"]).add_parsers(sub)
@@ -248,15 +379,45 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=[logging.WARNING, logging.INFO, logging.DEBUG][min(args.verbose, 2)],
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    code = args.func(args)
+    logs.setup(args.verbose)
+    code = run_command(args)
     if any(t.name.startswith("module-") and t.is_alive() for t in threading.enumerate()):
         # a timed-out source still hangs in its daemon thread: leave without waiting for it
-        sys.stdout.flush()
-        sys.stderr.flush()
+        _flush_quietly()
         os._exit(code)
     return code
+
+
+def run_command(args) -> int:
+    """Run the chosen command; user errors become one line on stderr and their exit code."""
+    name = " ".join(filter(None, ["hfpanel", args.command, getattr(args, "config_command", None)]))
+    try:
+        return args.func(args)
+    except CliError as error:
+        print(f"{name}: error: {error}", file=sys.stderr)
+        return NAGIOS["unknown"] if args.command == "status" else error.code
+    except BrokenPipeError:
+        # the reader (e.g. `| head`) has gone: stop writing, quietly, as Unix tools do
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141
+    except KeyboardInterrupt:
+        print(f"{name}: interrupted", file=sys.stderr)
+        return 130
+    except Exception as error:  # a bug: one line by default, the traceback with -vv
+        if args.verbose >= 2:
+            log.exception("%s failed", name)
+        print(f"{name}: internal error: {type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''} "
+              "(run with -vv for the traceback)", file=sys.stderr)
+        return NAGIOS["unknown"] if args.command == "status" else 70
+
+
+def _flush_quietly() -> None:
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (BrokenPipeError, ValueError):
+            pass
 
 
 if __name__ == "__main__":

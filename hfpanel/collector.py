@@ -12,6 +12,7 @@ import time as _time
 
 import dataclasses
 import functools
+import importlib
 from importlib.metadata import EntryPoint, entry_points
 from typing import ClassVar
 
@@ -90,13 +91,32 @@ def register(type_name: str, cls: type[Collector]) -> None:
 
 
 def collector_class(type_name: str) -> type[Collector]:
+    """The collector class of a type name: registered in-process, an entry point of an installed
+    package, or a dotted path ``package.module:ClassName`` (a site's own collector, importable from
+    the Python path, without packaging an entry point)."""
     if type_name in _registered:
         return _registered[type_name]
-    entry = registry().get(type_name)
-    if entry is None:
-        known = ", ".join(sorted({*registry(), *_registered})) or "none installed"
-        raise KeyError(f"unknown collector type {type_name!r} (known: {known})")
-    cls = entry.load()
+    if ":" in type_name:
+        cls = _by_dotted_path(type_name)
+    else:
+        entry = registry().get(type_name)
+        if entry is None:
+            known = ", ".join(sorted({*registry(), *_registered})) or "none installed"
+            raise KeyError(f"unknown collector type {type_name!r} (known: {known}; "
+                           "or name a class as package.module:ClassName)")
+        cls = entry.load()
     if not (isinstance(cls, type) and issubclass(cls, Collector)):
-        raise TypeError(f"entry point {type_name!r} does not name a Collector subclass")
+        raise TypeError(f"{type_name!r} does not name a Collector subclass")
     return cls
+
+
+def _by_dotted_path(path: str):
+    module_name, _, attribute = path.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as error:
+        raise ImportError(f"cannot import {module_name!r} for collector {path!r}: {error}") from None
+    try:
+        return getattr(module, attribute)
+    except AttributeError:
+        raise KeyError(f"module {module_name!r} has no {attribute!r} (collector {path!r})") from None

@@ -15,7 +15,7 @@ import yaml
 from .collector import Collector, collector_class
 from .durations import parse_duration
 from .levels import Levels
-from .rating import RATING_TYPES, ROLLUP_TYPES
+from .rating import check_rating, check_rollup
 
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
 MODULE_KEYS = {"name", "title", "category", "collector", "params", "interval", "timeout", "max_age",
@@ -23,12 +23,6 @@ MODULE_KEYS = {"name", "title", "category", "collector", "params", "interval", "
 CATEGORY_KEYS = {"name", "title", "rollup", "description"}
 TOP_KEYS = {"site", "store", "levels", "defaults", "categories", "modules", "http", "transfers"}
 DEFAULTS = {"interval": "15m", "timeout": "30s", "max_age": "1h"}
-RATING_KEYS = {
-    "threshold": ({"metric", "warning", "critical"}, {"direction"}),
-    "weakest_link": ({"column"}, {"table", "map", "default", "label", "empty"}),
-    "fraction": ({"column", "states", "warning", "critical"}, {"table", "empty", "label"}),
-    "map": ({"metric", "map"}, {"default"}),
-}
 
 
 class ConfigError(Exception):
@@ -63,6 +57,14 @@ class Module:
     #: hosts this module watches: when one is in a GOCDB outage the module shows "downtime"
     hosts: list = dataclasses.field(default_factory=list)
 
+    def effective_rating(self, collector: Collector | None = None) -> dict | None:
+        """The rule that rates this module: the config's ``rating``, else its collector's default
+        (which may depend on the parameters, so it is asked of an instance)."""
+        if self.rating:
+            return dict(self.rating)
+        rule = (collector or self.make_collector()).default_rating
+        return dict(rule) if rule else None
+
     def make_collector(self) -> Collector:
         """A fresh collector instance with this module's parameters."""
         cls = collector_class(self.collector)
@@ -83,10 +85,18 @@ class SiteConfig:
     config_hash: str
 
     def category(self, name: str) -> Category:
-        return next(c for c in self.categories if c.name == name)
+        """The category called ``name``; KeyError naming it when there is none."""
+        for category in self.categories:
+            if category.name == name:
+                return category
+        raise KeyError(f"no category {name!r}")
 
     def module(self, name: str) -> Module:
-        return next(m for m in self.modules if m.name == name)
+        """The module called ``name``; KeyError naming it when there is none."""
+        for module in self.modules:
+            if module.name == name:
+                return module
+        raise KeyError(f"no module {name!r}")
 
 
 class _Problems:
@@ -110,54 +120,14 @@ def _number(value) -> bool:
 
 
 def _check_rating(rule, where, problems):
-    if rule is None:
-        return
-    if not isinstance(rule, dict) or "type" not in rule:
-        problems.add(where, "key 'rating': must be a mapping with a 'type'")
-        return
-    kind = rule["type"]
-    if kind not in RATING_TYPES:
-        problems.add(where, f"key 'rating.type': unknown rating {kind!r} (known: {', '.join(RATING_TYPES)})")
-        return
-    required, optional = RATING_KEYS[kind]
-    for key in sorted(required - set(rule)):
-        problems.add(where, f"key 'rating.{key}': missing (required by {kind} rating)")
-    for key in sorted(set(rule) - required - optional - {"type"}):
-        problems.add(where, f"key 'rating.{key}': unknown for a {kind} rating")
-    for key in ("warning", "critical"):
-        if key in rule and not _number(rule[key]):
-            problems.add(where, f"key 'rating.{key}': threshold must be a number, got {rule[key]!r}")
-    if kind in ("threshold", "fraction") and _number(rule.get("warning")) and _number(rule.get("critical")):
-        if rule["warning"] == rule["critical"] and "direction" not in rule:
-            problems.add(where, "key 'rating': warning equals critical; give 'direction: above' or 'below'")
-        if kind == "fraction" and not (0 <= rule["warning"] <= 1 and 0 <= rule["critical"] <= 1):
-            problems.add(where, "key 'rating': fraction thresholds must lie between 0 and 1")
-        if kind == "fraction" and rule["critical"] < rule["warning"]:
-            problems.add(where, "key 'rating': a fraction's critical bound must not be below its warning bound")
-    if rule.get("direction") not in (None, "above", "below"):
-        problems.add(where, f"key 'rating.direction': must be 'above' or 'below', got {rule['direction']!r}")
-    for key in ("map",):
-        if key in rule and not isinstance(rule[key], dict):
-            problems.add(where, f"key 'rating.{key}': must be a mapping of value -> status")
-        elif key in rule:
-            for value, status in rule[key].items():
-                if not _number(status) or not (status == -1 or 0 <= status <= 1):
-                    problems.add(where, f"key 'rating.map.{value}': status must be -1 or within 0..1, got {status!r}")
-    if kind == "fraction" and "states" in rule and not isinstance(rule["states"], list):
-        problems.add(where, "key 'rating.states': must be a list")
+    for problem in check_rating(rule):
+        problems.add(where, problem)
 
 
 def _check_rollup(raw, where, problems, module_count) -> dict:
-    rule = {"type": raw} if isinstance(raw, str) else (raw or {"type": "worst"})
-    if not isinstance(rule, dict) or rule.get("type") not in ROLLUP_TYPES:
-        problems.add(where, f"key 'rollup': unknown roll-up {raw!r} (known: {', '.join(ROLLUP_TYPES)})")
-        return {"type": "worst"}
-    if rule["type"] == "k_of_n":
-        k = rule.get("k")
-        if not isinstance(k, int) or isinstance(k, bool) or k < 1:
-            problems.add(where, f"key 'rollup.k': must be a positive integer, got {k!r}")
-        elif module_count and k > module_count:
-            problems.add(where, f"key 'rollup.k': {k} is more than the {module_count} modules in the category")
+    rule, found = check_rollup(raw, module_count)
+    for problem in found:
+        problems.add(where, problem)
     return rule
 
 

@@ -12,11 +12,11 @@ import logging
 import threading
 import time as _time
 import uuid
-from datetime import datetime, timezone
 
 import pandas as pd
 
-from . import __version__
+from . import __version__, stored_config
+from .clock import utc_naive, utcnow
 from .collector import ParseResult, SourceError
 from .config import Module, SiteConfig
 from .durations import format_duration
@@ -24,7 +24,6 @@ from .downtime import DOWNTIME_COLLECTOR, downtime_reason, ongoing_outages
 from .levels import DOWNTIME, NOINFO_STATUS, OK
 from .rating import is_downtime_rollup, rate, rollup
 from .store import Store, StoreWriter
-from .store.frames import utc_naive
 from .store.reader import detail_table_name
 from .topology import TOPOLOGY_COLLECTOR, attach_sites
 
@@ -50,15 +49,19 @@ class Outcome:
 
 @dataclasses.dataclass
 class RunSummary:
+    """What one ``run_once`` did. ``run_id`` is "" when no module was due and nothing was committed;
+    ``next_due`` then says when the next module will be (and which)."""
+
     run_id: str
     time: pd.Timestamp
     statuses: pd.DataFrame  # this run's module_status rows
     categories: pd.DataFrame
     duration: float
+    next_due: tuple[pd.Timestamp, str] | None = None
 
-
-def utcnow() -> pd.Timestamp:
-    return pd.Timestamp(datetime.now(timezone.utc)).tz_localize(None).floor("us")
+    @property
+    def committed(self) -> bool:
+        return bool(self.run_id)
 
 
 def execute(module: Module, collector=None, run_time: float | None = None) -> Outcome:
@@ -73,7 +76,7 @@ def execute(module: Module, collector=None, run_time: float | None = None) -> Ou
         if len(outcome.payload) > collector.max_bytes:
             raise SourceError(f"document larger than the {collector.max_bytes / 1e6:.1f} MB limit")
         outcome.result = collector.parse(outcome.payload)
-        rating = rate(module.rating or collector.default_rating, outcome.result)
+        rating = rate(module.effective_rating(collector), outcome.result)
         outcome.status, outcome.message, outcome.inputs = rating.status, rating.message, rating.inputs
     except SourceError as error:
         outcome.error = str(error)
@@ -141,15 +144,26 @@ class Runner:
         #: reference tables other modules' results are read against (GOCDB downtimes, CRIC
         #: topology): the latest good one of each, kept between runs
         self._reference: dict[tuple[str, str], pd.DataFrame] = {}
+        #: the configuration in force, stored once per change so every run can be explained later
+        self._effective = stored_config.effective_config(config)
+        self._digest = stored_config.digest(self._effective)
+        self._stored_digests: set[str] | None = None
 
     def due(self, previous: pd.DataFrame, now: pd.Timestamp) -> list[Module]:
+        return [m for m, when in self._due_times(previous) if when is None or when - pd.Timedelta(seconds=DUE_SLACK) <= now]
+
+    def next_due(self, previous: pd.DataFrame) -> tuple[pd.Timestamp, str] | None:
+        """When the next module falls due, and which one (None when some module never ran)."""
+        times = [(when, m.name) for m, when in self._due_times(previous)]
+        if not times or any(when is None for when, _ in times):
+            return None
+        return min(times)
+
+    def _due_times(self, previous: pd.DataFrame) -> list[tuple[Module, pd.Timestamp | None]]:
+        """Each module with the time its interval runs out (None: it never ran)."""
         last = dict(zip(previous["module"], previous["time"])) if not previous.empty else {}
-        due = []
-        for module in self.config.modules:
-            seen = last.get(module.name)
-            if seen is None or (now - pd.Timestamp(seen)).total_seconds() + DUE_SLACK >= module.interval:
-                due.append(module)
-        return due
+        return [(m, None if last.get(m.name) is None else pd.Timestamp(last[m.name]) + pd.Timedelta(seconds=m.interval))
+                for m in self.config.modules]
 
     def run_once(self, writer: StoreWriter, now=None, force: bool = False, progress=None) -> RunSummary:
         """Run every due module (all with ``force``) and commit the run; ``now`` is for backfills."""
@@ -157,6 +171,9 @@ class Runner:
         now = utc_naive(now) if now is not None else utcnow()
         previous = self._previous(writer, now)
         modules = self.config.modules if force else self.due(previous, now)
+        if not modules:  # cron runs more often than the shortest interval: nothing to do, nothing to commit
+            return RunSummary("", now, pd.DataFrame(), pd.DataFrame(), _time.monotonic() - wall_start,
+                              next_due=self.next_due(previous))
         if progress:
             progress.reset(total=len(modules))
         outcomes = run_modules(modules, self.max_workers, on_done=(lambda m: progress.update(1)) if progress else None,
@@ -180,13 +197,25 @@ class Runner:
         levels = merged["level"].value_counts()
         tables["runs"] = pd.DataFrame([{
             "run_id": run_id, "time": now, "start": now, "end": end, "site": self.config.site,
-            "config_hash": self.config.config_hash, "version": __version__, "modules": len(merged),
+            "config_hash": self._digest, "version": __version__, "modules": len(merged),
             "modules_run": len(outcomes),
             **{lvl: int(levels.get(lvl, 0)) for lvl in ("ok", "warning", "critical", "noinfo", "downtime")},
         }])
+        if self._digest not in self._known_digests(writer):
+            tables[stored_config.TABLE] = stored_config.config_row(self._effective, now)
         writer.write(tables)  # one atomic commit: runs is visible together with everything else
+        self._stored_digests.add(self._digest)
         self._state = merged
         return RunSummary(run_id, now, statuses, categories, _time.monotonic() - wall_start)
+
+    def _known_digests(self, writer: StoreWriter) -> set[str]:
+        """The configurations the store holds (read once; this runner is the only writer after)."""
+        if self._stored_digests is None:
+            self._stored_digests = set()
+            if writer.manifest["tables"].get(stored_config.TABLE):
+                with Store(writer.root) as store:
+                    self._stored_digests = stored_config.stored_digests(store)
+        return self._stored_digests
 
     # -- building the tables ----------------------------------------------------------------
     def _previous(self, writer: StoreWriter, now) -> pd.DataFrame:

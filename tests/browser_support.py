@@ -61,7 +61,10 @@ def wait_until_up(url: str, process: subprocess.Popen, log: Path, timeout: float
 def served(store: Path, log: Path, config: Path | None = None):
     """`hfpanel serve` on a free port of 127.0.0.1 in a subprocess; yields its URL."""
     port = free_port()
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    # the test helpers (store_factory's collectors, named by dotted path in test configs) import by name
+    tests = str(Path(__file__).parent)
+    env = {**os.environ, "PYTHONUNBUFFERED": "1",
+           "PYTHONPATH": os.pathsep.join(filter(None, [tests, os.environ.get("PYTHONPATH")]))}
     env.pop("HFPANEL_STORE", None)
     env.pop("HFPANEL_CONFIG", None)
     command = [sys.executable, "-m", "hfpanel.cli", "-v", "serve", "--store", str(store), "--port", str(port),

@@ -25,7 +25,8 @@ import param
 
 from hfpanel.collector import Collector, ParseResult, SourceError, register
 from hfpanel.config import parse_config
-from hfpanel.runner import Runner, utcnow
+from hfpanel.clock import utcnow
+from hfpanel.runner import Runner
 from hfpanel.store import StoreWriter
 
 HOSTILE = "<script>alert(1)</script>"
@@ -52,6 +53,12 @@ class FakeCollector(Collector):
         doc = json.loads(payload)
         return ParseResult(tables={"rows": pd.DataFrame(doc["rows"])}, metrics={"health": doc["health"]},
                            message=doc["note"])
+
+
+class PlainCollector(FakeCollector):
+    """A fake without a rating rule of its own: fine whenever its data arrives and parses."""
+
+    default_rating = None
 
 
 register("fake", FakeCollector)

@@ -14,8 +14,8 @@ import panel as pn
 import pytest
 from panel.io.location import Location
 
-from hfpanel.components import data as loaders
-from hfpanel.components import series as S
+from hfpanel.queries import loaders
+from hfpanel.queries import series as S
 from hfpanel.components.plots import PlotBuilder, plot
 from store_factory_plots import (CRITICAL_FROM, CRITICAL_UNTIL, HOSTS, START, WARNING_AT, build_plot_store)
 
@@ -365,3 +365,19 @@ def test_widgets_drive_the_parameters(store):
     assert "not a time" in builder.error
     builder.kind = "area"  # and the parameters drive the widgets
     assert builder._w_kind.value == "area"
+
+
+def test_pinned_settings_keep_the_window_drawn_while_runs_land(tmp_path):
+    """A plot drawn at "now", pinned after another run landed, still names the window drawn."""
+    from hfpanel.runner import Runner
+    from hfpanel.store import Store, StoreWriter
+    from store_factory import build_store
+    site = build_store(tmp_path / "store")
+    store = Store(site.root)
+    builder = plot(store, series=["sam_ce:health"], window="6h")
+    drawn = builder.data.copy()
+    with StoreWriter(site.root) as writer:
+        Runner(site.config).run_once(writer, now=site.times[-1] + pd.Timedelta(minutes=30), force=True)
+    pinned = builder.settings(pin=True)
+    assert pinned["end"] == site.times[-1].isoformat()
+    pd.testing.assert_frame_equal(PlotBuilder.from_settings(store, pinned).data, drawn)

@@ -78,11 +78,43 @@ def test_no_rating_means_fine_when_data_arrives():
 def test_rollups():
     statuses, weights = [1.0, 0.5, 0.0, -1.0], [1.0, 1.0, 2.0, 5.0]
     worst = rollup({"type": "worst"}, statuses, weights)
-    assert worst.status == 0.0 and "1 without information" in worst.message
+    assert worst.status == 0.0 and "1 of 4 without information" in worst.message
     assert rollup({"type": "weighted"}, statuses, weights).status == pytest.approx((1.0 + 0.5) / 4)
     assert rollup({"type": "k_of_n", "k": 2}, statuses).status == 0.5
     assert rollup({"type": "k_of_n", "k": 1}, statuses).status == 1.0
     assert rollup(None, [-1.0, -1.0]).status == -1
+
+
+def test_a_category_mostly_without_information_is_not_green():
+    """14 of 16 modules without information: the category has none either, and says so."""
+    statuses = [1.0, 1.0] + [-1.0] * 14
+    for kind in ({"type": "worst"}, {"type": "weighted"}, {"type": "k_of_n", "k": 1}):
+        rating = rollup(kind, statuses)
+        assert rating.status == -1 and "14 of 16 modules without information" in rating.message
+
+
+def test_some_modules_without_information_cap_a_category_at_warning():
+    """A third without information: the fine rest cannot make the category green, and it is not
+    better than warning; a worse value stays worse. The shares are configurable per category."""
+    statuses = [1.0, 1.0, 1.0, 1.0, -1.0, -1.0]
+    capped = rollup({"type": "worst"}, statuses)
+    assert capped.status == 0.5 and "2 of 6 without information, so at most warning" in capped.message
+    assert rollup({"type": "worst"}, [0.0, 1.0, 1.0, 1.0, -1.0, -1.0]).status == 0.0
+    assert rollup({"type": "worst", "noinfo_warning": 0.4}, statuses).status == 1.0
+    assert rollup({"type": "worst", "noinfo_unknown": 0.3}, statuses).status == -1
+    one_of_five = rollup({"type": "worst"}, [1.0, 1.0, 1.0, 1.0, -1.0])
+    assert one_of_five.status == 1.0 and "1 of 5 without information" in one_of_five.message
+
+
+def test_k_of_n_needs_k_modules_with_information():
+    """Three perfSONAR hosts of which one answers cannot show that two links work."""
+    rating = rollup({"type": "k_of_n", "k": 2, "noinfo_unknown": 1.0, "noinfo_warning": 1.0}, [1.0, -1.0, -1.0])
+    assert rating.status == -1 and "only 1 of 3 modules have information, 2 are needed" in rating.message
+
+
+def test_modules_in_downtime_do_not_count_as_without_information():
+    rating = rollup({"type": "worst"}, [1.0, 1.0, 0.0, 0.0], downtime=[False, False, True, True])
+    assert rating.status == 1.0 and "2 in downtime" in rating.message and "without" not in rating.message
 
 
 def test_levels_boundaries():

@@ -9,39 +9,53 @@ caused it.
 
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 import panel as pn
 import param
 
 from ..collector import ParseResult, SourceError, collector_class
 from ..levels import DEFAULT_LEVELS, DOWNTIME, NOINFO, NOINFO_STATUS, Levels
-from ..rating import Rating, format_number, map_value, rate, threshold_direction
-from . import history
+from ..rating import Rating, describe_rule, rate, rating_type
+from ..queries import history, loaders
+from ..stored_config import stored_module
 from .base import StoreView
 from .style import CSS, LEVEL_COLORS, esc, fmt_status, fmt_time, level_of, pill
 
-#: at most this many failing rows are named in a sentence (all are in ``data``)
-NAMED_ROWS = 8
-
 
 # -- the rule ---------------------------------------------------------------------------------------
-def resolve_rule(module: str, config=None, collector: str | None = None) -> tuple[dict | None, str, bool]:
-    """The rating rule of ``module``: (rule, where it comes from, known). ``known`` is False when
-    neither a config nor the collector type can say (the rule is then unknown, not "none")."""
+def resolve_rule(module: str, config=None, collector: str | None = None,
+                 stored: dict | None = None) -> tuple[dict | None, str, bool]:
+    """The rating rule of ``module``: (rule, where it comes from, known) — the rule stored with the run
+    (what was applied), else today's config's, else the collector's default. ``known`` is False when
+    none of them can say (the rule is then unknown, not "none")."""
+    today = _rule_of_today(module, config, collector)
+    if stored is not None and "rating" in stored:
+        rule = dict(stored["rating"]) if stored["rating"] else None
+        if config is not None and today is not None and today[2] and _same_rule(today[0], rule):
+            return today  # today's config says the same: name where it is written
+        note = " (today's site config gives another rule)" if today is not None and config is not None else ""
+        return rule, f"the configuration in force at that run{note}", True
+    if today is not None:
+        return today
+    return None, "unknown: no site config and no collector type", False
+
+
+def _rule_of_today(module: str, config, collector: str | None):
     entry = None
     if config is not None:
         try:
             entry = config.module(module)
-        except StopIteration:
+        except KeyError:
             entry = None
-    if entry is not None and entry.rating:
-        return dict(entry.rating), "the site config", True
     if entry is not None:
+        source = "the site config" if entry.rating else f"the default of collector '{entry.collector}'"
         try:
-            rule = entry.make_collector().default_rating
+            return entry.effective_rating(), source, True
         except Exception:  # a collector that cannot be built here: fall back to its class
             rule = _class_default(entry.collector)
-        return (dict(rule) if rule else None), f"the default of collector '{entry.collector}'", True
+            return (dict(rule) if rule else None), source, True
     if collector:
         try:
             rule = _class_default(collector)
@@ -49,7 +63,13 @@ def resolve_rule(module: str, config=None, collector: str | None = None) -> tupl
             return None, f"unknown: collector '{collector}' is not installed here", False
         note = f"the default of collector '{collector}' (no site config given; a site config may override it)"
         return (dict(rule) if rule else None), note, True
-    return None, "unknown: no site config and no collector type", False
+    return None
+
+
+def _same_rule(a: dict | None, b: dict | None) -> bool:
+    """Equal rules, also when JSON made a map's keys text."""
+    return json.dumps(a, sort_keys=True, default=str) == json.dumps(b, sort_keys=True, default=str) or \
+        json.loads(json.dumps(a, default=str)) == b
 
 
 def _class_default(collector: str):
@@ -63,148 +83,6 @@ def _class_default(collector: str):
     return rule
 
 
-def _num(value) -> str:
-    return format_number(float(value)) if value is not None else "—"
-
-
-def _st(value) -> str:
-    """A status as the shifter reads it: 0.0, 0.5, 1.0, 0.93; -1 is no information."""
-    if value is None or pd.isna(value):
-        return "—"
-    value = float(value)
-    if value < 0:
-        return "-1 (no information)"
-    return f"{value:.1f}" if round(value, 1) == value else f"{value:.2f}"
-
-
-def describe_rule(rule: dict | None) -> str:
-    """The rule in one sentence (without a final full stop)."""
-    if not rule:
-        return "no rating rule: the module is fine whenever its data arrives and parses"
-    kind = rule["type"]
-    if kind == "threshold":
-        above = threshold_direction(rule)
-        side = "at or above" if above else "at or below"
-        return (f"threshold on metric {rule['metric']}: warning {side} {_num(rule['warning'])}, "
-                f"critical {side} {_num(rule['critical'])} ({'high' if above else 'low'} values are bad)")
-    if kind == "weakest_link":
-        text = f"weakest link over {rule.get('table', 'rows')}[{rule['column']}]: the worst row decides"
-        if rule.get("map"):
-            pairs = ", ".join(f"{k} → {_st(v)}" for k, v in rule["map"].items())
-            text += f"; values count as {pairs}; any other value → {_st(rule.get('default', NOINFO_STATUS))}"
-        else:
-            text += "; the column holds statuses (1 fine … 0 critical)"
-        if rule.get("label"):
-            text += f"; rows are named by {rule['label']}"
-        return text
-    if kind == "fraction":
-        states = "/".join(map(str, rule["states"]))
-        return (f"fraction of the rows of table {rule.get('table', 'rows')} whose {rule['column']} is {states}: "
-                f"warning at {float(rule['warning']):.0%}, critical at {float(rule['critical']):.0%} or more")
-    if kind == "map":
-        pairs = ", ".join(f"{k} → {_st(v)}" for k, v in rule["map"].items())
-        return f"map of metric {rule['metric']}: {pairs}; any other value → {_st(rule.get('default', NOINFO_STATUS))}"
-    return f"{kind} rating"
-
-
-def level_reason(levels: Levels, status) -> str:
-    """Why a status has its level, e.g. "critical below 0.33"."""
-    if status is None or pd.isna(status) or status < 0:
-        return "-1 means no information"
-    if status >= levels.ok:
-        return f"ok from {levels.ok:g}"
-    if status >= levels.warning:
-        return f"warning from {levels.warning:g} to below {levels.ok:g}"
-    return f"critical below {levels.warning:g}"
-
-
-# -- the inputs -------------------------------------------------------------------------------------
-def row_statuses(rule: dict, table: pd.DataFrame) -> pd.Series:
-    """Each row's status under a weakest_link rule (as ``rating`` computes it)."""
-    column, mapping = rule["column"], rule.get("map")
-    if mapping:
-        default = rule.get("default", NOINFO_STATUS)
-        return table[column].map(lambda v: float(map_value(mapping, v, default)))
-    return pd.to_numeric(table[column], errors="coerce").fillna(NOINFO_STATUS)
-
-
-def input_frame(rule: dict | None, result: ParseResult) -> pd.DataFrame:
-    """The inputs a shifter wants to see, deciding ones first: the table's rows with their status
-    (weakest_link) or whether they count (fraction), else the metrics."""
-    kind = (rule or {}).get("type")
-    if kind in ("weakest_link", "fraction"):
-        table = result.tables.get(rule.get("table", "rows"), pd.DataFrame())
-        if table.empty or rule["column"] not in table.columns:
-            return table
-        if kind == "weakest_link":
-            statuses = row_statuses(rule, table)
-            known = statuses[statuses >= 0]
-            worst = known.min() if not known.empty else None
-            front = pd.DataFrame({"row_status": statuses,
-                                  "decides": statuses == worst if worst is not None else False}, index=table.index)
-            order = statuses.where(statuses >= 0, 2.0).sort_values(kind="stable").index
-        else:
-            matches = table[rule["column"]].astype(str).isin([str(s) for s in rule["states"]])
-            front = pd.DataFrame({"counts": matches}, index=table.index)
-            order = (~matches).sort_values(kind="stable").index
-        return pd.concat([front, table], axis=1).loc[order].reset_index(drop=True)
-    frame = pd.DataFrame({"metric": list(result.metrics), "value": [float(v) for v in result.metrics.values()]})
-    if kind in ("threshold", "map") and not frame.empty:
-        frame.insert(0, "decides", frame["metric"] == rule["metric"])
-        frame = frame.sort_values("decides", ascending=False, kind="stable").reset_index(drop=True)
-    return frame
-
-
-def decision(rule: dict | None, rating: Rating, result: ParseResult, levels: Levels) -> str:
-    """The sentence naming the input that decided, ending with the level it gives."""
-    verdict = f"{levels.level(rating.status).upper()} — {level_reason(levels, rating.status)}"
-    if not rule:
-        return f"data arrived and parsed → {_st(rating.status)}; {verdict}"
-    kind, inputs = rule["type"], rating.inputs
-    if kind == "threshold":
-        if inputs.get("value") is None:
-            return f"{rule['metric']} has no value → no information"
-        above = threshold_direction(rule)
-        side = "at or above" if above else "at or below"
-        if rating.status == 0.0:
-            band = f"{side} the critical bound {_num(rule['critical'])}"
-        elif rating.status == 0.5:
-            band = f"{side} the warning bound {_num(rule['warning'])}"
-        else:
-            band = f"on the good side of the warning bound {_num(rule['warning'])}"
-        return f"{rule['metric']} = {_num(inputs['value'])}, {band} → {_st(rating.status)}; {verdict}"
-    where = f"{rule.get('table', 'rows')}[{rule['column']}]"
-    if kind == "weakest_link":
-        if not inputs.get("rows"):
-            return f"weakest link over {where}: no rows → {_st(rating.status)}; {verdict}"
-        if "worst_row" not in inputs:
-            return f"weakest link over {where}: {rating.message} → no information"
-        if rating.status >= 1.0:
-            return f"weakest link over {where}: all {inputs['rows']} rows fine → {_st(rating.status)}; {verdict}"
-        text = (f"weakest link over {where}: {inputs['worst_row']} = {inputs['worst_value']} → {_st(rating.status)}; "
-                f"{verdict}")
-        bad = inputs.get("bad_rows") or []
-        if bad and rating.status < 1.0:
-            named = ", ".join(bad[:NAMED_ROWS]) + (f" and {len(bad) - NAMED_ROWS} more" if len(bad) > NAMED_ROWS else "")
-            text += f". {inputs['not_fine']} of {inputs['rows']} rows not fine: {named}"
-        return text
-    if kind == "fraction":
-        if not inputs.get("rows"):
-            return f"fraction over {where}: no rows → {_st(rating.status)}; {verdict}"
-        states = "/".join(map(str, rule["states"]))
-        text = (f"{inputs['matching']} of {inputs['rows']} rows ({inputs['fraction']:.0%}) have {rule['column']} "
-                f"{states} (warning at {float(rule['warning']):.0%}, critical at {float(rule['critical']):.0%}) "
-                f"→ {_st(rating.status)}; {verdict}")
-        bad = inputs.get("bad_rows") or []
-        if bad and rule.get("label"):
-            text += f". Those rows: {', '.join(bad[:NAMED_ROWS])}" + (f" and {len(bad) - NAMED_ROWS} more"
-                                                                       if len(bad) > NAMED_ROWS else "")
-        return text
-    if kind == "map":
-        return f"{rule['metric']} = {_num(inputs.get('value'))} → {_st(rating.status)} (from the map); {verdict}"
-    return f"{rating.message} → {_st(rating.status)}; {verdict}"
-
-
 class WhyThisColour(StoreView):
     """Why ``module`` has its colour at the viewed time, in sentences a shifter understands.
 
@@ -214,9 +92,10 @@ class WhyThisColour(StoreView):
     re-applied to the stored data; ``row``: the module's stored status row.
     """
 
-    module = param.String(default="", doc="The module explained (its name).")
+    module = param.String(default="", allow_refs=True, doc="The module explained (its name).")
 
     _watched = ("store", "time", "config", "module")
+    _follows = {**StoreView._follows, "module": "module"}
 
     def __init__(self, **params):
         super().__init__(**params)
@@ -270,7 +149,11 @@ class WhyThisColour(StoreView):
 
     @property
     def levels(self) -> Levels:
-        return self.config.levels if self.config is not None else DEFAULT_LEVELS
+        """The level boundaries: today's config's, else those stored with the run viewed."""
+        if self.config is not None:
+            return self.config.levels
+        stored = loaders.stored_config(self.store, self.time) if self.store is not None else None
+        return Levels(**stored["levels"]) if stored and stored.get("levels") else DEFAULT_LEVELS
 
     # -- computing -----------------------------------------------------------------------------
     def _stored_result(self, row) -> ParseResult:
@@ -281,13 +164,6 @@ class WhyThisColour(StoreView):
             frame = history.detail_frame(self.store, self.module, name, self.time)
             if not frame.empty and pd.Timestamp(frame["time"].max()) == pd.Timestamp(row["time"]):
                 tables[name] = history.source_columns(frame)
-        rule = self._rule or {}
-        if rule.get("type") in ("weakest_link", "fraction"):
-            name = rule.get("table", "rows")
-            table = tables.get(name, pd.DataFrame())
-            if rule["column"] not in table.columns:  # an all-empty column is not stored
-                table = table.assign(**{rule["column"]: pd.Series([None] * len(table), dtype=object)})
-            tables[name] = table
         return ParseResult(tables=tables, metrics=metrics)
 
     def _update(self) -> None:
@@ -307,7 +183,8 @@ class WhyThisColour(StoreView):
         status = float(row["status"])
         sentences = [f"{title} is {stored_level.upper()} (status {fmt_status(status)}) in the run of "
                      f"{fmt_time(row['time'])}."]
-        self._rule, self._rule_source, known = resolve_rule(self.module, self.config, row.get("collector"))
+        stored = stored_module(loaders.stored_config(self.store, self.time), self.module)
+        self._rule, self._rule_source, known = resolve_rule(self.module, self.config, row.get("collector"), stored)
         sentences.append(f"Rating rule, from {self._rule_source}: {describe_rule(self._rule)}." if known
                          else f"Rating rule: {self._rule_source}.")
         error = row.get("error")
@@ -317,16 +194,17 @@ class WhyThisColour(StoreView):
                              + (f"Last good data: {fmt_time(good)}." if good is not None and not pd.isna(good)
                                 else "There was no good data before."))
         elif known:
-            result = self._stored_result(row)
+            kind = rating_type(self._rule)
+            result = kind.prepare(self._rule, self._stored_result(row))
             try:
                 rating = rate(self._rule, result)
             except SourceError as problem:
                 sentences.append(f"The rule cannot be applied to the stored data: {problem} → no information.")
                 rating = Rating(NOINFO_STATUS, str(problem))
             else:
-                sentences.append(decision(self._rule, rating, result, levels) + ".")
+                sentences.append(kind.decision(self._rule, rating, levels) + ".")
             self._rating = rating
-            self._inputs = input_frame(self._rule, result)
+            self._inputs = kind.inputs(self._rule, result)
             if abs(rating.status - status) > 1e-9:
                 sentences.append(f"Note: the stored status is {fmt_status(status)}, the rule above gives "
                                  f"{fmt_status(rating.status)} on the stored data (the rule or the levels may have "

@@ -27,7 +27,8 @@ import pandas as pd
 import yaml
 
 from ..config import load_config
-from ..runner import Runner, utcnow
+from ..clock import utcnow
+from ..runner import Runner
 from ..store import Store, StoreWriter
 from .simulator import Simulator
 from .site import write_demo_config

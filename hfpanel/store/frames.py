@@ -11,6 +11,8 @@ import json
 import pandas as pd
 import pyarrow as pa
 
+from ..clock import utc_naive  # noqa: F401  (the store's time convention, re-exported for its readers)
+
 FRONT = ("run_id", "time", "module")
 
 
@@ -54,10 +56,3 @@ def to_arrow(frame: pd.DataFrame) -> pa.Table:
         table = table.set_column(index, "time", table.column("time").cast(pa.timestamp("us")))
     return table.replace_schema_metadata(None)
 
-
-def utc_naive(value) -> pd.Timestamp:
-    """Any time-like value as a naive UTC timestamp (the store's one convention)."""
-    stamp = pd.Timestamp(value)
-    if stamp.tzinfo is not None:
-        stamp = stamp.tz_convert("UTC").tz_localize(None)
-    return stamp

@@ -7,6 +7,7 @@ import math
 
 import pandas as pd
 
+from ...units import format_bytes, format_percent, format_rate
 from ..style import esc
 
 #: efficiency 0 → red … 1 → green (ColorBrewer RdYlGn, 11 steps)
@@ -17,24 +18,8 @@ VOLUME_COLORS = ("#f7fbff", "#deebf7", "#c6dbef", "#9ecae1", "#6baed6", "#4292c6
 CARD = {"background": "#ffffff", "border-radius": "10px", "box-shadow": "0 1px 3px rgba(60,64,67,.3)"}
 
 
-def fmt_bytes(value) -> str:
-    """``1234567`` → ``"1.23 MB"`` (decimal units, as transfer volumes are quoted)."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "—"
-    value = float(value)
-    for unit in ("B", "kB", "MB", "GB", "TB", "PB"):
-        if abs(value) < 1000 or unit == "PB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.2f} {unit}"
-        value /= 1000.0
-    return ""  # pragma: no cover
-
-
-def fmt_rate(value) -> str:
-    return "—" if value is None or pd.isna(value) else fmt_bytes(value) + "/s"
-
-
-def fmt_percent(value) -> str:
-    return "—" if value is None or pd.isna(value) else f"{100 * float(value):.1f}%"
+#: the transfer views' names for the units every table uses (hfpanel.units)
+fmt_bytes, fmt_rate, fmt_percent = format_bytes, format_rate, format_percent
 
 
 def efficiency_color(value) -> str:

@@ -1,0 +1,16 @@
+"""``worst``: the category is as good as its worst module (the weakest link, HappyFace's default)."""
+
+from __future__ import annotations
+
+from .base import RollupType, modules as _modules, register
+
+
+@register
+class Worst(RollupType):
+    name = "worst"
+
+    def evaluate(self, rule, statuses, weights):
+        return min(statuses), f"worst of {_modules(len(statuses))}"
+
+    def describe(self, rule) -> str:
+        return "worst: the category is as good as its worst module"
