@@ -75,9 +75,6 @@ class HammerCloudCollector(HttpCollector):
         if not self.tests or not all(str(t).isdigit() for t in self.tests):
             raise ValueError(f"tests: give one or more numeric HammerCloud test ids, got {self.tests!r}")
 
-    def deadline(self) -> float:
-        return super().deadline() * len(self.tests)
-
     def fetch(self) -> bytes:
         """One payload: a JSON list of ``{"test", "body"}`` with each raw answer (quirks and all) as text."""
         answers = []

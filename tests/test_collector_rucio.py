@@ -377,7 +377,7 @@ def test_slow_rucio_is_a_timeout_and_a_bare_5xx_a_rucio_error(monkeypatch):
                                    password_env="HFPANEL_TEST_RUCIO_PASSWORD", states=["STUCK"], timeout=1)
         with pytest.raises(SourceError, match=r"^timed out after 1s \(http://127\.0\.0\.1:\d+\)$"):
             slow.fetch()
-        assert slow.deadline() == 3.0, "the runner waits for the login and the listing"
+        assert slow.deadline() == 2.0, "the login and the listing share the one budget (+1 s for parsing)"
         srv.route("/auth/userpass", status=200, headers={"X-Rucio-Auth-Token": "t0ken"})
         srv.route("/rules/", status=500, body=b"Internal Server Error", content_type="text/plain")
         with pytest.raises(SourceError, match=r"^Rucio error RucioException: .*500"):
