@@ -90,7 +90,9 @@ class Collector(param.Parameterized):
     Every subclass's ``fetch`` is wrapped so that it runs in one :class:`Budget` of ``timeout``
     seconds (see ``budget()``): a site's own collector gets the same limit without writing it."""
 
-    timeout = param.Number(default=30.0, bounds=(0, None), doc="Seconds before the source counts as failed.")
+    timeout = param.Number(default=30.0, bounds=(0, None), doc=(
+        "The whole time budget of one fetch in seconds, every request, retry and wait included (the module's "
+        "timeout: sets it)."))
     max_bytes = param.Integer(default=50_000_000, bounds=(1, None), doc="Largest payload accepted, in bytes.")
 
     #: rating used when the module config gives none (None: fine whenever data parses)

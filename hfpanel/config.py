@@ -180,7 +180,7 @@ DEFAULT_KEYS = {
 CATEGORY_KEYS = {
     "name": Key(_text, "Lower-case letters, digits and '_', starting with a letter; unique.", required=True),
     "title": Key(_text, "Shown on the category's tile (default: the name)."),
-    "rollup": Key(_as_is, "How module statuses roll up: worst, weighted, k_of_n (see docs/collector-reference.md).",
+    "rollup": Key(_as_is, "How module statuses roll up: a name or {type: …} (see Ratings and roll-ups).",
                   "worst"),
     "description": Key(_text, "What the category covers, in a sentence or two.", ""),
 }
