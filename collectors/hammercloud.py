@@ -128,6 +128,7 @@ class HammerCloudCollector(HttpCollector):
 class HammerCloudMonitCollector(MonitCollector):
     """CMS: HammerCloud CRAB jobs in MONIT's condor records (``CRAB_Workflow`` names template and site)."""
 
+    default_instruction = HammerCloudCollector.default_instruction
     default_rating, time_field = RATING, "data.RecordTime"
     sort = [{"data.RecordTime": "asc"}, {"data.GlobalJobId": {"order": "asc", "unmapped_type": "keyword"}}]
     source_fields = [f"data.{f}" for f in ("GlobalJobId", "Status", "RecordTime", "CRAB_Workflow", "RemoveReason",
