@@ -32,8 +32,8 @@ SECRET_NAME = re.compile(r"token|passw|secret|(^|_)key($|_)|cert|proxy|auth|cook
 SECRET_HEADER = re.compile(r"authorization|cookie|token|api[-_]?key|secret|passw|auth", re.I)
 #: credentials written into a document by a server that echoes a request's headers
 _HEADER_IN_TEXT = re.compile(
-    rb"((?:authorization|x-rucio-auth-token|x-api-key|cookie)[\"']?\s*[:=]\s*[\"']?)(?:(?:bearer|basic)\s+)?[^\s\"',;]+",
-    re.I)
+    rb"((?:authorization|x-rucio-auth-token|x-api-key|cookie)[\"']?\s*[:=]\s*[\"']?)"
+    rb"(?:(?:bearer|basic)\s+)?[^\s\"',;]+", re.I)
 _URL = re.compile(rb"[a-z][a-z0-9+.-]*://[^\s\"'<>]+", re.I)
 HIDDEN = "***"
 #: shortest value that is cut out of a payload (shorter ones would cut ordinary text)

@@ -94,6 +94,11 @@ def _first_paragraph(text: str | None) -> str:
     return " ".join((inspect.cleandoc(text or "").split("\n\n") or [""])[0].split())
 
 
+def _module_summary(obj) -> str:
+    """The first paragraph of the docstring of the module defining ``obj``'s class."""
+    return _first_paragraph(sys.modules[type(obj).__module__].__doc__)
+
+
 def _key_table(keys: dict) -> list[str]:
     rows = ["| key | default | what |", "| --- | --- | --- |"]
     for name, key in keys.items():
@@ -117,10 +122,10 @@ def ratings_section() -> list[str]:
     lines = ["## Ratings and roll-ups", "", "| module `rating: {type: …}` | what |", "| --- | --- |"]
     for name in sorted(RATING_TYPES):
         shown = "no `rating:`" if name == NO_RULE else f"`{name}`"
-        lines.append(f"| {shown} | {_cell(_first_paragraph(sys.modules[type(RATING_TYPES[name]).__module__].__doc__))} |")
+        lines.append(f"| {shown} | {_cell(_module_summary(RATING_TYPES[name]))} |")
     lines += ["", "| category `rollup:` | what |", "| --- | --- |"]
     for name in sorted(ROLLUP_TYPES):
-        lines.append(f"| `{name}` | {_cell(_first_paragraph(sys.modules[type(ROLLUP_TYPES[name]).__module__].__doc__))} |")
+        lines.append(f"| `{name}` | {_cell(_module_summary(ROLLUP_TYPES[name]))} |")
     return lines + [""]
 
 

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -77,8 +78,8 @@ def test_a_broken_expression_is_a_config_error_naming_module_and_key(tmp_path):
 
 def test_command_output_accepts_jmespath(tmp_path):
     script = tmp_path / "queues.py"
-    script.write_text("import json; print(json.dumps({'queues': [{'name': 'a', 'held': 3}, {'name': 'b', 'held': 0}]}))")
-    import sys
+    script.write_text("import json\nprint(json.dumps({'queues': [{'name': 'a', 'held': 3}, "
+                      "{'name': 'b', 'held': 0}]}))")
     collector = CommandCollector(argv=[sys.executable, str(script)], rows="queues[?held > `0`]")
     result = collector.parse(collector.fetch())
     assert result.tables["rows"]["name"].tolist() == ["a"]

@@ -53,7 +53,8 @@ FAULTS = {  # name -> (replies, reason with a 1 s timeout)
     "hanging": ([Reply(200, DOC, delay=30)], "timed out after 1s (1 attempt: read timeout)"),
     "stalling mid-document": ([Reply(200, DOC, body_delay=30)], "timed out after 1s (1 attempt: read timeout)"),
     "trickling": ([Reply(200, DOC * 20, trickle=0.05)], "timed out after 1s (1 attempt: read timeout)"),
-    "503 then hanging": ([Reply(503), Reply(200, DOC, delay=30)], "timed out after 1s (2 attempts: HTTP 503, read timeout)"),
+    "503 then hanging": ([Reply(503), Reply(200, DOC, delay=30)],
+                         "timed out after 1s (2 attempts: HTTP 503, read timeout)"),
 }
 
 
