@@ -252,7 +252,7 @@ def _connection_failure(exc: Exception, url: str, received: int | None = None) -
     return _Retry(f"connection error with {_host_port(url)}: {detail}", "connection error")
 
 
-def _http_error(response: requests.Response, url: str, *, token: bool, cert: bool) -> SourceError:
+def _http_error(response: requests.Response, url: str, *, token: bool, cert: bool) -> Exception:
     try:
         phrase = response.reason or http.HTTPStatus(response.status_code).phrase
     except ValueError:

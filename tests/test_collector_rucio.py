@@ -21,6 +21,7 @@ import requests
 
 from collectors.rucio_rules import STATES, RucioRulesCollector
 from fault_server import FaultServer, refused_url
+from hfpanel.clock import utcnow
 from hfpanel.collector import SourceError
 from hfpanel.components import data as loaders
 from hfpanel.components.rucio_rules import RucioRulesView
@@ -395,7 +396,8 @@ def test_server_no_token_file_is_left_behind(server, password):
 def test_server_whole_module_through_the_runner_and_the_view(server, password, tmp_path):
     store = run_into_store(tmp_path / "store", {
         "rucio_host": server.url, "account": ACCOUNT, "username": USERNAME,
-        "password_env": "HFPANEL_TEST_RUCIO_PASSWORD", "states": ALL_STATES})
+        "password_env": "HFPANEL_TEST_RUCIO_PASSWORD", "states": ALL_STATES},
+        now=utcnow())  # a live server: its rules age to now, not to the recorded payloads' time
     row = store.status_at().set_index("module").loc["rucio_rules"]
     assert (row["level"], row["status"]) == ("warning", 0.5), row["error"]
     assert row["message"] == "problems = 4 (warning above 1); 2 STUCK, 1 SUSPENDED, 1 REPLICATING > 24h of 9 rules"
