@@ -13,8 +13,9 @@ Two entry points:
 
 Time: ``timeout`` is the whole budget of a fetch (:class:`~hfpanel.collector.Budget`), retries and
 the waits between them included; a collector making several requests passes its one budget to
-each. An attempt may connect for at most its share of the budget (``timeout / (retries + 1)``) and
-read for all that is left; a watchdog shuts a body that trickles past the budget. A retry starts
+each. An attempt may connect for its share of the budget (``timeout / (retries + 1)``, but at
+least ``CONNECT_FLOOR``: a dropped SYN is resent after 1 s, and a busy server's full listen queue
+drops them) and read for all that is left; a watchdog shuts a body that trickles past the budget. A retry starts
 only when the wait before it still leaves a share of the budget, so a module with ``timeout: 5s``
 gives up after 5 s with one reason for one fault: ``timed out after 5s (2 attempts: connect
 timeout, read timeout)``. A document cut short is ``truncated after N bytes``, never a timeout.
@@ -64,6 +65,8 @@ DEFAULT_MAX_BYTES = 50_000_000
 #: HTTP statuses worth retrying: rate limiting and overloaded or restarting back ends
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
 _CHUNK = 64 * 1024
+#: seconds a connect may always take (within the budget): covers the kernel's first SYN retransmissions
+CONNECT_FLOOR = 3.0
 _LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 _SECRET_QUERY = re.compile(
     r"(^|&)([^=&]*(?:token|key|pass|secret|auth|sig|session|cred)[^=&]*)=([^&]*)", re.IGNORECASE
@@ -402,7 +405,8 @@ def fetch_url(
     for attempt in range(retries + 1):
         try:
             return _attempt(
-                session, url, method=method.upper(), data=data, headers=merged, budget=budget, connect=share,
+                session, url, method=method.upper(), data=data, headers=merged, budget=budget,
+                connect=max(share, CONNECT_FLOOR),
                 max_bytes=max_bytes, cert=client_cert, verify=verify, auth=auth,
             )
         except _Retry as exc:
