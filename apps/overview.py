@@ -12,6 +12,7 @@ import os
 import panel as pn
 
 from hfpanel.components import Dashboard
+from hfpanel.components.page import prepare_document, site_title
 from hfpanel.config import ConfigError
 from hfpanel.components.style import CSS, esc
 
@@ -35,8 +36,7 @@ def build(store=None, config=None, refresh: bool = True) -> pn.viewable.Viewable
         dashboard.sync_url()
         if refresh:
             dashboard.start_refresh()
-        title = dashboard.config.title if dashboard.config is not None else None
-        pn.state.curdoc.title = f"{title or 'hfpanel'} — site status"
+        prepare_document(f"{site_title(dashboard.store, dashboard.config)} — site status")
     return dashboard.__panel__()
 
 

@@ -10,7 +10,8 @@ import os
 
 import panel as pn
 
-from hfpanel.components.data import shared_store
+from hfpanel.queries.loaders import shared_store
+from hfpanel.components.page import prepare_document, site_header, site_title
 from hfpanel.components.plots import PlotBuilder
 
 pn.extension(notifications=True)
@@ -20,8 +21,9 @@ def build(store=None, config=None) -> pn.viewable.Viewable:
     builder = PlotBuilder(store=shared_store(store or os.environ["HFPANEL_STORE"]), config=config)
     if pn.state.curdoc is not None:
         builder.sync_url()
-        pn.state.curdoc.title = "hfpanel — plots"
-    return builder.__panel__()
+        prepare_document(f"{site_title(builder.store, builder.config)} — plots")
+    header = site_header(builder.store, builder.config, active="plots", subtitle="plots")
+    return pn.Column(header, builder.__panel__(), sizing_mode="stretch_width")
 
 
 if pn.state.served:

@@ -10,7 +10,8 @@ import os
 
 import panel as pn
 
-from hfpanel.components.data import shared_store
+from hfpanel.queries.loaders import shared_store
+from hfpanel.components.page import prepare_document, site_title
 from hfpanel.components.transfers.page import TransferPage
 
 pn.extension("tabulator", notifications=True)
@@ -21,7 +22,7 @@ def build(store=None, config=None) -> pn.viewable.Viewable:
     if pn.state.curdoc is not None:
         page.sync_url()
         page.start_refresh()
-        pn.state.curdoc.title = "hfpanel — transfers"
+        prepare_document(f"{site_title(page.store, page.config)} — transfers")
     return page.__panel__()
 
 

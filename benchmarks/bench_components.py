@@ -109,7 +109,7 @@ def main(argv=None) -> int:
                        check=True)
         build_s = time.perf_counter() - start
 
-    from hfpanel.components import data, history
+    from hfpanel.queries import history, loaders as data
     from hfpanel.components.strip import StatusStrip
     from hfpanel.store import Store
 

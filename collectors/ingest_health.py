@@ -17,6 +17,8 @@ import param
 
 from hfpanel.collector import Collector, ParseResult, SourceError
 from hfpanel.durations import format_duration, parse_duration
+from hfpanel.spoolfile import backlog_of
+from hfpanel.store import Store
 
 HEALTH_RATING = {"type": "map", "metric": "health", "map": {0: 1.0, 1: 0.5, 2: 0.0}, "default": -1}
 LOOKBACK_S = 86400
@@ -49,8 +51,6 @@ class IngestHealthCollector(Collector):
         return None
 
     def fetch(self) -> bytes:
-        from hfpanel.ingest.spool import backlog_of
-        from hfpanel.store import Store
         now = self.now()
         try:
             with Store(self.store) as store:

@@ -23,6 +23,7 @@ import pandas as pd
 import param
 import requests
 
+from hfpanel import logs
 from hfpanel.collector import Collector, ParseResult, SourceError
 from hfpanel.durations import format_duration, parse_duration
 from hfpanel.http import fetch_url, read_bearer_token
@@ -32,8 +33,12 @@ STATES = {"OK": "O", "REPLICATING": "R", "STUCK": "S", "SUSPENDED": "U", "WAITIN
 LOCKS, TIMES = ("locks_ok_cnt", "locks_replicating_cnt", "locks_stuck_cnt"), ("created_at", "updated_at", "stuck_at")
 REQUIRED = ("id", "scope", "name", "state", "rse_expression", "account", *LOCKS, "created_at", "updated_at")
 RFC1123 = "%a, %d %b %Y %H:%M:%S UTC"
-QUIET = logging.getLogger(__name__ + ".client")  # rucio-clients logs request headers (the password too)
-QUIET.setLevel(logging.INFO)  # at DEBUG: its logger never goes below INFO
+log = logging.getLogger(__name__)
+# rucio-clients logs request headers at DEBUG (the password too): its logger never goes below INFO;
+# and its ERROR per retry ("ConnectionError: HTTPConnectionPool(...) Max retries exceeded ...", three
+# long lines a run while Rucio is down, mailed by cron) is detail for -vv: the failure is our one line
+QUIET = logs.tame(__name__ + ".client")
+QUIET.setLevel(logging.INFO)
 
 
 def _client(token: str | None, budget, **settings):
@@ -135,6 +140,15 @@ class RucioRulesCollector(Collector):
                 raise ValueError(why)
 
     def fetch(self) -> bytes:
+        """The rule list; a failure is one WARNING line of this module's log and a ``SourceError``
+        with the same one-line reason (the module shows no information)."""
+        try:
+            return self._fetch()
+        except SourceError as error:
+            log.warning("Rucio rules from %s: %s; the module has no information", self.rucio_host or self.url, error)
+            raise
+
+    def _fetch(self) -> bytes:
         token, budget = read_bearer_token(file=self.token_file, env=self.token_env), self.budget()
         if self.url:
             return fetch_url(self.url, budget=budget, max_bytes=self.max_bytes, verify=self.ca_cert or True,

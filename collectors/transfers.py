@@ -17,6 +17,7 @@ import param
 
 from hfpanel.collector import Collector, ParseResult, SourceError
 from hfpanel.durations import format_duration, parse_duration
+from hfpanel.store import Store
 
 COLUMNS = ["direction", "remote_site", "transfers", "successes", "failures", "site_failures", "bytes",
            "duration_ms", "efficiency", "throughput"]
@@ -47,7 +48,6 @@ class TransferEfficiencyCollector(Collector):
         return None
 
     def fetch(self) -> bytes:
-        from hfpanel.store import Store
         now = self.now()
         since = int(now - self.window_s)
         try:

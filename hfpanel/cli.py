@@ -12,6 +12,7 @@ import threading
 import time
 from pathlib import Path
 
+from . import logs
 from .clock import parse_time
 from .config import ConfigError, load_config
 from .durations import format_duration, parse_duration
@@ -379,8 +380,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=[logging.WARNING, logging.INFO, logging.DEBUG][min(args.verbose, 2)],
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logs.setup(args.verbose)
     code = run_command(args)
     if any(t.name.startswith("module-") and t.is_alive() for t in threading.enumerate()):
         # a timed-out source still hangs in its daemon thread: leave without waiting for it

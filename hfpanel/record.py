@@ -24,18 +24,13 @@ from pathlib import Path
 from . import __version__
 from .clock import utcnow
 from .config import Module
-from .http import redact_url
 
-#: parameter names that hold a secret or point at one
-SECRET_NAME = re.compile(r"token|passw|secret|(^|_)key($|_)|cert|proxy|auth|cookie|cred|session|api_?key", re.I)
-#: header names whose values are credentials
-SECRET_HEADER = re.compile(r"authorization|cookie|token|api[-_]?key|secret|passw|auth", re.I)
+
 #: credentials written into a document by a server that echoes a request's headers
 _HEADER_IN_TEXT = re.compile(
     rb"((?:authorization|x-rucio-auth-token|x-api-key|cookie)[\"']?\s*[:=]\s*[\"']?)"
     rb"(?:(?:bearer|basic)\s+)?[^\s\"',;]+", re.I)
 _URL = re.compile(rb"[a-z][a-z0-9+.-]*://[^\s\"'<>]+", re.I)
-HIDDEN = "***"
 #: shortest value that is cut out of a payload (shorter ones would cut ordinary text)
 MIN_SECRET = 6
 
@@ -45,10 +40,6 @@ class Recorded:
     payload: Path
     meta: Path
     redacted: list[str]
-
-
-def is_secret(name: str) -> bool:
-    return bool(SECRET_NAME.search(name))
 
 
 def _read_quietly(path: str) -> str:
@@ -75,22 +66,6 @@ def secret_values(params: dict) -> list[str]:
         else:
             values.append(value)
     return sorted({v for v in values if len(v) >= MIN_SECRET}, key=len, reverse=True)
-
-
-def redact_params(params: dict) -> tuple[dict, list[str]]:
-    """The parameters as a fixture may show them, and the names of those hidden."""
-    shown, hidden = {}, []
-    for name, value in params.items():
-        if is_secret(name) and value not in (None, "", [], {}):
-            shown[name], hidden = HIDDEN, hidden + [name]
-        elif name == "headers" and isinstance(value, dict):
-            shown[name] = {k: HIDDEN if SECRET_HEADER.search(str(k)) else v for k, v in value.items()}
-            hidden += [f"headers.{k}" for k in value if SECRET_HEADER.search(str(k))]
-        elif isinstance(value, str) and "://" in value:
-            shown[name] = redact_url(value)
-        else:
-            shown[name] = value
-    return shown, hidden
 
 
 def strip_secrets(payload: bytes, secrets: list[str]) -> bytes:

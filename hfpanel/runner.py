@@ -15,7 +15,7 @@ import uuid
 
 import pandas as pd
 
-from . import __version__
+from . import __version__, stored_config
 from .clock import utc_naive, utcnow
 from .collector import ParseResult, SourceError
 from .config import Module, SiteConfig
@@ -144,6 +144,10 @@ class Runner:
         #: reference tables other modules' results are read against (GOCDB downtimes, CRIC
         #: topology): the latest good one of each, kept between runs
         self._reference: dict[tuple[str, str], pd.DataFrame] = {}
+        #: the configuration in force, stored once per change so every run can be explained later
+        self._effective = stored_config.effective_config(config)
+        self._digest = stored_config.digest(self._effective)
+        self._stored_digests: set[str] | None = None
 
     def due(self, previous: pd.DataFrame, now: pd.Timestamp) -> list[Module]:
         return [m for m, when in self._due_times(previous) if when is None or when - pd.Timedelta(seconds=DUE_SLACK) <= now]
@@ -193,13 +197,25 @@ class Runner:
         levels = merged["level"].value_counts()
         tables["runs"] = pd.DataFrame([{
             "run_id": run_id, "time": now, "start": now, "end": end, "site": self.config.site,
-            "config_hash": self.config.config_hash, "version": __version__, "modules": len(merged),
+            "config_hash": self._digest, "version": __version__, "modules": len(merged),
             "modules_run": len(outcomes),
             **{lvl: int(levels.get(lvl, 0)) for lvl in ("ok", "warning", "critical", "noinfo", "downtime")},
         }])
+        if self._digest not in self._known_digests(writer):
+            tables[stored_config.TABLE] = stored_config.config_row(self._effective, now)
         writer.write(tables)  # one atomic commit: runs is visible together with everything else
+        self._stored_digests.add(self._digest)
         self._state = merged
         return RunSummary(run_id, now, statuses, categories, _time.monotonic() - wall_start)
+
+    def _known_digests(self, writer: StoreWriter) -> set[str]:
+        """The configurations the store holds (read once; this runner is the only writer after)."""
+        if self._stored_digests is None:
+            self._stored_digests = set()
+            if writer.manifest["tables"].get(stored_config.TABLE):
+                with Store(writer.root) as store:
+                    self._stored_digests = stored_config.stored_digests(store)
+        return self._stored_digests
 
     # -- building the tables ----------------------------------------------------------------
     def _previous(self, writer: StoreWriter, now) -> pd.DataFrame:

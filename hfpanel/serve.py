@@ -100,7 +100,7 @@ def serve(store, config=None, port: int = 5006, address: str = "127.0.0.1", show
     from apps.overview import build
     from apps.plots import build as build_plots
     from apps.transfers import build as build_transfers
-    from .components.data import shared_store
+    from .queries.loaders import shared_store
     from .config import ConfigError, load_config
 
     store = Path(store).resolve()

@@ -8,14 +8,50 @@ from __future__ import annotations
 
 import math
 
+import pandas as pd
+
 from .durations import format_duration
 
 
-def _missing(value) -> bool:
+def is_missing(value) -> bool:
+    """None, NaN, NaT or pandas' NA (a list or array is never 'missing' as a whole)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return True
     try:
-        return value is None or (isinstance(value, float) and math.isnan(value)) or value != value
+        return bool(pd.isna(value))
     except (TypeError, ValueError):
         return False
+
+
+def fmt_time(value, seconds: bool = False) -> str:
+    """A time as a shifter reads it: 2026-11-20 14:00 UTC (seconds when it has them)."""
+    if value is None or pd.isna(value):
+        return "—"
+    stamp = pd.Timestamp(value)
+    return stamp.strftime("%Y-%m-%d %H:%M:%S" if seconds or stamp.second else "%Y-%m-%d %H:%M") + " UTC"
+
+
+def fmt_age(seconds) -> str:
+    """"12m ago", "in 5m"."""
+    if seconds is None or pd.isna(seconds):
+        return "—"
+    if seconds < 0:
+        return f"in {format_duration(-seconds)}"
+    return f"{format_duration(seconds)} ago"
+
+
+def fmt_status(value) -> str:
+    """A status float: 0.93, "−1 (no info)"."""
+    if value is None or pd.isna(value):
+        return "—"
+    return "−1 (no info)" if value < 0 else f"{value:.2f}"
+
+
+def iso(value) -> str:
+    """The URL form of a time: 2026-11-20T14:00:00 (with microseconds when it has them, so that
+    the link of a run made at 14:00:00.25 still shows that run and not the one before)."""
+    stamp = pd.Timestamp(value)
+    return stamp.strftime("%Y-%m-%dT%H:%M:%S.%f" if stamp.microsecond else "%Y-%m-%dT%H:%M:%S")
 
 
 def format_number(value) -> str:
@@ -30,7 +66,7 @@ def format_number(value) -> str:
 
 def format_bytes(value) -> str:
     """``1234567`` → ``"1.23 MB"`` (decimal units, as volumes and disk sizes are quoted)."""
-    if _missing(value):
+    if is_missing(value):
         return "—"
     value = float(value)
     for unit in ("B", "kB", "MB", "GB", "TB", "PB"):
@@ -42,17 +78,17 @@ def format_bytes(value) -> str:
 
 def format_rate(value) -> str:
     """Bytes per second: ``33.2 MB/s``."""
-    return "—" if _missing(value) else format_bytes(value) + "/s"
+    return "—" if is_missing(value) else format_bytes(value) + "/s"
 
 
 def format_percent(value) -> str:
     """A fraction 0…1 as ``93.1%``."""
-    return "—" if _missing(value) else f"{100 * float(value):.1f}%"
+    return "—" if is_missing(value) else f"{100 * float(value):.1f}%"
 
 
 def format_seconds(value) -> str:
     """A duration in seconds: ``48s``, ``12m``, ``3h 5m``."""
-    if _missing(value):
+    if is_missing(value):
         return "—"
     value = float(value)
     return f"{value:.2g}s" if 0 < abs(value) < 1 else format_duration(value)
@@ -60,7 +96,7 @@ def format_seconds(value) -> str:
 
 def format_id(value) -> str:
     """Identifiers are names, not quantities: no thousands separator, no decimals."""
-    if _missing(value):
+    if is_missing(value):
         return ""
     if isinstance(value, float) and value.is_integer():
         return str(int(value))

@@ -23,7 +23,7 @@ def demo_store(tmp_path_factory) -> Path:
     """The demo site backfilled for three days through the real collectors, as `make demo` does."""
     root = tmp_path_factory.mktemp("demo") / "demo-store"
     result = subprocess.run([sys.executable, "-m", "hfpanel.cli", "demo", "--no-serve", "--days", str(DEMO_DAYS),
-                             "--store", str(root), "--quiet"], capture_output=True, text=True, timeout=900)
+                             "--store", str(root), "--quiet"], capture_output=True, text=True, timeout=3600)
     assert result.returncode == 0, result.stderr
     return root
 

@@ -82,7 +82,7 @@ def test_search_finds_a_host_in_a_detail_row_and_opens_the_module(page, server):
     box.fill("ce3.example.org")
     box.press("Enter")
     page.get_by_text("ce3.example.org").first.wait_for()
-    expect(page.get_by_role("button", name="SAM CE tests")).to_have_count(2)  # overview and result
+    expect(page.get_by_role("button", name="SAM CE tests")).to_have_count(3)  # problems, overview and result
     expect(page.get_by_role("button", name="SAM SRM tests")).to_have_count(1)  # not a hit
     page.get_by_role("button", name="SAM CE tests").last.click()
     page.locator('.hf-module-head[data-module="sam_ce"]').wait_for()

@@ -13,7 +13,10 @@ import json
 import logging
 import os
 import secrets
+import subprocess
+import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pandas as pd
 import pytest
@@ -23,13 +26,13 @@ from collectors.rucio_rules import STATES, RucioRulesCollector
 from fault_server import FaultServer, refused_url
 from hfpanel.clock import utcnow
 from hfpanel.collector import SourceError
-from hfpanel.components import data as loaders
+from hfpanel.queries import loaders
 from hfpanel.components.rucio_rules import RucioRulesView
 from hfpanel.config import ConfigError, parse_config
 from hfpanel.rating import rate
 from hfpanel.runner import Runner
 from hfpanel.store import Store, StoreWriter
-from rucio_server import ACCOUNT, USERNAME, rucio_server
+from rucio_server import ACCOUNT, USERNAME, RucioServer, rucio_server
 
 FIXTURES = Path(__file__).parent / "fixtures" / "rucio"
 NDJSON = (FIXTURES / "rucio_rules.ndjson").read_bytes()
@@ -368,6 +371,36 @@ def test_server_down_is_connection_refused(monkeypatch):
                                     password_env="HFPANEL_TEST_RUCIO_PASSWORD", states=["STUCK"], timeout=5)
     with pytest.raises(SourceError, match=r"^connection refused \(127\.0\.0\.1:\d+\)$"):
         collector.fetch()
+
+
+def test_stopped_rucio_server_is_one_line_of_hfpanels_log_and_no_information(tmp_path):
+    """rucio-clients logs an ERROR per retry (three long lines a run while Rucio is down: cron
+    mails them every time): a stopped server is one WARNING line of hfpanel's log, the module shows
+    no information with the reason, and the client's own account is still there at -vv."""
+    with RucioServer(tmp_path / "rucio") as stopped:  # a server of its own, seeded, then stopped
+        url, password = stopped.url, stopped.password
+    site = tmp_path / "site.yaml"
+    site.write_text(json.dumps(config(tmp_path / "store", {
+        "rucio_host": url, "account": ACCOUNT, "username": USERNAME, "password_env": "HFPANEL_TEST_RUCIO_PASSWORD",
+        "states": ["STUCK"], "timeout": 5})))
+    env = {**os.environ, "HFPANEL_TEST_RUCIO_PASSWORD": password, "TMPDIR": str(tmp_path)}
+
+    def collect(*verbosity):
+        return subprocess.run([sys.executable, "-m", "hfpanel.cli", *verbosity, "collect", "--config", str(site),
+                               "--force", "--quiet"], env=env, capture_output=True, text=True, timeout=120)
+    result = collect()
+    assert result.returncode == 0 and result.stdout == "", result.stderr
+    reason = f"connection refused (127.0.0.1:{urlsplit(url).port})"
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].endswith(f" WARNING collectors.rucio_rules: Rucio rules from {url}: {reason}; "
+                             "the module has no information")
+    with Store(tmp_path / "store") as store:
+        row = store.status_at().set_index("module").loc["rucio_rules"]
+    assert (row["level"], row["error"]) == ("noinfo", reason)
+    detail = collect("-vv").stderr
+    assert "DEBUG collectors.rucio_rules.client: ConnectionError: " in detail and "Traceback" not in detail
+    assert password not in detail
 
 
 def test_slow_rucio_is_a_timeout_and_a_bare_5xx_a_rucio_error(monkeypatch):

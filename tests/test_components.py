@@ -11,7 +11,7 @@ import pytest
 from panel.io.location import Location
 
 from hfpanel.components import Dashboard, ModuleView, StatusOverview, TimeTravel, shared_store, to_time
-from hfpanel.components import data as loaders
+from hfpanel.queries import loaders
 from hfpanel.components.style import fmt_time, iso, link
 from hfpanel.runner import Runner
 from hfpanel.store import StoreWriter
@@ -333,3 +333,33 @@ def test_collapsed_cards_render_when_opened_and_follow_the_time_then(info):
     assert dash.changes.active and dash.changes.time == info.times[1]
     assert not dash.changes.data.empty
     assert set(dash.changes.data["module"]) <= set(dash.overview.all_modules["module"])
+
+
+def test_a_failing_component_says_so_in_its_card_and_the_page_lives_on(info, caplog):
+    """A bug in one component (here: why this colour) shows a message in its card, is logged once
+    however often the page refreshes, and every other component keeps following the page."""
+    from hfpanel.components import why as why_module
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("the rule <script>exploded</script>")
+
+    dash = Dashboard(store=info.root)
+    original = why_module.WhyThisColour._update
+    why_module.WhyThisColour._update = lambda self: broken() if self.module else original(self)
+    try:
+        with caplog.at_level("ERROR", logger="hfpanel.components"):
+            dash.overview.select("sam_ce")
+            for _ in range(3):
+                dash.refresh()
+            dash.timetravel.step(-1)
+    finally:
+        why_module.WhyThisColour._update = original
+    assert dash.why.failure == "RuntimeError: the rule <script>exploded</script>"
+    text = dash.why._failure.object
+    assert "could not be shown" in text and "&lt;script&gt;" in text and "<script>" not in text
+    assert not any(pane.visible for pane in dash.why._layout if pane is not dash.why._failure)
+    assert dash.module_view.module == "sam_ce" and dash.module_view.time == info.times[-2]  # the rest carries on
+    assert dash.overview.level_of("sam_ce") == "ok"
+    assert len([r for r in caplog.records if "could not be shown" in r.getMessage()]) == 1
+    dash.timetravel.go_now()  # the cause is gone: the card shows its content again
+    assert dash.why.failure is None and not dash.why._failure.visible and "SAM CE tests is CRITICAL" in dash.why.text

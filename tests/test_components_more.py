@@ -15,8 +15,8 @@ import panel as pn
 import pytest
 
 from hfpanel.components import TimeTravel
-from hfpanel.components import data as loaders
-from hfpanel.components import history
+from hfpanel.queries import loaders
+from hfpanel.queries import history
 from hfpanel.components.changes import WhatChanged, shift_start
 from hfpanel.components.search import Search
 from hfpanel.components.strip_canvas import StripCanvas
@@ -262,8 +262,8 @@ def test_why_names_the_failing_row_and_the_threshold(rated):
 
 
 def test_why_threshold_from_the_collector_default(rated):
-    why = WhyThisColour(store=rated.root, module="squid")  # no config: the collector's default rule
-    assert "default of collector 'fake'" in why.rule_source
+    why = WhyThisColour(store=rated.root, module="squid")  # no config: the rule stored with the run
+    assert why.rule_source == "the configuration in force at that run"  # (the collector's default then)
     assert "threshold on metric health: warning at or below 0.6, critical at or below 0.3" in why.text
     assert "health = 0.5, at or below the warning bound 0.6 → 0.5; WARNING" in why.text
     assert list(why.data["metric"]) == ["health"]
@@ -376,3 +376,35 @@ def test_strip_window_can_end_in_the_past(info):
     strip.time = info.times[3]
     assert strip.marked_cell == -1, "a later run than the window's last is not outlined"
     assert strip.window[1] == info.times[1]
+
+
+def test_why_this_colour_explains_with_the_rule_in_force_at_that_run(tmp_path):
+    """Served with the store alone, a module is explained by the rule that rated it then (stored with
+    the run), not by its collector's default; a later rule change does not rewrite the past."""
+    from hfpanel.components.why import WhyThisColour
+    from hfpanel.config import parse_config
+    from hfpanel.runner import Runner
+    from hfpanel.store import StoreWriter
+    import store_factory  # noqa: F401  (registers the fake collector)
+
+    def config(rule):
+        return parse_config({"site": "T", "store": str(tmp_path), "categories": [{"name": "c"}],
+                             "modules": [{"name": "probe", "category": "c", "collector": "fake",
+                                          "params": {"health": 2}, "rating": rule}]})
+    exit_codes = {"type": "map", "metric": "health", "map": {0: 1.0, 1: 0.5, 2: 0.0}}
+    first, later = pd.Timestamp("2026-11-20 10:00"), pd.Timestamp("2026-11-20 11:00")
+    with StoreWriter(tmp_path) as writer:
+        Runner(config(exit_codes)).run_once(writer, now=first, force=True)
+        Runner(config({"type": "threshold", "metric": "health", "warning": 5, "critical": 9})).run_once(
+            writer, now=later, force=True)
+    then = WhyThisColour(store=tmp_path, module="probe", time=first)
+    assert then.rule == {**exit_codes, "map": {"0": 1.0, "1": 0.5, "2": 0.0}}  # JSON keys: matched as text
+    assert then.rule_source == "the configuration in force at that run"
+    assert "health = 2 → 0.0 (from the map); CRITICAL" in then.text
+    now = WhyThisColour(store=tmp_path, module="probe")
+    assert now.rule["type"] == "threshold" and "on the good side of the warning bound 5" in now.text
+    # secrets never reach the store
+    from hfpanel.stored_config import redact
+    assert redact({"bearer_token_file": "/etc/t", "headers": {"Authorization": "Bearer x", "Accept": "a"},
+                   "url": "https://x"}) == {"bearer_token_file": "***", "url": "https://x",
+                                            "headers": {"Authorization": "***", "Accept": "a"}}

@@ -2,6 +2,9 @@
 `hfpanel ingest --replay`, and the transfers config's error messages. No broker needed."""
 
 import json
+import random
+import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -9,9 +12,11 @@ from pathlib import Path
 
 import pytest
 
+import kill_at_checkpoint
 from hfpanel.config import ConfigError
 from hfpanel.ingest.flush import Flusher
-from hfpanel.ingest.spool import Spool, SpoolLocked, backlog_of
+from hfpanel.ingest.spool import Spool, SpoolLocked
+from hfpanel.spoolfile import backlog_of
 from hfpanel.store import Store
 from hfpanel.transfers import generate
 from hfpanel.transfers.config import load_transfers
@@ -62,24 +67,154 @@ def test_spool_rotates_segments_and_drops_committed_ones(tmp_path):
     assert [r.body for r in spool.read(10)] == [b"after"]
 
 
+COMPLETE = "/topic/transfer.fts_monitoring_complete"
+
+
+def crash_after_commit(store, folder, bodies, headers=lambda i: {}):
+    """Flush ``bodies`` through a spool, then undo the checkpoint: the state a process killed
+    after the store commit and before the checkpoint leaves behind."""
+    spool = Spool(folder)
+    for i, body in enumerate(bodies):
+        spool.append(time.time(), COMPLETE, headers(i), body.encode())
+    spool.sync()
+    assert Flusher(store, spool, {COMPLETE: "fts_complete"}, 10**6, 86400).flush() == len(bodies)
+    spool.close()
+    (folder / "checkpoint.json").unlink()
+    spool = Spool(folder)
+    assert spool.backlog == len(bodies)
+    return spool
+
+
+def rate_sums(store):
+    with Store(store) as s:
+        row = s.sql("SELECT sum(messages) m, sum(stored) s, sum(duplicates) d, sum(quarantined) q, count(*) n, "
+                    "count(DISTINCT (t, source, destination)) k FROM ingest_rate").iloc[0]
+    return {k: int(v) for k, v in row.items()}
+
+
 def test_crash_between_store_commit_and_checkpoint_doubles_nothing(tmp_path):
     store, folder = tmp_path / "store", tmp_path / "spool"
-    spool = Spool(folder)
-    bodies = generate.fts_complete_bodies(50) + ["{oops"]
-    for body in bodies:
-        spool.append(time.time(), "/topic/transfer.fts_monitoring_complete", {}, body.encode())
+    spool = crash_after_commit(store, folder, generate.fts_complete_bodies(50) + ["{oops", "{oops"])
+    again = Flusher(store, spool, {COMPLETE: "fts_complete"}, 10**6, 86400)
+    assert spool.backlog == 0, "the store names the spool position it reached: nothing is committed again"
+    assert again.flush() == 0
+    assert (rows(store, "fts_complete"), rows(store, "quarantine")) == (50, 2)
+    assert rate_sums(store) == {"m": 52, "s": 50, "d": 0, "q": 2, "n": 1, "k": 1}
+    spool.append(time.time(), COMPLETE, {}, generate.fts_complete_bodies(1, seed=9)[0].encode())
     spool.sync()
-    flusher = Flusher(store, spool, {"/topic/transfer.fts_monitoring_complete": "fts_complete"}, 10**6, 86400)
-    assert flusher.flush() == 51
+    assert again.flush() == 1 and rows(store, "fts_complete") == 51, "what came after the crash is stored"
     spool.close()
-    (folder / "checkpoint.json").unlink()  # as if killed after the commit, before the checkpoint
+
+
+def test_redelivered_quarantined_message_is_one_row_by_its_message_id(tmp_path):
+    """The broker delivers again what was spooled but not acknowledged (a crash before the ack, a
+    broker restart): a transfer is one row by its key, a quarantined body one row by its message-id."""
+    store, folder = tmp_path / "store", tmp_path / "spool"
     spool = Spool(folder)
-    assert spool.backlog == 51
-    again = Flusher(store, spool, {"/topic/transfer.fts_monitoring_complete": "fts_complete"}, 10**6, 86400)
-    assert again.flush() == 51
-    assert again.totals["duplicates"] == 50 and again.totals["stored"] == 0
-    assert rows(store, "fts_complete") == 50
+    flusher = Flusher(store, spool, {COMPLETE: "fts_complete"}, 10**6, 86400)
+    fts = generate.fts_complete_bodies(3)
+    for _ in range(2):  # the second time: the same messages redelivered
+        for i, body in enumerate(fts + ["{oops", "{oops"]):
+            spool.append(time.time(), COMPLETE, {"message-id": f"ID:mb-1:{i}"}, body.encode())
+        spool.sync()
+        flusher.flush()
+    assert (rows(store, "fts_complete"), rows(store, "quarantine")) == (3, 2), "two messages, the same bad body"
+    assert rate_sums(store) == {"m": 10, "s": 3, "d": 5, "q": 2, "n": 1, "k": 1}
     spool.close()
+    spool = Spool(folder)  # a restart loads the keys of the quarantine from the store
+    spool.append(time.time(), COMPLETE, {"message-id": "ID:mb-1:3"}, b"{oops")
+    spool.append(time.time(), COMPLETE, {"message-id": "ID:mb-1:9"}, b"{oops")
+    spool.sync()
+    Flusher(store, spool, {COMPLETE: "fts_complete"}, 10**6, 86400).flush()
+    assert rows(store, "quarantine") == 3
+    spool.close()
+
+
+def test_store_without_the_spool_position_still_doubles_no_row(tmp_path):
+    """A commit made before the position was kept (or a spool whose id changed): the keys still
+    hold every raw and quarantine row to one."""
+    store, folder = tmp_path / "store", tmp_path / "spool"
+    spool = crash_after_commit(store, folder, generate.fts_complete_bodies(20) + ["{oops"],
+                               headers=lambda i: {"message-id": f"ID:x:{i}"})
+    spool.close()
+    (folder / "id").write_text("another-spool\n")
+    spool = Spool(folder)
+    again = Flusher(store, spool, {COMPLETE: "fts_complete"}, 10**6, 86400)
+    assert again.flush() == 21 and again.totals["duplicates"] == 21
+    assert (rows(store, "fts_complete"), rows(store, "quarantine")) == (20, 1)
+    spool.close()
+
+
+def test_a_spool_restored_from_an_older_copy_loses_nothing(tmp_path, caplog):
+    """The store names a position past the spool's end (the spool folder came back from a backup):
+    skipping to it would drop records never committed, so every record is committed."""
+    store, folder = tmp_path / "store", tmp_path / "spool"
+    spool = Spool(folder)
+    for body in generate.fts_complete_bodies(10):
+        spool.append(time.time(), COMPLETE, {}, body.encode())
+    spool.sync()
+    Flusher(store, spool, {COMPLETE: "fts_complete"}, 10**6, 86400).flush()
+    spool.close()
+    identity = (folder / "id").read_text()
+    shutil.rmtree(folder)  # the copy was taken before those ten records arrived
+    folder.mkdir()
+    (folder / "id").write_text(identity)
+    spool = Spool(folder)
+    for body in generate.fts_complete_bodies(3, seed=4):
+        spool.append(time.time(), COMPLETE, {}, body.encode())
+    spool.sync()
+    assert Flusher(store, spool, {COMPLETE: "fts_complete"}, 10**6, 86400).flush() == 3
+    assert rows(store, "fts_complete") == 13
+    assert "past this spool's end" in caplog.text
+    spool.close()
+
+
+def test_a_failed_commit_counts_nothing_and_its_retry_counts_once(tmp_path, monkeypatch):
+    from hfpanel.store import StoreWriter
+    store, spool = tmp_path / "store", Spool(tmp_path / "spool")
+    flusher = Flusher(store, spool, {COMPLETE: "fts_complete"}, 10**6, 86400)
+    for body in generate.fts_complete_bodies(5) + ["{oops"]:
+        spool.append(time.time(), COMPLETE, {}, body.encode())
+    spool.sync()
+    real_write = StoreWriter.write
+
+    def full_disk(self, *args, **kwargs):
+        raise OSError(28, "No space left on device")
+    monkeypatch.setattr(StoreWriter, "write", full_disk)
+    with pytest.raises(OSError):
+        flusher.flush()
+    monkeypatch.setattr(StoreWriter, "write", real_write)
+    assert flusher.flush() == 6
+    assert rate_sums(store) == {"m": 6, "s": 5, "d": 0, "q": 1, "n": 1, "k": 1}
+    spool.close()
+
+
+def test_sigkill_between_store_commit_and_checkpoint_doubles_no_row_of_any_table(tmp_path):
+    fts, xrootd = generate.fts_complete_bodies(300, seed=5), generate.xrootd_bodies(200, seed=5)
+    lines = fts + xrootd + fts[:20] + [f"{{broken {i}" for i in range(30)]  # 20 repeated transfers, 30 bad
+    random.Random(1).shuffle(lines)
+    lines = [json.dumps(b) for b in lines]
+    assert len(lines) == 550 and len(set(lines)) == 530
+    recorded = tmp_path / "recorded.jsonl"
+    recorded.write_text("\n".join(lines) + "\n")
+    config = write_site(tmp_path)  # batches of 100 records
+    argv = ["ingest", "--config", str(config), "--quiet", "--replay", str(recorded)]
+    killed = kill_at_checkpoint.run(argv, 2)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    store = tmp_path / "store"
+    assert rate_sums(store)["m"] == 200 and backlog_of(tmp_path / "spool-store") == 450, \
+        "killed after the second batch's store commit, before its checkpoint"
+    (tmp_path / "empty.jsonl").write_text("")
+    restarted = replay(config, tmp_path / "empty.jsonl")  # a restart: drains the spool, aggregates
+    assert restarted.returncode == 0, restarted.stderr
+    assert (rows(store, "fts_complete"), rows(store, "xrootd_close"), rows(store, "quarantine")) == (300, 200, 30)
+    sums = rate_sums(store)
+    assert (sums["m"], sums["s"], sums["d"], sums["q"]) == (550, 500, 20, 30) and sums["n"] == sums["k"]
+    with Store(store) as s:
+        assert int(s.sql("SELECT sum(transfers) n FROM transfer_stats_10m")["n"].iloc[0]) == 300
+        assert int(s.sql("SELECT sum(records) n FROM xrootd_stats_10m")["n"].iloc[0]) == 200
+        assert int(s.sql("SELECT count(DISTINCT key) n FROM fts_complete")["n"].iloc[0]) == 300
+    assert "100 records were already committed" in restarted.stderr  # one warning line says so
 
 
 def write_site(tmp_path, extra=""):
@@ -108,9 +243,9 @@ def test_replay_of_recorded_bodies(tmp_path):
         assert sorted(s.sql("SELECT body FROM quarantine")["body"]) == ["not even json", "{broken"]
         # the replay ends with the statistics folded in: every stored transfer counted once
         assert int(s.sql("SELECT SUM(transfers) AS n FROM transfer_stats_10m")["n"].iloc[0]) == 20
-    result = replay(config, recorded)  # the same file again: the dedup window holds every key
-    assert "ingested 63 messages: 0 stored, 61 duplicates, 2 quarantined" in result.stdout
-    assert rows(store, "fts_complete") == 20
+    result = replay(config, recorded)  # the same file again: the dedup window holds every key, bad lines too
+    assert "ingested 63 messages: 0 stored, 63 duplicates, 0 quarantined" in result.stdout
+    assert (rows(store, "fts_complete"), rows(store, "quarantine")) == (20, 2)
 
 
 def test_config_errors_are_all_listed_with_section_and_key(tmp_path):

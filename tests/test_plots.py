@@ -14,8 +14,8 @@ import panel as pn
 import pytest
 from panel.io.location import Location
 
-from hfpanel.components import data as loaders
-from hfpanel.components import series as S
+from hfpanel.queries import loaders
+from hfpanel.queries import series as S
 from hfpanel.components.plots import PlotBuilder, plot
 from store_factory_plots import (CRITICAL_FROM, CRITICAL_UNTIL, HOSTS, START, WARNING_AT, build_plot_store)
 

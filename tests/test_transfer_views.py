@@ -10,7 +10,7 @@ import panel as pn
 import pytest
 from panel.io.location import Location
 
-from hfpanel.components import data as loaders
+from hfpanel.queries import loaders
 from hfpanel.components.transfers import (SiteHistory, SiteStatistics, TopErrors, TransferMatrix, TransferTimeline,
                                           XRootDAccess)
 from hfpanel.components.transfers.page import TransferPage

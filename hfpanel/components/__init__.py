@@ -14,9 +14,10 @@ when they change, and exposes what it shows as ``.data``.
 from .base import StoreView, to_time
 from .changes import WhatChanged
 from .dashboard import Dashboard
-from .data import shared_store
+from ..queries.loaders import shared_store
 from .module_view import ModuleView
-from .overview import StatusOverview, category_frame, module_frame
+from ..queries.status import category_frame, module_frame
+from .overview import StatusOverview
 from .plots import PlotBuilder, plot
 from .search import Search
 from .strip import StatusStrip

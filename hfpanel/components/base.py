@@ -11,17 +11,16 @@ import pandas as pd
 import panel as pn
 import param
 
-from ..config import DEFAULTS, SiteConfig, load_config
-from ..durations import parse_duration
+from ..config import SiteConfig, load_config
 from ..clock import parse_time, utcnow
 from ..store import Store
-from . import data
+from ..queries import loaders
+from ..queries.status import DEFAULT_MAX_AGE
 from .style import esc
+from .url import differs
 
 log = logging.getLogger("hfpanel.components")
 
-#: how old a module's row may be before it counts as stale when no site config says otherwise
-DEFAULT_MAX_AGE = parse_duration(DEFAULTS["max_age"])
 
 
 #: None/"" / "now" mean now; anything else becomes a naive-UTC timestamp (ValueError if not a time)
@@ -31,7 +30,7 @@ to_time = parse_time
 def to_store(value) -> Store | None:
     if value is None or isinstance(value, Store):
         return value
-    return data.shared_store(value)
+    return loaders.shared_store(value)
 
 
 def to_config(value) -> SiteConfig | None:
@@ -47,15 +46,20 @@ class StoreView(pn.viewable.Viewer):
     ``_watched`` changes, and expose what they show as ``.data``.
     """
 
-    store = param.ClassSelector(class_=Store, allow_None=True, doc="The store to show (a path is opened).")
-    time = param.ClassSelector(class_=pd.Timestamp, allow_None=True, default=None,
+    store = param.ClassSelector(class_=Store, allow_None=True, allow_refs=True,
+                                doc="The store to show (a path is opened).")
+    time = param.ClassSelector(class_=pd.Timestamp, allow_None=True, default=None, allow_refs=True,
                                doc="The viewed time as naive UTC; None means now (the latest run).")
-    config = param.ClassSelector(class_=SiteConfig, allow_None=True, default=None,
+    config = param.ClassSelector(class_=SiteConfig, allow_None=True, default=None, allow_refs=True,
                                  doc="The site config (instructions, links, max ages); optional.")
-    active = param.Boolean(default=True, doc="False while hidden (e.g. in a collapsed card): updates "
-                                             "wait until the component is shown again.")
+    active = param.Boolean(default=True, allow_refs=True,
+                           doc="False while hidden (e.g. in a collapsed card): updates wait until the component "
+                               "is shown again.")
 
     _watched: tuple = ("store", "time", "config")
+    #: this component's parameters that follow the page it is part of (see ``follow``), by the name
+    #: the page gives them: {"selected": "module"} makes a click in the overview the page's module
+    _follows: dict = {"store": "store", "time": "time", "config": "config"}
     #: every component alive in this process (the server logs the count as sessions close: a
     #: count that keeps growing is a session leak)
     live: "weakref.WeakSet[StoreView]" = weakref.WeakSet()
@@ -69,6 +73,27 @@ class StoreView(pn.viewable.Viewer):
             params["config"] = to_config(params["config"])
         super().__init__(**params)
         StoreView.live.add(self)
+
+    def follow(self, owner: param.Parameterized, **renamed: str) -> "StoreView":
+        """Bind this component to the page ``owner``: each parameter of ``_follows`` (plus ``renamed``,
+        own name → the owner's name) follows the owner's through a parameter reference, and a
+        change made here (a click, a step through time) is handed to the owner, which every other
+        component follows in turn. One two-way binding, declared by ``_follows``, instead of
+        watchers copying state between components."""
+        mapping = {own: theirs for own, theirs in {**self._follows, **renamed}.items() if theirs in owner.param}
+        self._owner, self._bound = owner, mapping
+        self.param.update(**{own: owner.param[theirs] for own, theirs in mapping.items()})
+        self.param.watch(self._hand_to_owner, list(mapping))
+        return self
+
+    def _hand_to_owner(self, *events) -> None:
+        """Bound parameters changed here, not through the owner (that unbinds their references):
+        give the values to the owner, in one update, and follow it again."""
+        changed = {event.name: event.new for event in events
+                   if differs(getattr(self._owner, self._bound[event.name]), event.new)}
+        if changed:
+            self._owner.param.update(**{self._bound[own]: value for own, value in changed.items()})
+            self.param.update(**{own: self._owner.param[self._bound[own]] for own in changed})
 
     def _start(self):
         """Call at the end of a subclass ``__init__``: first render, then follow changes.
@@ -146,20 +171,18 @@ class StoreView(pn.viewable.Viewer):
         return self.time if self.time is not None else utcnow()
 
     def max_age(self, module: str) -> float:
-        if self.config is not None:
-            try:
-                return self.config.module(module).max_age
-            except KeyError:
-                pass
-        return DEFAULT_MAX_AGE
+        entry = self.module_config(module)
+        return entry.max_age if entry is not None else DEFAULT_MAX_AGE
 
     def module_config(self, module: str):
-        if self.config is None:
-            return None
-        try:
-            return self.config.module(module)
-        except KeyError:
-            return None
+        """The module's configuration: today's site config when the app has one, else the one stored
+        with the run viewed (instructions, links, max ages survive a ``--store``-only app)."""
+        if self.config is not None:
+            try:
+                return self.config.module(module)
+            except KeyError:
+                return None
+        return loaders.stored_module(self.store, module, self.time) if self.store is not None else None
 
     def set_time(self, value) -> None:
         """Set the viewed time from anything time-like (None, "now", a string, a datetime)."""

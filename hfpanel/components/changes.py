@@ -11,7 +11,7 @@ import pandas as pd
 import panel as pn
 import param
 
-from . import data, history
+from ..queries import history, loaders
 from .base import StoreView, to_time
 from .style import CSS, esc, fmt_status, fmt_time, pill
 
@@ -139,7 +139,7 @@ class WhatChanged(StoreView):
         names = history.detail_table_names(self.store)
         shown = set()
         for at in (since, until):
-            status = data.status_at(self.store, at)
+            status = loaders.status_at(self.store, at)
             shown |= set(status["module"]) if not status.empty else set()
         modules = [m for m in sorted(shown | set(self.modules)) if m in names
                    and (not self.modules or m in self.modules)]
@@ -157,7 +157,7 @@ class WhatChanged(StoreView):
 
     # -- rendering -----------------------------------------------------------------------------
     def _titles(self) -> dict:
-        status = data.status_at(self.store, self._window[1]) if self.store is not None else pd.DataFrame()
+        status = loaders.status_at(self.store, self._window[1]) if self.store is not None else pd.DataFrame()
         titles = dict(zip(status["module"], status["title"])) if not status.empty else {}
         if self.config is not None:
             titles.update({m.name: m.title for m in self.config.modules})

@@ -12,10 +12,11 @@ import param
 
 from ..durations import format_duration
 from ..levels import NOINFO
-from . import data
+from ..queries import loaders
 from .base import StoreView
-from .overview import module_frame
-from .style import (CSS, LEVEL_COLORS, esc, fmt_age, fmt_status, fmt_time, level_of, link, pill,
+from ..queries.status import module_frame
+from .problems import since_words
+from .style import (CSS, LEVEL_COLORS, esc, fmt_status, fmt_time, level_of, link, pill,
                     stale_badge)
 
 #: columns of a detail table that are the store's bookkeeping, not the source's content
@@ -50,11 +51,12 @@ class ModuleView(StoreView):
     ``data`` is the detail table shown; ``status`` the module's row; ``history`` its recent rows.
     """
 
-    module = param.String(default="", doc="The module shown (its name); empty shows a hint.")
+    module = param.String(default="", allow_refs=True, doc="The module shown (its name); empty shows a hint.")
     table = param.String(default="rows", doc="Which of the module's detail tables to show.")
     history_hours = param.Number(default=48, bounds=(1, None), doc="How far back the history plot goes.")
 
     _watched = ("store", "time", "config", "module", "table", "history_hours")
+    _follows = {**StoreView._follows, "module": "module"}
 
     def __init__(self, **params):
         super().__init__(**params)
@@ -72,6 +74,8 @@ class ModuleView(StoreView):
         self._asof = pn.pane.HTML("", stylesheets=[CSS], sizing_mode="stretch_width", margin=(8, 10, 0, 10))
         self._tables = pn.widgets.Select(label="Detail table", options=["rows"], value="rows", width=220,
                                          visible=False)
+        # the table asked for (``table``) may differ from the one shown (a module without it shows
+        # "rows"), so the widget reports choices rather than mirroring the parameter
         self._tables.param.watch(self._on_table, "value")
         self._table = pn.widgets.Tabulator(
             pd.DataFrame(), disabled=True, show_index=False, sortable=True, pagination="local", page_size=15,
@@ -185,7 +189,14 @@ class ModuleView(StoreView):
             f'<div class="hf-muted hf-small">{esc(row["category_title"])} · module <code>{esc(row["module"])}</code></div>'
             f'<h2 style="margin:2px 0 6px 0;font-size:1.6em">{esc(row["title"])}</h2>'
             f'<div class="hf-header">{badges}<span style="font-size:1.1em">status '
-            f'<b>{esc(fmt_status(row["status"]))}</b></span></div></div>')
+            f'<b>{esc(fmt_status(row["status"]))}</b></span></div>'
+            f'<div class="hf-since-line" style="font-size:1.1em;margin-top:4px">{esc(self._since(row))}</div></div>')
+
+    def _since(self, row) -> str:
+        """"CRITICAL since 04:15 UTC — 1h 45m", from the stored history."""
+        viewed = self.time if self.time is not None else self.reference_time()
+        return since_words(row["level"], row.get("since"), bool(row.get("since_exact", True)), row.get("for_s"),
+                           viewed)
 
     def _render_facts(self, row) -> None:
         if row is None:
@@ -196,7 +207,8 @@ class ModuleView(StoreView):
             items.append(f'<div class="hf-noinfo"><b>No information:</b> {esc(row["error"])}</div>')
         rows = [("Message", esc(row["message"]) or '<span class="hf-muted">—</span>'),
                 ("Data written", f'{esc(fmt_time(row["time"]))} <span class="hf-muted">'
-                                 f'({esc(fmt_age(row["age_s"]))}{" at the viewed time" if self.time is not None else ""})</span>'),
+                                 f'({esc(format_duration(max(float(row["age_s"]), 0.0)))} old '
+                                 f'{"at the time viewed" if self.time is not None else "now"})</span>'),
                 ("Last good data", esc(fmt_time(row["last_good"])) if not pd.isna(row["last_good"]) else "never"),
                 ("Stale", ("yes — " + ("marked stale by the collector run" if row["stale"] else
                                        f"older than expected ({esc(format_duration(row['max_age_s']))})"))
@@ -224,10 +236,10 @@ class ModuleView(StoreView):
         self._instruction.visible = bool(parts)
 
     def _render_detail(self) -> None:
-        names = data.detail_tables(self.store, self.module)
+        names = loaders.detail_tables(self.store, self.module)
         table = self.table if self.table in names else (names[0] if names else "rows")
         self._tables.param.update(options=names or ["rows"], value=table, visible=len(names) > 1)
-        frame = data.detail(self.store, self.module, table, self.time) if names else pd.DataFrame()
+        frame = loaders.detail(self.store, self.module, table, self.time) if names else pd.DataFrame()
         self._detail = frame
         self._shown_table = table
         when = self.detail_time
@@ -256,7 +268,7 @@ class ModuleView(StoreView):
         end = self.time if self.time is not None else None
         # rounded so that sessions at "now" share one cached history per module for ten minutes
         start = (self.reference_time() - pd.Timedelta(hours=self.history_hours)).floor("10min")
-        history = data.module_history(self.store, self.module, start, end)
+        history = loaders.module_history(self.store, self.module, start, end)
         self._history = history
         title = row["title"] if row is not None else self.module
         key = (id(history), self.time, title, self.history_hours)

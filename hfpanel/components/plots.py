@@ -8,7 +8,7 @@
     builder.settings() # a dict; PlotBuilder.from_settings(store, that_dict) draws the same plot again
 
 Series are ``"module:metric"`` (the metrics table) or ``"module.table:column"`` (a numeric column of
-a detail table); ``hfpanel.components.series.available_series(store)`` lists them all. The window is
+a detail table); ``hfpanel.queries.series.available_series(store)`` lists them all. The window is
 ``window`` (6h … 365d) before ``end`` (default: the viewed ``time``, else the latest run), or
 ``start``…``end``. Binning (``bin``, "auto" keeps a series at or below 2000 points), the per-bin
 aggregate (``agg``), the per-run combination of a detail table's rows (``per_run``) and grouping
@@ -23,8 +23,6 @@ query (only non-default values), ``sync_url()`` keeps them in ``pn.state.locatio
 from __future__ import annotations
 
 import io
-import json
-from urllib.parse import parse_qsl, urlencode
 
 import pandas as pd
 import panel as pn
@@ -32,11 +30,12 @@ import param
 
 from ..durations import parse_duration
 from ..clock import utcnow
-from . import data
-from . import series as S
+from ..queries import loaders
+from ..queries import series as S
 from .base import StoreView, to_time
 from .plot_figure import SHADED, build_plot
 from .style import CSS, LEVEL_COLORS, esc, fmt_time, iso
+from .url import DURATION, FLAG, NAMES, TIME, UrlField, UrlSync, differs, integer, names
 
 #: the window presets offered (any duration ``parse_duration`` reads is accepted)
 WINDOWS = ("6h", "24h", "7d", "30d", "90d", "365d")
@@ -47,66 +46,11 @@ BIN_CHOICES = (S.AUTO, *S.BINS)
 #: the settings keys, in the order ``settings()`` gives them
 SETTINGS = ("series", "window", "start", "end", "group_by", "bin", "agg", "per_run", "kind", "overlay_status",
             "max_groups")
-#: settings key -> URL query key (the view a person pastes: ``?series=condor_held:held&window=7d``)
-URL_KEYS = {"series": "series", "window": "window", "start": "start", "end": "end", "group_by": "group_by",
-            "bin": "bin", "agg": "agg", "per_run": "per_run", "kind": "kind", "overlay_status": "overlay",
-            "max_groups": "max_groups"}
 #: longest window accepted (a year and a bit, so "365d" before any end fits)
 MAX_WINDOW = pd.Timedelta(days=400)
 
 
-def _join_series(items) -> str:
-    """Series for the URL: comma-separated, or a JSON list when a name itself holds a comma."""
-    items = list(items)
-    return json.dumps(items) if any("," in s for s in items) else ",".join(items)
-
-
-def _split_series(text: str) -> list[str]:
-    text = (text or "").strip()
-    if not text:
-        return []
-    if text.startswith("["):
-        try:
-            items = json.loads(text)
-        except ValueError as error:
-            raise ValueError(f"series: not a JSON list: {text!r}") from error
-        return [str(s) for s in items]
-    return [s.strip() for s in text.split(",") if s.strip()]
-
-
-def _truthy(text) -> bool:
-    return str(text).strip().lower() in ("1", "true", "yes", "on")
-
-
-class _UrlState(param.Parameterized):
-    """The builder's URL query ("" = default). Untyped: Panel's Location decodes query values as
-    JSON where it can (``overlay=1`` arrives as the number 1), ``_url_text`` turns them back."""
-
-    series = param.Parameter(default="")
-    window = param.Parameter(default="")
-    start = param.Parameter(default="")
-    end = param.Parameter(default="")
-    group_by = param.Parameter(default="")
-    bin = param.Parameter(default="")
-    agg = param.Parameter(default="")
-    per_run = param.Parameter(default="")
-    kind = param.Parameter(default="")
-    overlay = param.Parameter(default="")
-    max_groups = param.Parameter(default="")
-
-
-def _url_text(value) -> str:
-    """A query value as the text it was in the URL (undoing Location's JSON decoding)."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "1" if value else ""
-    if isinstance(value, (list, dict)):
-        return json.dumps(value)
-    return str(value)
-
-
-class PlotBuilder(StoreView):
+class PlotBuilder(UrlSync, StoreView):
     """Plot numeric metrics and detail-table columns of the store over a window, binned and
     aggregated in DuckDB; widgets for every parameter, a CSV download of ``.data``.
 
@@ -135,13 +79,17 @@ class PlotBuilder(StoreView):
     height = param.Integer(default=440, bounds=(150, None), doc="Plot height in pixels.")
 
     _watched = ("store", "time", "config", *SETTINGS)
+    url_fields = (UrlField("series", codec=NAMES), UrlField("window", codec=DURATION), UrlField("start", codec=TIME),
+                  UrlField("end", codec=TIME), UrlField("group_by"), UrlField("bin"), UrlField("agg"),
+                  UrlField("per_run"), UrlField("kind"), UrlField("overlay_status", key="overlay", codec=FLAG),
+                  UrlField("max_groups", codec=integer(1, 500)))
 
     def __init__(self, **params):
         for key in ("start", "end"):
             if key in params:
                 params[key] = to_time(params[key])
         if isinstance(params.get("series"), str):
-            params["series"] = _split_series(params["series"])
+            params["series"] = names(params["series"])
         if "series" in params:
             params["series"] = [str(s) for s in params["series"]]
         super().__init__(**params)
@@ -150,10 +98,6 @@ class PlotBuilder(StoreView):
         self._error = ""
         self._range = (None, None)
         self._bin_used = None
-        self._syncing = False  # widgets being set from the parameters
-        self._url_busy = False  # the URL state being applied or written
-        self._url = None
-        self._location = None
         self._build_widgets()
         self._start()
 
@@ -194,116 +138,11 @@ class PlotBuilder(StoreView):
         return ("from hfpanel.components.plots import plot\n"
                 f"builder = plot(store, {args})\nbuilder")
 
-    # -- the URL ------------------------------------------------------------------------------------
-    def url_params(self) -> dict[str, str]:
-        """The view as URL query strings; values at their default are left out (short links)."""
-        out = {}
-        for key, value in self.settings().items():
-            if key == "series":
-                text = _join_series(value)
-            elif key == "overlay_status":
-                text = "1" if value else ""
-            elif value is None:
-                text = ""
-            else:
-                text = str(value)
-            default = self.param[key].default
-            default_text = {"series": "", "overlay_status": ""}.get(key, "" if default is None else str(default))
-            if text != default_text:
-                out[URL_KEYS[key]] = text
-        return out
-
-    def apply_url_params(self, params: dict) -> None:
-        """Set the view from URL query strings (missing keys mean the default). A bad value raises
-        ValueError naming the key; nothing is changed then."""
-        params = {k: ("" if v is None else (v[0] if isinstance(v, (list, tuple)) and v else str(v)))
-                  for k, v in (params or {}).items()}
-        new = {}
-        for key, url_key in URL_KEYS.items():
-            text = params.get(url_key, "").strip()
-            default = self.param[key].default
-            try:
-                if key == "series":
-                    new[key] = _split_series(text)
-                elif key in ("start", "end"):
-                    new[key] = to_time(text) if text else None
-                elif key == "overlay_status":
-                    new[key] = _truthy(text) if text else False
-                elif key == "max_groups":
-                    new[key] = int(text) if text else default
-                    if not 1 <= new[key] <= 500:
-                        raise ValueError("must be 1 to 500")
-                elif key == "window":
-                    new[key] = text or default
-                    parse_duration(new[key])
-                elif key in ("bin", "agg", "per_run", "kind"):
-                    value = text if text else default
-                    if value not in self.param[key].objects:
-                        raise ValueError(f"one of {', '.join(repr(o) for o in self.param[key].objects)}")
-                    new[key] = value
-                else:
-                    new[key] = text
-            except ValueError as error:
-                raise ValueError(f"URL parameter {url_key!r}: {text!r}: {error}") from error
-        self.param.update(**{k: v for k, v in new.items() if getattr(self, k) != v})
-
-    def sync_url(self, location=None) -> None:
-        """Keep the view in the page's URL query (and apply what the URL already holds); in a
-        served session. A bad URL value is reported in the builder's message, not raised."""
-        location = location or pn.state.location
-        if location is None:
-            return
-        self._url = _UrlState()
-        self._location = location
-        location.sync(self._url, {name: name for name in URL_KEYS.values()})
-        self._apply_url()
-        self._url.param.watch(lambda *_: self._apply_url(), list(URL_KEYS.values()))
-        self._push_url()
-        self._tidy_url()
-
-    def _tidy_url(self) -> None:
-        """Drop this builder's empty keys from the query (``series=&window=`` …) so links stay short."""
-        location = getattr(self, "_location", None)
-        if location is None:
-            return
-        query = parse_qsl((location.search or "").lstrip("?"), keep_blank_values=True)
-        tidy = [(k, v) for k, v in query if not (k in URL_KEYS.values() and v == "")]
-        if tidy != query:
-            location.search = ("?" + urlencode(tidy)) if tidy else ""
-
-    def _apply_url(self) -> None:
-        if self._url is None or self._url_busy:
-            return
-        values = {name: _url_text(getattr(self._url, name)) for name in URL_KEYS.values()}
-        self._url_busy = True
-        try:
-            self.apply_url_params({k: v for k, v in values.items() if v})
-        except ValueError as error:
-            self._error = str(error)
-            self._render_summary()
-        finally:
-            self._url_busy = False
-        self._push_url()
-
-    def _push_url(self) -> None:
-        """Write the view into the URL state (the location then updates the browser's query)."""
-        if self._url is None or self._url_busy:
-            return
-        wanted = self.url_params()
-        changes = {name: wanted.get(name, "") for name in URL_KEYS.values()}
-        changes = {k: v for k, v in changes.items() if _url_text(getattr(self._url, k)) != v}
-        if changes:
-            self._url_busy = True
-            try:
-                self._url.param.update(**changes)
-            finally:
-                self._url_busy = False
-            self._tidy_url()
-
-    def link(self, base: str = "") -> str:
-        """A relative link to this view (``base`` + ``?`` + the URL params)."""
-        query = urlencode(self.url_params())
-        return f"{base}?{query}" if query else base
+    # -- the URL (declared in ``url_fields``; ``url.UrlSync`` does the rest) ----------------------------
+    def url_problem(self, message: str) -> None:
+        """A bad value in a pasted link: reported in the builder's message, the view stays."""
+        self._error = message
+        self._render_summary()
 
     # -- what is shown --------------------------------------------------------------------------------
     @property
@@ -329,7 +168,7 @@ class PlotBuilder(StoreView):
         """The window as (start, end), naive UTC, both included."""
         end = self.end if self.end is not None else self.time
         if end is None:
-            times = data.run_times(self.store) if self.store is not None else []
+            times = loaders.run_times(self.store) if self.store is not None else []
             end = times[-1] if times else utcnow().floor("s")
         if self.start is not None:
             start = self.start
@@ -387,32 +226,32 @@ class PlotBuilder(StoreView):
 
     # -- widgets ----------------------------------------------------------------------------------
     def _build_widgets(self) -> None:
-        self._w_series = pn.widgets.MultiChoice(label="Series (module:metric or module.table:column)", options=[],
-                                                value=[], sizing_mode="stretch_width", search_option_limit=50,
-                                                option_limit=500, placeholder="type to search metrics and columns")
-        self._w_window = pn.widgets.Select(label="Window", options=list(WINDOWS), width=95)
+        """Widgets bound to the parameters (``from_param``: two-way, no flags); only the two time
+        inputs translate text, and the choice lists follow the store in ``_sync_choices``."""
+        self._w_series = pn.widgets.MultiChoice.from_param(
+            self.param.series, label="Series (module:metric or module.table:column)", options=list(self.series),
+            sizing_mode="stretch_width", search_option_limit=50, option_limit=500,
+            placeholder="type to search metrics and columns")
+        self._w_window = pn.widgets.Select.from_param(self.param.window, label="Window", options=list(WINDOWS),
+                                                      width=95)
         self._w_start = pn.widgets.TextInput(label="Start (UTC)", placeholder="end − window", width=175)
         self._w_end = pn.widgets.TextInput(label="End (UTC)", placeholder="latest run", width=175)
-        self._w_bin = pn.widgets.Select(label="Bin", options=list(BIN_CHOICES), width=85)
-        self._w_agg = pn.widgets.Select(label="Aggregate", options=list(S.AGGREGATES), width=90)
-        per_run = {"each row": "", **{k: k for k in S.PER_RUN if k}}
-        self._w_per_run = pn.widgets.Select(label="Rows of a run", options=per_run,
-                                            width=110)
-        self._w_group = pn.widgets.Select(label="Group by", options={"(none)": ""}, width=170)
-        self._w_kind = pn.widgets.RadioButtonGroup(label="Kind", options=list(KINDS), color="light",
-                                                   align="end")
-        self._w_overlay = pn.widgets.Checkbox(label="Shade module status", align="end")
+        self._w_bin = pn.widgets.Select.from_param(self.param.bin, label="Bin", width=85)
+        self._w_agg = pn.widgets.Select.from_param(self.param.agg, label="Aggregate", width=90)
+        self._w_per_run = pn.widgets.Select.from_param(self.param.per_run, label="Rows of a run", width=110,
+                                                       options={"each row": "", **{k: k for k in S.PER_RUN if k}})
+        self._w_group = pn.widgets.Select.from_param(self.param.group_by, label="Group by", options={"(none)": ""},
+                                                     width=170)
+        self._w_kind = pn.widgets.RadioButtonGroup.from_param(self.param.kind, label="Kind", color="light",
+                                                              align="end")
+        self._w_overlay = pn.widgets.Checkbox.from_param(self.param.overlay_status, label="Shade module status",
+                                                         align="end")
         self._download = pn.widgets.FileDownload(callback=lambda: io.StringIO(self.csv()), filename="hfpanel_plot.csv",
                                                  label="Download CSV", color="default", embed=False,
                                                  width=150, align="end")
         self._summary = pn.pane.HTML("", stylesheets=[CSS], sizing_mode="stretch_width", margin=(2, 10))
-        self._plot = pn.pane.HoloViews(None, sizing_mode="stretch_width", height=self.height, linked_axes=False)
+        self._plot = pn.pane.HoloViews(None, sizing_mode="stretch_width", height=self.param.height, linked_axes=False)
         self._code = pn.pane.HTML("", stylesheets=[CSS], sizing_mode="stretch_width")
-        bindings = {self._w_series: "series", self._w_window: "window", self._w_bin: "bin", self._w_agg: "agg",
-                    self._w_per_run: "per_run", self._w_group: "group_by", self._w_kind: "kind",
-                    self._w_overlay: "overlay_status"}
-        for widget, name in bindings.items():
-            widget.param.watch(lambda event, name=name: self._from_widget(name, event.new), "value")
         self._w_start.param.watch(lambda e: self._from_time_widget("start", e.new), "value")
         self._w_end.param.watch(lambda e: self._from_time_widget("end", e.new), "value")
         controls = pn.Column(
@@ -427,51 +266,31 @@ class PlotBuilder(StoreView):
             sizing_mode="stretch_width",
             styles={"background": "#ffffff", "border-radius": "10px", "box-shadow": "0 1px 3px rgba(60,64,67,.3)"})
 
-    def __panel__(self):
-        return self._layout
-
-    def _from_widget(self, name: str, value) -> None:
-        if self._syncing:
-            return
-        if name == "series":
-            value = list(value or [])
-        if getattr(self, name) != value:
-            setattr(self, name, value)
-
     def _from_time_widget(self, name: str, text: str) -> None:
-        if self._syncing:
-            return
         try:
             value = to_time(text) if text and text.strip() else None
         except ValueError as error:
             self._error = f"{name}: {error}"
             self._render_summary()
             return
-        if getattr(self, name) != value:
+        if differs(getattr(self, name), value):
             setattr(self, name, value)
 
-    def _sync_widgets(self) -> None:
-        self._syncing = True
-        try:
-            options = list(S.available_series(self.store)["series"]) if self.store is not None else []
-            options += [s for s in self.series if s not in options]  # an unknown one stays visible (and errors)
-            self._w_series.param.update(options=options, value=list(self.series))
-            windows = list(WINDOWS) + ([self.window] if self.window not in WINDOWS else [])
-            self._w_window.param.update(options=windows, value=self.window, disabled=self.start is not None)
-            self._w_start.value = iso(self.start) if self.start is not None else ""
-            self._w_end.value = iso(self.end) if self.end is not None else ""
-            self._w_bin.value = self.bin
-            self._w_agg.value = self.agg
-            self._w_per_run.value = self.per_run
-            groups = self._group_options()
-            if self.group_by and self.group_by not in groups:
-                groups.append(self.group_by)
-            self._w_group.param.update(options={"(none)": "", **{g: g for g in groups}}, value=self.group_by)
-            self._w_kind.value = self.kind
-            self._w_overlay.value = self.overlay_status
-            self._plot.height = self.height
-        finally:
-            self._syncing = False
+    def _sync_choices(self) -> None:
+        """The choices offered follow the store (a chosen value stays offered even when unknown, and
+        then errors); the time inputs show the window's ends."""
+        options = list(S.available_series(self.store)["series"]) if self.store is not None else []
+        self._w_series.options = options + [s for s in self.series if s not in options]
+        self._w_window.param.update(options=list(WINDOWS) + ([self.window] if self.window not in WINDOWS else []),
+                                    disabled=self.start is not None)
+        for widget, value in ((self._w_start, self.start), (self._w_end, self.end)):
+            text = iso(value) if value is not None else ""
+            if widget.value != text:
+                widget.value = text
+        groups = self._group_options()
+        if self.group_by and self.group_by not in groups:
+            groups.append(self.group_by)
+        self._w_group.options = {"(none)": "", **{g: g for g in groups}}
 
     def _group_options(self) -> list[str]:
         """Columns every selected detail series' table has (text columns first)."""
@@ -499,7 +318,7 @@ class PlotBuilder(StoreView):
             self._data = S.empty_frame()
             self._status = self._status.iloc[0:0]
             self._error = str(error)
-        self._sync_widgets()
+        self._sync_choices()
         self._plot.object = self.plot_object()
         self._download.filename = self.csv_filename()
         self._download.disabled = self._data.empty
@@ -509,7 +328,6 @@ class PlotBuilder(StoreView):
         except (S.SeriesError, ValueError):
             code = self.code(pin=False)
         self._code.object = f"<pre style='white-space:pre-wrap;margin:0'>{esc(code)}</pre>"
-        self._push_url()
 
     def _status_spans(self) -> pd.DataFrame:
         start, end = self._range
@@ -560,5 +378,5 @@ def plot(store, series=(), window: str = "24h", agg: str = "mean", **params) -> 
     a PlotBuilder (renders in a notebook cell; ``.data`` holds the numbers). ``store`` is a Store or
     a path; every other PlotBuilder parameter (start, end, group_by, bin, per_run, kind, …) can be given."""
     if isinstance(series, str):
-        series = _split_series(series)
+        series = names(series)
     return PlotBuilder(store=store, series=list(series), window=window, agg=agg, **params)

@@ -15,7 +15,7 @@ import pandas as pd
 import panel as pn
 import param
 
-from . import data
+from ..queries import loaders
 from .base import StoreView
 from .style import CSS, esc, fmt_time
 
@@ -81,8 +81,8 @@ class RucioRulesView(StoreView):
     def _update(self) -> None:
         rules = states = pd.DataFrame()
         if self.store is not None and self.module:
-            rules = data.detail(self.store, self.module, "rules", self.time)
-            states = data.detail(self.store, self.module, "states", self.time)
+            rules = loaders.detail(self.store, self.module, "rules", self.time)
+            states = loaders.detail(self.store, self.module, "states", self.time)
         self.counts = {s: 0 for s in STATES}
         if not states.empty:
             self.counts.update({str(s): int(n) for s, n in zip(states["state"], states["count"]) if s in self.counts})

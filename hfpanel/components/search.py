@@ -11,7 +11,7 @@ import pandas as pd
 import panel as pn
 import param
 
-from . import data, history
+from ..queries import history, loaders
 from .base import StoreView
 from .style import BUTTON_CSS, CSS, esc, fmt_time
 
@@ -87,20 +87,19 @@ class Search(StoreView):
     """
 
     query = param.String(default="", doc="What to look for (case-insensitive substring).")
-    selected = param.String(default="", doc="The module last picked from the results.")
+    selected = param.String(default="", allow_refs=True, doc="The module last picked from the results.")
     min_length = param.Integer(default=2, bounds=(1, None), doc="Shorter queries find nothing.")
     limit = param.Integer(default=500, bounds=(1, None), doc="At most this many matching rows per detail table.")
 
     _watched = ("store", "time", "config", "query", "selected", "min_length", "limit")
+    _follows = {**StoreView._follows, "selected": "module"}
 
     def __init__(self, **params):
         super().__init__(**params)
         self._results = pd.DataFrame(columns=RESULT_COLUMNS)
         self._blocks: list[_ModuleHits] = []
-        self._syncing = False
-        self._input = pn.widgets.TextInput(label="Search", placeholder="host, module, message, error …",
-                                           value=self.query, width=420)
-        self._input.param.watch(self._on_input, "value")
+        self._input = pn.widgets.TextInput.from_param(self.param.query, label="Search", width=420,
+                                                      placeholder="host, module, message, error …")
         self._summary = pn.pane.HTML("", stylesheets=[CSS], sizing_mode="stretch_width", margin=(4, 10))
         self._categories = pn.pane.HTML("", stylesheets=[CSS], sizing_mode="stretch_width", margin=(0, 10),
                                         visible=False)
@@ -132,20 +131,9 @@ class Search(StoreView):
     def select(self, module: str) -> None:
         self.selected = module
 
-    # -- widgets -------------------------------------------------------------------------------
-    def _on_input(self, event) -> None:
-        if not self._syncing:
-            self.query = event.new or ""
-
     # -- computing -----------------------------------------------------------------------------
     def _update(self) -> None:
         query = (self.query or "").strip()
-        if self._input.value != self.query:
-            self._syncing = True
-            try:
-                self._input.value = self.query
-            finally:
-                self._syncing = False
         if self.store is None or len(query) < self.min_length:
             self._results = pd.DataFrame(columns=RESULT_COLUMNS)
             hint = "No store given." if self.store is None else \
@@ -159,14 +147,14 @@ class Search(StoreView):
         self._render(query)
 
     def _titles(self) -> dict:
-        status = data.status_at(self.store, self.time)
+        status = loaders.status_at(self.store, self.time)
         titles = dict(zip(status["module"], status["title"])) if not status.empty else {}
         if self.config is not None:
             titles.update({m.name: m.title for m in self.config.modules})
         return {k: v for k, v in titles.items() if isinstance(v, str) and v}
 
     def _search_modules(self, query: str) -> pd.DataFrame:
-        status = data.status_at(self.store, self.time)
+        status = loaders.status_at(self.store, self.time)
         records = {}
         if not status.empty:
             for row in status.itertuples():
@@ -189,7 +177,7 @@ class Search(StoreView):
 
     def _search_categories(self, query: str) -> pd.DataFrame:
         titles = {}
-        stored = data.category_status_at(self.store, self.time)
+        stored = loaders.category_status_at(self.store, self.time)
         if not stored.empty:
             titles.update(zip(stored["category"], stored["title"]))
         if self.config is not None:
@@ -206,7 +194,7 @@ class Search(StoreView):
 
     def _search_details(self, query: str) -> pd.DataFrame:
         titles = self._titles()
-        status = data.status_at(self.store, self.time)
+        status = loaders.status_at(self.store, self.time)
         categories = dict(zip(status["module"], status["category"])) if not status.empty else {}
         rows = []
         for module, tables in history.detail_table_names(self.store).items():

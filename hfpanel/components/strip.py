@@ -17,7 +17,7 @@ import pandas as pd
 import panel as pn
 import param
 
-from . import data, history
+from ..queries import history, loaders
 from .base import StoreView, to_time
 from .strip_canvas import CODE, StripCanvas
 from .style import CSS, LEVEL_COLORS, LEVEL_WORDS, esc, fmt_status, fmt_time
@@ -57,9 +57,10 @@ class StatusStrip(StoreView):
                               doc="Where the window ends (naive UTC); None: the latest run.")
     max_cells = param.Integer(default=400, bounds=(10, None),
                               doc="At most this many cells per strip; more runs are binned.")
-    selected = param.String(default="", doc="The module of the cell last clicked.")
+    selected = param.String(default="", allow_refs=True, doc="The module of the cell last clicked.")
 
     _watched = ("store", "time", "config", "hours", "category", "end", "max_cells")
+    _follows = {**StoreView._follows, "selected": "module"}
 
     def __init__(self, **params):
         if params.get("end") is not None:
@@ -152,9 +153,7 @@ class StatusStrip(StoreView):
     def select_cell(self, name: str, cell: int, kind: str = "module") -> None:
         """What a click on a cell does: ``time`` to the cell's run (and ``selected`` to the module)."""
         run = pd.Timestamp(self._cells["time"].iloc[int(cell)])
-        if kind == "module":
-            self.selected = name
-        self.time = run
+        self.param.update(time=run, **({"selected": name} if kind == "module" else {}))
 
     # -- rendering -----------------------------------------------------------------------------
     def _resolve_window(self):
@@ -304,7 +303,7 @@ class StatusStrip(StoreView):
             self._grid_frame = pd.DataFrame()
             self._plot.param.update(codes="", n_cells=0, labels=[], kinds=[], ticks=[], when=[], texts=[], text_of=[])
             return
-        self._grid_frame, drawing = data.cached("strip_drawing", self.store, key, self._drawing)
+        self._grid_frame, drawing = loaders.cached("strip_drawing", self.store, key, self._drawing)
         self._plot.param.update(**drawing)
 
     def _drawing(self) -> tuple[pd.DataFrame, dict]:

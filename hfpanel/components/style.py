@@ -8,12 +8,11 @@ source can never become clickable.
 from __future__ import annotations
 
 import html
-import math
 from urllib.parse import urlparse
 
 import pandas as pd
 
-from ..durations import format_duration
+from ..units import fmt_age, fmt_status, fmt_time, is_missing, iso  # noqa: F401  (re-exported)
 from ..levels import CRITICAL, DOWNTIME, NOINFO, OK, WARNING
 
 #: background / text colour per level; chosen for contrast on a wall display (WCAG AA for large text)
@@ -23,16 +22,6 @@ LEVEL_TEXT = {OK: "#ffffff", WARNING: "#202124", CRITICAL: "#ffffff", NOINFO: "#
 LEVEL_TINT = {OK: "#e6f4ea", WARNING: "#fef7e0", CRITICAL: "#fce8e6", NOINFO: "#f1f3f4", DOWNTIME: "#e8f0fe"}
 LEVEL_WORDS = {OK: "ok", WARNING: "warning", CRITICAL: "critical", NOINFO: "noinfo", DOWNTIME: "downtime"}
 LEVEL_ORDER = (OK, WARNING, CRITICAL, NOINFO, DOWNTIME)
-
-
-def is_missing(value) -> bool:
-    """None, NaN, NaT or pandas' NA (a list or array is never 'missing' as a whole)."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return True
-    try:
-        return bool(pd.isna(value))
-    except (TypeError, ValueError):
-        return False
 
 
 def esc(value) -> str:
@@ -75,43 +64,17 @@ def stale_badge() -> str:
     return '<span class="hf-stale" title="no fresh data: older than expected">stale</span>'
 
 
-def fmt_time(value, seconds: bool = False) -> str:
-    if value is None or pd.isna(value):
-        return "—"
-    stamp = pd.Timestamp(value)
-    return stamp.strftime("%Y-%m-%d %H:%M:%S" if seconds or stamp.second else "%Y-%m-%d %H:%M") + " UTC"
-
-
-def fmt_age(seconds) -> str:
-    if seconds is None or pd.isna(seconds):
-        return "—"
-    if seconds < 0:
-        return f"in {format_duration(-seconds)}"
-    return f"{format_duration(seconds)} ago"
-
-
-def fmt_status(value) -> str:
-    if value is None or pd.isna(value):
-        return "—"
-    return "−1 (no info)" if value < 0 else f"{value:.2f}"
-
-
-def iso(value) -> str:
-    """The URL form of a time: 2026-11-20T14:00:00 (with microseconds when it has them, so that
-    the link of a run made at 14:00:00.25 still shows that run and not the one before)."""
-    stamp = pd.Timestamp(value)
-    return stamp.strftime("%Y-%m-%dT%H:%M:%S.%f" if stamp.microsecond else "%Y-%m-%dT%H:%M:%S")
-
-
 #: one stylesheet for the HTML panes (loaded into each pane's shadow root)
 CSS = """
 :host { font-family: system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif; color: #202124; }
+@media (max-width: 600px) { :host { font-size: 15px; } }
 .hf-pill { display: inline-block; padding: 1px 9px; border-radius: 10px; font-weight: 700; font-size: 0.85em;
            letter-spacing: .02em; text-transform: uppercase; white-space: nowrap; }
 .hf-pill-big { font-size: 1.15em; padding: 3px 14px; border-radius: 14px; }
 .hf-stale { display: inline-block; padding: 0 7px; border-radius: 8px; font-size: 0.78em; font-weight: 700;
             text-transform: uppercase; color: #7a2e00; background: #ffe0b2; border: 1px solid #e37400; margin-left: 6px; }
 .hf-muted { color: #5f6368; }
+.hf-since { font-weight: 700; color: #3c4043; }
 .hf-small { font-size: 0.85em; }
 .hf-badlink { color: #5f6368; text-decoration: line-through dotted; }
 a { color: #1a73e8; }

@@ -6,11 +6,16 @@ a user's scroll position or selection.
 
 from __future__ import annotations
 
+import pandas as pd
 import param
 from panel.custom import JSComponent
 
-from .style import (CSS, LEVEL_COLORS, LEVEL_ORDER, LEVEL_TEXT, LEVEL_TINT, esc, fmt_age,
-                    fmt_status, level_of, pill, stale_badge)
+from ..durations import format_duration
+from .style import (CSS, LEVEL_COLORS, LEVEL_ORDER, LEVEL_TEXT, LEVEL_TINT, esc, fmt_status, fmt_time,
+                    level_of, pill, stale_badge)
+
+#: data younger than this at the time viewed is not worth a word (every module of the run shown)
+STALE_WORDS_AFTER = 60.0
 
 
 def tile_html(row) -> str:
@@ -30,8 +35,16 @@ def tile_html(row) -> str:
 def row_html(row) -> str:
     """A module's line in its tile: level, status, age, stale badge, message, reason for no info."""
     level = level_of(row["level"])
-    parts = [pill(level), f'<span class="hf-muted">status {esc(fmt_status(row["status"]))}</span>',
-             f'<span class="hf-muted" title="time since this row was written">{esc(fmt_age(row["age_s"]))}</span>']
+    parts = [pill(level), f'<span class="hf-muted">status {esc(fmt_status(row["status"]))}</span>']
+    since, lasted = row.get("since"), row.get("for_s")
+    if level != "ok" and since is not None and not pd.isna(since) and not pd.isna(lasted):
+        exact = "" if row.get("since_exact", True) else "at least "
+        parts.append(f'<span class="hf-since" title="{esc(level)} since {exact}{esc(fmt_time(since))}">'
+                     f'for {exact}{esc(format_duration(max(float(lasted), 0.0)))}</span>')
+    age = row.get("age_s")
+    if age is not None and not pd.isna(age) and age >= STALE_WORDS_AFTER:
+        parts.append(f'<span class="hf-muted" title="how old the data is at the time viewed">'
+                     f'data {esc(format_duration(age))} old</span>')
     if row["is_stale"]:
         parts.append(stale_badge())
     out = (f'<div class="hf-row" data-module="{esc(row["module"])}" data-level="{esc(level)}">'

@@ -10,7 +10,7 @@ import panel as pn
 
 from ..durations import format_duration
 from ..clock import utcnow
-from . import data
+from ..queries import loaders
 from .base import StoreView, to_time
 from .style import CSS, esc, fmt_age, fmt_time, iso
 
@@ -20,7 +20,7 @@ MAX_OPTIONS = 1000
 
 
 def _runs(store) -> pd.DataFrame:
-    return data.cached("runs", store, (), lambda: store.runs())
+    return loaders.cached("runs", store, (), lambda: store.runs())
 
 
 def _options(store) -> dict:
@@ -28,7 +28,7 @@ def _options(store) -> dict:
     def build():
         recent = _runs(store).tail(MAX_OPTIONS).iloc[::-1]
         return {_label(run): iso(run["time"]) for run in recent.to_dict("records")}
-    return data.cached("run_options", store, (), build)
+    return loaders.cached("run_options", store, (), build)
 
 
 def _label(run) -> str:
@@ -77,7 +77,7 @@ class TimeTravel(StoreView):
 
     @property
     def run_times(self) -> list[pd.Timestamp]:
-        return data.run_times(self.store) if self.store is not None else []
+        return loaders.run_times(self.store) if self.store is not None else []
 
     @property
     def shown_run(self) -> pd.Timestamp | None:
@@ -103,10 +103,10 @@ class TimeTravel(StoreView):
             self.time = times[target]
 
     def link(self, *components) -> "TimeTravel":
-        """Make ``components`` follow this control's time (for notebooks; the app's Dashboard does it)."""
+        """Make ``components`` follow this control's time, by reference (for notebooks; the app's
+        Dashboard binds its components with ``follow``)."""
         for component in components:
-            component.time = self.time
-        self.param.watch(lambda event: [setattr(c, "time", event.new) for c in components], "time")
+            component.time = self.param.time
         return self
 
     def go_now(self) -> None:

@@ -9,6 +9,8 @@ caused it.
 
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 import panel as pn
 import param
@@ -16,15 +18,31 @@ import param
 from ..collector import ParseResult, SourceError, collector_class
 from ..levels import DEFAULT_LEVELS, DOWNTIME, NOINFO, NOINFO_STATUS, Levels
 from ..rating import Rating, describe_rule, rate, rating_type
-from . import history
+from ..queries import history, loaders
+from ..stored_config import stored_module
 from .base import StoreView
 from .style import CSS, LEVEL_COLORS, esc, fmt_status, fmt_time, level_of, pill
 
 
 # -- the rule ---------------------------------------------------------------------------------------
-def resolve_rule(module: str, config=None, collector: str | None = None) -> tuple[dict | None, str, bool]:
-    """The rating rule of ``module``: (rule, where it comes from, known). ``known`` is False when
-    neither a config nor the collector type can say (the rule is then unknown, not "none")."""
+def resolve_rule(module: str, config=None, collector: str | None = None,
+                 stored: dict | None = None) -> tuple[dict | None, str, bool]:
+    """The rating rule of ``module``: (rule, where it comes from, known) — the rule stored with the run
+    (what was applied), else today's config's, else the collector's default. ``known`` is False when
+    none of them can say (the rule is then unknown, not "none")."""
+    today = _rule_of_today(module, config, collector)
+    if stored is not None and "rating" in stored:
+        rule = dict(stored["rating"]) if stored["rating"] else None
+        if config is not None and today is not None and today[2] and _same_rule(today[0], rule):
+            return today  # today's config says the same: name where it is written
+        note = " (today's site config gives another rule)" if today is not None and config is not None else ""
+        return rule, f"the configuration in force at that run{note}", True
+    if today is not None:
+        return today
+    return None, "unknown: no site config and no collector type", False
+
+
+def _rule_of_today(module: str, config, collector: str | None):
     entry = None
     if config is not None:
         try:
@@ -45,7 +63,13 @@ def resolve_rule(module: str, config=None, collector: str | None = None) -> tupl
             return None, f"unknown: collector '{collector}' is not installed here", False
         note = f"the default of collector '{collector}' (no site config given; a site config may override it)"
         return (dict(rule) if rule else None), note, True
-    return None, "unknown: no site config and no collector type", False
+    return None
+
+
+def _same_rule(a: dict | None, b: dict | None) -> bool:
+    """Equal rules, also when JSON made a map's keys text."""
+    return json.dumps(a, sort_keys=True, default=str) == json.dumps(b, sort_keys=True, default=str) or \
+        json.loads(json.dumps(a, default=str)) == b
 
 
 def _class_default(collector: str):
@@ -68,9 +92,10 @@ class WhyThisColour(StoreView):
     re-applied to the stored data; ``row``: the module's stored status row.
     """
 
-    module = param.String(default="", doc="The module explained (its name).")
+    module = param.String(default="", allow_refs=True, doc="The module explained (its name).")
 
     _watched = ("store", "time", "config", "module")
+    _follows = {**StoreView._follows, "module": "module"}
 
     def __init__(self, **params):
         super().__init__(**params)
@@ -124,7 +149,11 @@ class WhyThisColour(StoreView):
 
     @property
     def levels(self) -> Levels:
-        return self.config.levels if self.config is not None else DEFAULT_LEVELS
+        """The level boundaries: today's config's, else those stored with the run viewed."""
+        if self.config is not None:
+            return self.config.levels
+        stored = loaders.stored_config(self.store, self.time) if self.store is not None else None
+        return Levels(**stored["levels"]) if stored and stored.get("levels") else DEFAULT_LEVELS
 
     # -- computing -----------------------------------------------------------------------------
     def _stored_result(self, row) -> ParseResult:
@@ -154,7 +183,8 @@ class WhyThisColour(StoreView):
         status = float(row["status"])
         sentences = [f"{title} is {stored_level.upper()} (status {fmt_status(status)}) in the run of "
                      f"{fmt_time(row['time'])}."]
-        self._rule, self._rule_source, known = resolve_rule(self.module, self.config, row.get("collector"))
+        stored = stored_module(loaders.stored_config(self.store, self.time), self.module)
+        self._rule, self._rule_source, known = resolve_rule(self.module, self.config, row.get("collector"), stored)
         sentences.append(f"Rating rule, from {self._rule_source}: {describe_rule(self._rule)}." if known
                          else f"Rating rule: {self._rule_source}.")
         error = row.get("error")

@@ -7,6 +7,11 @@ SUBSCRIBE) so nothing is lost while hfpanel is down; ``activemq.prefetchSize`` b
 unacknowledged messages the broker pushes. A lost connection is re-made with exponential backoff,
 on a fresh connection object (acknowledgements of the old one are void: the broker redelivers).
 The password is passed to CONNECT only; it is never logged or put in an error.
+
+One outage is one WARNING line (the loss, or the first failed attempt at start-up); the retries
+that follow and the reconnection are INFO. stomp.py's own account (a traceback for every frame it
+could not send, a warning per host and attempt) is DEBUG detail (``hfpanel.logs.tame``); the
+reason it gives for a host is carried into hfpanel's line.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import time
 import stomp
 from stomp.exception import ConnectFailedException, StompException
 
+from .. import logs
 from ..transfers.config import Broker, Subscription
 
 log = logging.getLogger("hfpanel.ingest.broker")
@@ -42,8 +48,26 @@ class _RedactPasscode(logging.Filter):
         return True
 
 
-_REDACT = _RedactPasscode()
+class _HostErrors(logging.Filter):
+    """stomp.py logs why each host failed, then raises a bare ``ConnectFailedException``: keep those
+    reasons (per thread, while ``BrokerClient.connect`` runs) for hfpanel's one line."""
+
+    def __init__(self):
+        super().__init__()
+        self.local = threading.local()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        reasons = getattr(self.local, "reasons", None)
+        if reasons is not None and record.msg.startswith("could not connect to host") and len(record.args) == 3:
+            host, port, error = record.args
+            reasons.append(f"{host}:{port}: {getattr(error, 'strerror', None) or error}")
+        return True
+
+
+_REDACT, _HOST_ERRORS = _RedactPasscode(), _HostErrors()
 logging.getLogger("stomp.py").addFilter(_REDACT)
+logging.getLogger("stomp.py").addFilter(_HOST_ERRORS)
+logs.tame("stomp.py")  # after the two above: they see every record, even those that become detail
 
 
 class _Listener(stomp.ConnectionListener):
@@ -72,6 +96,9 @@ class BrokerClient:
         self._retry_at, self._delay = 0.0, BACKOFF_FIRST
         self._lock = threading.Lock()
         self._was_connected = False
+        self._down_since: float | None = None  # start of the current outage (its WARNING is logged)
+        self._attempts = 0
+        self._host: tuple[str, int] | None = None  # where the last connection went
 
     def _connection(self):
         b = self.broker
@@ -91,15 +118,23 @@ class BrokerClient:
         password = self.broker.password()
         if password:
             _REDACT.secrets.add(password)
+        _HOST_ERRORS.local.reasons = reasons = []
         try:
             conn.connect(self.broker.username, password, wait=False, headers=headers)
             self._wait_connected(conn)
         except (StompException, OSError) as error:
-            reason = type(error).__name__ + (f": {error}" if str(error) else "")
-            log.warning("broker %s (%s): cannot connect (%s); retrying in %.0fs", self.broker.alias,
-                        ", ".join(f"{h}:{p}" for h, p in self.broker.hosts), reason, self._delay)
+            reason = "; ".join(reasons) or type(error).__name__ + (f": {error}" if str(error) else "")
+            self._attempts += 1
+            first = self._down_since is None
+            if first:
+                self._down_since = time.monotonic()
+            hosts = ", ".join(f"{h}:{p}" for h, p in self.broker.hosts)
+            log.log(logging.WARNING if first else logging.INFO, "broker %s (%s): cannot connect (%s); "
+                    "retrying in %.0fs", self.broker.alias, hosts, reason, self._delay)
             self._close(conn)
             return False
+        finally:
+            _HOST_ERRORS.local.reasons = None
         for index, sub in enumerate(self.subscriptions):
             extra = {"activemq.prefetchSize": str(self.broker.prefetch)}
             if sub.durable:
@@ -107,11 +142,13 @@ class BrokerClient:
             conn.subscribe(sub.destination, id=f"{self.broker.alias}-{index}", ack=self.broker.ack, headers=extra)
         with self._lock:
             self._conn, self.connected = conn, True
-        host, port = conn.transport.current_host_and_port or ("?", 0)
-        log.log(logging.WARNING if self._was_connected else logging.INFO,
-                "broker %s: connected to %s:%s, %d subscription(s)%s", self.broker.alias, host, port,
-                len(self.subscriptions), " (reconnected)" if self._was_connected else "")
+        host, port = self._host = conn.transport.current_host_and_port or ("?", 0)
+        outage = f" after {time.monotonic() - self._down_since:.1f}s, {self._attempts} failed attempt(s)" \
+            if self._down_since is not None else ""
+        log.info("broker %s: connected to %s:%s, %d subscription(s)%s%s", self.broker.alias, host, port,
+                 len(self.subscriptions), " (reconnected)" if self._was_connected else "", outage)
         self._was_connected, self._delay = True, BACKOFF_FIRST
+        self._down_since, self._attempts = None, 0
         return True
 
     def _wait_connected(self, conn) -> None:
@@ -127,12 +164,17 @@ class BrokerClient:
                                              "(refused login or client certificate?)")
             time.sleep(0.02)
 
-    def lost(self, epoch: int) -> None:
+    def lost(self, epoch: int, why: str = "") -> None:
+        """The connection of ``epoch`` is gone (stomp.py's receiver saw it close, or an ACK could not
+        be sent): one WARNING line for the whole outage; reconnecting starts at the next loop."""
         with self._lock:
             if epoch != self.epoch or not self.connected:
                 return
             self.connected = False
-        log.warning("broker %s: connection lost; reconnecting with backoff", self.broker.alias)
+        where = f" to {self._host[0]}:{self._host[1]}" if self._host else ""
+        self._down_since, self._attempts = time.monotonic(), 0
+        log.warning("broker %s: connection%s lost%s; reconnecting at once, then backing off %.0fs to %.0fs",
+                    self.broker.alias, where, f" ({why})" if why else "", BACKOFF_FIRST, BACKOFF_MAX)
 
     def ensure_connected(self, now: float | None = None) -> None:
         """Reconnect when due (exponential backoff between failed attempts)."""
@@ -154,7 +196,9 @@ class BrokerClient:
         try:
             conn.ack(message_id, subscription)
         except (StompException, OSError) as error:
-            log.info("broker %s: ack failed (%s); the broker will redeliver", self.broker.alias, error)
+            # the socket is gone: the connection is lost (one line), the other ACKs of this epoch
+            # are not even tried; the broker redelivers what was not acknowledged
+            self.lost(epoch, f"an ACK could not be sent: {getattr(error, 'strerror', None) or type(error).__name__}")
 
     @staticmethod
     def _close(conn) -> None:

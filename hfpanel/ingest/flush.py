@@ -2,6 +2,13 @@
 
 Runs apart from the thread that receives messages, so a store held by ``hfpanel collect`` (the
 writer lock) only grows the spool; the broker keeps being drained.
+
+Exactly once, for every table: the commit carries the spool position it reached (manifest state
+``ingest.spool.<spool id>``), so a restart after a crash between the commit and the checkpoint
+skips what the store holds instead of committing it again; a message the broker delivers twice
+(not acknowledged before a crash or a broker restart) is one row by its key — the transfer's key
+for raw rows, the destination + message-id + body for a quarantined body; ``ingest_rate`` counts
+only batches that committed.
 """
 
 from __future__ import annotations
@@ -9,17 +16,20 @@ from __future__ import annotations
 import collections
 import contextlib
 import gc
+import hashlib
 import json
 import logging
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 
-from ..store import StoreWriter
+from ..store import Store, StoreWriter
 from ..transfers import fastparse, raw
 from ..transfers.messages import DOMAIN_OF_TABLE, MessageError, parse
 from .rate import RateBook, domain_of
 
 log = logging.getLogger("hfpanel.ingest.flush")
+STATE = "ingest.spool."  # + the spool's id: the spool position the store's last commit reached
 
 
 @contextlib.contextmanager
@@ -44,16 +54,41 @@ class Flusher:
                  wait: float = 0.5, batch: int = 20000):
         self.store, self.spool, self.kinds = Path(store), spool, kinds
         self.max_bytes, self.wait, self.batch = max_message_bytes, wait, batch
+        self.state_key = STATE + spool.id
         self.window = raw.KeyWindow(dedup_window)
         self.window.load(self.store)
         self.rates = RateBook(self.store)
         self.totals = collections.Counter()
+        self._resume(dedup_window)
+
+    def _resume(self, dedup_window: float) -> None:
+        """Skip the spool records the store already holds; load recent quarantine keys."""
+        if not self.store.is_dir():
+            return
+        with Store(self.store) as store:
+            skipped = self.spool.resume(store.state(self.state_key))
+            if store.has_table("quarantine"):
+                since = datetime.fromtimestamp(time.time() - dedup_window, timezone.utc)
+                scan = store.scan("quarantine", since=since)  # a quarantine row's time is when it arrived
+                if "key" in store.sql(f"SELECT * FROM {scan} LIMIT 0").columns:  # older parts have none
+                    self.window.add(store.sql(f"SELECT key FROM {scan} WHERE key IS NOT NULL")["key"])
+        if skipped:
+            log.warning("spool %s: %d records were already committed (stopped between the store commit and "
+                        "the checkpoint); skipped", self.spool.folder, skipped)
+        if self.spool.backlog:
+            log.info("spool %s: %d records to commit", self.spool.folder, self.spool.backlog)
 
     def _quarantine(self, record, reason: str) -> dict:
+        """A quarantine row; its ``key`` names the message (destination, broker message-id or replay
+        line, body), so the same message delivered again is recognised like a duplicate transfer."""
         received = int(record.received * 1_000_000)
+        headers = json.loads(record.headers or b"{}")
+        identity = headers.get("message-id") or (f"line {headers['line']}" if "line" in headers
+                                                 else f"received {record.received!r}")
+        digest = hashlib.sha256(f"{record.destination}\0{identity}\0".encode() + record.body).hexdigest()
         return {"time": received, "received": received, "source": record.destination, "reason": reason,
                 "body": record.body.decode("utf-8", errors="backslashreplace"),
-                "headers": json.dumps(json.loads(record.headers or b"{}"), sort_keys=True)}
+                "headers": json.dumps(headers, sort_keys=True), "key": "quarantine:" + digest}
 
     def _parse(self, record, kind: str | None) -> tuple[str, tuple]:
         """(table, row tuple in ``raw.ROW_COLUMNS`` order) or ``MessageError``. FTS completions
@@ -85,8 +120,13 @@ class Flusher:
             try:
                 table, row = parse_one(record, kind)
             except MessageError as error:
-                quarantine.append(self._quarantine(record, str(error)))
-                counts[(second, domain_of(destination, kind), destination, "quarantined")] += 1
+                row = self._quarantine(record, str(error))
+                seen = row["key"] in window or row["key"] in batch_keys
+                if not seen:
+                    batch_keys.add(row["key"])
+                    quarantine.append(row)
+                field = "duplicates" if seen else "quarantined"
+                counts[(second, domain_of(destination, kind), destination, field)] += 1
                 continue
             key = row[2]  # every raw table: time, t, key, ...
             if key in window or key in batch_keys:
@@ -114,13 +154,20 @@ class Flusher:
         if not records:
             return 0
         started = time.monotonic()
-        with StoreWriter(self.store, wait=self.wait) as writer:
-            rows, quarantine, per_destination, keys = self.prepare(records)
-            remaining = self.spool.pending_by_destination()
-            remaining.subtract(per_destination)
-            self.rates.backlog(time.time(), +remaining, self.kinds)
-            rate_rows, rate_days = self.rates.take()
-            generation = raw.commit_batch(writer, rows, quarantine, rate_rows, rate_days)
+        try:
+            with StoreWriter(self.store, wait=self.wait) as writer:
+                rows, quarantine, per_destination, keys = self.prepare(records)
+                remaining = self.spool.pending_by_destination()
+                remaining.subtract(per_destination)
+                self.rates.backlog(time.time(), +remaining, self.kinds)
+                rate_rows, rate_days = self.rates.take()
+                generation = raw.commit_batch(writer, rows, quarantine, rate_rows, rate_days,
+                                              state={self.state_key: list(records[-1].position)})
+        except BaseException:
+            # the batch did not commit, so neither did its counts: forget them (the book reloads
+            # what the store holds), or the retry would count the same messages twice
+            self.rates = RateBook(self.store)
+            raise
         self.spool.commit(records[-1].position, per_destination)
         self.window.add(keys)
         stored = sum(len(v) for v in rows.values())

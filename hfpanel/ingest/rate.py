@@ -8,11 +8,11 @@ continues the counts it finds in the store.
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
-import pyarrow as pa
-import pyarrow.parquet as pq
+import pandas as pd
 
-from ..store import manifest
+from ..store import Store
 from ..transfers.messages import DOMAIN_OF_TABLE, TABLE_OF_KIND
 
 BIN = 600
@@ -43,16 +43,18 @@ class RateBook:
     def _load_day(self, day: str) -> None:
         """Continue the counts a previous run committed for ``day`` (call with the writer lock held)."""
         self._days.add(day)
-        parts = [p for p in manifest.read(self.root)["tables"].get("ingest_rate", []) if p.split("/")[1] == f"day={day}"]
-        if not parts:
+        if not Path(self.root).is_dir():
             return
-        table = pa.concat_tables([pq.read_table(self.root / p, partitioning=None) for p in parts],
-                                 promote_options="permissive")
-        for row in table.to_pylist():
-            stamp = row["last_message"]
-            row["last_message"] = int(stamp.timestamp() * 1e6) if stamp is not None else None
-            row["time"] = row["t"] * 1_000_000
-            self.rows[(row["t"], row["source"], row["destination"])] = row
+        with Store(self.root) as store:
+            if not store.has_table("ingest_rate"):
+                return
+            frame = store.sql(f"SELECT t, source, destination, {', '.join(COUNTS)}, epoch_us(last_message) AS last_us "
+                              f"FROM {store.scan('ingest_rate', since=day, until=day)}")
+        for row in frame.to_dict("records"):
+            key = (int(row["t"]), row["source"], row["destination"])
+            self.rows[key] = {"time": key[0] * 1_000_000, "t": key[0], "source": key[1], "destination": key[2],
+                              **{c: int(row[c]) for c in COUNTS},
+                              "last_message": None if pd.isna(row["last_us"]) else int(row["last_us"])}
 
     def _row(self, t: int, source: str, destination: str) -> dict:
         bin_t = t - t % BIN

@@ -1,8 +1,9 @@
 """The local durable spool between the broker and the store.
 
 A message is acknowledged to the broker only once its record is written *and fsynced* here, so the
-broker may forget it; the store commit happens later and the checkpoint moves only after it. After
-a crash the records past the checkpoint are committed again (the dedup keys make that harmless).
+broker may forget it; the store commit happens later and the checkpoint moves only after it. The
+store commit also names the spool position it reached (under this spool's ``id``), so after a crash
+between the two the records the store already holds are skipped (``resume``), not committed again.
 
 Records live in append-only segment files (format: ``records.py``), so a torn tail from a crash
 is recognised and cut.
@@ -18,9 +19,10 @@ import json
 import logging
 import os
 import threading
+import uuid
 from pathlib import Path
 
-from .records import encode, read_records, segment_path
+from ..spoolfile import encode, read_records, segment_path
 
 log = logging.getLogger("hfpanel.ingest.spool")
 SEGMENT_BYTES = 64 * 1024 * 1024
@@ -45,6 +47,7 @@ class Spool:
             raise SpoolLocked(f"spool {self.folder} is used by another hfpanel ingest process") from None
         self._lock = threading.Lock()
         self._tokens, self._dirty = [], False
+        self.id = self._identity()
         self.checkpoint = self._read_checkpoint()
         self.pending = collections.Counter()  # destination -> records past the checkpoint
         end = self.checkpoint
@@ -52,8 +55,21 @@ class Spool:
             self.pending[record.destination] += 1
             end = record.position
         self._open_for_append(end)
-        if self.backlog:
-            log.info("spool %s: %d records past the checkpoint will be committed again", self.folder, self.backlog)
+
+    def _identity(self) -> str:
+        """This spool's name in the store's state: a random id made once, so two spools feeding one
+        store never take each other's position, and a new spool folder never inherits an old one's."""
+        path = self.folder / "id"
+        try:
+            return path.read_text().strip()
+        except FileNotFoundError:
+            identity = uuid.uuid4().hex
+            tmp = self.folder / "id.tmp"
+            tmp.write_text(identity + "\n")
+            with open(tmp, "rb") as handle:
+                os.fsync(handle.fileno())
+            os.replace(tmp, path)
+            return identity
 
     # -- positions ------------------------------------------------------------------------
     def _read_checkpoint(self) -> tuple[int, int]:
@@ -126,6 +142,22 @@ class Spool:
         # up to ``synced`` every byte was written and fsynced by this process: no CRC needed
         return list(read_records(self.folder, self.checkpoint, self.synced, limit, verify=False))
 
+    def resume(self, committed) -> int:
+        """Move the checkpoint to ``committed``, the position the store's last commit of this spool
+        names, when the checkpoint lags behind it (a crash after the store commit, before the
+        checkpoint); returns the records skipped. A position past the end of this spool (a spool
+        restored from an old copy) is ignored with a warning: records never committed are kept."""
+        committed = tuple(committed) if committed else None
+        if committed is None or committed <= self.checkpoint:
+            return 0
+        if committed > self.synced:
+            log.warning("spool %s: the store names position %s past this spool's end %s (an older copy of "
+                        "the spool?); every record here will be committed", self.folder, committed, self.synced)
+            return 0
+        skipped = collections.Counter(r.destination for r in read_records(self.folder, self.checkpoint, committed))
+        self.commit(committed, skipped)
+        return sum(skipped.values())
+
     def commit(self, position: tuple[int, int], counts: collections.Counter) -> None:
         """Move the checkpoint past records now in the store; drop segments wholly before it."""
         tmp = self.folder / "checkpoint.json.tmp"
@@ -146,18 +178,3 @@ class Spool:
         self.sync()
         self._file.close()
         os.close(self._lock_fd)
-
-
-def backlog_of(folder) -> int | None:
-    """Records past the checkpoint of a spool folder, read without taking it over (for the health
-    collector); None when there is no spool there."""
-    folder = Path(folder)
-    if not folder.is_dir():
-        return None
-    try:
-        data = json.loads((folder / "checkpoint.json").read_text())
-        start = int(data["segment"]), int(data["offset"])
-    except FileNotFoundError:
-        existing = sorted(folder.glob("segment-*.log"))
-        start = (int(existing[0].stem.split("-")[1]), 0) if existing else (0, 0)
-    return sum(1 for _ in read_records(folder, start))

@@ -69,11 +69,12 @@ def describe_rule(rule: dict | None) -> str:
 class NoInfoPolicy:
     """When modules without information stop a category from looking fine.
 
-    Of the modules not in downtime, a share of ``unknown`` or more without information makes the
+    Of the modules not in downtime, more than a share ``unknown`` without information makes the
     category itself "no information"; more than ``warning`` caps it at warning (it can be worse,
     never better). The message always says "n of m without information". Defaults: warning above a
-    quarter, no information from half on (Nagios keeps UNKNOWN apart from OK; HappyFace 3 flagged
-    missing data on the category)."""
+    quarter, no information above half (one of two modules without information: warning; 14 of 16:
+    no information). Nagios keeps UNKNOWN apart from OK; HappyFace 3 flagged missing data on the
+    category."""
 
     warning: float = 0.25
     unknown: float = 0.5
@@ -131,14 +132,15 @@ def rollup(rule: dict | None, statuses: list[float], weights: list[float] | None
         return Rating(NOINFO_STATUS, f"no module has information ({len(statuses)} modules)", inputs)
     kind, policy = rollup_type(rule), NoInfoPolicy.of(rule)
     share = missing / counted if counted else 0.0
-    if share >= policy.unknown and missing:
+    if share > policy.unknown and missing:
         return Rating(NOINFO_STATUS, f"{missing} of {counted} modules without information", inputs)
     if len(known) < kind.required_known(rule):
         return Rating(NOINFO_STATUS, f"only {len(known)} of {counted} modules have information, "
                                      f"{kind.required_known(rule)} are needed{note}", inputs)
     status, message = kind.evaluate(rule, [s for s, _ in known], [w for _, w in known])
     if share > policy.warning and status > policy.cap:
-        status, message = policy.cap, f"{message}, capped at warning: too many without information"
+        status = policy.cap
+        note = note.replace(" without information", " without information, so at most warning", 1)
     return Rating(status, message + note, inputs)
 
 

@@ -87,6 +87,11 @@ def verdict(rating: Rating, levels: Levels) -> str:
     return f"{levels.level(rating.status).upper()} — {level_reason(levels, rating.status)}"
 
 
+def modules(count: int) -> str:
+    """"1 module with information", "3 modules with information" — what a roll-up's value rests on."""
+    return f"{count} module{'s' if count != 1 else ''} with information"
+
+
 def named(rows: list, limit: int = NAMED_ROWS) -> str:
     """Row names for a sentence: the first ``limit``, then "and N more"."""
     return ", ".join(map(str, rows[:limit])) + (f" and {len(rows) - limit} more" if len(rows) > limit else "")

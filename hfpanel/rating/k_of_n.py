@@ -5,7 +5,7 @@ information rather than the status of the few that answered."""
 
 from __future__ import annotations
 
-from .base import RollupType, register
+from .base import RollupType, modules as _modules, register
 
 
 @register
@@ -26,7 +26,7 @@ class KOfN(RollupType):
 
     def evaluate(self, rule, statuses, weights):
         k = int(rule["k"])
-        return sorted(statuses, reverse=True)[k - 1], f"best {k} of {len(statuses)} modules at least this good"
+        return sorted(statuses, reverse=True)[k - 1], f"best {k} of {_modules(len(statuses))} at least this good"
 
     def describe(self, rule) -> str:
         return f"k of n: the category is as good as its {rule['k']}th best module"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .base import RollupType, register
+from .base import RollupType, modules as _modules, register
 
 
 @register
@@ -12,7 +12,7 @@ class Weighted(RollupType):
     def evaluate(self, rule, statuses, weights):
         total = sum(weights)
         status = sum(s * w for s, w in zip(statuses, weights)) / total if total > 0 else min(statuses)
-        return status, f"weighted mean of {len(statuses)} modules"
+        return status, f"weighted mean of {_modules(len(statuses))}"
 
     def describe(self, rule) -> str:
         return "weighted: the weighted mean of the modules' statuses (each module's weight)"

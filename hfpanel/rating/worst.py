@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .base import RollupType, register
+from .base import RollupType, modules as _modules, register
 
 
 @register
@@ -10,7 +10,7 @@ class Worst(RollupType):
     name = "worst"
 
     def evaluate(self, rule, statuses, weights):
-        return min(statuses), f"worst of {len(statuses)} modules"
+        return min(statuses), f"worst of {_modules(len(statuses))}"
 
     def describe(self, rule) -> str:
         return "worst: the category is as good as its worst module"

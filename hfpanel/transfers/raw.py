@@ -48,7 +48,7 @@ SCHEMAS = {
         ("operation", STR), ("start_s", I64), ("end_s", I64), ("operation_time_s", I64), ("ipv6", BOOL),
         ("unique_id", STR)),
     "quarantine": pa.schema([("time", TS), ("received", TS), ("source", STR), ("reason", STR), ("body", STR),
-                             ("headers", STR)]),
+                             ("headers", STR), ("key", STR)]),
     "ingest_rate": pa.schema([("time", TS), ("t", I64), ("source", STR), ("destination", STR),
                               *[(c, I64) for c in ("messages", "stored", "duplicates", "quarantined", "backlog")],
                               ("last_message", TS)]),
@@ -136,14 +136,15 @@ class KeyWindow:
 
 
 def commit_batch(writer, rows: dict[str, list], quarantine: list[dict], rate: list[dict],
-                 rate_days: list[str]) -> int:
-    """Write raw rows, quarantined bodies and the ingest-rate rows of ``rate_days`` in one manifest
-    replacement; returns the commit generation stamped on the rows."""
+                 rate_days: list[str], state: dict | None = None) -> int:
+    """Write raw rows, quarantined bodies, the ingest-rate rows of ``rate_days`` and ``state`` (the
+    spool position these rows came from) in one manifest replacement; returns the commit generation
+    stamped on the rows."""
     generation = writer.next_generation
     tables = {name: to_table(name, batch, generation) for name, batch in rows.items() if batch}
     if quarantine:
         tables["quarantine"] = to_table("quarantine", quarantine)
     if rate:
         tables["ingest_rate"] = to_table("ingest_rate", rate)
-    writer.write(tables, replace_days={"ingest_rate": rate_days} if rate_days else None)
+    writer.write(tables, replace_days={"ingest_rate": rate_days} if rate_days else None, state=state)
     return generation

@@ -21,6 +21,8 @@ from urllib.parse import urlsplit
 import pandas as pd
 import pyarrow as pa
 
+from hfpanel.cric import COLUMNS, KINDS
+from hfpanel.http import fetch_url
 from hfpanel.topology import _REGISTRY_LABELS, site_of
 
 log = logging.getLogger("hfpanel.transfers.sites")
@@ -59,7 +61,6 @@ def domain_of(host) -> str:
 def topology_from_cric(doc) -> pd.DataFrame:
     """A ``topology`` frame (site, type, name, …, host) from any document ``collectors/cric.py``
     reads, recognising the kind by its shape (desc/result table, ATLAS endpoints, CMS sites)."""
-    from collectors.cric import COLUMNS, KINDS
     records = list(doc.values()) if isinstance(doc, dict) else doc
     if isinstance(doc, dict) and {"desc", "result"} <= set(doc):
         kind = "site_names"
@@ -78,7 +79,6 @@ def load_cric(source) -> pd.DataFrame:
     options = dict(source) if isinstance(source, dict) else {"url": str(source)}
     where = str(options.pop("url", None) or options.pop("path", ""))
     if "://" in where:
-        from hfpanel.http import fetch_url
         payload = fetch_url(where, **{k: v for k, v in options.items() if k in ("cert", "key", "timeout", "verify")})
     else:
         payload = Path(where).expanduser().read_bytes()

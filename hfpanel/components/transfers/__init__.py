@@ -16,7 +16,7 @@ Every view takes ``store`` (a Store or a path), ``vo``, ``activity``, ``site``, 
 
 from .common import TransferView
 from .errors import TopErrors
-from .filters import WINDOWS, Filters, make_filters
+from ...queries.transfer_filters import WINDOWS, Filters, make_filters
 from .matrix import TransferMatrix
 from .sites import SiteHistory, SiteStatistics
 from .timeline import TransferTimeline

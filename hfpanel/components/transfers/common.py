@@ -19,7 +19,7 @@ import param
 
 from ..base import StoreView, to_time
 from ..style import CSS, esc, fmt_time
-from .filters import STATS, TRANSFER_CLOCK, Filters, make_filters
+from ...queries.transfer_filters import STATS, TRANSFER_CLOCK, Filters, make_filters
 from .formats import message_html
 
 log = logging.getLogger("hfpanel.components")
@@ -27,14 +27,16 @@ NO_DATA = "No transfer data yet"
 class TransferView(StoreView):
     """Base of the transfer views (see the module docstring). ``data`` is the frame shown."""
 
-    vo = param.String(default="", doc="Only this VO ('' = all).")
-    activity = param.String(default="", doc="Only this FTS activity ('' = all).")
-    site = param.String(default="", doc="Only transfers from or to this site ('' = all).")
-    window = param.String(default="24h", doc="How far back from end: 1h … 365d (over 3d reads daily tables).")
-    end = param.ClassSelector(class_=pd.Timestamp, allow_None=True, default=None,
+    vo = param.String(default="", allow_refs=True, doc="Only this VO ('' = all).")
+    activity = param.String(default="", allow_refs=True, doc="Only this FTS activity ('' = all).")
+    site = param.String(default="", allow_refs=True, doc="Only transfers from or to this site ('' = all).")
+    window = param.String(default="24h", allow_refs=True,
+                          doc="How far back from end: 1h … 365d (over 3d reads daily tables).")
+    end = param.ClassSelector(class_=pd.Timestamp, allow_None=True, default=None, allow_refs=True,
                               doc="End of the window (naive UTC); None = the viewed time, else the newest data.")
 
     _watched = ("store", "time", "config", "vo", "activity", "site", "window", "end")
+    _follows = {**StoreView._follows, **{name: name for name in ("vo", "activity", "site", "window", "end")}}
     #: the tables the view reads (by grain); with none of them in the store it says "no data yet"
     tables: dict = STATS
     #: the tables whose newest bin is "now"

@@ -12,9 +12,9 @@ import panel as pn
 import param
 
 from ..style import CSS, esc
-from . import queries
+from ...queries import transfers as queries
 from .common import TransferView
-from .filters import ERRORS
+from ...queries.transfer_filters import ERRORS
 from .formats import CARD, message_html
 
 EXAMPLE_CHARS = 600

@@ -15,7 +15,8 @@ import panel as pn
 import param
 
 from ..style import CSS, esc
-from . import pairs, queries
+from ...queries import transfer_pairs as pairs
+from ...queries import transfers as queries
 from .common import TransferView
 from .formats import (CARD, EFFICIENCY_COLORS, VOLUME_COLORS, efficiency_color, fmt_bytes, fmt_percent, fmt_rate,
                       message_html, volume_colors)
@@ -37,10 +38,10 @@ class TransferMatrix(TransferView):
     transfers, successes, failures, bytes, duration_ms, efficiency, throughput); ``pair_errors``
     and ``pair_transfers``: what is shown for the selected pair (``src`` → ``dst``)."""
 
-    color_by = param.Selector(default="efficiency", objects=["efficiency", "volume"],
+    color_by = param.Selector(default="efficiency", objects=["efficiency", "volume"], allow_refs=True,
                               doc="Colour the cells by efficiency (successes/transfers) or by bytes moved.")
-    src = param.String(default="", doc="Source site of the selected pair ('' = none selected).")
-    dst = param.String(default="", doc="Destination site of the selected pair.")
+    src = param.String(default="", allow_refs=True, doc="Source site of the selected pair ('' = none selected).")
+    dst = param.String(default="", allow_refs=True, doc="Destination site of the selected pair.")
     resolve = param.Callable(default=None, doc="host → site for the raw rows (default: the aggregation's).")
 
     _watched = (*TransferView._watched, "color_by", "src", "dst")

@@ -15,14 +15,15 @@ import panel as pn
 import param
 
 from ..base import StoreView, to_time
+from ..page import site_header
 from ..style import CSS, esc, iso
-from . import queries
+from ..url import DURATION, TIME, UrlField, UrlSync, differs
+from ...queries import transfers as queries
 from .errors import TopErrors
-from .filters import WINDOWS, make_filters
+from ...queries.transfer_filters import WINDOWS, make_filters, window_length
 from .matrix import TransferMatrix
 from .sites import SiteHistory, SiteStatistics
 from .timeline import TransferTimeline
-from .urlsync import DEFAULTS, URL_KEYS, UrlSync
 from .xrootd import XRootDAccess
 
 log = logging.getLogger("hfpanel.components")
@@ -32,9 +33,14 @@ VIEWS = ("matrix", "timeline", "sites", "errors", "xrootd")
 TAB_TITLES = ("Matrix", "Over time", "Sites", "Top errors", "XRootD access")
 
 
+def _check_window(text: str) -> None:
+    window_length(text)
+
+
 class TransferPage(UrlSync, StoreView):
     """Every transfer view under one set of filters. ``data`` is the matrix frame; the views are
-    ``matrix``, ``timeline``, ``sites``, ``history``, ``errors`` and ``xrootd``."""
+    ``matrix``, ``timeline``, ``sites``, ``history``, ``errors`` and ``xrootd``. They follow the
+    page's parameters (``StoreView.follow``); the page's view lives in the URL (``url_fields``)."""
 
     vo = param.String(default="")
     activity = param.String(default="")
@@ -46,32 +52,28 @@ class TransferPage(UrlSync, StoreView):
     dst = param.String(default="")
     view = param.Selector(default="matrix", objects=list(VIEWS))
 
-    _watched = ("store", "time", "config", *URL_KEYS)
+    _watched = ("store", "time", "config", "vo", "activity", "site", "window", "end", "color_by", "src", "dst",
+                "view")
+    url_fields = (UrlField("vo"), UrlField("activity"), UrlField("site"),
+                  UrlField("window", codec=DURATION, check=_check_window), UrlField("end", codec=TIME),
+                  UrlField("color_by", key="color"), UrlField("src"), UrlField("dst"), UrlField("view"))
 
     def __init__(self, **params):
         if params.get("end") is not None:
             params["end"] = to_time(params["end"])
         super().__init__(**params)
-        common = dict(store=self.store, time=self.time, config=self.config, vo=self.vo, activity=self.activity,
-                      site=self.site, window=self.window, end=self.end)
-        shown = lambda name: dict(common, active=name == self.view)  # noqa: E731  (hidden tabs wait)
-        self.matrix = TransferMatrix(color_by=self.color_by, src=self.src, dst=self.dst, **shown("matrix"))
-        self.timeline = TransferTimeline(**shown("timeline"))
-        self.sites = SiteStatistics(**shown("sites"))
-        self.history = SiteHistory(**shown("sites"))
-        self.errors = TopErrors(**shown("errors"))
-        self.xrootd = XRootDAccess(**shown("xrootd"))
-        self.matrix.param.watch(lambda *_: self.param.update(src=self.matrix.src, dst=self.matrix.dst), ["src", "dst"])
-        self.sites.param.watch(lambda e: setattr(self, "site", e.new), "selected")
-        self._syncing = False
+        # only the visible tab queries. (Set in ``_update``, not as an ``rx`` reference to ``view``: param
+        # 2.4 leaves such a reference stale when ``view`` changes in one update with a followed parameter.)
+        shown = lambda tab: tab == self.view  # noqa: E731
+        self.matrix = TransferMatrix(active=shown("matrix")).follow(self, color_by="color_by", src="src", dst="dst")
+        self.timeline = TransferTimeline(active=shown("timeline")).follow(self)
+        self.sites = SiteStatistics(active=shown("sites")).follow(self, selected="site")
+        self.history = SiteHistory(active=shown("sites")).follow(self)
+        self.errors = TopErrors(active=shown("errors")).follow(self)
+        self.xrootd = XRootDAccess(active=shown("xrootd")).follow(self)
         self._stamp = self.store.stamp() if self.store is not None else None  # the data shown
-        self._url = None
-        self._location = None
         self._build_widgets()
         self._start()
-
-    def __panel__(self):
-        return self._layout
 
     @property
     def data(self) -> pd.DataFrame:
@@ -83,41 +85,40 @@ class TransferPage(UrlSync, StoreView):
 
     # -- widgets ---------------------------------------------------------------------------------------
     def _build_widgets(self) -> None:
-        self._header = pn.pane.HTML(
-            '<div class="hf-topbar"><h1>Transfers</h1><span class="hf-sub">FTS transfers and XRootD access · '
-            'hfpanel</span><span class="hf-sum"><a href="./" style="color:#8ab4f8">site status</a></span></div>',
-            stylesheets=[CSS], sizing_mode="stretch_width", margin=(4, 10))
-        self._w_vo = pn.widgets.Select(label="VO", options={"(all)": ""}, width=140)
-        self._w_activity = pn.widgets.Select(label="Activity", options={"(all)": ""}, width=190)
-        self._w_site = pn.widgets.Select(label="Site", options={"(all)": ""}, width=230)
-        self._w_window = pn.widgets.Select(label="Window", options=list(WINDOWS), width=90)
-        self._w_end = pn.widgets.TextInput(label="End (UTC)", placeholder="newest data", width=180)
-        self._w_color = pn.widgets.RadioButtonGroup(label="Colour", options=["efficiency", "volume"], color="light",
-                                                    align="end")
+        self._header = site_header(self.store, self.config, active="transfers",
+                                   subtitle="FTS transfers and XRootD access")
+        self._w_vo = pn.widgets.Select.from_param(self.param.vo, label="VO", options={"(all)": ""}, width=140)
+        self._w_activity = pn.widgets.Select.from_param(self.param.activity, label="Activity",
+                                                        options={"(all)": ""}, width=190)
+        self._w_site = pn.widgets.Select.from_param(self.param.site, label="Site", options={"(all)": ""}, width=230)
+        self._w_window = pn.widgets.Select.from_param(self.param.window, label="Window", options=list(WINDOWS),
+                                                      width=90)
+        self._w_end = pn.widgets.TextInput(label="End (UTC)", placeholder="newest data", width=180,
+                                           value=iso(self.end) if self.end is not None else "")
+        self._w_color = pn.widgets.RadioButtonGroup.from_param(self.param.color_by, label="Colour", color="light",
+                                                               align="end")
         self._note = pn.pane.HTML("", stylesheets=[CSS], sizing_mode="stretch_width", margin=(0, 10))
-        for widget, name in ((self._w_vo, "vo"), (self._w_activity, "activity"), (self._w_site, "site"),
-                             (self._w_window, "window"), (self._w_color, "color_by")):
-            widget.param.watch(lambda event, name=name: self._from_widget(name, event.new), "value")
         self._w_end.param.watch(lambda event: self._from_end(event.new), "value")
         self._tabs = pn.Tabs(*[(title, pn.Column(*[v.__panel__() for v in self.views()[name]],
                                                  sizing_mode="stretch_width"))
-                               for name, title in zip(VIEWS, TAB_TITLES)], sizing_mode="stretch_width", dynamic=False)
+                               for name, title in zip(VIEWS, TAB_TITLES)], sizing_mode="stretch_width", dynamic=False,
+                             active=VIEWS.index(self.view))
         self._tabs.param.watch(lambda event: setattr(self, "view", VIEWS[event.new]), "active")
         filters = pn.Row(self._w_vo, self._w_activity, self._w_site, self._w_window, self._w_end, self._w_color,
                          sizing_mode="stretch_width")
         self._layout = pn.Column(self._header, filters, self._note, self._tabs, sizing_mode="stretch_width")
 
-    def _from_widget(self, name: str, value) -> None:
-        if not self._syncing and getattr(self, name) != value:
-            setattr(self, name, value or ("" if name != "window" else DEFAULTS["window"]))
-
     def _from_end(self, text: str) -> None:
-        if self._syncing:
-            return
         try:
-            self.end = to_time(text) if text and text.strip() else None
+            end = to_time(text) if text and text.strip() else None
         except ValueError as error:
             self._note.object = f'<div class="hf-noinfo">End: {esc(error)}</div>'
+            return
+        if differs(self.end, end):
+            self.end = end
+
+    def url_problem(self, message: str) -> None:
+        self._note.object = f'<div class="hf-noinfo">Ignoring the link: {esc(message)}</div>'
 
     def _options(self) -> dict[str, list[str]]:
         try:
@@ -127,37 +128,27 @@ class TransferPage(UrlSync, StoreView):
         return queries.options(self.store, filters) if filters is not None else {"vo": [], "activity": [], "site": []}
 
     def _sync_widgets(self) -> None:
+        """The choices offered: the VOs, activities and sites of the window (the value chosen stays
+        offered even when the window has none of it); the widgets' values follow the parameters."""
         found = self._options() if self.store is not None else {"vo": [], "activity": [], "site": []}
-        self._syncing = True
-        try:
-            for widget, name in ((self._w_vo, "vo"), (self._w_activity, "activity"), (self._w_site, "site")):
-                value = getattr(self, name)
-                names = found.get(name, []) + ([value] if value and value not in found.get(name, []) else [])
-                widget.param.update(options={"(all)": "", **{n: n for n in names}}, value=value)
-            windows = list(WINDOWS) + ([self.window] if self.window not in WINDOWS else [])
-            self._w_window.param.update(options=windows, value=self.window)
-            self._w_end.value = iso(self.end) if self.end is not None else ""
-            self._w_color.value = self.color_by
+        for widget, name in ((self._w_vo, "vo"), (self._w_activity, "activity"), (self._w_site, "site")):
+            value = getattr(self, name)
+            names = found.get(name, []) + ([value] if value and value not in found.get(name, []) else [])
+            widget.options = {"(all)": "", **{n: n for n in names}}
+        self._w_window.options = list(WINDOWS) + ([self.window] if self.window not in WINDOWS else [])
+        end = iso(self.end) if self.end is not None else ""
+        if self._w_end.value != end:
+            self._w_end.value = end
+        if self._tabs.active != VIEWS.index(self.view):
             self._tabs.active = VIEWS.index(self.view)
-        finally:
-            self._syncing = False
 
-    # -- propagation ---------------------------------------------------------------------------------------
+    # -- what the page itself shows ---------------------------------------------------------------------
     def _update(self) -> None:
         self._note.object = ""
-        shared = dict(store=self.store, time=self.time, config=self.config, vo=self.vo, activity=self.activity,
-                      site=self.site, window=self.window, end=self.end)
         for name, views in self.views().items():
             for view in views:
                 view.active = name == self.view
-                changes = {k: v for k, v in shared.items() if getattr(view, k) is not v and getattr(view, k) != v}
-                if view is self.matrix:
-                    changes.update({k: v for k, v in (("color_by", self.color_by), ("src", self.src),
-                                                      ("dst", self.dst)) if getattr(view, k) != v})
-                if changes:
-                    view.param.update(**changes)
         self._sync_widgets()
-        self._push_url()
 
     # -- following new data -------------------------------------------------------------------------------
     def start_refresh(self, period: int = REFRESH_PERIOD):

@@ -7,9 +7,10 @@ from __future__ import annotations
 import pandas as pd
 
 from ..style import esc
-from . import pairs, queries
+from ...queries import transfer_pairs as pairs
+from ...queries import transfers as queries
 from .errors import errors_html
-from .filters import ERRORS, Filters
+from ...queries.transfer_filters import ERRORS, Filters
 from .formats import fmt_bytes, fmt_percent, fmt_rate
 
 NO_RAW = ("no raw transfer rows of this pair in the window (raw rows are kept for less time than statistics, "

@@ -15,7 +15,7 @@ import param
 from bokeh.models.widgets.tables import NumberFormatter
 
 from ..style import esc
-from . import queries
+from ...queries import transfers as queries
 from .common import TransferView
 from .formats import CARD, fmt_bytes, message_html
 
@@ -28,7 +28,7 @@ class SiteStatistics(TransferView):
 
     content_panes = ("_table",)
 
-    selected = param.String(default="", doc="The site of the row last clicked.")
+    selected = param.String(default="", allow_refs=True, doc="The site of the row last clicked.")
 
     def __init__(self, **params):
         super().__init__(**params)

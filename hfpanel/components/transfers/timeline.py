@@ -10,7 +10,7 @@ import pandas as pd
 import panel as pn
 import param
 
-from . import queries
+from ...queries import transfers as queries
 from .common import TransferView
 from .formats import CARD, message_html
 

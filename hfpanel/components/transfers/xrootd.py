@@ -14,9 +14,9 @@ import param
 from bokeh.models.widgets.tables import NumberFormatter
 
 from ..plot_figure import PALETTE
-from . import queries
+from ...queries import transfers as queries
 from .common import TransferView
-from .filters import XROOTD
+from ...queries.transfer_filters import XROOTD
 from .formats import CARD, fmt_bytes, message_html
 
 

@@ -1,5 +1,8 @@
 """The spool's on-disk record format: ``<length, crc32, received>`` + destination + headers + body.
 
+Written by the ingest daemon (``hfpanel.ingest.spool``) and read by it and by the ``ingest_health``
+collector (``backlog_of``), so it lives below both.
+
 The length and CRC let a reader stop exactly at the last whole record: a crash mid-write leaves a
 torn tail that is recognised (and cut by the spool when it reopens), never misread.
 """
@@ -87,3 +90,18 @@ def read_records(folder: Path, start: tuple[int, int], end: tuple[int, int] | No
         if at < stop or not segment_path(folder, number + 1).exists():
             return
         number, offset = number + 1, 0
+
+
+def backlog_of(folder) -> int | None:
+    """Records past the checkpoint of a spool folder, read without taking it over (for the health
+    collector); None when there is no spool there."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return None
+    try:
+        data = json.loads((folder / "checkpoint.json").read_text())
+        start = int(data["segment"]), int(data["offset"])
+    except FileNotFoundError:
+        existing = sorted(folder.glob("segment-*.log"))
+        start = (int(existing[0].stem.split("-")[1]), 0) if existing else (0, 0)
+    return sum(1 for _ in read_records(folder, start))

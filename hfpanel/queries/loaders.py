@@ -11,6 +11,7 @@ Cached frames are shared between sessions: treat them as read-only (use ``.assig
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections import OrderedDict
 from pathlib import Path
@@ -20,6 +21,9 @@ import pandas as pd
 from ..store import Store
 from ..store.frames import utc_naive
 from ..store.reader import detail_table_name
+from . import since
+from .. import stored_config as configs
+from ..config import Module
 
 _stores: dict[str, Store] = {}
 _stores_lock = threading.Lock()
@@ -81,6 +85,27 @@ def status_at(store: Store, at=None) -> pd.DataFrame:
 
 def category_status_at(store: Store, at=None) -> pd.DataFrame:
     return cached("category_status_at", store, (_key_time(at),), lambda: store.category_status_at(at))
+
+
+def level_since(store: Store, at=None) -> pd.DataFrame:
+    """Each module's first run at its current level (``queries.since``), at ``at``."""
+    return cached("level_since", store, (_key_time(at),), lambda: since.level_since(store, at))
+
+
+def stored_config(store: Store, at=None) -> dict | None:
+    """The configuration in force at the run shown at ``at`` (``hfpanel.stored_config``)."""
+    return cached("stored_config", store, (_key_time(at),), lambda: configs.config_at(store, at))
+
+
+def stored_module(store: Store, module: str, at=None):
+    """The module's configuration as stored with the run shown at ``at`` (a ``config.Module``), or None."""
+    def compute():
+        entry = configs.stored_module(stored_config(store, at), module)
+        if entry is None:
+            return None
+        known = {f.name for f in dataclasses.fields(Module)}
+        return Module(**{k: v for k, v in entry.items() if k in known})
+    return cached("stored_module", store, (module, _key_time(at)), compute)
 
 
 def module_history(store: Store, module: str, start=None, end=None) -> pd.DataFrame:

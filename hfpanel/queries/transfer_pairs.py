@@ -15,10 +15,10 @@ from typing import Callable
 
 import pandas as pd
 
-from ...transfers.config import load_transfers
-from ...transfers.sites import SiteResolver, domain_of
-from .. import data
-from .filters import RAW, Filters
+from ..transfers.config import load_transfers
+from ..transfers.sites import SiteResolver, domain_of
+from . import loaders
+from .transfer_filters import RAW, Filters
 
 log = logging.getLogger("hfpanel.components")
 #: the raw columns shown for a pair, in this order (those the table has)
@@ -66,7 +66,7 @@ def window_hosts(store, f: Filters) -> tuple[list[str], list[str]]:
                              params)
             found.append(sorted(str(h) for h in rows["h"]))
         return tuple(found)
-    return data.cached("transfers.window_hosts", store, (f,), compute)
+    return loaders.cached("transfers.window_hosts", store, (f,), compute)
 
 
 def pair_transfers(store, f: Filters, src: str, dst: str, resolve=None, limit: int = LIMIT) -> pd.DataFrame:
@@ -85,4 +85,4 @@ def pair_transfers(store, f: Filters, src: str, dst: str, resolve=None, limit: i
                           f"AND list_contains(?, src_hostname) AND list_contains(?, dst_hostname) "
                           f"ORDER BY time DESC LIMIT ?", [*params, src_hosts, dst_hosts, int(limit)])
         return frame[[c for c in SHOWN if c in frame.columns]].reset_index(drop=True)
-    return data.cached("transfers.pair", store, (f, tuple(src_hosts), tuple(dst_hosts), int(limit)), compute)
+    return loaders.cached("transfers.pair", store, (f, tuple(src_hosts), tuple(dst_hosts), int(limit)), compute)

@@ -16,8 +16,8 @@ import dataclasses
 
 import pandas as pd
 
-from ...durations import parse_duration
-from .. import data
+from ..durations import parse_duration
+from . import loaders
 
 #: the window presets offered by the page (any duration ``parse_duration`` reads is accepted)
 WINDOWS = ("1h", "6h", "24h", "3d", "7d", "30d", "90d", "365d")
@@ -95,7 +95,7 @@ def data_end(store, table: str) -> pd.Timestamp | None:
             return None
         step = BIN["1d"] if table.endswith("_1d") else BIN["10m"]
         return pd.Timestamp(latest) + step
-    return data.cached("transfers.data_end", store, (table,), compute)
+    return loaders.cached("transfers.data_end", store, (table,), compute)
 
 
 #: the tables whose newest bin is "now" for the transfer views

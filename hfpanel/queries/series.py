@@ -9,7 +9,7 @@ A *series* is named by a string the analyst can type and paste:
 Every query aggregates in DuckDB over only the day partitions of the window (``Store.scan``), with
 the module, metric, times and interval as bound parameters. The only names put into SQL text are
 identifiers checked against the table's schema (``DESCRIBE``) and then quoted, and the aggregate
-function, taken from a fixed table. Answers go through ``data.cached`` (keyed by the manifest stamp),
+function, taken from a fixed table. Answers go through ``loaders.cached`` (keyed by the manifest stamp),
 so sessions asking the same question share one query; cached frames are read-only.
 """
 
@@ -21,7 +21,7 @@ import pandas as pd
 
 from ..store import Store
 from ..store.reader import detail_table_name
-from . import data
+from . import loaders
 
 DETAIL_PREFIX = "detail__"
 #: the store's own columns of a detail table: never a value to plot nor a group
@@ -124,8 +124,8 @@ def window_schema(store: Store, table: str, start, end) -> dict[str, str]:
 
 
 def cached_copy(kind, store, args, compute):
-    """``data.cached`` for small mutable answers: each caller gets its own copy of the dict."""
-    return dict(data.cached(kind, store, args, compute))
+    """``loaders.cached`` for small mutable answers: each caller gets its own copy of the dict."""
+    return dict(loaders.cached(kind, store, args, compute))
 
 
 def _day(value) -> str:
@@ -157,7 +157,7 @@ def available_series(store: Store) -> pd.DataFrame:
         order = sorted(range(len(frame)), key=lambda i: (frame["module"].iloc[i], frame["source"].iloc[i] != "metric",
                                                          frame["series"].iloc[i].lower()))
         return frame.iloc[order].reset_index(drop=True)
-    return data.cached("series.available", store, (), compute)
+    return loaders.cached("series.available", store, (), compute)
 
 
 def group_columns(columns: dict[str, str]) -> list[str]:
@@ -247,7 +247,7 @@ def series_frame(store: Store, key: str, start, end, bin_name: str, agg: str = "
     validate(store, ref, group_by)
     start, end = pd.Timestamp(start), pd.Timestamp(end)
     args = (key, start, end, bin_name, agg, per_run, group_by, int(max_groups))
-    return data.cached("series.frame", store, args,
+    return loaders.cached("series.frame", store, args,
                        lambda: _query(store, ref, start, end, bin_name, agg, per_run, group_by, int(max_groups)))
 
 
@@ -340,4 +340,4 @@ def status_spans(store: Store, module: str, start, end) -> pd.DataFrame:
         frame["start"] = frame["start"].clip(lower=start)
         frame.insert(0, "module", module)
         return frame[["module", "level", "start", "end", "runs"]].reset_index(drop=True)
-    return data.cached("series.status_spans", store, (module, start, end), compute)
+    return loaders.cached("series.status_spans", store, (module, start, end), compute)

@@ -1,6 +1,6 @@
 """Cached loaders for the history views: status strips, what changed, why this colour, search.
 
-Like ``data.py``: every answer is cached process-wide through ``data.cached`` (keyed by the store
+Like ``data.py``: every answer is cached process-wide through ``loaders.cached`` (keyed by the store
 root, the manifest stamp and the arguments), so sessions asking the same question cost one query.
 Every query here reads only the day partitions it needs (``store.scan(table, since, until)``) and
 binds user input as parameters — nothing a user types is ever formatted into SQL.
@@ -14,9 +14,9 @@ import pandas as pd
 
 from ..store import Store
 from ..store.reader import STATUS_LOOKBACK, detail_table_name
-from . import data
-from .data import _key_time
-from .style import is_missing
+from . import loaders
+from .loaders import _key_time
+from ..units import is_missing
 
 #: columns of a stored detail table that are the store's bookkeeping, not the source's content
 BOOKKEEPING = ("run_id", "time", "module", "day")
@@ -36,7 +36,7 @@ def _py(stamp: pd.Timestamp):
 
 def window_end(store: Store, at=None) -> pd.Timestamp | None:
     """The time a window ending at ``at`` really ends: the latest run at or before it."""
-    run = data.latest_run(store, at)
+    run = loaders.latest_run(store, at)
     return None if run is None else pd.Timestamp(run["time"])
 
 
@@ -53,7 +53,7 @@ def strip(store: Store, since, until, category: str | None = None, max_cells: in
     """
     since, until = pd.Timestamp(since), pd.Timestamp(until)
     key = (_key_time(since), _key_time(until), category or "", int(max_cells))
-    return data.cached("strip", store, key, lambda: _strip(store, since, until, category, int(max_cells)))
+    return loaders.cached("strip", store, key, lambda: _strip(store, since, until, category, int(max_cells)))
 
 
 def _strip(store: Store, since, until, category, max_cells) -> dict:
@@ -123,7 +123,7 @@ def level_changes(store: Store, since, until) -> pd.DataFrame:
     """Every level change of every module in (``since``, ``until``]: from (its previous row, up to
     a week before ``since``) → to, and when. A module without an earlier row has ``from_level`` None."""
     since, until = pd.Timestamp(since), pd.Timestamp(until)
-    return data.cached("level_changes", store, (_key_time(since), _key_time(until)),
+    return loaders.cached("level_changes", store, (_key_time(since), _key_time(until)),
                        lambda: _level_changes(store, since, until))
 
 
@@ -147,7 +147,7 @@ def _level_changes(store: Store, since, until) -> pd.DataFrame:
 
 def detail_frame(store: Store, module: str, table: str = "rows", at=None) -> pd.DataFrame:
     """The module's detail table as of ``at`` (cached; the same answer as ``Store.detail``)."""
-    return data.detail(store, module, table, at)
+    return loaders.detail(store, module, table, at)
 
 
 def source_columns(frame: pd.DataFrame) -> pd.DataFrame:
@@ -163,7 +163,7 @@ def source_columns(frame: pd.DataFrame) -> pd.DataFrame:
 # -- why this colour -----------------------------------------------------------------------------
 def status_row(store: Store, module: str, at=None) -> pd.Series | None:
     """The module's row at ``at`` (its latest at or before), or None."""
-    status = data.status_at(store, at)
+    status = loaders.status_at(store, at)
     if status.empty:
         return None
     found = status[status["module"] == module]
@@ -172,7 +172,7 @@ def status_row(store: Store, module: str, at=None) -> pd.Series | None:
 
 def metrics(store: Store, module: str, at=None) -> dict:
     """The metrics of the module's latest run at or before ``at``."""
-    return data.cached("metrics", store, (module, _key_time(at)), lambda: store.metrics(module, at))
+    return loaders.cached("metrics", store, (module, _key_time(at)), lambda: store.metrics(module, at))
 
 
 def metric_trend(store: Store, module: str, metric: str, start=None, end=None) -> pd.DataFrame:
@@ -187,7 +187,7 @@ def metric_trend(store: Store, module: str, metric: str, start=None, end=None) -
         scan = store.scan("metrics", start_key, end_key)
         return store.sql(f"SELECT time, value FROM {scan} WHERE module = ? AND metric = ? AND time BETWEEN ? AND ? "
                          "ORDER BY time", [module, metric, _py(low), _py(high)])
-    return data.cached("metric_trend", store, (module, metric, start_key, end_key), compute)
+    return loaders.cached("metric_trend", store, (module, metric, start_key, end_key), compute)
 
 
 # -- search -----------------------------------------------------------------------------------------
@@ -204,7 +204,7 @@ def last_success(store: Store, at=None) -> dict[str, pd.Timestamp]:
         frame = store.sql(f"SELECT module, max(time) AS t FROM {scan} WHERE status >= 0 AND time <= ? GROUP BY module",
                           [_py(end)])
         return {m: pd.Timestamp(t) for m, t in zip(frame["module"], frame["t"])}
-    return data.cached("last_success", store, (_key_time(at),), compute)
+    return loaders.cached("last_success", store, (_key_time(at),), compute)
 
 
 def detail_table_names(store: Store) -> dict[str, list[str]]:
@@ -217,7 +217,7 @@ def detail_table_names(store: Store) -> dict[str, list[str]]:
                 if module:
                     found.setdefault(module, []).append(table)
         return {m: sorted(t, key=lambda n: (n != "rows", n)) for m, t in found.items()}
-    return data.cached("detail_table_names", store, (), compute)
+    return loaders.cached("detail_table_names", store, (), compute)
 
 
 def text_columns(store: Store, module: str, table: str, when: pd.Timestamp) -> list[str]:
@@ -228,7 +228,7 @@ def text_columns(store: Store, module: str, table: str, when: pd.Timestamp) -> l
         described = store.sql(f"DESCRIBE SELECT * FROM {store.scan(name, when, when)}")
         return [c for c, t in zip(described["column_name"], described["column_type"])
                 if str(t).upper() == "VARCHAR" and c not in BOOKKEEPING]
-    return data.cached("text_columns", store, (name, when.strftime("%Y-%m-%d")), compute)
+    return loaders.cached("text_columns", store, (name, when.strftime("%Y-%m-%d")), compute)
 
 
 def like_pattern(query: str) -> str:
@@ -256,7 +256,7 @@ def search_detail(store: Store, module: str, table: str, query: str, at=None, li
         frame = store.sql(f"SELECT * EXCLUDE (day) FROM {store.scan(name, when, when)} "
                           f"WHERE time = ? AND ({where}) LIMIT {int(limit)}", [_py(when), *[pattern] * len(columns)])
         return frame.assign(_columns=[columns] * len(frame)) if not frame.empty else frame
-    return data.cached("search_detail", store, (module, table, query, _key_time(at), int(limit)), compute)
+    return loaders.cached("search_detail", store, (module, table, query, _key_time(at), int(limit)), compute)
 
 
 # -- detail rows that changed ------------------------------------------------------------------------
@@ -348,5 +348,5 @@ def row_changes(store: Store, module: str, table: str, since, until, keys: tuple
             return pd.DataFrame(columns=ROW_CHANGE_COLUMNS)
         diff = diff_rows(old, new, list(keys) if keys else None, ignore)
         return diff.assign(module=module, table=table, since_time=old_time, until_time=new_time)[ROW_CHANGE_COLUMNS]
-    return data.cached("row_changes", store, (module, table, _key_time(since), _key_time(until), keys, ignore),
+    return loaders.cached("row_changes", store, (module, table, _key_time(since), _key_time(until), keys, ignore),
                        compute)

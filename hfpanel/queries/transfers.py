@@ -1,6 +1,6 @@
 """Cached loaders over the transfer statistics tables (``docs/transfers.md``).
 
-Every answer is cached process-wide through ``data.cached`` (keyed by the store root, the
+Every answer is cached process-wide through ``loaders.cached`` (keyed by the store root, the
 manifest stamp and the ``Filters``), so many sessions looking at the same matrix cost one query,
 and a new aggregation commit changes the key. Queries read only the window's day partitions
 (``store.scan``); filter values are bound parameters. Cached frames are shared: read-only.
@@ -13,8 +13,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .. import data
-from .filters import ERRORS, STATS, XROOTD, Filters
+from . import loaders
+from .transfer_filters import ERRORS, STATS, XROOTD, Filters
 
 COUNTS = ("transfers", "successes", "failures", "bytes", "duration_ms")
 SUMS = ", ".join(f"CAST(sum({c}) AS BIGINT) AS {c}" for c in COUNTS)
@@ -52,7 +52,7 @@ def matrix(store, f: Filters) -> pd.DataFrame:
     def compute():
         frame = _stats(store, f, "src_site, dst_site", f.clause(), "src_site, dst_site")
         return with_rates(frame)[MATRIX_COLUMNS]
-    return data.cached("transfers.matrix", store, (f,), compute)
+    return loaders.cached("transfers.matrix", store, (f,), compute)
 
 
 def timeline(store, f: Filters) -> pd.DataFrame:
@@ -63,7 +63,7 @@ def timeline(store, f: Filters) -> pd.DataFrame:
         full = pd.DataFrame({"time": f.bins().astype("datetime64[us]")})
         frame = full.merge(frame, on="time", how="left").fillna({c: 0 for c in COUNTS})
         return with_rates(_ints(frame, COUNTS))[TIMELINE_COLUMNS]
-    return data.cached("transfers.timeline", store, (f,), compute)
+    return loaders.cached("transfers.timeline", store, (f,), compute)
 
 
 def _directions(frame_out: pd.DataFrame, frame_in: pd.DataFrame) -> pd.DataFrame:
@@ -90,7 +90,7 @@ def sites(store, f: Filters) -> pd.DataFrame:
         frame = frame.assign(_total=frame["out_transfers"] + frame["in_transfers"])
         frame = frame.sort_values(["_total", "site"], ascending=[False, True]).drop(columns="_total")
         return frame[SITE_COLUMNS].reset_index(drop=True)
-    return data.cached("transfers.sites", store, (f,), compute)
+    return loaders.cached("transfers.sites", store, (f,), compute)
 
 
 def site_history(store, f: Filters, site: str) -> pd.DataFrame:
@@ -105,7 +105,7 @@ def site_history(store, f: Filters, site: str) -> pd.DataFrame:
             frame = _ints(full.merge(frame, on="time", how="left").fillna({c: 0 for c in COUNTS}), COUNTS)
             frames.append(with_rates(frame).assign(direction=direction))
         return pd.concat(frames, ignore_index=True)[["time", "direction", *TIMELINE_COLUMNS[1:]]]
-    return data.cached("transfers.site_history", store, (f, site), compute)
+    return loaders.cached("transfers.site_history", store, (f, site), compute)
 
 
 def errors(store, f: Filters, src: str | None = None, dst: str | None = None) -> pd.DataFrame:
@@ -123,7 +123,7 @@ def errors(store, f: Filters, src: str | None = None, dst: str | None = None) ->
                  f"FROM {store.scan(ERRORS, f.start, f.end)} WHERE {clause} GROUP BY ALL "
                  f"ORDER BY failures DESC, error_category, error_pattern")
         return _ints(store.sql(query, params), ("failures", "pairs"))[ERROR_COLUMNS]
-    return data.cached("transfers.errors", store, (f, src, dst), compute)
+    return loaders.cached("transfers.errors", store, (f, src, dst), compute)
 
 
 def options(store, f: Filters) -> dict[str, list[str]]:
@@ -146,18 +146,18 @@ def options(store, f: Filters) -> dict[str, list[str]]:
             found["site"] += [str(v) for v in rows["v"]]
         found["site"] = sorted(set(found["site"]) | set(found.pop("dst")))
         return found
-    return data.cached("transfers.options", store, (f,), compute)
+    return loaders.cached("transfers.options", store, (f,), compute)
 
 
 def xrootd_sites(store, f: Filters) -> pd.DataFrame:
     """Per site: file-close records (reads), bytes read and written, and ``clients`` = the most
     distinct client hosts seen in one bin (distinct hosts do not add up across bins)."""
-    return data.cached("transfers.xrootd_sites", store, (f,), lambda: _xrootd(store, f, by_time=False))
+    return loaders.cached("transfers.xrootd_sites", store, (f,), lambda: _xrootd(store, f, by_time=False))
 
 
 def xrootd_timeline(store, f: Filters) -> pd.DataFrame:
     """Per bin and site: records, bytes read/written and distinct clients (summed over VO and operation)."""
-    return data.cached("transfers.xrootd_timeline", store, (f,), lambda: _xrootd(store, f, by_time=True))
+    return loaders.cached("transfers.xrootd_timeline", store, (f,), lambda: _xrootd(store, f, by_time=True))
 
 
 def _xrootd(store, f: Filters, by_time: bool) -> pd.DataFrame:

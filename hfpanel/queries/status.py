@@ -1,0 +1,125 @@
+"""The site's status at a time, as the overview shows it: every module with its age and staleness,
+every category with its counts of modules by level.
+
+Questions only (no rendering): the overview tiles, the notebooks, the CLI and the API share them.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from ..clock import utcnow
+from ..config import DEFAULTS
+from ..durations import parse_duration
+from ..levels import LEVELS, NOINFO, SEVERITY
+from ..units import fmt_age, fmt_time
+from . import loaders
+
+#: how old a module's row may be before it counts as stale when no site config says otherwise
+DEFAULT_MAX_AGE = parse_duration(DEFAULTS["max_age"])
+
+MODULE_COLUMNS = ["category", "category_title", "module", "title", "status", "level", "message", "error",
+                  "time", "age_s", "max_age_s", "stale", "is_stale", "last_good", "last_good_text", "source_url",
+                  "collector", "run_id", "since", "since_exact", "for_s"]
+CATEGORY_COLUMNS = ["category", "title", "status", "level", "message", *LEVELS, "modules"]
+
+
+def module_frame(store, time=None, config=None, reference=None, max_age=None) -> pd.DataFrame:
+    """Every module as it was at ``time`` (None: now), with its age and whether it is stale.
+
+    ``age_s`` is the time since the row was written, measured from ``reference`` (the viewed time,
+    or the wall clock at now); ``is_stale`` is the stored ``stale`` flag or an age beyond the
+    module's ``max_age`` (from the config, else the default of one hour). ``since`` is the first run
+    of the module's current level (``since_exact`` False: older than the history looked at) and
+    ``for_s`` how long that is before ``reference``: what "CRITICAL for 1h 45m" says.
+    """
+    status = loaders.status_at(store, time) if store is not None else pd.DataFrame()
+    if status.empty and config is None:
+        return pd.DataFrame(columns=MODULE_COLUMNS)
+    frame = status.copy() if not status.empty else pd.DataFrame(columns=list(MODULE_COLUMNS))
+    if config is not None:  # modules the config names but the store has no row for (yet)
+        missing = [m for m in config.modules if m.name not in set(frame.get("module", []))]
+        if missing:
+            extra = pd.DataFrame([{"category": m.category, "module": m.name, "title": m.title, "status": -1.0,
+                                   "level": NOINFO, "message": "no information: no data in the store yet",
+                                   "error": "no data in the store yet", "stale": True, "collector": m.collector}
+                                  for m in missing])
+            frame = pd.concat([frame.astype(object), extra], ignore_index=True) if not frame.empty else extra
+    for column in MODULE_COLUMNS:
+        if column not in frame.columns:
+            frame[column] = None
+    if reference is None:
+        reference = time if time is not None else utcnow()
+    times = pd.to_datetime(frame["time"])
+    frame["age_s"] = (reference - times).dt.total_seconds()
+    frame["max_age_s"] = [max_age(m) if max_age else DEFAULT_MAX_AGE for m in frame["module"]]
+    stored_stale = frame["stale"].map(lambda v: bool(v) if not pd.isna(v) else False)
+    frame["is_stale"] = stored_stale | (frame["age_s"].fillna(float("inf")) > frame["max_age_s"])
+    frame["stale"] = stored_stale
+    frame["error"] = frame["error"].fillna("").astype(str)
+    frame["message"] = frame["message"].fillna("").astype(str)
+    frame["title"] = [t if isinstance(t, str) and t else m for t, m in zip(frame["title"], frame["module"])]
+    since = loaders.level_since(store, time) if store is not None else pd.DataFrame()
+    if not since.empty:
+        found = since.set_index("module")
+        frame["since"] = pd.to_datetime(frame["module"].map(found["since"]))
+        frame["since_exact"] = frame["module"].map(found["since_exact"]).fillna(False).astype(bool)
+    else:
+        frame["since"], frame["since_exact"] = pd.NaT, False
+    frame["for_s"] = (reference - pd.to_datetime(frame["since"])).dt.total_seconds()
+    frame["last_good"] = pd.to_datetime(frame["last_good"])
+    frame["last_good_text"] = [
+        (f"{fmt_time(good)} ({fmt_age((reference - good).total_seconds())})" if not pd.isna(good) else "never")
+        if lvl == NOINFO else "" for good, lvl in zip(frame["last_good"], frame["level"])]
+    titles = _category_titles(store, time, config)
+    frame["category_title"] = [titles.get(c, c) for c in frame["category"]]
+    order = _module_order(config)
+    frame["_order"] = [order.get(m, (len(order), t)) for m, t in zip(frame["module"], frame["title"])]
+    frame["_cat"] = [list(titles).index(c) if c in titles else len(titles) for c in frame["category"]]
+    frame = frame.sort_values(["_cat", "_order"], key=None).drop(columns=["_order", "_cat"])
+    return frame[MODULE_COLUMNS].reset_index(drop=True)
+
+
+def _module_order(config) -> dict:
+    if config is None:
+        return {}
+    return {m.name: (i, "") for i, m in enumerate(config.modules)}
+
+
+def _category_titles(store, time, config) -> dict:
+    """Category name -> title, in display order (config order, else the store's)."""
+    titles = {}
+    if config is not None:
+        titles.update({c.name: c.title for c in config.categories})
+    stored = loaders.category_status_at(store, time) if store is not None else pd.DataFrame()
+    if not stored.empty:
+        for name, title in zip(stored["category"], stored["title"]):
+            titles.setdefault(name, title if isinstance(title, str) and title else name)
+    return titles
+
+
+def category_frame(store, time=None, config=None, modules: pd.DataFrame | None = None) -> pd.DataFrame:
+    """One row per category: its rolled-up status and level (as the runner stored it; the worst
+    module when the store has none) and how many of its modules are at each level."""
+    modules = modules if modules is not None else module_frame(store, time, config)
+    stored = loaders.category_status_at(store, time) if store is not None else pd.DataFrame()
+    stored = stored.set_index("category") if not stored.empty else stored
+    titles = _category_titles(store, time, config)
+    for name in modules["category"]:
+        titles.setdefault(name, name)
+    rows = []
+    for name, title in titles.items():
+        members = modules[modules["category"] == name]
+        counts = members["level"].value_counts()
+        row = {"category": name, "title": title, **{lvl: int(counts.get(lvl, 0)) for lvl in LEVELS},
+               "modules": len(members)}
+        if not stored.empty and name in stored.index:
+            found = stored.loc[name]
+            row.update(status=float(found["status"]), level=str(found["level"]), message=str(found["message"] or ""))
+        elif len(members):
+            worst = min(members["level"], key=lambda lvl: SEVERITY.get(lvl, 1))
+            row.update(status=float(members["status"].min()), level=worst, message="worst of its modules")
+        else:
+            row.update(status=-1.0, level=NOINFO, message="no modules")
+        rows.append(row)
+    return pd.DataFrame(rows, columns=CATEGORY_COLUMNS)
