@@ -24,7 +24,8 @@ from pathlib import Path
 from . import __version__
 from .clock import utcnow
 from .config import Module
-
+from .http import redact_url
+from .redact import HIDDEN, SECRET_HEADER, is_secret, redact_params
 
 #: credentials written into a document by a server that echoes a request's headers
 _HEADER_IN_TEXT = re.compile(
