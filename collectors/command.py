@@ -21,7 +21,7 @@ import param
 
 from hfpanel.collector import Collector, ParseResult
 from hfpanel.process import first_line, load_payload, run
-from hfpanel.tabular import TableSelection, json_table, load_json
+from hfpanel.tabular import TableSelection, check_path, json_table, load_json
 
 EXIT_CODE_RATING = {"type": "map", "metric": "exit_code", "map": {0: 1.0, 1: 0.5, 2: 0.0, 3: -1}, "default": -1}
 
@@ -55,6 +55,7 @@ class CommandCollector(Collector, TableSelection):
         if self.output == "exit_code" and (self.rows is not None or self.metrics):
             raise ValueError("rows, where, columns and metrics apply to output: json only")
         super().check_selection()
+        check_path(self.rows, "rows")
 
     def fetch(self) -> bytes:
         # process handling (no shell, timeout kills the process group, output caps) lives in hfpanel.process

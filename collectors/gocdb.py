@@ -98,8 +98,8 @@ class GocdbDowntimeCollector(HttpCollector):
         query.setdefault("method", "get_downtime_nested_services" if self.nested else "get_downtime")
         if self.site:
             query.setdefault("topentity", self.site)
-        if not WINDOW_KEYS & set(query):
-            now = now or datetime.now(timezone.utc)
+        if not WINDOW_KEYS & set(query):  # from the run's day (Collector.now()), not the wall clock's
+            now = now or datetime.fromtimestamp(self.now(), timezone.utc)
             ahead = now + timedelta(seconds=parse_duration(self.window))
             query.update(windowstart=f"{now:%Y-%m-%d}", windowend=f"{ahead:%Y-%m-%d}")
         return parts._replace(query=urlencode(query, safe=",")).geturl()

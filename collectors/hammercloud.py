@@ -75,9 +75,6 @@ class HammerCloudCollector(HttpCollector):
         if not self.tests or not all(str(t).isdigit() for t in self.tests):
             raise ValueError(f"tests: give one or more numeric HammerCloud test ids, got {self.tests!r}")
 
-    def deadline(self) -> float:
-        return super().deadline() * len(self.tests)
-
     def fetch(self) -> bytes:
         """One payload: a JSON list of ``{"test", "body"}`` with each raw answer (quirks and all) as text."""
         answers = []
@@ -131,6 +128,7 @@ class HammerCloudCollector(HttpCollector):
 class HammerCloudMonitCollector(MonitCollector):
     """CMS: HammerCloud CRAB jobs in MONIT's condor records (``CRAB_Workflow`` names template and site)."""
 
+    default_instruction = HammerCloudCollector.default_instruction
     default_rating, time_field = RATING, "data.RecordTime"
     sort = [{"data.RecordTime": "asc"}, {"data.GlobalJobId": {"order": "asc", "unmapped_type": "keyword"}}]
     source_fields = [f"data.{f}" for f in ("GlobalJobId", "Status", "RecordTime", "CRAB_Workflow", "RemoveReason",

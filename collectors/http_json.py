@@ -15,7 +15,9 @@ Most monitoring back ends (Elasticsearch/OpenSearch behind Grafana, dCache REST,
         critical: {count_where: {status: CRITICAL}}
         took_ms: took
 
-Without ``rows`` there is no table, only metrics read from the document by path.
+Without ``rows`` there is no table, only metrics read from the document by path. Paths are plain
+dotted paths or JMESPath expressions (``hits.hits[?_source.status=='CRITICAL']``): see
+:func:`hfpanel.tabular.json_path`.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ import param
 
 from hfpanel.collector import ParseResult
 from hfpanel.http import HttpCollector
-from hfpanel.tabular import TableSelection, json_table, load_json
+from hfpanel.tabular import TableSelection, check_path, json_table, load_json
 
 
 class HttpJsonCollector(HttpCollector, TableSelection):
@@ -36,7 +38,8 @@ class HttpJsonCollector(HttpCollector, TableSelection):
 
     rows = param.String(default=None, allow_None=True, doc=(
         "Path to the records, e.g. 'responses.0.hits.hits.*._source.data' ('*' iterates a list or an "
-        "object's values; records from an object get its key as '_key'; '.' is the document itself). "
+        "object's values; records from an object get its key as '_key'; '.' is the document itself), or a "
+        "JMESPath expression, e.g. \"responses[0].hits.hits[?_source.data.vo=='cms']._source.data\". "
         "None: no table, metrics only."))
     lines = param.Boolean(default=False, doc=(
         "The document is newline-delimited JSON (e.g. Rucio's application/x-json-stream); "
@@ -44,6 +47,10 @@ class HttpJsonCollector(HttpCollector, TableSelection):
 
     def has_rows(self) -> bool:
         return self.rows is not None
+
+    def check_selection(self) -> None:
+        super().check_selection()
+        check_path(self.rows, "rows")
 
     def parse(self, payload: bytes) -> ParseResult:
         doc = load_json(payload, lines=self.lines)

@@ -5,7 +5,8 @@ returns them as ``GET /rules/`` sends them: x-json-stream lines with RFC-1123 ti
 such a list (or a JSON array) as it is from file:// or http(s): recorded payloads, the demo. Tables ``rules``
 and ``states`` (all six, zeros too); metrics per state, ``total``, ``replicating_too_long``,
 ``problems`` (stuck + suspended + replicating_too_long), ``locks_stuck``, ``locks_replicating``.
-``parse`` is pure, so ``age_s`` runs from ``created_at`` to the newest ``updated_at`` of the payload.
+``age_s`` runs from ``created_at`` to the run's time (``Collector.now()``); a payload parsed outside
+a run is read as of its newest ``updated_at``, so re-parsing it later gives the same ages.
 Default rating: ``problems`` warning at 1 (someone should read that rule's error), critical at 10
 (a site or link problem rather than one bad file).
 """
@@ -40,11 +41,19 @@ QUIET = logs.tame(__name__ + ".client")
 QUIET.setLevel(logging.INFO)
 
 
-def _client(token: str | None, **settings):
+def _client(token: str | None, budget, **settings):
     from rucio.client import Client
     from rucio.common.exception import CannotAuthenticate
 
     class _Client(Client):  # the token lives in this object only: no identity ever reuses another's
+        @property
+        def timeout(self):  # read at every request: the login and the listing share the module's budget
+            return max(budget.left(), 0.001)
+
+        @timeout.setter
+        def timeout(self, value):
+            pass
+
         def _BaseClient__read_token(self):
             self.auth_token = token or ""
             return bool(token)
@@ -130,9 +139,6 @@ class RucioRulesCollector(Collector):
             if wrong:
                 raise ValueError(why)
 
-    def deadline(self) -> float:
-        return 2 * self.timeout + 1.0  # authentication, then the listing
-
     def fetch(self) -> bytes:
         """The rule list; a failure is one WARNING line of this module's log and a ``SourceError``
         with the same one-line reason (the module shows no information)."""
@@ -143,9 +149,9 @@ class RucioRulesCollector(Collector):
             raise
 
     def _fetch(self) -> bytes:
-        token = read_bearer_token(file=self.token_file, env=self.token_env)
+        token, budget = read_bearer_token(file=self.token_file, env=self.token_env), self.budget()
         if self.url:
-            return fetch_url(self.url, timeout=self.timeout, max_bytes=self.max_bytes, verify=self.ca_cert or True,
+            return fetch_url(self.url, budget=budget, max_bytes=self.max_bytes, verify=self.ca_cert or True,
                              headers={"X-Rucio-Auth-Token": token} if token else None, bearer_token=token)
         from rucio.common import exception as rx  # rucio-clients: pip install 'hfpanel[rucio]'
 
@@ -157,7 +163,7 @@ class RucioRulesCollector(Collector):
                                      ("activity", self.activity)) if v}
         argv0 = sys.argv[0]  # BaseClient.__init__ rewrites it
         try:
-            client = _client(token, rucio_host=self.rucio_host, auth_host=auth_host, account=self.account,
+            client = _client(token, budget, rucio_host=self.rucio_host, auth_host=auth_host, account=self.account,
                              auth_type=self.auth_type, ca_cert=self.ca_cert, vo=self.vo or "def", logger=QUIET,
                              creds={"username": self.username, "password": password} if password else creds,
                              timeout=self.timeout, user_agent="hfpanel")
@@ -167,14 +173,19 @@ class RucioRulesCollector(Collector):
                 listings = [client.list_replication_rules({**filters, **({"state": STATES[s.upper()]} if s else {})})
                             for s in self.states or [""]]
             wire = lambda v: v.strftime(RFC1123) if hasattr(v, "strftime") else str(v)  # noqa: E731
-            return "".join(json.dumps(rule, default=wire) + "\n" for listing in listings for rule in listing).encode()
+            lines = []
+            for rule in (rule for listing in listings for rule in listing):
+                if budget.expired():
+                    raise requests.Timeout("the rule listing was still arriving")
+                lines.append(json.dumps(rule, default=wire) + "\n")
+            return "".join(lines).encode()
         except (rx.CannotAuthenticate, rx.NoAuthInformation):
             raise SourceError(f"authentication to {auth_host} failed for account {self.account} "
                               "(token expired or wrong credentials?)") from None
         except requests.Timeout:
-            raise SourceError(f"timed out after {self.timeout:g}s ({self.rucio_host})") from None
+            raise SourceError(f"timed out after {budget} ({self.rucio_host})") from None
         except (rx.ServerConnectionException, requests.ConnectionError):  # ask /ping why: refused, DNS, TLS...
-            fetch_url(f"{auth_host}/ping", timeout=min(self.timeout, 5), retries=0, verify=self.ca_cert or True)
+            fetch_url(f"{auth_host}/ping", budget=budget, retries=0, verify=self.ca_cert or True)
             raise SourceError(f"no answer from {auth_host}") from None
         except (rx.RucioException, OSError) as error:
             lines = str(error).replace(password or "\0", "***").splitlines() or [""]
@@ -202,7 +213,9 @@ class RucioRulesCollector(Collector):
         frame["did"] = raw["scope"].astype(str) + ":" + raw["name"].astype(str)
         frame = frame.assign(**{k[:-4]: values[k].astype("int64") for k in LOCKS}, error=raw["error"],
                              **{k: values[k] for k in TIMES})
-        frame["age_s"] = (frame["updated_at"].max() - frame["created_at"]).dt.total_seconds()
+        newest = frame["updated_at"].max()  # outside a run, the payload is read as of its newest update
+        now = pd.Timestamp(self.now(None if pd.isna(newest) else newest.timestamp()), unit="s")
+        frame["age_s"] = (now - frame["created_at"]).dt.total_seconds()
         frame["bytes"] = pd.to_numeric(raw["bytes"], errors="coerce").astype("float64")
         counts = {s: int((frame["state"] == s).sum()) for s in STATES}
         too_long = int(((frame["state"] == "REPLICATING") & (frame["age_s"] > self.limit)).sum())

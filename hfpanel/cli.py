@@ -37,7 +37,7 @@ class CliError(Exception):
 #: exit codes of every command (``hfpanel status`` answers like a Nagios check: see NAGIOS)
 EXIT_CODES = """exit codes:
   0    done (status: every module ok or in downtime)
-  1    nothing to show: no archived payload (replay); status: some module warning
+  1    nothing to show: no archived payload (replay), the source failed (record); status: some module warning
   2    bad input: usage, configuration, time, SQL, unknown module, missing store; status: some module critical
   3    the store is busy: another writer holds it; status: unknown (no run, modules without information,
        or any error of the status command itself, as a Nagios plugin answers)
@@ -374,6 +374,7 @@ def build_parser() -> argparse.ArgumentParser:
     replay.set_defaults(func=cmd_replay)
     __import__("hfpanel.ingest.cli", fromlist=["add_parser"]).add_parser(sub)
     __import__("hfpanel.transfers.cli", fromlist=["add_parsers"]).add_parsers(sub)
+    __import__("hfpanel.collector_cli", fromlist=["add_parsers"]).add_parsers(sub)
     return parser
 
 

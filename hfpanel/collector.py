@@ -4,20 +4,27 @@
 ``parse(payload)`` is pure, so archived payloads can be re-parsed later and tests need no network.
 Collector types are found through the ``hfpanel.collectors`` entry-point group, so a site can ship
 its own in another distribution.
+
+Time: ``timeout`` is the module's whole budget. Every ``fetch()`` runs inside one :class:`Budget`
+(``self.budget()``), which every request of that fetch shares -- a login and a listing, pages, one
+request per pool, retries and the waits between them -- so a module configured with ``timeout: 5s``
+gives up after 5 s, whatever it does. "Now" is ``self.now()``: the run's time, never the wall clock
+read anywhere else (:mod:`hfpanel.clock` is the one clock).
 """
 
 from __future__ import annotations
 
-import time as _time
-
 import dataclasses
 import functools
 import importlib
+import time
 from importlib.metadata import EntryPoint, entry_points
 from typing import ClassVar
 
 import pandas as pd
 import param
+
+from .clock import utcnow
 
 ENTRY_POINT_GROUP = "hfpanel.collectors"
 
@@ -35,10 +42,57 @@ class ParseResult:
     message: str = ""
 
 
-class Collector(param.Parameterized):
-    """Base class of every collector. Subclasses declare their parameters with ``param``."""
+class Budget:
+    """The time one fetch may take: every request of it asks ``left()`` and none starts when it is spent.
 
-    timeout = param.Number(default=30.0, bounds=(0, None), doc="Seconds before the source counts as failed.")
+    Monotonic, so a clock step (NTP) neither stretches nor cuts it; ``str(budget)`` is the configured
+    timeout as reasons show it ("5s"), the same for the same fault however the time was spent."""
+
+    def __init__(self, seconds: float):
+        self.seconds = max(0.0, float(seconds))
+        self.started = time.monotonic()
+        self.ends = self.started + self.seconds
+
+    def left(self) -> float:
+        return max(0.0, self.ends - time.monotonic())
+
+    def spent(self) -> float:
+        return time.monotonic() - self.started
+
+    def expired(self) -> bool:
+        return self.left() <= 0.0
+
+    def __str__(self) -> str:
+        return f"{self.seconds:g}s"
+
+    def __repr__(self) -> str:
+        return f"<Budget {self} ({self.left():.2f}s left)>"
+
+
+def _within_budget(fetch):
+    """``fetch`` running in one fresh :class:`Budget`; a nested call (``super().fetch()``) shares it."""
+    @functools.wraps(fetch)
+    def budgeted(self):
+        if self._budget is not None:
+            return fetch(self)
+        self._budget = Budget(self.timeout)
+        try:
+            return fetch(self)
+        finally:
+            self._budget = None
+    budgeted.within_budget = True
+    return budgeted
+
+
+class Collector(param.Parameterized):
+    """Base class of every collector. Subclasses declare their parameters with ``param``.
+
+    Every subclass's ``fetch`` is wrapped so that it runs in one :class:`Budget` of ``timeout``
+    seconds (see ``budget()``): a site's own collector gets the same limit without writing it."""
+
+    timeout = param.Number(default=30.0, bounds=(0, None), doc=(
+        "The whole time budget of one fetch in seconds, every request, retry and wait included (the module's "
+        "timeout: sets it)."))
     max_bytes = param.Integer(default=50_000_000, bounds=(1, None), doc="Largest payload accepted, in bytes.")
 
     #: rating used when the module config gives none (None: fine whenever data parses)
@@ -50,11 +104,27 @@ class Collector(param.Parameterized):
 
     #: the time of the run this collector serves (epoch seconds; set by the runner, None: now)
     run_time: float | None = None
+    #: the budget of the fetch in progress (None between fetches)
+    _budget: Budget | None = None
 
-    def now(self) -> float:
-        """The run's time: a backfill or a replay asks "as of then", not as of the wall clock
-        (collectors whose source is the store itself window by it)."""
-        return self.run_time if self.run_time is not None else _time.time()
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        fetch = cls.__dict__.get("fetch")
+        if fetch is not None and not getattr(fetch, "within_budget", False):
+            cls.fetch = _within_budget(fetch)
+
+    def now(self, default: float | None = None) -> float:
+        """The run's time in epoch seconds: a backfill, a replay or a test asks "as of then", not as
+        of the wall clock. Outside a run: ``default`` when given (a payload's own time, so that
+        parsing an archived payload stays pure), else the one clock (:func:`hfpanel.clock.utcnow`)."""
+        if self.run_time is not None:
+            return float(self.run_time)
+        return float(default) if default is not None else utcnow().timestamp()
+
+    def budget(self) -> Budget:
+        """The time left for the fetch in progress, shared by all its requests (a fresh budget of
+        ``timeout`` when called outside ``fetch()``)."""
+        return self._budget if self._budget is not None else Budget(self.timeout)
 
     def fetch(self) -> bytes:
         raise NotImplementedError(f"{type(self).__name__} must implement fetch()")
@@ -63,8 +133,8 @@ class Collector(param.Parameterized):
         raise NotImplementedError(f"{type(self).__name__} must implement parse()")
 
     def deadline(self) -> float:
-        """Seconds the runner waits for fetch + parse before giving the module up; collectors that
-        retry stretch it to cover every attempt."""
+        """Seconds the runner waits for fetch + parse before giving the module up: the budget and
+        a second for parsing. Only a collector whose I/O ignores ``budget()`` ever meets it."""
         return self.timeout + 1.0
 
     def source_url(self) -> str | None:

@@ -1,6 +1,14 @@
 """The site configuration: one YAML file, validated with messages that name file, module and key.
 
 Every mistake is collected (not just the first) so one ``hfpanel config check`` shows them all.
+
+The schema is declared, not coded: ``SECTIONS`` maps each top-level key to the function that reads
+it (a new section such as ``retention:`` is one function and one line there), and ``SITE_KEYS``,
+``CATEGORY_KEYS``, ``MODULE_KEYS`` and ``DEFAULT_KEYS`` declare every key of a mapping with how its
+value is read, its default and what it means (``hfpanel.reference`` documents them from there). What
+only code can check -- names unique, a module's category defined, its collector's parameters --
+is a small step of its own. Ratings and roll-ups check themselves (:mod:`hfpanel.rating`), and a
+collector's parameters are its own ``param`` declarations.
 """
 
 from __future__ import annotations
@@ -8,7 +16,9 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import re
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -18,10 +28,7 @@ from .levels import Levels
 from .rating import check_rating, check_rollup
 
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
-MODULE_KEYS = {"name", "title", "category", "collector", "params", "interval", "timeout", "max_age",
-               "weight", "rating", "instruction", "links", "hosts"}
-CATEGORY_KEYS = {"name", "title", "rollup", "description"}
-TOP_KEYS = {"site", "store", "levels", "defaults", "categories", "modules", "http", "transfers"}
+#: a module's interval, timeout and max_age when neither it nor the site's ``defaults:`` give one
 DEFAULTS = {"interval": "15m", "timeout": "30s", "max_age": "1h"}
 
 
@@ -38,6 +45,8 @@ class Category:
     name: str
     title: str
     rollup: dict
+    #: what the category covers, in a sentence or two (for the page and the API; may be empty)
+    description: str = ""
 
 
 @dataclasses.dataclass
@@ -100,6 +109,8 @@ class SiteConfig:
 
 
 class _Problems:
+    """The problems found so far, each as ``file: where: what is wrong``."""
+
     def __init__(self, source: str):
         self.source, self.items = source, []
 
@@ -107,171 +118,319 @@ class _Problems:
         self.items.append(f"{self.source}: {where}: {message}" if where else f"{self.source}: {message}")
 
 
-def _duration(raw, where, key, problems) -> float:
+# -- how one value is read: raise ValueError saying what is wrong --------------------------------
+def _text(value) -> str:
+    if isinstance(value, (dict, list)):
+        raise ValueError(f"must be text, got {type(value).__name__}")
+    return "" if value is None else str(value)
+
+
+def _mapping(value) -> dict:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ValueError("must be a mapping")
+    return dict(value)
+
+
+def _weight(value) -> float:
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0:
+        raise ValueError(f"must be a non-negative number, got {value!r}")
+    return float(value)
+
+
+def _links(value) -> list:
+    value = value or []
+    if not isinstance(value, list) or not all(isinstance(link, dict) and link.get("url") for link in value):
+        raise ValueError("must be a list of {title, url}")
+    return value
+
+
+def _hosts(value) -> list:
+    value = value or []
+    if not isinstance(value, list) or not all(isinstance(host, str) for host in value):
+        raise ValueError("must be a list of host names")
+    return value
+
+
+def _as_is(value):
+    return value
+
+
+@dataclasses.dataclass(frozen=True)
+class Key:
+    """One key of a mapping in site.yaml: how its value is read, its default, what it means."""
+
+    read: Callable[[Any], Any]
+    doc: str
+    default: Any = None
+    required: bool = False
+
+
+SITE_KEYS = {
+    "name": Key(_text, "The site's name as the experiments spell it, e.g. T2_DE_DESY.", required=True),
+    "title": Key(_text, "Shown in the page title (default: the name)."),
+}
+DEFAULT_KEYS = {
+    "interval": Key(parse_duration, "How often a module runs, e.g. 15m.", DEFAULTS["interval"]),
+    "timeout": Key(parse_duration, "A module's whole time budget: every request, retry and wait of one fetch.",
+                   DEFAULTS["timeout"]),
+    "max_age": Key(parse_duration, "Data older than this is shown as stale.", DEFAULTS["max_age"]),
+}
+CATEGORY_KEYS = {
+    "name": Key(_text, "Lower-case letters, digits and '_', starting with a letter; unique.", required=True),
+    "title": Key(_text, "Shown on the category's tile (default: the name)."),
+    "rollup": Key(_as_is, "How module statuses roll up: a name or {type: …} (see Ratings and roll-ups).",
+                  "worst"),
+    "description": Key(_text, "What the category covers, in a sentence or two.", ""),
+}
+MODULE_KEYS = {
+    "name": Key(_text, "Lower-case letters, digits and single '_', starting with a letter; unique.", required=True),
+    "title": Key(_text, "Shown to the shifter (default: the name)."),
+    "category": Key(_text, "The category the module belongs to (one of categories:).", required=True),
+    "collector": Key(_text, "A collector type (see below), or a class by dotted path: package.module:ClassName.",
+                     required=True),
+    "params": Key(_mapping, "The collector's parameters (see below); unknown ones are an error.", {}),
+    **{key: Key(spec.read, spec.doc + " Default: the site's defaults:.") for key, spec in DEFAULT_KEYS.items()},
+    "weight": Key(_weight, "Weight in a weighted roll-up.", 1.0),
+    "rating": Key(_as_is, "How results become a status (default: the collector's own rule)."),
+    "instruction": Key(_text, "What a shifter should do when the module is not green (default: the "
+                              "collector's).", ""),
+    "links": Key(_links, "Links shown next to the module: a list of {title, url}.", []),
+    "hosts": Key(_hosts, "Hosts the module watches: in a GOCDB outage the module shows 'downtime'.", []),
+}
+
+
+def _read_keys(raw: dict, keys: dict[str, Key], where: str, problems: _Problems) -> dict:
+    """Every declared key of ``raw`` read (its default when absent); unknown and bad keys are problems."""
+    for key in sorted(set(raw) - set(keys)):
+        problems.add(where, f"unknown key '{key}' (known: {', '.join(sorted(keys))})")
+    values = {}
+    for key, spec in keys.items():
+        if raw.get(key) in (None, "") and spec.required:
+            problems.add(where, f"key '{key}': missing")
+            values[key] = None
+            continue
+        try:
+            values[key] = spec.read(raw[key]) if key in raw else spec.default
+        except (ValueError, TypeError) as error:
+            problems.add(where, f"key '{key}': {error}")
+            values[key] = None
+    return values
+
+
+def _name(raw, index: int, kind: str) -> tuple[Any, str]:
+    """A list entry's name and how messages name it: "module 'x'", else "module #3"."""
+    name = raw.get("name") if isinstance(raw, dict) else None
+    return name, f"{kind} '{name}'" if name else f"{kind} #{index + 1}"
+
+
+# -- the sections ----------------------------------------------------------------------------------
+@dataclasses.dataclass
+class _Reading:
+    """One file being read: its problems, the raw data, and the sections read so far."""
+
+    source: str
+    path: Path | None
+    data: dict
+    problems: _Problems
+    values: dict = dataclasses.field(default_factory=dict)
+
+
+def _read_site(raw, reading: _Reading) -> dict:
+    if isinstance(raw, str):
+        raw = {"name": raw}
+    if not isinstance(raw, dict) or not raw.get("name"):
+        reading.problems.add("", "key 'site.name': missing")
+        return {"name": "", "title": ""}
+    site = _read_keys(raw, SITE_KEYS, "section 'site'", reading.problems)
+    return {"name": site["name"], "title": site["title"] or site["name"]}
+
+
+def _read_store(raw, reading: _Reading) -> Path | None:
+    if not raw:
+        reading.problems.add("", "key 'store': missing (the folder of the Parquet store)")
+        return None
+    store = Path(str(raw)).expanduser()
+    return (reading.path.parent / store).resolve() if reading.path is not None and not store.is_absolute() else store
+
+
+def _read_levels(raw, reading: _Reading) -> Levels:
     try:
-        return parse_duration(raw)
-    except ValueError as error:
-        problems.add(where, f"key '{key}': {error}")
-        return 0.0
+        return Levels(**(raw or {}))
+    except (TypeError, ValueError) as error:
+        reading.problems.add("", f"key 'levels': {error}")
+        return Levels()
 
 
-def _number(value) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
+def _read_defaults(raw, reading: _Reading) -> dict:
+    """The site's interval, timeout and max_age as text or seconds, checked where modules use them."""
+    if raw is not None and not isinstance(raw, dict):
+        reading.problems.add("", "key 'defaults': must be a mapping")
+        raw = {}
+    for key in sorted(set(raw or {}) - set(DEFAULT_KEYS)):
+        reading.problems.add("", f"key 'defaults.{key}': unknown (known: {', '.join(DEFAULT_KEYS)})")
+    return {**DEFAULTS, **{k: v for k, v in (raw or {}).items() if k in DEFAULT_KEYS}}
 
 
-def _check_rating(rule, where, problems):
-    for problem in check_rating(rule):
-        problems.add(where, problem)
+def _read_http(raw, reading: _Reading) -> dict:
+    """Connection settings (cert, ca_dir, user_agent, ...) given once for every collector that has them."""
+    if raw is not None and not isinstance(raw, dict):
+        reading.problems.add("", "key 'http': must be a mapping of collector parameters")
+        return {}
+    return dict(raw or {})
 
 
-def _check_rollup(raw, where, problems, module_count) -> dict:
-    rule, found = check_rollup(raw, module_count)
-    for problem in found:
-        problems.add(where, problem)
-    return rule
+def _read_categories(raw, reading: _Reading) -> list[Category]:
+    if not raw:
+        reading.problems.add("", "key 'categories': at least one category is needed")
+        return []
+    counts: dict = {}
+    for module in reading.data.get("modules") or []:
+        if isinstance(module, dict):
+            counts[module.get("category")] = counts.get(module.get("category"), 0) + 1
+    categories, seen = [], set()
+    for index, item in enumerate(raw):
+        name, where = _name(item, index, "category")
+        if not isinstance(item, dict) or not name:
+            reading.problems.add(where, "key 'name': missing")
+            continue
+        values = _read_keys(item, CATEGORY_KEYS, where, reading.problems)
+        _check_name(str(name), bool(NAME_PATTERN.match(str(name))),
+                    "use lower-case letters, digits and '_' (starting with a letter)", seen, "category", where,
+                    reading.problems)
+        rule, found = check_rollup(item.get("rollup"), counts.get(name, 0))
+        for problem in found:
+            reading.problems.add(where, problem)
+        categories.append(Category(name=name, title=values["title"] or name, rollup=rule,
+                                   description=values["description"] or ""))
+    return categories
 
 
-def _check_params(module: dict, where: str, problems) -> None:
+def _check_name(name: str, well_formed: bool, rule: str, seen: set, kind: str, where: str,
+                problems: _Problems) -> None:
+    if not well_formed:
+        problems.add(where, f"key 'name': {rule}")
+    if name in seen:
+        problems.add(where, f"key 'name': duplicate {kind} name")
+    seen.add(name)
+
+
+def _collector(type_name, where: str, problems: _Problems) -> type[Collector] | None:
+    """The module's collector class, looked up once; None (and a problem) when there is none."""
+    if not type_name:
+        return None
     try:
-        cls = collector_class(module["collector"])
+        return collector_class(type_name)
     except (KeyError, TypeError, ImportError) as error:
-        message = error.args[0] if error.args else str(error)
-        problems.add(where, f"key 'collector': {message}")
-        return
-    params = module.get("params") or {}
-    if not isinstance(params, dict):
-        problems.add(where, "key 'params': must be a mapping")
-        return
+        problems.add(where, f"key 'collector': {error.args[0] if error.args else error}")
+        return None
+
+
+def _collector_params(cls: type[Collector], type_name: str, params: dict, http: dict, where: str,
+                      problems: _Problems) -> dict:
+    """The module's params with the site's ``http:`` settings the collector knows underneath; every
+    unknown name and every value the collector refuses is a problem."""
     known = set(cls.parameter_names())
+    params = {**{k: v for k, v in http.items() if k in known}, **params}
     for key in sorted(set(params) - known):
-        problems.add(where, f"key 'params.{key}': unknown parameter of collector '{module['collector']}' "
+        problems.add(where, f"key 'params.{key}': unknown parameter of collector '{type_name}' "
                             f"(known: {', '.join(sorted(known))})")
     try:
         cls(**{k: v for k, v in params.items() if k in known})
-    except Exception as error:  # param raises ValueError/TypeError naming the parameter
+    except Exception as error:  # param raises ValueError/TypeError naming the parameter; collectors add their own
         problems.add(where, f"key 'params': {str(error).splitlines()[0]}")
+    return params
+
+
+def _read_module(index: int, raw, reading: _Reading, names: set, categories: set) -> Module | None:
+    name, where = _name(raw, index, "module")
+    problems = reading.problems
+    if not isinstance(raw, dict) or not name:
+        problems.add(where, "key 'name': missing")
+        return None
+    values = _read_keys(raw, MODULE_KEYS, where, problems)
+    _check_name(str(name), bool(NAME_PATTERN.match(str(name))) and "__" not in str(name),  # '__' splits table names
+                "use lower-case letters, digits and single '_' (starting with a letter)", names, "module", where,
+                problems)
+    if values["category"] and values["category"] not in categories:
+        problems.add(where, f"key 'category': category '{values['category']}' does not exist "
+                            f"(defined: {', '.join(sorted(categories)) or 'none'})")
+    cls = _collector(values["collector"], where, problems)
+    params = values["params"] if isinstance(values["params"], dict) else {}
+    if cls is not None and values["params"] is not None:
+        params = _collector_params(cls, values["collector"], params, reading.values["http"], where, problems)
+    for problem in check_rating(raw.get("rating")):
+        problems.add(where, problem)
+    durations = {}
+    for key in DEFAULTS:  # the module's own value, else the site's default: either may be wrong
+        if key in raw:
+            durations[key] = values[key] or 0.0
+        else:
+            try:
+                durations[key] = parse_duration(reading.values["defaults"][key])
+            except ValueError as error:
+                problems.add(where, f"key '{key}': {error}")
+                durations[key] = 0.0
+    instruction = values["instruction"] or (cls.default_instruction if cls is not None else "")
+    return Module(name=name, title=values["title"] or name, category=values["category"] or "",
+                  collector=values["collector"] or "", params=params, weight=values["weight"] or 0.0,
+                  rating=raw.get("rating"), instruction=instruction, links=values["links"] or [],
+                  hosts=values["hosts"] or [], **durations)
+
+
+def _read_modules(raw, reading: _Reading) -> list[Module]:
+    if not raw:
+        reading.problems.add("", "key 'modules': at least one module is needed")
+        return []
+    names, categories = set(), {c.name for c in reading.values["categories"]}
+    modules = (_read_module(index, item, reading, names, categories) for index, item in enumerate(raw))
+    return [module for module in modules if module is not None]
+
+
+def _check_transfers(raw, reading: _Reading) -> None:
+    """The ingest daemon's section, checked here too so that one check covers the file (it is read
+    for use by ``hfpanel.transfers.config``)."""
+    if raw is None:
+        return None
+    from .transfers.config import parse_transfers  # transfers.config imports ConfigError from here
+    try:
+        parse_transfers(reading.data, source=reading.source, need_subscriptions=False,
+                        base=reading.path.resolve().parent if reading.path else None)
+    except ConfigError as error:
+        reading.problems.items.extend(error.problems)
+    return None
+
+
+#: every top-level key of site.yaml and the function that reads it, in the order they are read
+#: (modules need the categories, defaults and http settings read before them)
+SECTIONS: dict[str, Callable[[Any, _Reading], Any]] = {
+    "site": _read_site,
+    "store": _read_store,
+    "levels": _read_levels,
+    "defaults": _read_defaults,
+    "http": _read_http,
+    "categories": _read_categories,
+    "modules": _read_modules,
+    "transfers": _check_transfers,
+}
 
 
 def parse_config(data, source: str = "<config>", path: Path | None = None, text: str = "") -> SiteConfig:
-    problems = _Problems(source)
+    """A checked ``SiteConfig`` from the YAML mapping ``data``; ``ConfigError`` lists every problem."""
     if not isinstance(data, dict):
         raise ConfigError([f"{source}: the file must hold a mapping with 'site', 'store', 'categories' and 'modules'"])
-    for key in sorted(set(data) - TOP_KEYS):
-        problems.add("", f"unknown top-level key '{key}' (known: {', '.join(sorted(TOP_KEYS))})")
-    site = data.get("site") or {}
-    if isinstance(site, str):
-        site = {"name": site}
-    if not site.get("name"):
-        problems.add("", "key 'site.name': missing")
-    if not data.get("store"):
-        problems.add("", "key 'store': missing (the folder of the Parquet store)")
-    try:
-        levels = Levels(**(data.get("levels") or {}))
-    except (TypeError, ValueError) as error:
-        problems.add("", f"key 'levels': {error}")
-        levels = Levels()
-    defaults = {**DEFAULTS, **(data.get("defaults") or {})}
-    http_defaults = data.get("http") or {}
-
-    raw_modules = data.get("modules") or []
-    raw_categories = data.get("categories") or []
-    if not raw_categories:
-        problems.add("", "key 'categories': at least one category is needed")
-    if not raw_modules:
-        problems.add("", "key 'modules': at least one module is needed")
-    counts = {}
-    for m in raw_modules:
-        if isinstance(m, dict):
-            counts[m.get("category")] = counts.get(m.get("category"), 0) + 1
-
-    categories, seen = [], set()
-    for index, c in enumerate(raw_categories):
-        name = c.get("name") if isinstance(c, dict) else None
-        where = f"category '{name}'" if name else f"category #{index + 1}"
-        if not isinstance(c, dict) or not name:
-            problems.add(where, "key 'name': missing")
-            continue
-        if not NAME_PATTERN.match(str(name)):
-            problems.add(where, "key 'name': use lower-case letters, digits and '_' (starting with a letter)")
-        if name in seen:
-            problems.add(where, "key 'name': duplicate category name")
-        seen.add(name)
-        for key in sorted(set(c) - CATEGORY_KEYS):
-            problems.add(where, f"unknown key '{key}'")
-        rollup = _check_rollup(c.get("rollup"), where, problems, counts.get(name, 0))
-        categories.append(Category(name=name, title=str(c.get("title") or name), rollup=rollup))
-
-    modules, names = [], set()
-    for index, m in enumerate(raw_modules):
-        name = m.get("name") if isinstance(m, dict) else None
-        where = f"module '{name}'" if name else f"module #{index + 1}"
-        if not isinstance(m, dict) or not name:
-            problems.add(where, "key 'name': missing")
-            continue
-        if not NAME_PATTERN.match(str(name)) or "__" in str(name):
-            problems.add(where, "key 'name': use lower-case letters, digits and single '_' (starting with a letter)")
-        if name in names:
-            problems.add(where, "key 'name': duplicate module name")
-        names.add(name)
-        for key in sorted(set(m) - MODULE_KEYS):
-            problems.add(where, f"unknown key '{key}' (known: {', '.join(sorted(MODULE_KEYS))})")
-        for key in ("category", "collector"):
-            if not m.get(key):
-                problems.add(where, f"key '{key}': missing")
-        if m.get("category") and m["category"] not in seen:
-            problems.add(where, f"key 'category': category '{m['category']}' does not exist "
-                                f"(defined: {', '.join(sorted(seen)) or 'none'})")
-        params = dict(m.get("params") or {}) if isinstance(m.get("params") or {}, dict) else m.get("params")
-        if m.get("collector"):
-            if isinstance(params, dict):
-                try:
-                    known = set(collector_class(m["collector"]).parameter_names())
-                    params = {**{k: v for k, v in http_defaults.items() if k in known}, **params}
-                except (KeyError, TypeError, ImportError):
-                    pass
-            _check_params({**m, "params": params}, where, problems)
-        _check_rating(m.get("rating"), where, problems)
-        weight = m.get("weight", 1.0)
-        if not _number(weight) or weight < 0:
-            problems.add(where, f"key 'weight': must be a non-negative number, got {weight!r}")
-            weight = 1.0
-        links = m.get("links") or []
-        if not isinstance(links, list) or not all(isinstance(l, dict) and l.get("url") for l in links):
-            problems.add(where, "key 'links': must be a list of {title, url}")
-            links = []
-        hosts = m.get("hosts") or []
-        if not isinstance(hosts, list) or not all(isinstance(h, str) for h in hosts):
-            problems.add(where, "key 'hosts': must be a list of host names")
-            hosts = []
-        durations = {key: _duration(m.get(key, defaults[key]), where, key, problems) for key in DEFAULTS}
-        instruction = str(m.get("instruction") or "")
-        if not instruction and m.get("collector"):
-            try:
-                instruction = collector_class(m["collector"]).default_instruction
-            except (KeyError, TypeError, ImportError):
-                pass  # already reported above
-        modules.append(Module(
-            name=name, title=str(m.get("title") or name), category=m.get("category", ""),
-            collector=m.get("collector", ""), params=params if isinstance(params, dict) else {},
-            weight=float(weight), rating=m.get("rating"), instruction=instruction,
-            links=links, hosts=hosts, **durations,
-        ))
-
-    if "transfers" in data:  # the ingest daemon's section: checked here too, so one check covers the file
-        from .transfers.config import parse_transfers
-        try:
-            parse_transfers(data, source=source, base=path.resolve().parent if path else None,
-                            need_subscriptions=False)
-        except ConfigError as error:
-            problems.items.extend(error.problems)
-    if problems.items:
-        raise ConfigError(problems.items)
-    store = Path(str(data["store"])).expanduser()
-    if path is not None and not store.is_absolute():
-        store = (path.parent / store).resolve()
+    reading = _Reading(source, path, data, _Problems(source))
+    for key in sorted(set(data) - set(SECTIONS)):
+        reading.problems.add("", f"unknown top-level key '{key}' (known: {', '.join(sorted(SECTIONS))})")
+    for key, read in SECTIONS.items():
+        reading.values[key] = read(data.get(key), reading)
+    if reading.problems.items:
+        raise ConfigError(reading.problems.items)
+    site = reading.values["site"]
     return SiteConfig(
-        path=path, site=str(site["name"]), title=str(site.get("title") or site["name"]), store=store,
-        levels=levels, categories=categories, modules=modules,
+        path=path, site=str(site["name"]), title=str(site["title"]), store=reading.values["store"],
+        levels=reading.values["levels"], categories=reading.values["categories"], modules=reading.values["modules"],
         config_hash=hashlib.sha256((text or yaml.safe_dump(data, sort_keys=True)).encode()).hexdigest()[:12],
     )
 

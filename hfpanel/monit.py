@@ -8,7 +8,8 @@ response) are the same for both, so they are written once here:
 
 * :class:`MonitCollector` -- params ``url`` (the Grafana base), ``datasource_id``, ``index``,
   ``window``, ``page_size``, ``max_pages``; ``fetch()`` pages and returns ONE payload, a JSON list
-  of the raw page documents (a single raw document also parses, e.g. a fixture).
+  of the raw page documents (a single raw document also parses, e.g. a fixture). The window ends
+  at the run's time (``Collector.now()``); every page shares the module's one time budget.
 * :func:`msearch_hits` -- the pure half: ``[(path, hits list)]`` of every response of every page,
   raising ``SourceError`` with the reason Grafana or Elasticsearch gave.
 """
@@ -16,7 +17,6 @@ response) are the same for both, so they are written once here:
 from __future__ import annotations
 
 import json
-import time
 from typing import Any, ClassVar
 
 import param
@@ -149,16 +149,13 @@ class MonitCollector(HttpCollector):
             query["search_after"] = search_after
         return "".join(json.dumps(line, separators=(",", ":")) + "\n" for line in (header, query))
 
-    def deadline(self) -> float:
-        return super().deadline() * 2  # a second page is common enough; more pages are rare
-
     def source_url(self) -> str | None:
         return redact_url(self.url) if self.url else None
 
     def fetch(self) -> bytes:
         if not self.url:
             raise SourceError("no url configured (the Grafana base, e.g. https://monit-grafana.cern.ch)")
-        end = int(time.time() * 1000)
+        end = int(self.now() * 1000)  # the run's time: a backfill asks for the window as it was then
         start = end - int(parse_duration(self.window) * 1000)
         pages, after = [], None
         for number in range(1, self.max_pages + 1):

@@ -14,36 +14,15 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import re
-
 import pandas as pd
+
+from .redact import redact_params
 
 log = logging.getLogger("hfpanel.stored_config")
 TABLE = "configs"
-#: words in a parameter's name that make its value a secret or point at one: never stored
-SECRET_WORDS = {"pass", "passwd", "password", "passphrase", "secret", "token", "key", "cert", "credential",
-                "credentials", "auth", "authorization", "proxy", "cookie", "apikey"}
-#: parameters holding name → value mappings whose secret entries are redacted one by one
-MAPPINGS = ("headers", "env")
-REDACTED = "<redacted>"
-
-
-def is_secret(name) -> bool:
-    return bool(SECRET_WORDS & set(re.split(r"[^a-z0-9]+", str(name).lower())))
-
-
 def redact(params: dict) -> dict:
-    """``params`` with secret values (tokens, passwords, key and certificate paths, auth headers,
-    secret environment variables) replaced; what a module *is* stays readable."""
-    out = {}
-    for name, value in (params or {}).items():
-        if is_secret(name) and value not in (None, "", False):
-            out[name] = REDACTED
-        elif name in MAPPINGS and isinstance(value, dict):
-            out[name] = {k: (REDACTED if is_secret(k) else v) for k, v in value.items()}
-        else:
-            out[name] = value
-    return out
+    """``params`` with secrets hidden, by the one rule of ``hfpanel.redact``."""
+    return redact_params(params)[0]
 
 
 def effective_config(config) -> dict:

@@ -3,8 +3,12 @@
 A generic collector turns a document into records (JSON path, CSV, HTML table, XPath), and from
 then on the steps are the same, so they live here:
 
-* :func:`json_path` -- ``responses.0.hits.hits.*._source.data``: dot-separated keys, integer list
-  indexes, ``*`` over a list or a dict's values (records from a dict get the key as ``_key``).
+* :func:`json_path` -- two languages. A plain dotted path, ``responses.0.hits.hits.*._source.data``:
+  dot-separated keys, integer list indexes, ``*`` over a list or a dict's values (records from a
+  dict get the key as ``_key``); a missing key is an error naming the keys there. Anything with
+  brackets, pipes, filters, functions or quotes is a JMESPath expression (what site admins know
+  from the AWS CLI, Ansible and Grafana): ``responses[0].hits.hits[?_source.data.vo=='cms']._source.data``;
+  JMESPath answers null for a missing key, so a rows path selecting null says so.
 * :func:`records_to_frame` -- records to a DataFrame, nested objects flattened to ``a.b`` columns,
   lists (and empty objects) kept as JSON strings so every cell is a scalar.
 * :func:`select_rows` -- ``where`` filter, then ``columns`` (a list, or ``{new: existing}``).
@@ -18,11 +22,14 @@ the XML text ``"38201"`` and YAML ``true`` matches ``"true"``; ``null`` matches 
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
 from typing import Any, ClassVar
 
+import jmespath
+import jmespath.exceptions
 import pandas as pd
 import param
 
@@ -32,6 +39,8 @@ __all__ = [
     "AGGREGATIONS",
     "TableSelection",
     "check_metric_spec",
+    "check_path",
+    "is_jmespath",
     "compute_metrics",
     "document_metrics",
     "json_path",
@@ -109,6 +118,37 @@ def load_json(payload: bytes, *, lines: bool = False) -> Any:
         raise SourceError(f"malformed JSON: {_what(exc)} at line {exc.lineno} column {exc.colno}{truncated}") from None
 
 
+#: characters a dotted path never holds and JMESPath syntax does ([ ] | ? ( ) quotes { } ! < > = & , space)
+_JMESPATH_SYNTAX = re.compile(r"[\[\]|?()'\"`{}!<>=&,\s]")
+
+
+def is_jmespath(path: str | None) -> bool:
+    """Whether ``path`` is a JMESPath expression rather than a plain dotted path."""
+    return bool(path) and bool(_JMESPATH_SYNTAX.search(path.strip()))
+
+
+@functools.lru_cache(maxsize=256)
+def _compiled(path: str):
+    return jmespath.compile(path)
+
+
+def check_path(path: str | None, what: str = "path") -> None:
+    """Raise ``ValueError`` (a configuration mistake) for a JMESPath expression that does not compile."""
+    if is_jmespath(path):
+        try:
+            _compiled(path.strip())
+        except jmespath.exceptions.JMESPathError as error:
+            detail = " ".join(str(error).split())
+            raise ValueError(f"{what}: invalid JMESPath expression {path!r}: {detail}") from None
+
+
+def _jmespath(doc: Any, path: str) -> Any:
+    try:
+        return _compiled(path.strip()).search(doc)
+    except jmespath.exceptions.JMESPathError as error:  # a function given the wrong type, at run time
+        raise SourceError(f"path {path!r}: {' '.join(str(error).split())}") from None
+
+
 def _segments(path: str | None) -> list[str]:
     if path is None or path.strip() in ("", "."):
         return []
@@ -117,6 +157,8 @@ def _segments(path: str | None) -> list[str]:
 
 def json_path(doc: Any, path: str | None) -> Any:
     """Follow ``path`` into ``doc``; a list when the path contains ``*``. See the module docstring."""
+    if is_jmespath(path):
+        return _jmespath(doc, path)
     segments = _segments(path)
     current = [(doc, None)]  # (value, key of the dict entry it came from via '*')
     for depth, segment in enumerate(segments):
@@ -173,6 +215,8 @@ def records_to_frame(records: Any, path: str | None = None) -> pd.DataFrame:
     if isinstance(records, dict):
         hint = f" (use '{path}.*' for its values)" if path not in (None, "", ".") else " (use '*' for its values)"
         raise SourceError(f"{where} selects an object, not a list{hint}")
+    if records is None and is_jmespath(path):
+        raise SourceError(f"{where} selects nothing (JMESPath answers null for a missing key), not a list of objects")
     if not isinstance(records, list):
         raise SourceError(f"{where} selects {kind_of(records)}, not a list of objects")
     for record in records:
@@ -228,6 +272,7 @@ def check_metric_spec(spec: dict | None, *, paths: bool = False, table: bool = T
         if isinstance(rule, str):
             if not paths:
                 raise ValueError(f"metric {name!r}: a path is only allowed for JSON documents; use a row aggregation")
+            check_path(rule, f"metric {name!r}")
             continue
         if not (isinstance(rule, dict) and len(rule) == 1 and next(iter(rule)) in AGGREGATIONS):
             raise ValueError(f"metric {name!r}: expected one of {', '.join(AGGREGATIONS)}, e.g. {{count: true}}")

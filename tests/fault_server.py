@@ -13,6 +13,7 @@ truncated or huge document) is one ``route`` away, so tests need no network and 
         assert srv.hits("/flaky") == 3
         srv.requests("/ok")[0].headers["user-agent"]                   # header names lower-cased
     fetch_url(refused_url(), ...)                                      # nothing listens there
+    with Blackhole() as url: fetch_url(url, ...)                       # connecting never completes
 
 ``FaultServer(tls=(cert, key), client_ca=...)`` serves HTTPS, optionally demanding a client
 certificate. The server binds 127.0.0.1 on a free port and answers each request in its own daemon thread.
@@ -29,7 +30,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
-__all__ = ["FaultServer", "Reply", "Request", "refused_url"]
+__all__ = ["Blackhole", "FaultServer", "Reply", "Request", "refused_url"]
 
 
 @dataclasses.dataclass
@@ -39,7 +40,9 @@ class Reply:
     ``delay``: seconds before the status line (a slow server); ``body_delay``: seconds between the
     headers and the body (a server that stalls mid-response); ``declared_length``: the
     Content-Length to announce (more than ``len(body)`` imitates a dropped connection);
-    ``omit_length``: send no Content-Length at all (the body ends when the connection closes).
+    ``omit_length``: send no Content-Length at all (the body ends when the connection closes);
+    ``trickle``: seconds between the body's bytes, sent one at a time (each read is on time, the
+    whole document far too slow).
     """
 
     status: int = 200
@@ -50,6 +53,7 @@ class Reply:
     body_delay: float = 0.0
     declared_length: int | None = None
     omit_length: bool = False
+    trickle: float = 0.0
 
 
 @dataclasses.dataclass
@@ -90,7 +94,12 @@ class _Handler(BaseHTTPRequestHandler):
             self.end_headers()
             self.wfile.flush()
             time.sleep(reply.body_delay)
-            if self.command != "HEAD":
+            if self.command != "HEAD" and reply.trickle:
+                for index in range(len(payload)):
+                    self.wfile.write(payload[index:index + 1])
+                    self.wfile.flush()
+                    time.sleep(reply.trickle)
+            elif self.command != "HEAD":
                 self.wfile.write(payload)
         except (BrokenPipeError, ConnectionResetError):
             pass  # the client gave up (timeout test): nothing left to do
@@ -198,3 +207,27 @@ def refused_url(path: str = "/") -> str:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     return f"http://127.0.0.1:{port}{path}"
+
+
+class Blackhole:
+    """A URL on 127.0.0.1 where connecting never completes: the listening socket's queue is full and
+    nothing accepts, so the kernel ignores new handshakes (a firewall dropping packets, a host gone)."""
+
+    def __enter__(self) -> str:
+        self._listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._listener.bind(("127.0.0.1", 0))
+        self._listener.listen(0)
+        port = self._listener.getsockname()[1]
+        self._fillers = []
+        for _ in range(8):  # fill the accept queue; later handshakes are dropped
+            filler = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            filler.setblocking(False)
+            filler.connect_ex(("127.0.0.1", port))
+            self._fillers.append(filler)
+        time.sleep(0.05)
+        return f"http://127.0.0.1:{port}/"
+
+    def __exit__(self, *exc) -> None:
+        for filler in self._fillers:
+            filler.close()
+        self._listener.close()

@@ -406,5 +406,5 @@ def test_why_this_colour_explains_with_the_rule_in_force_at_that_run(tmp_path):
     # secrets never reach the store
     from hfpanel.stored_config import redact
     assert redact({"bearer_token_file": "/etc/t", "headers": {"Authorization": "Bearer x", "Accept": "a"},
-                   "url": "https://x"}) == {"bearer_token_file": "<redacted>", "url": "https://x",
-                                            "headers": {"Authorization": "<redacted>", "Accept": "a"}}
+                   "url": "https://x"}) == {"bearer_token_file": "***", "url": "https://x",
+                                            "headers": {"Authorization": "***", "Accept": "a"}}

@@ -121,3 +121,48 @@ transfers:
     problems = problems_of(tmp_path, bad)
     assert any("section 'transfers': key 'subscriptions[0].broker': unknown broker 'nope'" in p for p in problems)
     assert any("subscriptions[0].kind': must be one of" in p for p in problems)
+
+
+def test_a_category_keeps_its_description(tmp_path):
+    text = GOOD.replace("{name: compute, title: Compute, rollup: worst}",
+                        "{name: compute, title: Compute, rollup: worst, description: CEs and the batch farm}")
+    config = load_config(write(tmp_path, text))
+    assert config.category("compute").description == "CEs and the batch farm"
+    assert config.category("storage").description == ""
+
+
+def test_each_collector_class_is_looked_up_once_per_module(tmp_path, monkeypatch):
+    import hfpanel.config as config_module
+    calls = []
+    real = config_module.collector_class
+    monkeypatch.setattr(config_module, "collector_class", lambda name: calls.append(name) or real(name))
+    load_config(write(tmp_path, GOOD + "http: {user_agent: hfpanel-test}\n"))
+    assert calls == ["http_json", "http_json"]
+
+
+def test_mistakes_in_every_section_are_named_at_once(tmp_path):
+    bad = GOOD.replace("{name: compute, title: Compute, rollup: worst}", "{name: compute, rollup: worst, colour: red}")
+    bad += "defaults: {interval: 5m, timout: 10s}\nlevels: {ok: 0.2, warning: 0.5}\n"
+    bad = bad.replace("    interval: 15m\n", "    interval: 15m\n    weight: -2\n    hosts: ce01.example.org\n")
+    text = "\n".join(problems_of(tmp_path, bad))
+    assert "category 'compute': unknown key 'colour' (known: description, name, rollup, title)" in text
+    assert "key 'defaults.timout': unknown (known: interval, timeout, max_age)" in text
+    assert "key 'levels': levels must satisfy" in text
+    assert "module 'ce_tests': key 'weight': must be a non-negative number, got -2" in text
+    assert "module 'ce_tests': key 'hosts': must be a list of host names" in text
+
+
+def test_a_new_top_level_section_is_one_reader(tmp_path, monkeypatch):
+    """How another part adds its section (retention:, notifications:): a function and one line."""
+    import hfpanel.config as config_module
+
+    def read_retention(raw, reading):
+        if raw is not None and not isinstance(raw, dict):
+            reading.problems.add("", "key 'retention': must be a mapping of table family to duration")
+        return raw
+
+    text = GOOD + "retention: {payloads: 30d}\n"
+    assert "unknown top-level key 'retention'" in "\n".join(problems_of(tmp_path, text))
+    monkeypatch.setitem(config_module.SECTIONS, "retention", read_retention)
+    load_config(write(tmp_path, text))
+    assert "key 'retention': must be a mapping" in "\n".join(problems_of(tmp_path, GOOD + "retention: 30d\n"))

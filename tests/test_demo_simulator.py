@@ -250,18 +250,18 @@ def test_se_downtime_in_gocdb_sam_and_probes(sim):
     assert {h["_source"]["data"]["status"] for h in sam_hits(sim)} <= {"OK", "WARNING"}
 
 
-def test_gocdb_window_in_wall_clock_dates_follows_the_simulated_clock(sim):
-    """The gocdb_downtimes collector asks for "today .. today + 7d" by its wall clock; the simulator moves
-    those dates to the simulated calendar, so a backfill sees the SE outage at the simulated times."""
+def test_gocdb_window_follows_the_run_time_not_the_wall_clock(sim):
+    """The gocdb_downtimes collector asks for "the run's day .. + 7d" (Collector.now(), set by the runner
+    to the simulated time during a backfill), so the simulator answers its own calendar as it is."""
     from collectors.gocdb import GocdbDowntimeCollector
     from hfpanel.downtime import ongoing_outages
 
     collector = GocdbDowntimeCollector(url=sim.base_url + "/gocdbpi/public/", site=payloads.GOCDB_SITE)
-    today = datetime.now(timezone.utc).date()
-    assert f"windowstart={today:%Y-%m-%d}" in collector.query_url()  # its own dates: the wall clock, months after START
 
     def table(hours):
         at(sim, hours)
+        collector.run_time = pd.Timestamp(sim.clock).tz_localize("UTC").timestamp()  # as the runner does
+        assert f"windowstart={sim.clock:%Y-%m-%d}" in collector.query_url()
         return collector.parse(collector.fetch()).tables["downtimes"], pd.Timestamp(sim.clock)
 
     incident = sim.incident("se_downtime")
@@ -276,8 +276,8 @@ def test_gocdb_window_in_wall_clock_dates_follows_the_simulated_clock(sim):
     assert ongoing_outages(before, before_t) == {}
     assert set(ongoing_outages(during, during_t)) == SE_HOSTS
     assert ongoing_outages(after, after_t) == {}
-    at(sim, 46 + 24 * 9)  # nine days later the outage is outside the 7-day window: the dates are honoured
-    assert collector.parse(collector.fetch()).tables["downtimes"].empty
+    later, _ = table(46 + 24 * 9)  # nine days later the outage is outside the 7-day window: the dates are honoured
+    assert later.empty
 
 
 def test_dcache_pool_disabled_and_pool_full(sim):

@@ -19,8 +19,8 @@ Endpoints (``GET`` unless noted; unknown paths answer 404):
 - ``/condor/q.json``, ``/condor/status.json``: ``condor_q -json`` and ``condor_status -json`` text.
 - ``/gocdbpi/public/?method=get_downtime&topentity=DEMO-T2[&ongoing_only=yes|&windowstart=..&windowend=..]``:
   GOCDB downtimes (flat XML; without a filter: ongoing and announced ones). ``windowstart``/``windowend``
-  are dates of the client's wall clock (the ``gocdb_downtimes`` collector asks "from today"): with a
-  simulated clock they are moved by the days between the wall-clock date and the simulated date.
+  are dates of the run's time (the ``gocdb_downtimes`` collector asks from the day of
+  ``Collector.now()``), so a backfill's queries already name the simulated days.
 - ``/rucio/rules.json`` (JSON array), ``/rucio/rules/`` (``application/x-json-stream``): Rucio rules.
 - ``/cric/sites.json``: CRIC site list (object keyed by site name).
 - ``/perfsonar/throughput.csv``: latest perfSONAR throughput test per peer and direction.
@@ -182,7 +182,7 @@ class Simulator:
             if query.get("method") != "get_downtime":
                 return _text(400, '<?xml version="1.0" encoding="UTF-8"?>\n<results><error>Unsupported method'
                                   "</error></results>\n", "text/xml; charset=utf-8")
-            return _text(200, p.gocdb_downtime(self, now, self._simulated_window(query)), "text/xml; charset=utf-8")
+            return _text(200, p.gocdb_downtime(self, now, query), "text/xml; charset=utf-8")
         if path == "/rucio/rules.json":
             return json_(p.rucio_rules(self, now))
         if path in ("/rucio/rules/", "/rucio/rules"):
@@ -203,24 +203,6 @@ class Simulator:
         if path == "/":
             return _text(200, self.index(now))
         return _text(404, f"no such endpoint: GET {path}\n")
-
-    def _simulated_window(self, query: dict) -> dict:
-        """A GOCDB query with its window dates moved from the wall-clock calendar to the simulated one.
-
-        Clients take "today" from their own clock (``gocdb_downtimes`` asks for today .. today + window),
-        which during a backfill is days after the simulated time: without the move, a downtime of the
-        simulated past would fall outside every window."""
-        if self._clock is None or not {"windowstart", "windowend"} & set(query):
-            return query
-        shift = self._clock.date() - datetime.now(timezone.utc).date()
-        moved = dict(query)
-        for key in ("windowstart", "windowend"):
-            try:
-                day = datetime.strptime(query.get(key) or "", "%Y-%m-%d")
-            except ValueError:
-                continue  # absent or not a date: left as it is (GOCDB ignores it too)
-            moved[key] = f"{day + shift:%Y-%m-%d}"
-        return moved
 
     def _hammercloud(self, query: dict, now: datetime) -> Response:
         if self.active(p.HC_503, now):
