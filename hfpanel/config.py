@@ -23,21 +23,15 @@ from typing import Any
 import yaml
 
 from .collector import Collector, collector_class
+from .config_error import ConfigError
 from .durations import parse_duration
 from .levels import Levels
 from .rating import check_rating, check_rollup
+from .transfers.config import parse_transfers
 
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
 #: a module's interval, timeout and max_age when neither it nor the site's ``defaults:`` give one
 DEFAULTS = {"interval": "15m", "timeout": "30s", "max_age": "1h"}
-
-
-class ConfigError(Exception):
-    """Raised with every problem found; ``problems`` is the list of one-line messages."""
-
-    def __init__(self, problems: list[str]):
-        self.problems = problems
-        super().__init__("\n".join(problems))
 
 
 @dataclasses.dataclass
@@ -393,7 +387,6 @@ def _check_transfers(raw, reading: _Reading) -> None:
     for use by ``hfpanel.transfers.config``)."""
     if raw is None:
         return None
-    from .transfers.config import parse_transfers  # transfers.config imports ConfigError from here
     try:
         parse_transfers(reading.data, source=reading.source, need_subscriptions=False,
                         base=reading.path.resolve().parent if reading.path else None)

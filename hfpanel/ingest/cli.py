@@ -9,7 +9,7 @@ log = logging.getLogger("hfpanel.ingest")
 
 
 def cmd_ingest(args) -> int:
-    from ..config import ConfigError
+    from ..config_error import ConfigError
     from ..durations import parse_duration
     from ..transfers.config import load_transfers
     from .spool import SpoolLocked

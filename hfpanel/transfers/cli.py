@@ -29,7 +29,7 @@ log = logging.getLogger("hfpanel.transfers.cli")
 def _settings(args) -> tuple[Path, object]:
     """The store and the transfers settings from ``--config`` (hfpanel.transfers.config) or ``--store``."""
     if getattr(args, "config", None):
-        from hfpanel.config import ConfigError
+        from hfpanel.config_error import ConfigError
         from .config import load_transfers
         try:
             config = load_transfers(args.config, need_subscriptions=False)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import yaml
 
-from ..config import ConfigError
+from ..config_error import ConfigError
 from ..durations import parse_duration
 from .messages import KINDS
 
