@@ -9,7 +9,7 @@ PORT ?= 5006
 STORE ?= data/demo-store
 PIP := $(PY) -m pip install -q
 
-.PHONY: install demo lab test system-deps bench clean
+.PHONY: install demo lab test test-fast lint system-deps bench clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -39,8 +39,16 @@ lab: $(VENV)/.lab-stamp
 system-deps:
 	bash .ci/system-deps
 
-test: $(VENV)/.test-stamp system-deps
+lint: $(VENV)/.test-stamp
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+test: $(VENV)/.test-stamp system-deps lint
 	$(PY) -m pytest -q
+
+# the fast part (no servers, browsers, Spark or demo backfill): seconds to a minute, for the edit loop
+test-fast: $(VENV)/.test-stamp lint
+	$(PY) -m pytest -q -m "not slow"
 
 bench: $(VENV)/.test-stamp
 	$(PY) benchmarks/run_all.py

@@ -13,10 +13,12 @@ import panel as pn
 
 from hfpanel.components import Dashboard
 from hfpanel.components.page import prepare_document, site_title
-from hfpanel.config import ConfigError
 from hfpanel.components.style import CSS, esc
+from hfpanel.config import ConfigError
 
-pn.extension("tabulator", notifications=True, global_css=[":root { --body-bg: #f1f3f4; } body { background: #f1f3f4; }"])
+pn.extension(
+    "tabulator", notifications=True, global_css=[":root { --body-bg: #f1f3f4; } body { background: #f1f3f4; }"]
+)
 
 
 def build(store=None, config=None, refresh: bool = True) -> pn.viewable.Viewable:
@@ -25,13 +27,17 @@ def build(store=None, config=None, refresh: bool = True) -> pn.viewable.Viewable
         store = os.environ.get("HFPANEL_STORE")
         config = config or os.environ.get("HFPANEL_CONFIG")
     if not store:
-        return pn.pane.HTML('<div class="hf-banner hf-banner-late">No store given: set HFPANEL_STORE or run '
-                            '<code>hfpanel serve --store DIR</code>.</div>', stylesheets=[CSS])
+        return pn.pane.HTML(
+            '<div class="hf-banner hf-banner-late">No store given: set HFPANEL_STORE or run '
+            "<code>hfpanel serve --store DIR</code>.</div>",
+            stylesheets=[CSS],
+        )
     try:
         dashboard = Dashboard(store=store, config=config or None)
     except (FileNotFoundError, ValueError, ConfigError) as error:
-        return pn.pane.HTML(f'<div class="hf-banner hf-banner-late">Cannot open the store: {esc(error)}</div>',
-                            stylesheets=[CSS])
+        return pn.pane.HTML(
+            f'<div class="hf-banner hf-banner-late">Cannot open the store: {esc(error)}</div>', stylesheets=[CSS]
+        )
     if pn.state.curdoc is not None:
         dashboard.sync_url()
         if refresh:

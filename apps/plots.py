@@ -10,9 +10,9 @@ import os
 
 import panel as pn
 
-from hfpanel.queries.loaders import shared_store
 from hfpanel.components.page import prepare_document, site_header, site_title
 from hfpanel.components.plots import PlotBuilder
+from hfpanel.queries.loaders import shared_store
 
 pn.extension(notifications=True)
 

@@ -39,8 +39,15 @@ from bench_store import CATEGORIES, day_frames  # noqa: E402
 from hfpanel.store import Store, StoreWriter  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 TIMEOUT_MS = 120_000
 #: StoreView components in one overview page (dashboard, time travel, overview, module view, strip,
 #: what changed, why, search)
@@ -59,10 +66,17 @@ def app_day_frames(day: pd.Timestamp, rng: np.random.Generator) -> dict[str, pd.
     status["weight"] = 1.0
     status["duration_s"] = 0.1
     worst = status.sort_values("status").groupby(["run_id", "category"], as_index=False).first()
-    frames["category_status"] = pd.DataFrame({
-        "run_id": worst["run_id"], "time": worst["time"], "category": worst["category"],
-        "title": worst["category"].str.replace("category_", "Category ", regex=False),
-        "status": worst["status"], "level": worst["level"], "message": "worst of its modules"})
+    frames["category_status"] = pd.DataFrame(
+        {
+            "run_id": worst["run_id"],
+            "time": worst["time"],
+            "category": worst["category"],
+            "title": worst["category"].str.replace("category_", "Category ", regex=False),
+            "status": worst["status"],
+            "level": worst["level"],
+            "message": "worst of its modules",
+        }
+    )
     return frames
 
 
@@ -80,6 +94,7 @@ def build(root: Path, days: int) -> float:
 def rss_mb(pid: int) -> float:
     try:
         import psutil
+
         return psutil.Process(pid).memory_info().rss / 2**20
     except ImportError:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -91,6 +106,7 @@ def rss_mb(pid: int) -> float:
 def components_alive(log: Path) -> str:
     """The server's last "N components alive" count (logged as sessions close), or "–"."""
     import re
+
     found = re.findall(r"sessions closed: (\d+) components alive", log.read_text(errors="replace"))
     return found[-1] if found else "–"
 
@@ -105,8 +121,24 @@ def start_server(root: Path, log: Path):
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("HFPANEL_STORE", "HFPANEL_CONFIG")}
     with open(log, "w") as out:
-        process = subprocess.Popen([sys.executable, "-m", "hfpanel.cli", "-v", "serve", "--store", str(root), "--port",
-                                    str(port), "--address", "127.0.0.1"], stdout=out, stderr=subprocess.STDOUT, env=env)
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "hfpanel.cli",
+                "-v",
+                "serve",
+                "--store",
+                str(root),
+                "--port",
+                str(port),
+                "--address",
+                "127.0.0.1",
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
     url = f"http://127.0.0.1:{port}/"
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
@@ -133,6 +165,7 @@ def stop_server(process) -> None:
 
 async def all_tiles(page, count: int) -> None:
     from playwright.async_api import expect
+
     tiles = page.locator(".hf-tile")
     await expect(tiles).to_have_count(count, timeout=TIMEOUT_MS)
     await tiles.nth(count - 1).wait_for(state="visible", timeout=TIMEOUT_MS)
@@ -156,11 +189,13 @@ async def load_or_nan(page, url: str, count: int) -> float:
 
 def fmt_banner(when) -> str:
     from hfpanel.components.style import fmt_time
+
     return f"Viewing the past: {fmt_time(when)}"
 
 
 async def browser_part(url: str, pid: int, run_times, args) -> dict:
     from playwright.async_api import async_playwright
+
     results = {"errors": []}
     count = len(CATEGORIES)
     async with async_playwright() as playwright:
@@ -194,11 +229,20 @@ async def browser_part(url: str, pid: int, run_times, args) -> dict:
             times = await asyncio.gather(*(load_or_nan(p, url, count) for p in pages))
             wall = time.perf_counter() - start
             done = [t for t in times if t == t]
-            rounds.append((index + 1, wall, statistics.median(done) if done else float("nan"),
-                           max(done) if done else float("nan"), len(times) - len(done)))
+            rounds.append(
+                (
+                    index + 1,
+                    wall,
+                    statistics.median(done) if done else float("nan"),
+                    max(done) if done else float("nan"),
+                    len(times) - len(done),
+                )
+            )
             rss.append((f"round {index + 1}", rss_mb(pid), components_alive(args.log)))
-            print(f"round {index + 1}: wall {wall:.2f} s, RSS {rss[-1][1]:.0f} MB, "
-                  f"components alive {rss[-1][2]}", flush=True)
+            print(
+                f"round {index + 1}: wall {wall:.2f} s, RSS {rss[-1][1]:.0f} MB, components alive {rss[-1][2]}",
+                flush=True,
+            )
             await asyncio.sleep(max(0.0, args.interval - wall))
         for c in contexts:
             await c.close()
@@ -212,15 +256,18 @@ async def browser_part(url: str, pid: int, run_times, args) -> dict:
 def in_process(root: Path, run_times) -> list[tuple[str, float]]:
     """Server-side cost of a time change, without a browser or websocket."""
     from hfpanel.components import Dashboard
+
     rows = []
     start = time.perf_counter()
     dash = Dashboard(store=root)
     rows.append(("Dashboard(store) at now (cold)", time.perf_counter() - start))
-    for label, when in (("param.update(time=previous run) cold", run_times[-2]),
-                        ("param.update(time=run 3 back) cold", run_times[-4]),
-                        ("param.update(time=half a year ago) cold", run_times[len(run_times) // 2]),
-                        ("param.update(time=previous run) warm", run_times[-2]),
-                        ("param.update(time=None) back to now (warm)", None)):
+    for label, when in (
+        ("param.update(time=previous run) cold", run_times[-2]),
+        ("param.update(time=run 3 back) cold", run_times[-4]),
+        ("param.update(time=half a year ago) cold", run_times[len(run_times) // 2]),
+        ("param.update(time=previous run) warm", run_times[-2]),
+        ("param.update(time=None) back to now (warm)", None),
+    ):
         start = time.perf_counter()
         dash.param.update(time=when)
         rows.append((label, time.perf_counter() - start))
@@ -240,8 +287,10 @@ def main(argv=None) -> int:
     built = build(root, args.days)
     store = Store(root)
     run_times = list(store.run_times())
-    print(f"store {root}: {len(run_times)} runs, {run_times[0]} … {run_times[-1]}"
-          + (f" (built in {built:.0f} s)" if built > 1 else " (reused)"))
+    print(
+        f"store {root}: {len(run_times)} runs, {run_times[0]} … {run_times[-1]}"
+        + (f" (built in {built:.0f} s)" if built > 1 else " (reused)")
+    )
 
     args.log = root.parent / "bench-app-serve.log"
     process, url = start_server(root, args.log)
@@ -254,19 +303,29 @@ def main(argv=None) -> int:
 
     print("\n| measurement | value |\n| --- | --- |")
     print(f"| first page load (warm-up) → 10 tiles visible | {results['first_load']:.2f} s |")
-    print(f"| page load → 10 tiles visible (median of {len(results['loads'])}) | "
-          f"{statistics.median(results['loads']):.2f} s (all: {', '.join(f'{t:.2f}' for t in results['loads'])}) |")
-    print(f"| step back (click → banner), median of {len(results['steps'])} | "
-          f"{statistics.median(results['steps']):.2f} s (all: {', '.join(f'{t:.2f}' for t in results['steps'])}) |")
+    print(
+        f"| page load → 10 tiles visible (median of {len(results['loads'])}) | "
+        f"{statistics.median(results['loads']):.2f} s (all: {', '.join(f'{t:.2f}' for t in results['loads'])}) |"
+    )
+    print(
+        f"| step back (click → banner), median of {len(results['steps'])} | "
+        f"{statistics.median(results['steps']):.2f} s (all: {', '.join(f'{t:.2f}' for t in results['steps'])}) |"
+    )
     for label, seconds in server_side:
         print(f"| in-process {label} | {seconds * 1000:.0f} ms |")
-    print(f"\n{args.sessions} sessions, {args.rounds} rounds, all reloading together every {args.interval:g} s "
-          "(shortened from every minute)")
-    print("| round | wall (all sessions) | median load | slowest load | failed sessions |\n| --- | --- | --- | --- | --- |")
+    print(
+        f"\n{args.sessions} sessions, {args.rounds} rounds, all reloading together every {args.interval:g} s "
+        "(shortened from every minute)"
+    )
+    print(
+        "| round | wall (all sessions) | median load | slowest load | failed sessions |\n| --- | --- | --- | --- | --- |"
+    )
     for index, wall, median, slowest, failed in results["rounds"]:
         print(f"| {index} | {wall:.2f} s | {median:.2f} s | {slowest:.2f} s | {failed} |")
-    print("\nserver RSS (MB), and components alive in the server after the last session clean-up "
-          f"({SESSION_COMPONENTS} per page; closed sessions live on ~15–30 s for reconnection):")
+    print(
+        "\nserver RSS (MB), and components alive in the server after the last session clean-up "
+        f"({SESSION_COMPONENTS} per page; closed sessions live on ~15–30 s for reconnection):"
+    )
     peak = max(v for _, v, _ in results["rss"])
     for label, value, alive in results["rss"]:
         print(f"  {label:>11} {value:8.0f}  {alive:>6}  {'#' * int(40 * value / peak)}")

@@ -27,11 +27,17 @@ DOC = json.dumps({"hits": [{"host": f"ce{n:02d}", "status": "OK"} for n in range
 
 
 def site(srv: FaultServer, store: Path, timeout: str, hung: int, total: int = 100):
-    modules = [{"name": f"m{n:03d}", "category": "c", "collector": "http_json", "timeout": timeout,
-                "params": {"url": srv.url(f"/hung/{n}" if n < hung else "/ok"), "rows": "hits.*"}}
-               for n in range(total if hung else total - 3)]
-    return parse_config({"site": "T2_XX_Bench", "store": str(store), "categories": [{"name": "c"}],
-                         "modules": modules})
+    modules = [
+        {
+            "name": f"m{n:03d}",
+            "category": "c",
+            "collector": "http_json",
+            "timeout": timeout,
+            "params": {"url": srv.url(f"/hung/{n}" if n < hung else "/ok"), "rows": "hits.*"},
+        }
+        for n in range(total if hung else total - 3)
+    ]
+    return parse_config({"site": "T2_XX_Bench", "store": str(store), "categories": [{"name": "c"}], "modules": modules})
 
 
 def main(argv=None) -> int:
@@ -56,7 +62,10 @@ def main(argv=None) -> int:
             timings[label] = times
             if hung:
                 errors = set(summary.statuses.loc[summary.statuses["level"] == "noinfo", "error"])
-    ours, peer = statistics.median(timings["100 modules, 3 hung"]), statistics.median(timings["97 healthy modules alone"])
+    ours, peer = (
+        statistics.median(timings["100 modules, 3 hung"]),
+        statistics.median(timings["97 healthy modules alone"]),
+    )
     print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; {args.runs} runs each, median")
     print(f"{'run':<34} {'s':>6} {'x timeout':>10}")
     print(f"{'100 modules, 3 hung':<34} {ours:>6.2f} {ours / args.timeout:>10.2f}")

@@ -48,29 +48,46 @@ def frames(first: pd.Timestamp, days: int, rng: np.random.Generator) -> dict[str
     codes = np.arange(nm)
     run = pd.Categorical.from_codes(np.repeat(np.arange(nt), nm), run_ids)
     module = pd.Categorical.from_codes(np.tile(codes, nt), MODULES)
-    status = pd.DataFrame({
-        "run_id": run, "time": np.repeat(times.values, nm),
-        "category": pd.Categorical.from_codes(np.tile(codes % 10, nt), CATEGORIES), "module": module,
-        "title": pd.Categorical.from_codes(np.tile(codes, nt), [m.replace("_", " ") for m in MODULES]),
-        "status": STATUS[pick], "level": pd.Categorical.from_codes(OUTCOMES[pick], LEVELS), "message": "synthetic",
-    })
+    status = pd.DataFrame(
+        {
+            "run_id": run,
+            "time": np.repeat(times.values, nm),
+            "category": pd.Categorical.from_codes(np.tile(codes % 10, nt), CATEGORIES),
+            "module": module,
+            "title": pd.Categorical.from_codes(np.tile(codes, nt), [m.replace("_", " ") for m in MODULES]),
+            "status": STATUS[pick],
+            "level": pd.Categorical.from_codes(OUTCOMES[pick], LEVELS),
+            "message": "synthetic",
+        }
+    )
     cat_pick = rng.integers(0, len(OUTCOMES), nt * len(CATEGORIES))
-    categories = pd.DataFrame({
-        "run_id": pd.Categorical.from_codes(np.repeat(np.arange(nt), len(CATEGORIES)), run_ids),
-        "time": np.repeat(times.values, len(CATEGORIES)),
-        "category": pd.Categorical.from_codes(np.tile(np.arange(len(CATEGORIES)), nt), CATEGORIES),
-        "title": pd.Categorical.from_codes(np.tile(np.arange(len(CATEGORIES)), nt), CATEGORIES),
-        "status": STATUS[cat_pick], "level": pd.Categorical.from_codes(OUTCOMES[cat_pick], LEVELS),
-        "message": "worst of 10 modules",
-    })
-    metrics = pd.DataFrame({"run_id": run, "time": status["time"], "module": module, "metric": "value",
-                            "value": rng.normal(100, 10, nt * nm)})
+    categories = pd.DataFrame(
+        {
+            "run_id": pd.Categorical.from_codes(np.repeat(np.arange(nt), len(CATEGORIES)), run_ids),
+            "time": np.repeat(times.values, len(CATEGORIES)),
+            "category": pd.Categorical.from_codes(np.tile(np.arange(len(CATEGORIES)), nt), CATEGORIES),
+            "title": pd.Categorical.from_codes(np.tile(np.arange(len(CATEGORIES)), nt), CATEGORIES),
+            "status": STATUS[cat_pick],
+            "level": pd.Categorical.from_codes(OUTCOMES[cat_pick], LEVELS),
+            "message": "worst of 10 modules",
+        }
+    )
+    metrics = pd.DataFrame(
+        {
+            "run_id": run,
+            "time": status["time"],
+            "module": module,
+            "metric": "value",
+            "value": rng.normal(100, 10, nt * nm),
+        }
+    )
     runs = pd.DataFrame({"run_id": run_ids, "time": times, "start": times})
     return {"module_status": status, "category_status": categories, "metrics": metrics, "runs": runs}
 
 
 def build(root: Path, days: int) -> None:
     from hfpanel.store import StoreWriter
+
     rng = np.random.default_rng(1)
     with StoreWriter(root) as writer:
         for start in range(0, days, 30):
@@ -105,12 +122,14 @@ def main(argv=None) -> int:
     build_s = 0.0
     if not (root / "_manifest.json").exists():
         start = time.perf_counter()
-        subprocess.run([sys.executable, __file__, "--build-only", "--days", str(args.days), "--store", str(root)],
-                       check=True)
+        subprocess.run(
+            [sys.executable, __file__, "--build-only", "--days", str(args.days), "--store", str(root)], check=True
+        )
         build_s = time.perf_counter() - start
 
-    from hfpanel.queries import history, loaders as data
     from hfpanel.components.strip import StatusStrip
+    from hfpanel.queries import history
+    from hfpanel.queries import loaders as data
     from hfpanel.store import Store
 
     store = Store(root)
@@ -141,42 +160,70 @@ def main(argv=None) -> int:
 
     peer_ms, pivot = timed(lambda: peer_strip(end - day, end), repeat=3)
     assert pivot.shape == (len(MODULES), RUNS_PER_DAY)
-    rows.append(("strips of all modules, last 24 h (96 runs)", strip_ms, 200, "read_parquet all + filter + pivot",
-                 peer_ms))
+    rows.append(
+        ("strips of all modules, last 24 h (96 runs)", strip_ms, 200, "read_parquet all + filter + pivot", peer_ms)
+    )
     rows.append(("  StatusStrip component built on it", component_ms, None, "", None))
     peer_week_ms, _ = timed(lambda: peer_strip(end - 7 * day, end), repeat=3)
-    rows.append((f"strips, last 7 days ({int(week['cells']['runs'].sum())} runs → {len(week['cells'])} cells)",
-                 week_ms, None, "read_parquet all + filter + pivot", peer_week_ms))
+    rows.append(
+        (
+            f"strips, last 7 days ({int(week['cells']['runs'].sum())} runs → {len(week['cells'])} cells)",
+            week_ms,
+            None,
+            "read_parquet all + filter + pivot",
+            peer_week_ms,
+        )
+    )
 
     def peer_changes():
         frame = pd.read_parquet(status_files, columns=["time", "module", "level"])
         frame = frame[(frame["time"] > shift - pd.Timedelta(days=7)) & (frame["time"] <= end)].sort_values("time")
         frame["before"] = frame.groupby("module")["level"].shift()
         return frame[(frame["time"] > shift) & (frame["before"] != frame["level"])]
+
     peer_changes_ms, theirs = timed(peer_changes, repeat=3)
     assert len(theirs) == len(changes), (len(theirs), len(changes))
-    rows.append((f"level changes of all modules, one shift ({len(changes)})", changes_ms, None,
-                 "read_parquet all + groupby shift", peer_changes_ms))
+    rows.append(
+        (
+            f"level changes of all modules, one shift ({len(changes)})",
+            changes_ms,
+            None,
+            "read_parquet all + groupby shift",
+            peer_changes_ms,
+        )
+    )
 
     def peer_trend():
         frame = pd.read_parquet(metric_files, columns=["time", "module", "metric", "value"])
         return frame[(frame["module"] == "module_042") & (frame["metric"] == "value")].sort_values("time")
+
     peer_trend_ms, theirs = timed(peer_trend, repeat=3)
     assert len(theirs) == len(trend)
-    rows.append((f"one-year trend of one metric ({len(trend):,} points)", trend_ms, 300, "read_parquet all + filter",
-                 peer_trend_ms))
+    rows.append(
+        (
+            f"one-year trend of one metric ({len(trend):,} points)",
+            trend_ms,
+            300,
+            "read_parquet all + filter",
+            peer_trend_ms,
+        )
+    )
     peer_rss = rss_mb()
 
-    print(f"store: {args.days} days x {RUNS_PER_DAY} runs x {len(MODULES)} modules = "
-          f"{args.days * RUNS_PER_DAY * len(MODULES):,} status rows (+ as many metric rows); "
-          f"{len(status_files)} files per table" + (f"; built in {build_s:.1f}s" if build_s else ""))
+    print(
+        f"store: {args.days} days x {RUNS_PER_DAY} runs x {len(MODULES)} modules = "
+        f"{args.days * RUNS_PER_DAY * len(MODULES):,} status rows (+ as many metric rows); "
+        f"{len(status_files)} files per table" + (f"; built in {build_s:.1f}s" if build_s else "")
+    )
     print(f"{'operation':<58} {'hfpanel ms':>10} {'target':>7} {'peer':<34} {'peer ms':>8} {'ratio':>6}")
     for name, ms, target, peer, peer_ms in rows:
         mark = "" if target is None else (f"<{target}" + (" ok" if ms < target else " !!"))
         peer_text = f"{peer_ms:>8.1f} {peer_ms / ms:>5.1f}x" if peer_ms is not None else ""
         print(f"{name:<58} {ms:>10.1f} {mark:>7} {peer:<34} {peer_text}")
-    print(f"peak RSS: {start_rss:.0f} MB after opening the store, {ours_rss:.0f} MB after hfpanel's queries, "
-          f"{peer_rss:.0f} MB after the pandas peers")
+    print(
+        f"peak RSS: {start_rss:.0f} MB after opening the store, {ours_rss:.0f} MB after hfpanel's queries, "
+        f"{peer_rss:.0f} MB after the pandas peers"
+    )
     return 0
 
 

@@ -92,8 +92,10 @@ def parse_only(bodies: list[str], parse_row=fast_row) -> float:
 def live(count: int, work: Path, prefetch: int = 500) -> list[tuple[str, float, str]]:
     import stomp
     from activemq_broker import ActiveMQ, available
+
     from hfpanel.ingest.daemon import Ingest
     from hfpanel.transfers.config import parse_transfers
+
     if available():
         return [("live broker", float("nan"), available())]
     bodies = generate.fts_complete_bodies(count, seed=5)
@@ -106,17 +108,27 @@ def live(count: int, work: Path, prefetch: int = 500) -> list[tuple[str, float, 
             conn.send("/queue/bench", body, headers={"persistent": "true"})
         conn.disconnect(receipt="done")
         rows.append(("publish, persistent (stomp.py -> ActiveMQ)", count / (time.perf_counter() - started), "producer"))
-        config = parse_transfers({"store": str(work / "live-store"), "transfers": {
-            "brokers": {"mb": {"hosts": [f"127.0.0.1:{broker.port}"], "prefetch": prefetch}},
-            "subscriptions": [{"broker": "mb", "destination": "/queue/bench", "kind": "fts_complete"}],
-            "spool": str(work / "live-spool"), "flush": {"messages": 20000, "seconds": 2}}})
+        config = parse_transfers(
+            {
+                "store": str(work / "live-store"),
+                "transfers": {
+                    "brokers": {"mb": {"hosts": [f"127.0.0.1:{broker.port}"], "prefetch": prefetch}},
+                    "subscriptions": [{"broker": "mb", "destination": "/queue/bench", "kind": "fts_complete"}],
+                    "spool": str(work / "live-spool"),
+                    "flush": {"messages": 20000, "seconds": 2},
+                },
+            }
+        )
         ingest = Ingest(config)
         done = threading.Event()
         worker = threading.Thread(target=lambda: (ingest.run(until_idle=10.0), done.set()), daemon=True)
         worker.start()
         started = time.perf_counter()
-        while (ingest.spool.backlog + ingest.flusher.totals["records"] < count and worker.is_alive()
-               and time.perf_counter() - started < 600):
+        while (
+            ingest.spool.backlog + ingest.flusher.totals["records"] < count
+            and worker.is_alive()
+            and time.perf_counter() - started < 600
+        ):
             time.sleep(0.01)
         received = time.perf_counter() - started
         done.wait(600)
@@ -135,6 +147,7 @@ def live(count: int, work: Path, prefetch: int = 500) -> list[tuple[str, float, 
                 bare.ack(frame.headers["message-id"], "1")
                 got.append(1)
                 last[0] = time.perf_counter()
+
         bare = stomp.Connection([("127.0.0.1", broker.port)], auto_decode=False)
         bare.set_listener("bare", Bare())
         bare.connect(wait=True)
@@ -142,8 +155,13 @@ def live(count: int, work: Path, prefetch: int = 500) -> list[tuple[str, float, 
         bare.subscribe("/queue/bare", id="1", ack="client-individual", headers={"activemq.prefetchSize": str(prefetch)})
         while len(got) < count and time.perf_counter() - last[0] < 10:
             time.sleep(0.01)
-        rows.append(("bare stomp.py consumer, ack each (no spool, no store)", len(got) / (last[0] - started),
-                     f"received {len(got)} of {count}: broker + stomp.py limit"))
+        rows.append(
+            (
+                "bare stomp.py consumer, ack each (no spool, no store)",
+                len(got) / (last[0] - started),
+                f"received {len(got)} of {count}: broker + stomp.py limit",
+            )
+        )
         bare.disconnect()
     return rows
 
@@ -167,7 +185,9 @@ def main(argv=None) -> int:
     print(f"{'spool append + one fsync (receiver side)':<58} {ours['append']:>10,.0f}")
     print(f"{'spool -> store (parse, dedup, Parquet, manifest), wall':<58} {ours['wall']:>10,.0f}")
     print(f"{'spool -> store, per CPU second':<58} {ours['cpu']:>10,.0f}  goal 50,000")
-    print(f"{'peer: parse + one SQLite INSERT per message, commit/batch':<58} {peer:>10,.0f}  ratio {ours['wall'] / peer:.2f}x")
+    print(
+        f"{'peer: parse + one SQLite INSERT per message, commit/batch':<58} {peer:>10,.0f}  ratio {ours['wall'] / peer:.2f}x"
+    )
     print(f"{'peer with the reference parser (orjson -> dict row)':<58} {peer_reference:>10,.0f}")
     print(f"{'parse alone (msgspec fast path -> row tuple)':<58} {parsing:>10,.0f}  the ceiling of both")
     print(f"{'parse alone, reference parser (orjson -> dict row)':<58} {parsing_reference:>10,.0f}")
@@ -175,8 +195,10 @@ def main(argv=None) -> int:
         for name, rate, note in live(args.live, work):
             print(f"{name:<58} {rate:>10,.0f}  {note}")
     end_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"peak RSS: {ours_rss:.0f} MB after spool -> store, {end_rss:.0f} MB at the end "
-          f"(both include the {sum(map(len, bodies)) / 2**20:.0f} MB of generated bodies)")
+    print(
+        f"peak RSS: {ours_rss:.0f} MB after spool -> store, {end_rss:.0f} MB at the end "
+        f"(both include the {sum(map(len, bodies)) / 2**20:.0f} MB of generated bodies)"
+    )
     return 0
 
 

@@ -121,28 +121,63 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     q, status = read_json("htcondor/condor_q.json"), read_json("htcondor/condor_status.json")
     cases = [  # name, payload, rows, collector parse, naive peer
-        (f"htcondor_jobs {args.scale}x", condor_listing(q, len(q) * args.scale), len(q) * args.scale,
-         CondorJobsCollector(url="file:///x").parse, naive_condor),
-        (f"htcondor_jobs {args.jobs // 1000}k jobs", condor_listing(q, args.jobs), args.jobs,
-         CondorJobsCollector(url="file:///x").parse, naive_condor),
-        (f"htcondor_slots {args.scale}x", condor_listing(status, len(status) * args.scale), len(status) * args.scale,
-         CondorSlotsCollector(url="file:///x").parse, naive_condor),
+        (
+            f"htcondor_jobs {args.scale}x",
+            condor_listing(q, len(q) * args.scale),
+            len(q) * args.scale,
+            CondorJobsCollector(url="file:///x").parse,
+            naive_condor,
+        ),
+        (
+            f"htcondor_jobs {args.jobs // 1000}k jobs",
+            condor_listing(q, args.jobs),
+            args.jobs,
+            CondorJobsCollector(url="file:///x").parse,
+            naive_condor,
+        ),
+        (
+            f"htcondor_slots {args.scale}x",
+            condor_listing(status, len(status) * args.scale),
+            len(status) * args.scale,
+            CondorSlotsCollector(url="file:///x").parse,
+            naive_condor,
+        ),
         (f"dcache_pools {args.scale}x", *dcache_payload(args.scale), DCachePoolsCollector(url="x").parse, naive_dcache),
-        (f"gocdb flat {args.scale}x", *gocdb_payload("gocdb_downtime.xml", args.scale),
-         GocdbDowntimeCollector(url="x").parse, naive_gocdb),
-        (f"gocdb nested {args.scale}x", *gocdb_payload("gocdb_downtime_nested.xml", args.scale),
-         GocdbDowntimeCollector(url="x", nested=True).parse, naive_gocdb),
-        (f"cric cms_sites {args.scale}x", *cric_payload("cric_sites.json", args.scale),
-         CricTopologyCollector(kind="cms_sites").parse, naive_cric),
-        (f"cric atlas_rses {args.scale}x", *cric_payload("atlas_cric_ddmendpoints.json", args.scale),
-         CricTopologyCollector(kind="atlas_ddmendpoints").parse, naive_cric),
+        (
+            f"gocdb flat {args.scale}x",
+            *gocdb_payload("gocdb_downtime.xml", args.scale),
+            GocdbDowntimeCollector(url="x").parse,
+            naive_gocdb,
+        ),
+        (
+            f"gocdb nested {args.scale}x",
+            *gocdb_payload("gocdb_downtime_nested.xml", args.scale),
+            GocdbDowntimeCollector(url="x", nested=True).parse,
+            naive_gocdb,
+        ),
+        (
+            f"cric cms_sites {args.scale}x",
+            *cric_payload("cric_sites.json", args.scale),
+            CricTopologyCollector(kind="cms_sites").parse,
+            naive_cric,
+        ),
+        (
+            f"cric atlas_rses {args.scale}x",
+            *cric_payload("atlas_cric_ddmendpoints.json", args.scale),
+            CricTopologyCollector(kind="atlas_ddmendpoints").parse,
+            naive_cric,
+        ),
     ]
-    print(f"{'payload':<24} {'size':>8} {'rows':>7} | {'hfpanel ms':>10} {'rows/s':>9} {'peak MB':>8} | "
-          f"{'naive ms':>8} {'rows/s':>9} {'peak MB':>8} | {'ratio':>5}")
+    print(
+        f"{'payload':<24} {'size':>8} {'rows':>7} | {'hfpanel ms':>10} {'rows/s':>9} {'peak MB':>8} | "
+        f"{'naive ms':>8} {'rows/s':>9} {'peak MB':>8} | {'ratio':>5}"
+    )
     for name, payload, rows, ours, naive in cases:
         (mine, mine_peak), (peer, peer_peak) = measure(ours, naive, payload, args.repeat)
-        print(f"{name:<24} {len(payload) / 1e6:>6.1f}MB {rows:>7} | {mine * 1e3:>10.1f} {rows / mine:>9.0f} "
-              f"{mine_peak:>8.1f} | {peer * 1e3:>8.1f} {rows / peer:>9.0f} {peer_peak:>8.1f} | {mine / peer:>4.1f}x")
+        print(
+            f"{name:<24} {len(payload) / 1e6:>6.1f}MB {rows:>7} | {mine * 1e3:>10.1f} {rows / mine:>9.0f} "
+            f"{mine_peak:>8.1f} | {peer * 1e3:>8.1f} {rows / peer:>9.0f} {peer_peak:>8.1f} | {mine / peer:>4.1f}x"
+        )
     return 0
 
 

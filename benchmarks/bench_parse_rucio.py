@@ -62,8 +62,10 @@ def main(argv=None) -> int:
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args(argv)
     collector = RucioRulesCollector(url=FIXTURE.as_uri())
-    header = (f"{'copies':>7} {'rules':>7} {'MB':>6} | {'hfpanel ms':>10} {'rules/s':>9} {'peak MiB':>8} | "
-              f"{'naive ms':>8} {'rules/s':>9} {'peak MiB':>8} | {'time ratio':>10}")
+    header = (
+        f"{'copies':>7} {'rules':>7} {'MB':>6} | {'hfpanel ms':>10} {'rules/s':>9} {'peak MiB':>8} | "
+        f"{'naive ms':>8} {'rules/s':>9} {'peak MiB':>8} | {'time ratio':>10}"
+    )
     print(header)
     print("-" * len(header))
     for copies in args.copies:
@@ -73,9 +75,12 @@ def main(argv=None) -> int:
         assert rules == 8 * copies and result.tables["states"]["count"].sum() == rules
         ours, our_peak = measure(collector.parse, data, args.repeat)
         peer, peer_peak = measure(naive, data, args.repeat)
-        print(f"{copies:>7} {rules:>7} {len(data) / 1e6:>6.1f} | {ours * 1000:>10.1f} {rules / ours:>9,.0f} "
-              f"{our_peak:>8.1f} | {peer * 1000:>8.1f} {rules / peer:>9,.0f} {peer_peak:>8.1f} | "
-              f"{ours / peer:>9.2f}x", flush=True)
+        print(
+            f"{copies:>7} {rules:>7} {len(data) / 1e6:>6.1f} | {ours * 1000:>10.1f} {rules / ours:>9,.0f} "
+            f"{our_peak:>8.1f} | {peer * 1000:>8.1f} {rules / peer:>9,.0f} {peer_peak:>8.1f} | "
+            f"{ours / peer:>9.2f}x",
+            flush=True,
+        )
     return 0
 
 

@@ -121,8 +121,10 @@ def main(argv=None) -> int:
         assert result.tables["results"] is not None
         for label, parse in (("hfpanel", ours), ("naive", naive)):
             seconds, peak = measure(parse, payload, args.repeat)
-            print(f"{name:24} {rows:>7,} {len(payload) / 1e6:>6.1f} | {label:8} {seconds * 1e3:>9.1f} "
-                  f"{rows / seconds:>11,.0f} {peak:>8.1f}")
+            print(
+                f"{name:24} {rows:>7,} {len(payload) / 1e6:>6.1f} | {label:8} {seconds * 1e3:>9.1f} "
+                f"{rows / seconds:>11,.0f} {peak:>8.1f}"
+            )
     return 0
 
 

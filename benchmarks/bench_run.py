@@ -39,6 +39,7 @@ def main(argv=None) -> int:
                 t = time.perf_counter()
                 original(tables)
                 writes.append(time.perf_counter() - t)
+
             writer.write = timed_write
             for i in range(args.runs):
                 t = time.perf_counter()
@@ -54,8 +55,10 @@ def main(argv=None) -> int:
     peer = statistics.median(sequential) * 1000
     print(f"demo site: {len(config.modules)} modules, {args.runs} runs, 2 cores")
     print(f"{'operation':<44} {'hfpanel ms':>11} {'peer':<40} {'peer ms':>8} {'ratio':>6}")
-    print(f"{'one whole run (fetch, parse, rate, commit)':<44} {ms:>11.0f} "
-          f"{'the same modules one after another':<40} {peer:>8.0f} {peer / ms:>5.1f}x")
+    print(
+        f"{'one whole run (fetch, parse, rate, commit)':<44} {ms:>11.0f} "
+        f"{'the same modules one after another':<40} {peer:>8.0f} {peer / ms:>5.1f}x"
+    )
     print(f"{'  of which the atomic commit':<44} {statistics.median(writes) * 1000:>11.0f}")
     print(f"peak RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
     return 0

@@ -60,6 +60,7 @@ def measured(func):
     def watch():
         while not done.wait(0.02):
             top[0] = max(top[0], tree_rss())
+
     watcher = threading.Thread(target=watch, daemon=True)
     watcher.start()
     start = time.perf_counter()
@@ -93,11 +94,16 @@ def monit_day(folder: Path, documents: int, files: int) -> Path:
     per_file = -(-documents // files)
     for index in range(files):
         lines = []
-        for n, body in enumerate(bodies[index * per_file:(index + 1) * per_file]):
+        for n, body in enumerate(bodies[index * per_file : (index + 1) * per_file]):
             data = json.loads(body[:-1])
             ms = data.get("tr_timestamp_complete") or 1_773_129_600_000
-            metadata = {"producer": "fts", "type": "complete", "timestamp": ms + 300, "kafka_timestamp": ms + 900,
-                        "_id": f"{index}-{n}"}
+            metadata = {
+                "producer": "fts",
+                "type": "complete",
+                "timestamp": ms + 300,
+                "kafka_timestamp": ms + 900,
+                "_id": f"{index}-{n}",
+            }
             lines.append(json.dumps({"data": data, "metadata": metadata}))
         (day / f"part-{index:05d}.json.gz").write_bytes(gzip.compress(("\n".join(lines) + "\n").encode(), 6))
     return folder
@@ -107,8 +113,9 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sizes", default="5000000,50000000")
     parser.add_argument("--days", type=int, default=30)
-    parser.add_argument("--documents", type=int, default=400_000,
-                        help="MONIT documents to import (a fraction of a day)")
+    parser.add_argument(
+        "--documents", type=int, default=400_000, help="MONIT documents to import (a fraction of a day)"
+    )
     parser.add_argument("--spark-memory", default="6g")
     parser.add_argument("--work", help="folder for the stores (default: a temporary one, removed)")
     args = parser.parse_args(argv)
@@ -128,13 +135,22 @@ def main(argv=None) -> int:
         files = [str(root / p) for p in Store(root).parts("fts_complete")]
         for name, engine in (("duckdb", duck), ("spark local[2]", spark_engine)):
             seconds, mb, load, table = measured(lambda: stats_10m(engine, files, resolver))
-            results.append((f"10-min stats query, {rows:,} rows ({table.num_rows:,} groups)", name, seconds, mb, load,
-                            rows / seconds))
+            results.append(
+                (
+                    f"10-min stats query, {rows:,} rows ({table.num_rows:,} groups)",
+                    name,
+                    seconds,
+                    mb,
+                    load,
+                    rows / seconds,
+                )
+            )
             print(results[-1], flush=True)
         for name, engine in (("duckdb", None), ("spark local[2]", spark_engine)):
             seconds, mb, load, _ = measured(lambda: recompute(root, "2026-01-01", resolver=resolver, engine=engine))
-            results.append((f"recompute (all statistics, written), {rows:,} rows", name, seconds, mb, load,
-                            rows / seconds))
+            results.append(
+                (f"recompute (all statistics, written), {rows:,} rows", name, seconds, mb, load, rows / seconds)
+            )
             print(results[-1], flush=True)
         stats = sum(disk_bytes(root, t) for t in ("transfer_stats_10m", "transfer_errors_10m", "transfer_stats_1d"))
         print(f"statistics of {rows:,} rows: {stats / 2**20:.1f} MiB on disk", flush=True)
@@ -145,11 +161,13 @@ def main(argv=None) -> int:
     for name, engine in (("python (duckdb engine)", duck), ("spark local[2]", spark_engine)):
         store = work / f"import-{name.split()[0]}"
         shutil.rmtree(store, ignore_errors=True)
-        seconds, mb, load, summary = measured(lambda: import_days(store, str(source), ["2026-03-10"], "fts_complete",
-                                                                    engine))
+        seconds, mb, load, summary = measured(
+            lambda: import_days(store, str(source), ["2026-03-10"], "fts_complete", engine)
+        )
         assert summary.stored == args.documents, summary
-        results.append((f"MONIT import, {args.documents:,} documents", name, seconds, mb, load,
-                        args.documents / seconds))
+        results.append(
+            (f"MONIT import, {args.documents:,} documents", name, seconds, mb, load, args.documents / seconds)
+        )
         print(results[-1], flush=True)
     spark.stop()
 

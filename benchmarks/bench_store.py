@@ -29,14 +29,21 @@ def day_frames(day: pd.Timestamp, rng: np.random.Generator) -> dict[str, pd.Data
     times = pd.date_range(day, periods=96, freq="15min")
     n = len(times) * len(MODULES)
     status = rng.choice([1.0, 1.0, 1.0, 0.5, 0.0, -1.0], size=n)
-    frame = pd.DataFrame({
-        "run_id": np.repeat([f"{t:%Y%m%dT%H%M%S}" for t in times], len(MODULES)),
-        "time": np.repeat(times.values, len(MODULES)),
-        "category": np.tile([CATEGORIES[i % 10] for i in range(len(MODULES))], len(times)),
-        "module": np.tile(MODULES, len(times)), "status": status,
-        "level": pd.cut(status, [-2, -0.5, 0.33, 0.66, 2], labels=["noinfo", "critical", "warning", "ok"], right=False).astype(str),
-        "message": "synthetic", "error": "", "stale": False,
-    })
+    frame = pd.DataFrame(
+        {
+            "run_id": np.repeat([f"{t:%Y%m%dT%H%M%S}" for t in times], len(MODULES)),
+            "time": np.repeat(times.values, len(MODULES)),
+            "category": np.tile([CATEGORIES[i % 10] for i in range(len(MODULES))], len(times)),
+            "module": np.tile(MODULES, len(times)),
+            "status": status,
+            "level": pd.cut(
+                status, [-2, -0.5, 0.33, 0.66, 2], labels=["noinfo", "critical", "warning", "ok"], right=False
+            ).astype(str),
+            "message": "synthetic",
+            "error": "",
+            "stale": False,
+        }
+    )
     metrics = frame[["run_id", "time", "module"]].assign(metric="value", value=rng.normal(100, 10, n))
     runs = pd.DataFrame({"run_id": [f"{t:%Y%m%dT%H%M%S}" for t in times], "time": times, "start": times})
     return {"module_status": frame, "metrics": metrics, "runs": runs}
@@ -88,22 +95,36 @@ def main(argv=None) -> int:
     peer_ms, _ = timed(lambda: pd.read_parquet(files, filters=[("module", "==", "module_042")]), repeat=3)
     rows.append((f"one module's whole history ({len(history)} rows)", ms, "pandas read_parquet with filter", peer_ms))
     ms, _ = timed(lambda: store.sql("SELECT module, avg(value) FROM metrics GROUP BY module"))
-    peer_ms, _ = timed(lambda: pd.read_parquet(sorted(str(p) for p in (root / "metrics").rglob("*.parquet")),
-                                                  columns=["module", "value"]).groupby("module")["value"].mean(), repeat=3)
+    peer_ms, _ = timed(
+        lambda: (
+            pd.read_parquet(sorted(str(p) for p in (root / "metrics").rglob("*.parquet")), columns=["module", "value"])
+            .groupby("module")["value"]
+            .mean()
+        ),
+        repeat=3,
+    )
     rows.append(("mean of one metric per module, all history", ms, "pandas read_parquet + groupby", peer_ms))
 
-    run = {k: v.iloc[:len(MODULES)].assign(time=last + pd.Timedelta(minutes=15)) for k, v in day_frames(last, rng).items()}
+    run = {
+        k: v.iloc[: len(MODULES)].assign(time=last + pd.Timedelta(minutes=15)) for k, v in day_frames(last, rng).items()
+    }
     run["runs"] = run["runs"].iloc[:1]
     bench = Path(tempfile.mkdtemp(prefix="hfpanel-commit-"))
     with StoreWriter(bench) as writer:
         ms, _ = timed(lambda: writer.write(run), repeat=20)
     peer_dir = Path(tempfile.mkdtemp(prefix="hfpanel-peer-"))
-    peer_ms, _ = timed(lambda: [frame.to_parquet(peer_dir / f"{name}-{time.perf_counter_ns()}.parquet")
-                                for name, frame in run.items()], repeat=20)
+    peer_ms, _ = timed(
+        lambda: [
+            frame.to_parquet(peer_dir / f"{name}-{time.perf_counter_ns()}.parquet") for name, frame in run.items()
+        ],
+        repeat=20,
+    )
     rows.append(("commit one run (atomic, fsynced)", ms, "pandas to_parquet, no atomicity", peer_ms))
 
-    print(f"store: {args.days} days x 96 runs x {len(MODULES)} modules = {args.days * 96 * len(MODULES):,} status rows; "
-          f"built in {build:.1f}s; {len(files)} files per table")
+    print(
+        f"store: {args.days} days x 96 runs x {len(MODULES)} modules = {args.days * 96 * len(MODULES):,} status rows; "
+        f"built in {build:.1f}s; {len(files)} files per table"
+    )
     print(f"{'operation':<48} {'hfpanel ms':>11} {'peer':<34} {'peer ms':>9} {'ratio':>6}")
     for name, ms, peer, peer_ms in rows:
         print(f"{name:<48} {ms:>11.1f} {peer:<34} {peer_ms:>9.1f} {peer_ms / ms:>5.1f}x")

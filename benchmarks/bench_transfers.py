@@ -48,6 +48,7 @@ def measured(func, repeat=1):
         def watch():
             while not done.wait(0.005):
                 top[0] = max(top[0], rss())
+
         watcher = threading.Thread(target=watch, daemon=True)
         watcher.start()
         start = time.perf_counter()
@@ -64,27 +65,54 @@ def build(root: Path, rows: int, days: int) -> float:
     with StoreWriter(root) as writer:
         for day in range(days):
             generation = writer.next_generation
-            writer.write({"fts_complete": synthetic.fts_complete(rows // days, DAY0 + day * 86400, 86400, commit=generation,
-                                                                 seed=day, key_offset=day * rows)})
+            writer.write(
+                {
+                    "fts_complete": synthetic.fts_complete(
+                        rows // days, DAY0 + day * 86400, 86400, commit=generation, seed=day, key_offset=day * rows
+                    )
+                }
+            )
     return time.perf_counter() - start
 
 
 def pandas_10m(files, resolver: SiteResolver) -> pd.DataFrame:
     """The naive peer: read the columns, map hosts to sites, one groupby."""
-    frame = pd.read_parquet(files, columns=["t", "src_hostname", "dst_hostname", "vo", "activity", "success", "bytes",
-                                            "transfer_ms", "error_scope"])
+    frame = pd.read_parquet(
+        files,
+        columns=[
+            "t",
+            "src_hostname",
+            "dst_hostname",
+            "vo",
+            "activity",
+            "success",
+            "bytes",
+            "transfer_ms",
+            "error_scope",
+        ],
+    )
     hosts = pd.unique(pd.concat([frame["src_hostname"], frame["dst_hostname"]]))
     sites = {h: resolver.label(h) for h in hosts}
     ok = frame["success"].to_numpy()
     scope = frame["error_scope"].to_numpy()
-    frame = pd.DataFrame({
-        "t": frame["t"] - frame["t"] % 600, "src_site": frame["src_hostname"].map(sites),
-        "dst_site": frame["dst_hostname"].map(sites), "vo": frame["vo"], "activity": frame["activity"],
-        "transfers": 1, "successes": ok.astype(np.int64), "failures": (~ok).astype(np.int64), "bytes": frame["bytes"],
-        "duration_ms": frame["transfer_ms"], "failures_source": (~ok & (scope == "SOURCE")).astype(np.int64),
-        "failures_destination": (~ok & (scope == "DESTINATION")).astype(np.int64),
-        "failures_transfer": (~ok & (scope == "TRANSFER")).astype(np.int64),
-        "failures_other": (~ok & ~np.isin(scope, ["SOURCE", "DESTINATION", "TRANSFER"])).astype(np.int64)})
+    frame = pd.DataFrame(
+        {
+            "t": frame["t"] - frame["t"] % 600,
+            "src_site": frame["src_hostname"].map(sites),
+            "dst_site": frame["dst_hostname"].map(sites),
+            "vo": frame["vo"],
+            "activity": frame["activity"],
+            "transfers": 1,
+            "successes": ok.astype(np.int64),
+            "failures": (~ok).astype(np.int64),
+            "bytes": frame["bytes"],
+            "duration_ms": frame["transfer_ms"],
+            "failures_source": (~ok & (scope == "SOURCE")).astype(np.int64),
+            "failures_destination": (~ok & (scope == "DESTINATION")).astype(np.int64),
+            "failures_transfer": (~ok & (scope == "TRANSFER")).astype(np.int64),
+            "failures_other": (~ok & ~np.isin(scope, ["SOURCE", "DESTINATION", "TRANSFER"])).astype(np.int64),
+        }
+    )
     return frame.groupby(["t", "src_site", "dst_site", "vo", "activity"], sort=False).sum().reset_index()
 
 
@@ -100,8 +128,10 @@ def duck_10m(files, resolver: SiteResolver) -> pa.Table:
     return result
 
 
-MATRIX = ("SELECT src_site, dst_site, sum(transfers) AS transfers, sum(successes) AS successes, sum(bytes) AS bytes, "
-          "sum(bytes) / nullif(sum(duration_ms) / 1000, 0) AS throughput FROM {table} GROUP BY ALL")
+MATRIX = (
+    "SELECT src_site, dst_site, sum(transfers) AS transfers, sum(successes) AS successes, sum(bytes) AS bytes, "
+    "sum(bytes) / nullif(sum(duration_ms) / 1000, 0) AS throughput FROM {table} GROUP BY ALL"
+)
 
 
 def main(argv=None) -> int:
@@ -119,8 +149,16 @@ def main(argv=None) -> int:
     ms, mb, ours = measured(lambda: duck_10m(files, resolver), repeat=3)
     peer_ms, peer_mb, theirs = measured(lambda: pandas_10m(files, resolver))
     assert ours.num_rows == len(theirs) and int(theirs["bytes"].sum()) == sum(ours.column("bytes").to_pylist())
-    rows.append((f"10-minute stats query, {args.rows:,} raw ({ours.num_rows:,} groups)", ms, mb,
-                 "pandas read + map + groupby", peer_ms, peer_mb))
+    rows.append(
+        (
+            f"10-minute stats query, {args.rows:,} raw ({ours.num_rows:,} groups)",
+            ms,
+            mb,
+            "pandas read + map + groupby",
+            peer_ms,
+            peer_mb,
+        )
+    )
     ms, mb, summary = measured(lambda: aggregate(root, resolver=resolver))
     rows.append(("full first run: 10m + errors + 1d, written", ms, mb, "(same peer)", peer_ms, peer_mb))
     ms, mb, _ = measured(lambda: recompute(root, "2026-01-01", resolver=resolver))
@@ -133,11 +171,19 @@ def main(argv=None) -> int:
     def new_bin(writer):  # one new 10-minute bin of transfers, plus 1% late arrivals earlier that day
         batch = next(batches)
         g = writer.next_generation
-        fresh = synthetic.fts_complete(per_bin, last_day + 143 * 600, 600, commit=g, seed=500 + batch,
-                                       key_offset=(2000 + batch) * args.rows)
-        late = synthetic.fts_complete(max(1, per_bin // 100), last_day, 86400 - 600, commit=g, seed=900 + batch,
-                                      key_offset=(3000 + batch) * args.rows)
+        fresh = synthetic.fts_complete(
+            per_bin, last_day + 143 * 600, 600, commit=g, seed=500 + batch, key_offset=(2000 + batch) * args.rows
+        )
+        late = synthetic.fts_complete(
+            max(1, per_bin // 100),
+            last_day,
+            86400 - 600,
+            commit=g,
+            seed=900 + batch,
+            key_offset=(3000 + batch) * args.rows,
+        )
         writer.write({"fts_complete": pa.concat_tables([fresh, late])})
+
     samples, held = [], []
     for _ in range(5):
         with StoreWriter(root) as writer:
@@ -152,33 +198,76 @@ def main(argv=None) -> int:
     folds = [s for s in held if s[2].folded]
     ms, mb = statistics.median(s[0] for s in samples), max(s[1] for s in samples)
     held_ms, held_mb = statistics.median(s[0] for s in plain), max(s[1] for s in plain)
-    day_files = [str(root / p) for p in Store(root).parts("fts_complete") if "day=" + time.strftime("%Y-%m-%d", time.gmtime(last_day)) in p]
+    day_files = [
+        str(root / p)
+        for p in Store(root).parts("fts_complete")
+        if "day=" + time.strftime("%Y-%m-%d", time.gmtime(last_day)) in p
+    ]
     peer_ms, peer_mb, _ = measured(lambda: pandas_10m(day_files, resolver), repeat=3)
-    rows.append((f"incremental update: {per_bin:,} new + {per_bin // 100} late rows", ms, mb,
-                 "pandas: recompute that day", peer_ms, peer_mb))
-    rows.append((f"  same, writer held (daemon), {len(plain)} runs", held_ms, held_mb,
-                 "pandas: recompute that day", peer_ms, peer_mb))
+    rows.append(
+        (
+            f"incremental update: {per_bin:,} new + {per_bin // 100} late rows",
+            ms,
+            mb,
+            "pandas: recompute that day",
+            peer_ms,
+            peer_mb,
+        )
+    )
+    rows.append(
+        (
+            f"  same, writer held (daemon), {len(plain)} runs",
+            held_ms,
+            held_mb,
+            "pandas: recompute that day",
+            peer_ms,
+            peer_mb,
+        )
+    )
     if folds:
         fold_ms, fold_mb = statistics.median(s[0] for s in folds), max(s[1] for s in folds)
-        rows.append((f"  a run that also folds the day ({len(folds)} of {len(held)} runs)", fold_ms, fold_mb,
-                     "pandas: recompute that day", peer_ms, peer_mb))
+        rows.append(
+            (
+                f"  a run that also folds the day ({len(folds)} of {len(held)} runs)",
+                fold_ms,
+                fold_mb,
+                "pandas: recompute that day",
+                peer_ms,
+                peer_mb,
+            )
+        )
 
     store = Store(root)
     for table in ("transfer_stats_1d", "transfer_stats_10m"):
-        ms, mb, matrix = measured(lambda: store.sql(MATRIX.format(table=store.scan(table, "2026-01-01", "2026-12-31"))), repeat=5)
+        ms, mb, matrix = measured(
+            lambda: store.sql(MATRIX.format(table=store.scan(table, "2026-01-01", "2026-12-31"))), repeat=5
+        )
         stats_files = [str(root / p) for p in store.parts(table)]
 
         def peer(stats_files=stats_files):
-            frame = pd.read_parquet(stats_files, columns=["src_site", "dst_site", "transfers", "successes", "bytes", "duration_ms"])
+            frame = pd.read_parquet(
+                stats_files, columns=["src_site", "dst_site", "transfers", "successes", "bytes", "duration_ms"]
+            )
             out = frame.groupby(["src_site", "dst_site"]).sum().reset_index()
             return out.assign(throughput=out["bytes"] / (out["duration_ms"] / 1000).replace(0, np.nan))
+
         peer_ms, peer_mb, theirs = measured(peer, repeat=3)
         assert len(matrix) == len(theirs)
-        rows.append((f"{args.days}-day matrix from {table} ({len(matrix)} links)", ms, mb,
-                     "pandas read + groupby", peer_ms, peer_mb))
+        rows.append(
+            (
+                f"{args.days}-day matrix from {table} ({len(matrix)} links)",
+                ms,
+                mb,
+                "pandas read + groupby",
+                peer_ms,
+                peer_mb,
+            )
+        )
 
-    print(f"raw: {args.rows:,} FTS transfers over {args.days} days (built in {built:.0f}s); "
-          f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}")
+    print(
+        f"raw: {args.rows:,} FTS transfers over {args.days} days (built in {built:.0f}s); "
+        f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}"
+    )
     print(f"{'operation':<58} {'ms':>9} {'peak MB':>8}  {'peer':<30} {'peer ms':>9} {'peak MB':>8} {'ratio':>6}")
     for name, ms, mb, peer, peer_ms, peer_mb in rows:
         print(f"{name:<58} {ms:>9.1f} {mb:>8.0f}  {peer:<30} {peer_ms:>9.1f} {peer_mb:>8.0f} {peer_ms / ms:>5.1f}x")

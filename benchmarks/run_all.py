@@ -7,9 +7,14 @@ from pathlib import Path
 HERE = Path(__file__).parent
 
 if __name__ == "__main__":
-    for script, args in (("bench_store.py", ["--days", "365"]), ("bench_run.py", []),
-                         ("bench_components.py", ["--days", "365"]), ("bench_parse_sam_hc.py", []),
-                         ("bench_parse_grid.py", []), ("bench_parse_rucio.py", [])):
+    for script, args in (
+        ("bench_store.py", ["--days", "365"]),
+        ("bench_run.py", []),
+        ("bench_components.py", ["--days", "365"]),
+        ("bench_parse_sam_hc.py", []),
+        ("bench_parse_grid.py", []),
+        ("bench_parse_rucio.py", []),
+    ):
         print(f"== {script} {' '.join(args)}", flush=True)
         sys.argv = [str(HERE / script), *args]
         try:

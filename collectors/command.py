@@ -32,14 +32,23 @@ class CommandCollector(Collector, TableSelection):
     payload_suffix = "json"
     metric_paths = True
 
-    argv = param.List(default=[], item_type=str, doc=(
-        "Program and arguments, e.g. ['/usr/lib64/nagios/plugins/check_disk', '-w', '10%']; no shell."))
-    output = param.Selector(default="json", objects=["json", "exit_code"], doc=(
-        "How to read the result: 'json' (stdout is JSON) or 'exit_code' (Nagios plugin convention)."))
+    argv = param.List(
+        default=[],
+        item_type=str,
+        doc=("Program and arguments, e.g. ['/usr/lib64/nagios/plugins/check_disk', '-w', '10%']; no shell."),
+    )
+    output = param.Selector(
+        default="json",
+        objects=["json", "exit_code"],
+        doc=("How to read the result: 'json' (stdout is JSON) or 'exit_code' (Nagios plugin convention)."),
+    )
     env = param.Dict(default={}, doc="Environment variables added to hfpanel's own environment.")
     cwd = param.String(default=None, allow_None=True, doc="Working directory (default: hfpanel's).")
-    rows = param.String(default=None, allow_None=True, doc=(
-        "output json: path to the records in stdout, as for http_json ('.' for a top-level list)."))
+    rows = param.String(
+        default=None,
+        allow_None=True,
+        doc=("output json: path to the records in stdout, as for http_json ('.' for a top-level list)."),
+    )
 
     @property
     def default_rating(self) -> dict | None:
@@ -59,14 +68,15 @@ class CommandCollector(Collector, TableSelection):
 
     def fetch(self) -> bytes:
         # process handling (no shell, timeout kills the process group, output caps) lives in hfpanel.process
-        return run(self.argv, timeout=self.timeout, max_bytes=self.max_bytes, env=self.env,
-                   cwd=self.cwd).to_payload()
+        return run(self.argv, timeout=self.timeout, max_bytes=self.max_bytes, env=self.env, cwd=self.cwd).to_payload()
 
     def parse(self, payload: bytes) -> ParseResult:
         record = load_payload(payload)
         if self.output == "exit_code":
             message = first_line(record.stdout).partition("|")[0].strip()  # drop Nagios perfdata
-            return ParseResult(metrics={"exit_code": float(record.returncode)},
-                               message=message or f"no output (exit code {record.returncode})")
+            return ParseResult(
+                metrics={"exit_code": float(record.returncode)},
+                message=message or f"no output (exit code {record.returncode})",
+            )
         doc = load_json(record.checked_stdout(self.max_bytes).encode("utf-8"))
         return self.finish(json_table(doc, self.rows), doc)

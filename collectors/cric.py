@@ -21,23 +21,31 @@ from hfpanel.http import HttpCollector
 from hfpanel.tabular import load_json
 from hfpanel.topology import site_of  # noqa: F401  (re-exported: the helper lives with the runner)
 
+
 class CricTopologyCollector(HttpCollector):
     """Site names, aliases, RSEs and hosts from CRIC; table ``topology``."""
 
     default_instruction = (
         "The site's topology from CRIC (sites, hosts, RSEs). If this fails, hosts lose their site "
-        "labels elsewhere; check CRIC's availability and the module's credentials.")
+        "labels elsewhere; check CRIC's availability and the module's credentials."
+    )
 
     payload_suffix = "json"
     accept = "application/json"
 
-    kind = param.Selector(default="cms_sites", objects=list(KINDS), doc=(
-        "What url returns: cms_sites (keyed by site), site_names (desc/result table), atlas_ddmendpoints."))
+    kind = param.Selector(
+        default="cms_sites",
+        objects=list(KINDS),
+        doc=("What url returns: cms_sites (keyed by site), site_names (desc/result table), atlas_ddmendpoints."),
+    )
 
     def parse(self, payload: bytes) -> ParseResult:
         rows = KINDS[self.kind](load_json(payload))
         table = pd.DataFrame(rows, columns=COLUMNS).drop_duplicates(["site", "type", "name"], ignore_index=True)
         table["tier"] = table["tier"].astype("Int64")
         sites = table["site"].nunique()
-        return ParseResult(tables={"topology": table}, metrics={"sites": float(sites), "rows": float(len(table))},
-                           message=f"{sites} sites, {len(table)} names")
+        return ParseResult(
+            tables={"topology": table},
+            metrics={"sites": float(sites), "rows": float(len(table))},
+            message=f"{sites} sites, {len(table)} names",
+        )

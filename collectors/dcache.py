@@ -71,16 +71,24 @@ class DCachePoolsCollector(HttpCollector):
     default_instruction = (
         "A disabled or full dCache pool makes files unavailable or writes fail: check the pool named "
         "in the message in dCache's admin interface and tell the storage admins; open a GGUS ticket "
-        "if it is not fixed within a few hours and no downtime covers it.")
+        "if it is not fixed within a few hours and no downtime covers it."
+    )
 
     payload_suffix = "json"
     accept = "application/json"
     default_rating = {"type": "weakest_link", "table": "pools", "column": "health", "label": "pool"}
 
-    pools = param.List(default=None, allow_None=True, item_type=str, doc=(
-        "Pools to read (default: every pool GET /api/v1/pools lists)."))
-    full_fraction = param.Number(default=0.95, bounds=(0, 1), doc=(
-        "A pool whose used fraction (removable bytes count as free) reaches this is full."))
+    pools = param.List(
+        default=None,
+        allow_None=True,
+        item_type=str,
+        doc=("Pools to read (default: every pool GET /api/v1/pools lists)."),
+    )
+    full_fraction = param.Number(
+        default=0.95,
+        bounds=(0, 1),
+        doc=("A pool whose used fraction (removable bytes count as free) reaches this is full."),
+    )
 
     def _get(self, path: str, what: str):
         with self.param.update(url=self.url.rstrip("/") + path):
@@ -88,16 +96,20 @@ class DCachePoolsCollector(HttpCollector):
                 return _checked(load_json(self.http_fetch()), what)
             except SourceError as error:
                 if str(error).startswith("HTTP 403") and "/usage" in path:
-                    raise SourceError(f"HTTP 403 Forbidden reading {what}: pool usage needs the frontend's "
-                                      "admin role (is the certificate or token mapped to an admin?)") from None
+                    raise SourceError(
+                        f"HTTP 403 Forbidden reading {what}: pool usage needs the frontend's "
+                        "admin role (is the certificate or token mapped to an admin?)"
+                    ) from None
                 raise
 
     def fetch(self) -> bytes:
         if not self.url:
             raise SourceError("no url configured (the frontend, e.g. https://dcache.example.org:3880)")
         listing = self.pools or self._get("/api/v1/pools", "the pool list")
-        usage = {name: self._get(f"/api/v1/pools/{quote(name, safe='')}/usage", f"the usage of pool {name}")
-                 for name in _names(listing)}
+        usage = {
+            name: self._get(f"/api/v1/pools/{quote(name, safe='')}/usage", f"the usage of pool {name}")
+            for name in _names(listing)
+        }
         return json.dumps({"pools": listing, "usage": usage}).encode("utf-8")
 
     def parse(self, payload: bytes) -> ParseResult:
@@ -123,18 +135,33 @@ class DCachePoolsCollector(HttpCollector):
             def queue(name, key):
                 doc = _object(cost.get(name), pool, f"costData.{name}")
                 return _number(doc.get(key), pool, f"costData.{name}.{key}")
-            rows.append({
-                "pool": pool, "groups": ", ".join(data.get("poolGroups") or groups.get(pool) or []),
-                "mode": mode, "enabled": mode == "enabled", **{f"{k}_bytes": space[k] for k in SPACE},
-                "used_fraction": (space["total"] - space["free"] - space["removable"]) / space["total"]
-                if space["total"] > 0 else float("nan"),
-                "movers_active": queue("mover", "active"), "movers_max": queue("mover", "maxActive"),
-                "movers_queued": queue("mover", "queued"), "restore_queued": queue("restore", "queued"),
-                "store_queued": queue("store", "queued"), "status_message": details.get("poolStatusMessage") or "",
-            })
+
+            rows.append(
+                {
+                    "pool": pool,
+                    "groups": ", ".join(data.get("poolGroups") or groups.get(pool) or []),
+                    "mode": mode,
+                    "enabled": mode == "enabled",
+                    **{f"{k}_bytes": space[k] for k in SPACE},
+                    "used_fraction": (space["total"] - space["free"] - space["removable"]) / space["total"]
+                    if space["total"] > 0
+                    else float("nan"),
+                    "movers_active": queue("mover", "active"),
+                    "movers_max": queue("mover", "maxActive"),
+                    "movers_queued": queue("mover", "queued"),
+                    "restore_queued": queue("restore", "queued"),
+                    "store_queued": queue("store", "queued"),
+                    "status_message": details.get("poolStatusMessage") or "",
+                }
+            )
         pools = pd.DataFrame(rows)
-        counts = [f"{k}_bytes" for k in SPACE] + ["movers_active", "movers_max", "movers_queued", "restore_queued",
-                                                  "store_queued"]
+        counts = [f"{k}_bytes" for k in SPACE] + [
+            "movers_active",
+            "movers_max",
+            "movers_queued",
+            "restore_queued",
+            "store_queued",
+        ]
         pools[counts] = pools[counts].round().astype("Int64")
         full = pools["used_fraction"] >= self.full_fraction
         no_reads = pools["mode"].str.contains(r"fetch|dead|unknown", regex=True)
@@ -142,7 +169,12 @@ class DCachePoolsCollector(HttpCollector):
         pools.loc[full | ~pools["enabled"], "health"] = 0.5
         pools.loc[no_reads & ~pools["enabled"], "health"] = 0.0
         queued = pools[["movers_queued", "restore_queued", "store_queued"]].sum().sum()
-        metrics = {"pools": len(pools), "disabled": int((~pools["enabled"]).sum()), "full": int(full.sum()),
-                   "free_bytes": pools["free_bytes"].sum(), "queued": queued}
+        metrics = {
+            "pools": len(pools),
+            "disabled": int((~pools["enabled"]).sum()),
+            "full": int(full.sum()),
+            "free_bytes": pools["free_bytes"].sum(),
+            "queued": queued,
+        }
         message = f"{metrics['disabled']} of {len(pools)} pools disabled, {metrics['full']} full"
         return ParseResult(tables={"pools": pools}, metrics={k: float(v) for k, v in metrics.items()}, message=message)

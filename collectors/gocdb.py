@@ -23,11 +23,27 @@ from hfpanel.durations import parse_duration
 from hfpanel.http import HttpCollector
 from hfpanel.tabular import reject_markup
 
-COLUMNS = ["id", "hostname", "service_type", "endpoint", "site", "severity", "classification", "start", "end",
-           "description", "url"]
+COLUMNS = [
+    "id",
+    "hostname",
+    "service_type",
+    "endpoint",
+    "site",
+    "severity",
+    "classification",
+    "start",
+    "end",
+    "description",
+    "url",
+]
 SERVICE_FIELDS = {"hostname": "HOSTNAME", "service_type": "SERVICE_TYPE", "endpoint": "ENDPOINT", "site": "HOSTED_BY"}
-REQUIRED = {"id": "ID", "severity": "SEVERITY", "classification": "CLASSIFICATION", "start": "START_DATE",
-            "end": "END_DATE"}
+REQUIRED = {
+    "id": "ID",
+    "severity": "SEVERITY",
+    "classification": "CLASSIFICATION",
+    "start": "START_DATE",
+    "end": "END_DATE",
+}
 WINDOW_KEYS = {"windowstart", "windowend", "ongoing_only", "startdate", "enddate", "all_lastmonth", "id"}
 _HTML = re.compile(rb"<(!doctype\s+html|html)", re.IGNORECASE)
 
@@ -55,17 +71,25 @@ def _fields(element) -> dict:
 def _rows(element) -> list[dict]:
     """One row per affected service of a ``DOWNTIME`` element (flat or nested form), numbers as text."""
     key, fields = element.get("ID", ""), _fields(element)
-    base = {"id": key, "severity": fields.get("SEVERITY"), "classification": element.get("CLASSIFICATION"),
-            "start": fields.get("START_DATE"), "end": fields.get("END_DATE"),
-            "description": fields.get("DESCRIPTION"), "url": fields.get("GOCDB_PORTAL_URL")}
+    base = {
+        "id": key,
+        "severity": fields.get("SEVERITY"),
+        "classification": element.get("CLASSIFICATION"),
+        "start": fields.get("START_DATE"),
+        "end": fields.get("END_DATE"),
+        "description": fields.get("DESCRIPTION"),
+        "url": fields.get("GOCDB_PORTAL_URL"),
+    }
     for name, tag in REQUIRED.items():
         if not base[name]:
             raise SourceError(f"downtime {key} has no {tag}" if key else "a DOWNTIME element has no ID")
         if name in ("id", "start", "end") and not base[name].strip().lstrip("-").isdigit():
             raise SourceError(f"downtime {key}: {tag} is {base[name][:40]!r}, expected a whole number")
     services = element.find("SERVICES")
-    rows = [{**base, **{name: service.get(tag) for name, tag in SERVICE_FIELDS.items()}}
-            for service in ([fields] if services is None else map(_fields, services.iterfind("SERVICE")))]
+    rows = [
+        {**base, **{name: service.get(tag) for name, tag in SERVICE_FIELDS.items()}}
+        for service in ([fields] if services is None else map(_fields, services.iterfind("SERVICE")))
+    ]
     if not all(row["hostname"] for row in rows):
         raise SourceError(f"downtime {key} names a service without HOSTNAME")
     return rows
@@ -76,7 +100,8 @@ class GocdbDowntimeCollector(HttpCollector):
 
     default_instruction = (
         "Announced downtimes of the site: modules whose hosts are in an ongoing outage show "
-        "'downtime' instead of red. No action unless a downtime runs past its announced end.")
+        "'downtime' instead of red. No action unless a downtime runs past its announced end."
+    )
 
     payload_suffix = "xml"
     accept = "application/xml"
@@ -126,7 +151,7 @@ class GocdbDowntimeCollector(HttpCollector):
 
     def parse(self, payload: bytes) -> ParseResult:
         root, rows = xml_root(payload), []
-        for page in (root.iterchildren("results") if root.tag == "pages" else [root]):
+        for page in root.iterchildren("results") if root.tag == "pages" else [root]:
             error = page if page.tag == "error" else page.find("error")
             if error is not None:
                 raise SourceError(f"GOCDB answered with an error: {' '.join(error.itertext()).strip()[:200]}")
@@ -134,13 +159,21 @@ class GocdbDowntimeCollector(HttpCollector):
                 raise SourceError(f"expected GOCDB <results>, got <{page.tag}>")
             for element in page.iterchildren("DOWNTIME"):
                 rows.extend(_rows(element))
-        table = pd.DataFrame(rows, columns=COLUMNS).drop_duplicates(ignore_index=True).astype(
-            {"id": "int64", "start": "int64", "end": "int64"})
+        table = (
+            pd.DataFrame(rows, columns=COLUMNS)
+            .drop_duplicates(ignore_index=True)
+            .astype({"id": "int64", "start": "int64", "end": "int64"})
+        )
         for column in ("start", "end"):
             table[column] = pd.to_datetime(table[column], unit="s").astype("datetime64[us]")
         ids = lambda mask: float(table.loc[mask, "id"].nunique())  # noqa: E731
-        metrics = {"downtimes": ids(slice(None)), "outages": ids(table["severity"] == "OUTAGE"),
-                   "unscheduled": ids(table["classification"] == "UNSCHEDULED")}
-        message = (f"{metrics['downtimes']:g} downtimes ({metrics['outages']:g} outages) on "
-                   f"{table['hostname'].nunique()} hosts")
+        metrics = {
+            "downtimes": ids(slice(None)),
+            "outages": ids(table["severity"] == "OUTAGE"),
+            "unscheduled": ids(table["classification"] == "UNSCHEDULED"),
+        }
+        message = (
+            f"{metrics['downtimes']:g} downtimes ({metrics['outages']:g} outages) on "
+            f"{table['hostname'].nunique()} hosts"
+        )
         return ParseResult(tables={"downtimes": table}, metrics=metrics, message=message)

@@ -51,8 +51,11 @@ def summarise(results: pd.DataFrame) -> ParseResult:
     metrics["efficiency"] = metrics["completed"] / done if done else math.nan
     metrics["efficiency_min"] = float(sites["efficiency"].min()) if done else math.nan
     w = sites.iloc[0] if done else None  # the worst site: sorted by efficiency
-    message = (f"worst site {w.site}: {w.completed} of {w.completed + w.failed} finished jobs succeeded" if done
-               else f"no finished jobs ({len(results)} in the answer)")
+    message = (
+        f"worst site {w.site}: {w.completed} of {w.completed + w.failed} finished jobs succeeded"
+        if done
+        else f"no finished jobs ({len(results)} in the answer)"
+    )
     return ParseResult(tables={"results": results, "sites": sites}, metrics=metrics, message=message)
 
 
@@ -62,7 +65,8 @@ class HammerCloudCollector(HttpCollector):
     default_instruction = (
         "HammerCloud jobs failing at a site mean user analysis fails there too: look at the failed "
         "jobs' logs in HammerCloud, compare with the SAM and storage modules, and open a GGUS ticket "
-        "to the site if the fault is the site's and no downtime is declared.")
+        "to the site if the fault is the site's and no downtime is declared."
+    )
 
     payload_suffix, accept, default_rating = "json", "application/json", RATING
     url = param.String(default="", doc="HammerCloud base URL, e.g. https://hammercloud.cern.ch")
@@ -114,8 +118,14 @@ class HammerCloudCollector(HttpCollector):
         for i, record in enumerate(records):
             for key, kind in (("id", int), ("site", str), ("ganga_status", str)):
                 typed(record, key, kind, f"{test}.results.{i}")
-        out = pd.DataFrame({"test_id": int(test), "id": frame["id"], "site": frame["site"],
-                            "status": frame["ganga_status"].map(lambda s: GANGA.get(s, f"unknown ({s})"))})
+        out = pd.DataFrame(
+            {
+                "test_id": int(test),
+                "id": frame["id"],
+                "site": frame["site"],
+                "status": frame["ganga_status"].map(lambda s: GANGA.get(s, f"unknown ({s})")),
+            }
+        )
         for key in ("submit_time", "start_time", "stop_time"):
             out[key] = pd.to_datetime(frame[key], errors="coerce", format="ISO8601")
             if (bad := out[key].isna() & frame[key].notna()).any():
@@ -131,9 +141,23 @@ class HammerCloudMonitCollector(MonitCollector):
     default_instruction = HammerCloudCollector.default_instruction
     default_rating, time_field = RATING, "data.RecordTime"
     sort = [{"data.RecordTime": "asc"}, {"data.GlobalJobId": {"order": "asc", "unmapped_type": "keyword"}}]
-    source_fields = [f"data.{f}" for f in ("GlobalJobId", "Status", "RecordTime", "CRAB_Workflow", "RemoveReason",
-                                           "Chirp_CRAB3_Job_ExitCode", "ExitCode")]  # condor records hold hundreds
-    datasource_id, index, window = 8787, "monit_prod_condor_raw_metric*", "4h"  # new defaults of MonitCollector's params
+    source_fields = [
+        f"data.{f}"
+        for f in (
+            "GlobalJobId",
+            "Status",
+            "RecordTime",
+            "CRAB_Workflow",
+            "RemoveReason",
+            "Chirp_CRAB3_Job_ExitCode",
+            "ExitCode",
+        )
+    ]  # condor records hold hundreds
+    datasource_id, index, window = (
+        8787,
+        "monit_prod_condor_raw_metric*",
+        "4h",
+    )  # new defaults of MonitCollector's params
     templates = param.List(default=[], doc="Only these HammerCloud template ids, e.g. [98].")
     sites = param.List(default=[], item_type=str, doc="Only these CMS sites, e.g. [T2_DE_DESY].")
 
@@ -154,12 +178,17 @@ class HammerCloudMonitCollector(MonitCollector):
                 job, state, when = (typed(data, key, kind, at) for key, kind in CONDOR_FIELDS)
                 code = data.get("Chirp_CRAB3_Job_ExitCode", data.get("ExitCode"))
                 reason = str(data.get("RemoveReason") or "")
-                status = (("completed" if code == 0 else "failed") if state == "Completed" else
-                          ("killed" if any(w in reason for w in IGNORED_REMOVALS) else "failed") if state == "Removed"
-                          else CONDOR.get(state, "submitted"))
+                status = (
+                    ("completed" if code == 0 else "failed")
+                    if state == "Completed"
+                    else ("killed" if any(w in reason for w in IGNORED_REMOVALS) else "failed")
+                    if state == "Removed"
+                    else CONDOR.get(state, "submitted")
+                )
                 rows.append((int(match.group(1)), job, match.group(2), status, code, reason, when, workflow))
-        results = pd.DataFrame.from_records(rows, columns=["template", "job", "site", "status", "exit_code",
-                                                           "remove_reason", "time", "workflow"])
+        results = pd.DataFrame.from_records(
+            rows, columns=["template", "job", "site", "status", "exit_code", "remove_reason", "time", "workflow"]
+        )
         keep = results["site"].isin(self.sites or results["site"])  # an empty filter keeps all
         results = results[keep & results["template"].isin([int(t) for t in self.templates] or results["template"])]
         results = results.sort_values("time", kind="stable").drop_duplicates("job", keep="last")  # latest record

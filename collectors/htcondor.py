@@ -55,8 +55,11 @@ class _CondorCollector(HttpCollector):
     payload_suffix = "json"
     accept = "application/json"
 
-    argv = param.List(default=[], item_type=str, doc=(
-        "Command printing the JSON, e.g. ['condor_q', '-allusers', '-json']; no shell. Give argv or url."))
+    argv = param.List(
+        default=[],
+        item_type=str,
+        doc=("Command printing the JSON, e.g. ['condor_q', '-allusers', '-json']; no shell. Give argv or url."),
+    )
 
     def __init__(self, **params):
         super().__init__(**params)
@@ -76,7 +79,8 @@ class CondorJobsCollector(_CondorCollector):
     default_instruction = (
         "Many held jobs: read the most common hold reason in the table (memory limit, input transfer, "
         "proxy); a site-side cause (full disk, broken worker node, CE problem) goes to the batch "
-        "admins; release or remove the jobs once fixed.")
+        "admins; release or remove the jobs once fixed."
+    )
 
     default_rating = {"type": "threshold", "metric": "held_fraction", "warning": 0.05, "critical": 0.2}
 
@@ -85,35 +89,54 @@ class CondorJobsCollector(_CondorCollector):
         get = lambda key, types=(), required=False: values(ads, key, "job", types, required)  # noqa: E731
         cluster, proc = get("ClusterId", _INT, True), get("ProcId", _INT, True)
         codes = get("JobStatus", _INT, True)
-        jobs = pd.DataFrame({
-            "job_id": [f"{c}.{p}" for c, p in zip(cluster, proc)],
-            "schedd": [g.split("#", 1)[0] if isinstance(g, str) else None for g in get("GlobalJobId")],
-            "owner": get("Owner"), "vo": get("x509UserProxyVOName"),
-            "status": [STATUS.get(code, f"unknown ({code})") for code in codes],
-            "since": pd.to_datetime(pd.Series(get("EnteredCurrentStatus", _NUMBER), dtype="float64"), unit="s")
-            .astype("datetime64[us]"),  # naive UTC
-            "hold_code": pd.array(get("HoldReasonCode", _INT), dtype="Int64"),
-            "hold_subcode": pd.array(get("HoldReasonSubCode", _INT), dtype="Int64"),
-            "hold_reason": get("HoldReason"),
-            "request_cpus": get("RequestCpus"), "request_memory_mb": get("RequestMemory"),
-            "remote_host": get("RemoteHost"),
-        })
-        held = jobs[jobs["status"] == "Held"].drop(columns=["status", "request_cpus", "request_memory_mb",
-                                                           "remote_host"]).reset_index(drop=True)
-        reasons = (held.groupby("hold_code", dropna=False, sort=False)
-                   .agg(jobs=("job_id", "size"), reason=("hold_reason", "first")).reset_index()
-                   .sort_values(["jobs", "hold_code"], ascending=[False, True], ignore_index=True))
+        jobs = pd.DataFrame(
+            {
+                "job_id": [f"{c}.{p}" for c, p in zip(cluster, proc)],
+                "schedd": [g.split("#", 1)[0] if isinstance(g, str) else None for g in get("GlobalJobId")],
+                "owner": get("Owner"),
+                "vo": get("x509UserProxyVOName"),
+                "status": [STATUS.get(code, f"unknown ({code})") for code in codes],
+                "since": pd.to_datetime(
+                    pd.Series(get("EnteredCurrentStatus", _NUMBER), dtype="float64"), unit="s"
+                ).astype("datetime64[us]"),  # naive UTC
+                "hold_code": pd.array(get("HoldReasonCode", _INT), dtype="Int64"),
+                "hold_subcode": pd.array(get("HoldReasonSubCode", _INT), dtype="Int64"),
+                "hold_reason": get("HoldReason"),
+                "request_cpus": get("RequestCpus"),
+                "request_memory_mb": get("RequestMemory"),
+                "remote_host": get("RemoteHost"),
+            }
+        )
+        held = (
+            jobs[jobs["status"] == "Held"]
+            .drop(columns=["status", "request_cpus", "request_memory_mb", "remote_host"])
+            .reset_index(drop=True)
+        )
+        reasons = (
+            held.groupby("hold_code", dropna=False, sort=False)
+            .agg(jobs=("job_id", "size"), reason=("hold_reason", "first"))
+            .reset_index()
+            .sort_values(["jobs", "hold_code"], ascending=[False, True], ignore_index=True)
+        )
         count = Counter(codes)
         total, n_held = len(codes), count[5]
-        metrics = {"idle": count[1], "running": count[2], "held": n_held, "total": total,
-                   "held_fraction": n_held / total if total else 0.0}
+        metrics = {
+            "idle": count[1],
+            "running": count[2],
+            "held": n_held,
+            "total": total,
+            "held_fraction": n_held / total if total else 0.0,
+        }
         message = f"{n_held} of {total} jobs held"
         if n_held:
             top = reasons.iloc[0]
             code = "no code" if pd.isna(top["hold_code"]) else f"code {top['hold_code']}"
             message += f"; most often {code} ({top['jobs']}x): {str(top['reason'])[:120]}"
-        return ParseResult(tables={"jobs": jobs, "held": held, "hold_reasons": reasons},
-                           metrics={k: float(v) for k, v in metrics.items()}, message=message)
+        return ParseResult(
+            tables={"jobs": jobs, "held": held, "hold_reasons": reasons},
+            metrics={k: float(v) for k, v in metrics.items()},
+            message=message,
+        )
 
 
 class CondorSlotsCollector(_CondorCollector):
@@ -122,16 +145,23 @@ class CondorSlotsCollector(_CondorCollector):
     def parse(self, payload: bytes) -> ParseResult:
         ads = read_ads(payload, "slot")
         get = lambda key, types=(), required=False: values(ads, key, "slot", types, required)  # noqa: E731
-        kinds = [kind or ("Partitionable" if p else "Static") for kind, p in
-                 zip(get("SlotType"), get("PartitionableSlot"))]
-        slots = pd.DataFrame({
-            "name": get("Name", required=True), "machine": get("Machine"), "state": get("State"),
-            "activity": get("Activity"), "slot_type": kinds,
-            "cpus": pd.array(get("Cpus", _NUMBER, True), dtype="Float64"),
-            "total_slot_cpus": pd.array(get("TotalSlotCpus", _NUMBER), dtype="Float64"),
-            "memory_mb": pd.array(get("Memory", _NUMBER), dtype="Float64"),
-            "remote_owner": get("RemoteOwner"), "job_id": get("JobId"),
-        })
+        kinds = [
+            kind or ("Partitionable" if p else "Static") for kind, p in zip(get("SlotType"), get("PartitionableSlot"))
+        ]
+        slots = pd.DataFrame(
+            {
+                "name": get("Name", required=True),
+                "machine": get("Machine"),
+                "state": get("State"),
+                "activity": get("Activity"),
+                "slot_type": kinds,
+                "cpus": pd.array(get("Cpus", _NUMBER, True), dtype="Float64"),
+                "total_slot_cpus": pd.array(get("TotalSlotCpus", _NUMBER), dtype="Float64"),
+                "memory_mb": pd.array(get("Memory", _NUMBER), dtype="Float64"),
+                "remote_owner": get("RemoteOwner"),
+                "job_id": get("JobId"),
+            }
+        )
         kind, state, cpus = slots["slot_type"], slots["state"], slots["cpus"]
         pslot, dslot = kind == "Partitionable", kind == "Dynamic"
         static = ~pslot & ~dslot
@@ -139,9 +169,14 @@ class CondorSlotsCollector(_CondorCollector):
         total = slots["total_slot_cpus"].fillna(cpus)[pslot].sum() + cpus[static].sum()
         used = cpus[dslot].sum() + cpus[static & (state == "Claimed")].sum()
         free = cpus[unclaimed].sum()
-        metrics = {"cores_total": total, "cores_used": used, "cores_free": free,
-                   "free_fraction": free / total if total else float("nan"),
-                   "slots_drained": (state == "Drained").sum(), "slots_owner": (state == "Owner").sum()}
+        metrics = {
+            "cores_total": total,
+            "cores_used": used,
+            "cores_free": free,
+            "free_fraction": free / total if total else float("nan"),
+            "slots_drained": (state == "Drained").sum(),
+            "slots_owner": (state == "Owner").sum(),
+        }
         metrics = {k: float(v) for k, v in metrics.items()}
         message = f"{used:g} of {total:g} cores used, {free:g} free"
         return ParseResult(tables={"slots": slots}, metrics=metrics, message=message)

@@ -24,8 +24,11 @@ class HttpCsvCollector(HttpCollector, TableSelection):
     accept = "text/csv"
 
     delimiter = param.String(default=",", doc="Field separator, e.g. ',' ';' or '\\t'.")
-    comment = param.String(default=None, allow_None=True, doc=(
-        "Character that starts a comment; the rest of the line is ignored (e.g. '#')."))
+    comment = param.String(
+        default=None,
+        allow_None=True,
+        doc=("Character that starts a comment; the rest of the line is ignored (e.g. '#')."),
+    )
 
     def parse(self, payload: bytes) -> ParseResult:
         text = payload.decode("utf-8-sig", errors="replace")

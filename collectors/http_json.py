@@ -36,14 +36,23 @@ class HttpJsonCollector(HttpCollector, TableSelection):
     accept = "application/json"
     metric_paths = True
 
-    rows = param.String(default=None, allow_None=True, doc=(
-        "Path to the records, e.g. 'responses.0.hits.hits.*._source.data' ('*' iterates a list or an "
-        "object's values; records from an object get its key as '_key'; '.' is the document itself), or a "
-        "JMESPath expression, e.g. \"responses[0].hits.hits[?_source.data.vo=='cms']._source.data\". "
-        "None: no table, metrics only."))
-    lines = param.Boolean(default=False, doc=(
-        "The document is newline-delimited JSON (e.g. Rucio's application/x-json-stream); "
-        "paths then start from the list of lines."))
+    rows = param.String(
+        default=None,
+        allow_None=True,
+        doc=(
+            "Path to the records, e.g. 'responses.0.hits.hits.*._source.data' ('*' iterates a list or an "
+            "object's values; records from an object get its key as '_key'; '.' is the document itself), or a "
+            "JMESPath expression, e.g. \"responses[0].hits.hits[?_source.data.vo=='cms']._source.data\". "
+            "None: no table, metrics only."
+        ),
+    )
+    lines = param.Boolean(
+        default=False,
+        doc=(
+            "The document is newline-delimited JSON (e.g. Rucio's application/x-json-stream); "
+            "paths then start from the list of lines."
+        ),
+    )
 
     def has_rows(self) -> bool:
         return self.rows is not None

@@ -27,7 +27,6 @@ from hfpanel.collector import ParseResult, SourceError
 from hfpanel.http import HttpCollector
 from hfpanel.tabular import TableSelection, reject_markup
 
-
 _HTML = re.compile(rb"<(!doctype\s+html|html)", re.IGNORECASE)
 
 
@@ -57,8 +56,10 @@ class HttpXmlCollector(HttpCollector, TableSelection):
     payload_suffix = "xml"
     accept = "application/xml"
 
-    rows = param.String(default="/*/*", doc=(
-        "XPath selecting one element per row, e.g. '//DOWNTIME' (default '/*/*': the root's children)."))
+    rows = param.String(
+        default="/*/*",
+        doc=("XPath selecting one element per row, e.g. '//DOWNTIME' (default '/*/*': the root's children)."),
+    )
 
     def check_selection(self) -> None:
         super().check_selection()
@@ -83,8 +84,10 @@ class HttpXmlCollector(HttpCollector, TableSelection):
             selected = root.xpath(self.rows)
         except etree.XPathError as exc:
             raise SourceError(f"rows XPath {self.rows!r} failed: {exc}") from None
-        odd = next((e for e in (selected if isinstance(selected, list) else [selected])
-                    if not isinstance(e, etree._Element)), None)
+        odd = next(
+            (e for e in (selected if isinstance(selected, list) else [selected]) if not isinstance(e, etree._Element)),
+            None,
+        )
         if odd is not None:
             raise SourceError(f"rows XPath {self.rows!r} must select elements, not {type(odd).__name__} values")
         table = pd.DataFrame([_cells(_record(element)) for element in selected])

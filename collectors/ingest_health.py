@@ -31,15 +31,20 @@ class IngestHealthCollector(Collector):
     default_instruction = (
         "The transfer-monitoring feed (hfpanel ingest) is behind or silent. Check that the ingest "
         "service runs (systemctl status / its log), that the broker is reachable, and that the store "
-        "is not locked for long by another writer.")
+        "is not locked for long by another writer."
+    )
     payload_suffix = "json"
 
     store = param.String(default=None, allow_None=True, doc="The store folder the ingest daemon writes.")
     spool = param.String(default=None, allow_None=True, doc="The ingest spool folder (its backlog is the truth).")
     backlog_critical = param.Integer(default=100_000, bounds=(0, None), doc="Backlog above this is critical.")
     silence_critical = param.Parameter(default="30m", doc="No message for this long is critical (e.g. 30m).")
-    quarantine_warning = param.Number(default=0.01, bounds=(0, 1), doc="Quarantined fraction of the last hour that warns.")
-    sources = param.List(default=[], item_type=str, doc="Source domains that must each be live (fts, xrootd); default any.")
+    quarantine_warning = param.Number(
+        default=0.01, bounds=(0, 1), doc="Quarantined fraction of the last hour that warns."
+    )
+    sources = param.List(
+        default=[], item_type=str, doc="Source domains that must each be live (fts, xrootd); default any."
+    )
 
     def __init__(self, **params):
         super().__init__(**params)
@@ -54,10 +59,16 @@ class IngestHealthCollector(Collector):
         now = self.now()
         try:
             with Store(self.store) as store:
-                rows = [] if not store.has_table("ingest_rate") else store.sql(
-                    f"SELECT t, source, destination, messages, quarantined, backlog, "
-                    f"epoch_us(last_message) AS last_us FROM {store.scan('ingest_rate', pd.Timestamp(now - LOOKBACK_S, unit='s'))} "
-                    "WHERE t >= ? ORDER BY t", [int(now - LOOKBACK_S)]).to_dict("records")
+                rows = (
+                    []
+                    if not store.has_table("ingest_rate")
+                    else store.sql(
+                        f"SELECT t, source, destination, messages, quarantined, backlog, "
+                        f"epoch_us(last_message) AS last_us FROM {store.scan('ingest_rate', pd.Timestamp(now - LOOKBACK_S, unit='s'))} "
+                        "WHERE t >= ? ORDER BY t",
+                        [int(now - LOOKBACK_S)],
+                    ).to_dict("records")
+                )
         except FileNotFoundError as error:
             raise SourceError(str(error)) from None
         spool = backlog_of(self.spool) if self.spool else None
@@ -65,18 +76,28 @@ class IngestHealthCollector(Collector):
 
     def parse(self, payload: bytes) -> ParseResult:
         doc = json.loads(payload)
-        now, rows = float(doc["now"]), pd.DataFrame(doc["rows"], columns=["t", "source", "destination", "messages",
-                                                                          "quarantined", "backlog", "last_us"])
+        now, rows = (
+            float(doc["now"]),
+            pd.DataFrame(
+                doc["rows"], columns=["t", "source", "destination", "messages", "quarantined", "backlog", "last_us"]
+            ),
+        )
         hour = rows[rows["t"] >= now - 3600]
         latest = rows.sort_values("t").groupby("destination").tail(1)
         names = sorted(set(rows["source"]) | set(self.sources))
-        table = pd.DataFrame([{
-            "source": name,
-            "last_message": pd.to_datetime(rows.loc[rows["source"] == name, "last_us"].max(), unit="us"),
-            "messages_1h": int(hour.loc[hour["source"] == name, "messages"].sum()),
-            "quarantined_1h": int(hour.loc[hour["source"] == name, "quarantined"].sum()),
-            "backlog": int(latest.loc[latest["source"] == name, "backlog"].sum()),
-        } for name in names], columns=["source", "last_message", "messages_1h", "quarantined_1h", "backlog"])
+        table = pd.DataFrame(
+            [
+                {
+                    "source": name,
+                    "last_message": pd.to_datetime(rows.loc[rows["source"] == name, "last_us"].max(), unit="us"),
+                    "messages_1h": int(hour.loc[hour["source"] == name, "messages"].sum()),
+                    "quarantined_1h": int(hour.loc[hour["source"] == name, "quarantined"].sum()),
+                    "backlog": int(latest.loc[latest["source"] == name, "backlog"].sum()),
+                }
+                for name in names
+            ],
+            columns=["source", "last_message", "messages_1h", "quarantined_1h", "backlog"],
+        )
         table["silence_s"] = [(now - t.timestamp()) if pd.notna(t) else None for t in table["last_message"]]
         backlog = int(doc["spool_backlog"]) if doc.get("spool_backlog") is not None else int(table["backlog"].sum())
         watched = table[table["source"].isin(self.sources)] if self.sources else table
@@ -88,14 +109,25 @@ class IngestHealthCollector(Collector):
         if backlog > self.backlog_critical:
             problems.append(f"backlog {backlog} above {self.backlog_critical}")
         if silence > self.silence_s:
-            problems.append("no message received" + (f" for {format_duration(silence)}" if silence != float("inf")
-                                                      else " in the last day"))
+            problems.append(
+                "no message received"
+                + (f" for {format_duration(silence)}" if silence != float("inf") else " in the last day")
+            )
         health = 2 if problems else 0
         if not problems and messages and quarantined / messages > self.quarantine_warning:
             health, problems = 1, [f"{quarantined} of {messages} messages quarantined in the last hour"]
-        summary = (f"backlog {backlog}, {messages} messages in the last hour"
-                   + (f", last {format_duration(silence)} ago" if silence != float("inf") else ""))
+        summary = f"backlog {backlog}, {messages} messages in the last hour" + (
+            f", last {format_duration(silence)} ago" if silence != float("inf") else ""
+        )
         message = "; ".join(problems + [summary]) if problems else summary
-        return ParseResult(tables={"sources": table}, message=message, metrics={
-            "health": float(health), "backlog": float(backlog), "messages_1h": float(messages),
-            "quarantined_1h": float(quarantined), "silence_s": float(silence) if silence != float("inf") else float("nan")})
+        return ParseResult(
+            tables={"sources": table},
+            message=message,
+            metrics={
+                "health": float(health),
+                "backlog": float(backlog),
+                "messages_1h": float(messages),
+                "quarantined_1h": float(quarantined),
+                "silence_s": float(silence) if silence != float("inf") else float("nan"),
+            },
+        )

@@ -63,11 +63,12 @@ def _client(token: str | None, budget, **settings):
 
         def _BaseClient__get_token_oidc(self):  # the base prints a login URL and waits for input()
             raise CannotAuthenticate("bearer token rejected or missing")
+
     return _Client(**settings)
 
 
 def _time(values: pd.Series) -> pd.Series:
-    text = values.where(values.map(type) == str)  # anything else is reported as not a time
+    text = values.where(values.map(lambda value: isinstance(value, str)))  # anything else is reported as not a time
     times = pd.to_datetime(text, format=RFC1123, errors="coerce")  # json.dumps(default=str) gives ISO:
     iso = pd.to_datetime(text.where(times.isna()), format="ISO8601", errors="coerce", utc=True)
     return times.fillna(iso.dt.tz_localize(None)).astype("datetime64[us]")
@@ -101,7 +102,8 @@ class RucioRulesCollector(Collector):
     default_instruction = (
         "Stuck or suspended replication rules mean data does not arrive: open the STUCK rules, read "
         "their errors (usually a source or destination storage problem), fix the storage or ask "
-        "data management operations to re-evaluate the rules.")
+        "data management operations to re-evaluate the rules."
+    )
 
     payload_suffix = "ndjson"
     default_rating = {"type": "threshold", "metric": "problems", "warning": 1, "critical": 10}
@@ -130,10 +132,14 @@ class RucioRulesCollector(Collector):
         for wrong, why in (
             (live == bool(self.url), "give exactly one of rucio_host (a Rucio server) and url (a recorded list)"),
             ({str(s).upper() for s in self.states or []} - STATES.keys(), f"states: unknown {self.states}"),
-            (live and not (self.rules_account or self.rse_expression or self.activity or self.states),
-             "select rules by rules_account, rse_expression, activity or states (not all rules)"),
-            (live and auth == "userpass" and not (self.username and self.password_env),
-             "auth_type userpass needs username and password_env"),
+            (
+                live and not (self.rules_account or self.rse_expression or self.activity or self.states),
+                "select rules by rules_account, rse_expression, activity or states (not all rules)",
+            ),
+            (
+                live and auth == "userpass" and not (self.username and self.password_env),
+                "auth_type userpass needs username and password_env",
+            ),
             (live and auth == "oidc" and not (self.token_file or self.token_env), "oidc needs token_file or token_env"),
         ):
             if wrong:
@@ -151,27 +157,52 @@ class RucioRulesCollector(Collector):
     def _fetch(self) -> bytes:
         token, budget = read_bearer_token(file=self.token_file, env=self.token_env), self.budget()
         if self.url:
-            return fetch_url(self.url, budget=budget, max_bytes=self.max_bytes, verify=self.ca_cert or True,
-                             headers={"X-Rucio-Auth-Token": token} if token else None, bearer_token=token)
+            return fetch_url(
+                self.url,
+                budget=budget,
+                max_bytes=self.max_bytes,
+                verify=self.ca_cert or True,
+                headers={"X-Rucio-Auth-Token": token} if token else None,
+                bearer_token=token,
+            )
         from rucio.common import exception as rx  # rucio-clients: pip install 'hfpanel[rucio]'
 
         auth_host, password = self.auth_host or self.rucio_host, ""
         creds = {"client_proxy": self.proxy} if self.proxy else {}
         if self.auth_type == "userpass" and not (password := os.environ.get(self.password_env, "")):
             raise SourceError(f"password environment variable {self.password_env} is not set")
-        filters = {k: v for k, v in (("account", self.rules_account), ("rse_expression", self.rse_expression),
-                                     ("activity", self.activity)) if v}
+        filters = {
+            k: v
+            for k, v in (
+                ("account", self.rules_account),
+                ("rse_expression", self.rse_expression),
+                ("activity", self.activity),
+            )
+            if v
+        }
         argv0 = sys.argv[0]  # BaseClient.__init__ rewrites it
         try:
-            client = _client(token, budget, rucio_host=self.rucio_host, auth_host=auth_host, account=self.account,
-                             auth_type=self.auth_type, ca_cert=self.ca_cert, vo=self.vo or "def", logger=QUIET,
-                             creds={"username": self.username, "password": password} if password else creds,
-                             timeout=self.timeout, user_agent="hfpanel")
+            client = _client(
+                token,
+                budget,
+                rucio_host=self.rucio_host,
+                auth_host=auth_host,
+                account=self.account,
+                auth_type=self.auth_type,
+                ca_cert=self.ca_cert,
+                vo=self.vo or "def",
+                logger=QUIET,
+                creds={"username": self.username, "password": password} if password else creds,
+                timeout=self.timeout,
+                user_agent="hfpanel",
+            )
             if set(filters) == {"account"} and not self.states:
                 listings = [client.list_account_rules(self.rules_account)]
             else:
-                listings = [client.list_replication_rules({**filters, **({"state": STATES[s.upper()]} if s else {})})
-                            for s in self.states or [""]]
+                listings = [
+                    client.list_replication_rules({**filters, **({"state": STATES[s.upper()]} if s else {})})
+                    for s in self.states or [""]
+                ]
             wire = lambda v: v.strftime(RFC1123) if hasattr(v, "strftime") else str(v)  # noqa: E731
             lines = []
             for rule in (rule for listing in listings for rule in listing):
@@ -180,8 +211,9 @@ class RucioRulesCollector(Collector):
                 lines.append(json.dumps(rule, default=wire) + "\n")
             return "".join(lines).encode()
         except (rx.CannotAuthenticate, rx.NoAuthInformation):
-            raise SourceError(f"authentication to {auth_host} failed for account {self.account} "
-                              "(token expired or wrong credentials?)") from None
+            raise SourceError(
+                f"authentication to {auth_host} failed for account {self.account} (token expired or wrong credentials?)"
+            ) from None
         except requests.Timeout:
             raise SourceError(f"timed out after {budget} ({self.rucio_host})") from None
         except (rx.ServerConnectionException, requests.ConnectionError):  # ask /ping why: refused, DNS, TLS...
@@ -196,8 +228,10 @@ class RucioRulesCollector(Collector):
 
     def parse(self, payload: bytes) -> ParseResult:
         rules = _load(payload)
-        raw = pd.DataFrame({k: [r.get(k) for r in rules] for k in (*REQUIRED, "did_type", "activity", "error",
-                                                                     "stuck_at", "bytes")}, dtype=object)
+        raw = pd.DataFrame(
+            {k: [r.get(k) for r in rules] for k in (*REQUIRED, "did_type", "activity", "error", "stuck_at", "bytes")},
+            dtype=object,
+        )
         values = {**{k: pd.to_numeric(raw[k], errors="coerce") for k in LOCKS}, **{k: _time(raw[k]) for k in TIMES}}
         for key in (*REQUIRED, "stuck_at"):  # a required value missing, or any value of the wrong kind
             if (bad := values.get(key, raw[key]).isna() & (raw[key].notna() | (key in REQUIRED))).any():
@@ -209,10 +243,12 @@ class RucioRulesCollector(Collector):
         if unknown := sorted(map(str, set(raw["state"]) - STATES.keys())):
             raise SourceError(f"unknown rule state {unknown[0]!r} (known: {', '.join(STATES)})")
         frame = raw[["id", "name", "did_type", "rse_expression", "activity", "account", "state"]].rename(
-            columns={"id": "rule_id", "name": "did"})
+            columns={"id": "rule_id", "name": "did"}
+        )
         frame["did"] = raw["scope"].astype(str) + ":" + raw["name"].astype(str)
-        frame = frame.assign(**{k[:-4]: values[k].astype("int64") for k in LOCKS}, error=raw["error"],
-                             **{k: values[k] for k in TIMES})
+        frame = frame.assign(
+            **{k[:-4]: values[k].astype("int64") for k in LOCKS}, error=raw["error"], **{k: values[k] for k in TIMES}
+        )
         newest = frame["updated_at"].max()  # outside a run, the payload is read as of its newest update
         now = pd.Timestamp(self.now(None if pd.isna(newest) else newest.timestamp()), unit="s")
         frame["age_s"] = (now - frame["created_at"]).dt.total_seconds()
@@ -220,11 +256,18 @@ class RucioRulesCollector(Collector):
         counts = {s: int((frame["state"] == s).sum()) for s in STATES}
         too_long = int(((frame["state"] == "REPLICATING") & (frame["age_s"] > self.limit)).sum())
         problems = counts["STUCK"] + counts["SUSPENDED"] + too_long
-        metrics = {**{s.lower(): float(n) for s, n in counts.items()}, "total": float(len(frame)),
-                   "replicating_too_long": float(too_long), "problems": float(problems),
-                   **{k[:-4]: float(frame[k[:-4]].sum()) for k in LOCKS[1:]}}
+        metrics = {
+            **{s.lower(): float(n) for s, n in counts.items()},
+            "total": float(len(frame)),
+            "replicating_too_long": float(too_long),
+            "problems": float(problems),
+            **{k[:-4]: float(frame[k[:-4]].sum()) for k in LOCKS[1:]},
+        }
         parts = [f"{counts[s]} {s}" for s in ("STUCK", "SUSPENDED") if counts[s]]
         parts += [f"{too_long} REPLICATING > {format_duration(self.limit)}"] if too_long else []
         states = pd.DataFrame({"state": list(STATES), "count": list(counts.values())})
-        return ParseResult(tables={"rules": frame, "states": states}, metrics=metrics,
-                           message=f"{', '.join(parts) or 'none stuck or suspended'} of {len(frame)} rules")
+        return ParseResult(
+            tables={"rules": frame, "states": states},
+            metrics=metrics,
+            message=f"{', '.join(parts) or 'none stuck or suspended'} of {len(frame)} rules",
+        )

@@ -23,9 +23,13 @@ from hfpanel.monit import MonitCollector, any_of, msearch_hits, quote, typed
 
 STATUSES = ("OK", "WARNING", "CRITICAL", "UNKNOWN")
 RANK = {"OK": 0, "UNKNOWN": 1, "WARNING": 2, "CRITICAL": 3}  # worst last
-SPELLINGS = {"HTCONDOR-CE": ("HTCONDOR-CE", "HTCondor-CE", "org.opensciencegrid.htcondorce"),
-             "WEBDAV": ("WEBDAV", "webdav", "WebDAV"), "XROOTD": ("XROOTD", "XRootD", "xrootd"),
-             "ARC-CE": ("ARC-CE", "arc-ce"), "SRM": ("SRM", "srm")}
+SPELLINGS = {
+    "HTCONDOR-CE": ("HTCONDOR-CE", "HTCondor-CE", "org.opensciencegrid.htcondorce"),
+    "WEBDAV": ("WEBDAV", "webdav", "WebDAV"),
+    "XROOTD": ("XROOTD", "XRootD", "xrootd"),
+    "ARC-CE": ("ARC-CE", "arc-ce"),
+    "SRM": ("SRM", "srm"),
+}
 _CANONICAL = {s.lower(): name for name, spellings in SPELLINGS.items() for s in spellings}
 COLUMNS = ["host", "flavour", "metric", "status", "summary", "details", "ts", "kafka", "site", "vo"]
 
@@ -59,19 +63,44 @@ class SamCollector(MonitCollector):
         "A SAM/ETF test of this site failing for more than an hour (outside a GOCDB downtime) "
         "counts against the site's availability: open the test's details in ETF, check the service "
         "on the host named in the message, and open a GGUS ticket to the site if it is not already "
-        "being handled.")
+        "being handled."
+    )
 
     vo = param.String(default=None, allow_None=True, doc="VO whose tests count, e.g. cms (data.vo).")
-    site = param.String(default=None, allow_None=True, doc="Experiment site, e.g. T2_DE_DESY (data.dst_experiment_site).")
+    site = param.String(
+        default=None, allow_None=True, doc="Experiment site, e.g. T2_DE_DESY (data.dst_experiment_site)."
+    )
     hosts = param.List(default=[], item_type=str, doc="Only these service hosts (data.dst_hostname).")
-    service_flavours = param.List(default=[], item_type=str, doc="Only these flavours, any spelling (XROOTD, webdav...).")
+    service_flavours = param.List(
+        default=[], item_type=str, doc="Only these flavours, any spelling (XROOTD, webdav...)."
+    )
 
-    default_rating = {"type": "weakest_link", "table": "services", "column": "status", "label": "host",
-                      "map": {"OK": 1.0, "WARNING": 0.5, "CRITICAL": 0.0, "UNKNOWN": -1}}
+    default_rating = {
+        "type": "weakest_link",
+        "table": "services",
+        "column": "status",
+        "label": "host",
+        "map": {"OK": 1.0, "WARNING": 0.5, "CRITICAL": 0.0, "UNKNOWN": -1},
+    }
     sort = [{"metadata.timestamp": "asc"}, {"metadata.kafka_timestamp": {"order": "asc", "unmapped_type": "long"}}]
-    source_fields = ["metadata.timestamp", "metadata.kafka_timestamp", *(f"data.{f}" for f in (
-        "vo", "dst_hostname", "service_flavour", "metric_name", "status", "summary", "details", "timestamp",
-        "dst_experiment_site"))]
+    source_fields = [
+        "metadata.timestamp",
+        "metadata.kafka_timestamp",
+        *(
+            f"data.{f}"
+            for f in (
+                "vo",
+                "dst_hostname",
+                "service_flavour",
+                "metric_name",
+                "status",
+                "summary",
+                "details",
+                "timestamp",
+                "dst_experiment_site",
+            )
+        ),
+    ]
 
     def __init__(self, **params):
         super().__init__(**params)
@@ -80,8 +109,11 @@ class SamCollector(MonitCollector):
 
     def query_string(self) -> str:
         names = sorted({s for f in self.service_flavours for s in (f, *SPELLINGS.get(flavour(f), ()))})
-        terms = ((f"data.dst_experiment_site:{quote(self.site)}", self.site),
-                 (any_of("data.dst_hostname", self.hosts), self.hosts), (any_of("data.service_flavour", names), names))
+        terms = (
+            (f"data.dst_experiment_site:{quote(self.site)}", self.site),
+            (any_of("data.dst_hostname", self.hosts), self.hosts),
+            (any_of("data.service_flavour", names), names),
+        )
         return " AND ".join([f"data.vo:{quote(self.vo)}"] + [term for term, wanted in terms if wanted])
 
     def parse(self, payload: bytes) -> ParseResult:
@@ -92,37 +124,67 @@ class SamCollector(MonitCollector):
                     source = hit["_source"]
                     data, meta = source["data"], source.get("metadata") or {}
                     ts = meta.get("timestamp", data.get("timestamp"))
-                    row = (data["dst_hostname"], data["service_flavour"], data["metric_name"], data["status"],
-                           data.get("summary") or "", data.get("details") or "", ts, meta.get("kafka_timestamp") or 0,
-                           data.get("dst_experiment_site") or "", data.get("vo"))
+                    row = (
+                        data["dst_hostname"],
+                        data["service_flavour"],
+                        data["metric_name"],
+                        data["status"],
+                        data.get("summary") or "",
+                        data.get("details") or "",
+                        ts,
+                        meta.get("kafka_timestamp") or 0,
+                        data.get("dst_experiment_site") or "",
+                        data.get("vo"),
+                    )
                 except (KeyError, TypeError, AttributeError):
                     raise _explain(hit, f"{where}.{i}") from None
-                if not (all(type(v) is str for v in row[:4]) and type(ts) in (int, float) and type(row[7]) in (int, float)):
+                if not (
+                    all(type(v) is str for v in row[:4]) and type(ts) in (int, float) and type(row[7]) in (int, float)
+                ):
                     raise _explain(hit, f"{where}.{i}")
                 rows.append(row)
         df = pd.DataFrame.from_records(rows, columns=COLUMNS)
         df["flavour"] = df["flavour"].map({f: flavour(f) for f in df["flavour"].unique()})
         df["status"] = df["status"].str.upper().where(lambda s: s.isin(STATUSES), "UNKNOWN")
         keep = df["vo"].isna() | (df["vo"] == self.vo)  # the query filters; this guards against proxies that do not
-        for column, wanted in (("site", [self.site] if self.site else []), ("host", self.hosts),
-                               ("flavour", [flavour(f) for f in self.service_flavours])):
+        for column, wanted in (
+            ("site", [self.site] if self.site else []),
+            ("host", self.hosts),
+            ("flavour", [flavour(f) for f in self.service_flavours]),
+        ):
             keep &= df[column].isin(wanted) if wanted else True
         df = df[keep].sort_values(["ts", "kafka"], kind="stable")
         if df.empty:  # a site's SAM tests run every hour: none in the window is a fault, not "all fine"
-            what = f"site {self.site}" if self.site else f"hosts {', '.join(self.hosts)}" if self.hosts else f"vo {self.vo}"
+            what = (
+                f"site {self.site}"
+                if self.site
+                else f"hosts {', '.join(self.hosts)}"
+                if self.hosts
+                else f"vo {self.vo}"
+            )
             flavours = f" ({'/'.join(self.service_flavours)})" if self.service_flavours else ""
             raise SourceError(f"no SAM results for {what}{flavours} in the last {self.window}")
         df["time"] = pd.to_datetime(df["ts"], unit="ms")
         runs = df.drop_duplicates(["host", "flavour", "metric", "ts"], keep="last")  # versions of one run
-        results = runs.drop_duplicates(["host", "flavour", "metric"], keep="last").sort_values(
-            ["site", "host", "flavour", "metric"])[COLUMNS[:6] + ["time", "site", "vo"]].reset_index(drop=True)
+        results = (
+            runs.drop_duplicates(["host", "flavour", "metric"], keep="last")
+            .sort_values(["site", "host", "flavour", "metric"])[COLUMNS[:6] + ["time", "site", "vo"]]
+            .reset_index(drop=True)
+        )
         services = self._services(results)
         metrics = {s.lower(): float((services["status"] == s).sum()) for s in STATUSES}
         availability, metrics["availability"] = self._availability(runs)
-        bad = [f"{h} {f}" for h, f, s in zip(services["host"], services["flavour"], services["status"]) if s == "CRITICAL"]
-        message = f"CRITICAL: {', '.join(bad[:3])}" + (f" and {len(bad) - 3} more" if len(bad) > 3 else "") if bad else ""
-        return ParseResult(tables={"results": results, "services": services, "availability": availability},
-                           metrics=metrics, message=message)
+        bad = [
+            f"{h} {f}" for h, f, s in zip(services["host"], services["flavour"], services["status"]) if s == "CRITICAL"
+        ]
+        message = (
+            f"CRITICAL: {', '.join(bad[:3])}" + (f" and {len(bad) - 3} more" if len(bad) > 3 else "") if bad else ""
+        )
+        return ParseResult(
+            tables={"results": results, "services": services, "availability": availability},
+            metrics=metrics,
+            message=message,
+        )
 
     @staticmethod
     def _services(results: pd.DataFrame) -> pd.DataFrame:
@@ -132,9 +194,12 @@ class SamCollector(MonitCollector):
         bad = ranked[ranked["status"] != "OK"]  # worst first
         failing = (bad["metric"] + " (" + bad["status"] + "), ").groupby([bad["host"], bad["flavour"]]).sum().str[:-2]
         out = worst[["site", "status", "summary", "time", "rank"]].assign(
-            failing=failing.reindex(worst.index).fillna(""), metrics=results.groupby(["host", "flavour"]).size())
+            failing=failing.reindex(worst.index).fillna(""), metrics=results.groupby(["host", "flavour"]).size()
+        )
         out = out.reset_index().assign(rank=lambda f: -f["rank"]).sort_values(["rank", "site", "host"])
-        return out[["site", "host", "flavour", "status", "failing", "metrics", "summary", "time"]].reset_index(drop=True)
+        return out[["site", "host", "flavour", "status", "failing", "metrics", "summary", "time"]].reset_index(
+            drop=True
+        )
 
     @staticmethod
     def _availability(runs: pd.DataFrame) -> tuple[pd.DataFrame, float]:
@@ -143,8 +208,10 @@ class SamCollector(MonitCollector):
         counts = counts.reindex(columns=list(STATUSES), fill_value=0)
         counts.columns = [c.lower() for c in counts.columns]
         per_site = counts.groupby(level="site").sum()
-        frame = pd.concat([per_site.assign(scope="site", host=None).reset_index(),
-                           counts.reset_index().assign(scope="host")], ignore_index=True)
+        frame = pd.concat(
+            [per_site.assign(scope="site", host=None).reset_index(), counts.reset_index().assign(scope="host")],
+            ignore_index=True,
+        )
         rated = frame["ok"] + frame["warning"] + frame["critical"]
         frame["results"] = rated + frame["unknown"]
         frame["availability"] = (frame["ok"] / rated.where(rated > 0)).astype(float)

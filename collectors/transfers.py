@@ -19,17 +19,34 @@ from hfpanel.collector import Collector, ParseResult, SourceError
 from hfpanel.durations import format_duration, parse_duration
 from hfpanel.store import Store
 
-COLUMNS = ["direction", "remote_site", "transfers", "successes", "failures", "site_failures", "bytes",
-           "duration_ms", "efficiency", "throughput"]
+COLUMNS = [
+    "direction",
+    "remote_site",
+    "transfers",
+    "successes",
+    "failures",
+    "site_failures",
+    "bytes",
+    "duration_ms",
+    "efficiency",
+    "throughput",
+]
 
 
 class TransferEfficiencyCollector(Collector):
     """Rates one site's FTS transfers (as source and destination) from the aggregated statistics."""
 
-    default_rating = {"type": "threshold", "metric": "efficiency", "warning": 0.9, "critical": 0.7, "direction": "below"}
+    default_rating = {
+        "type": "threshold",
+        "metric": "efficiency",
+        "warning": 0.9,
+        "critical": 0.7,
+        "direction": "below",
+    }
     default_instruction = (
         "Transfers fail on this site's side. Open the transfer matrix and the top errors for the site; "
-        "storage errors (no such file, permission, checksum) point at the site's storage element.")
+        "storage errors (no such file, permission, checksum) point at the site's storage element."
+    )
     payload_suffix = "json"
 
     store = param.String(default=None, allow_None=True, doc="The store folder holding transfer_stats_10m.")
@@ -52,16 +69,21 @@ class TransferEfficiencyCollector(Collector):
         since = int(now - self.window_s)
         try:
             with Store(self.store) as store:
-                rows = [] if not store.has_table("transfer_stats_10m") else store.sql(
-                    "SELECT CASE WHEN src_site = ? THEN 'out' ELSE 'in' END AS direction, "
-                    "CASE WHEN src_site = ? THEN dst_site ELSE src_site END AS remote_site, "
-                    "sum(transfers) AS transfers, sum(successes) AS successes, sum(failures) AS failures, "
-                    "sum(CASE WHEN src_site = ? THEN failures_source ELSE 0 END) "
-                    "+ sum(CASE WHEN dst_site = ? THEN failures_destination ELSE 0 END) AS site_failures, "
-                    "sum(bytes) AS bytes, sum(duration_ms) AS duration_ms "
-                    f"FROM {store.scan('transfer_stats_10m', pd.Timestamp(since, unit='s'))} "
-                    "WHERE t >= ? AND (src_site = ? OR dst_site = ?) AND (? IS NULL OR vo = ?) GROUP BY ALL",
-                    [self.site] * 4 + [since - since % 600, self.site, self.site, self.vo, self.vo]).to_dict("records")
+                rows = (
+                    []
+                    if not store.has_table("transfer_stats_10m")
+                    else store.sql(
+                        "SELECT CASE WHEN src_site = ? THEN 'out' ELSE 'in' END AS direction, "
+                        "CASE WHEN src_site = ? THEN dst_site ELSE src_site END AS remote_site, "
+                        "sum(transfers) AS transfers, sum(successes) AS successes, sum(failures) AS failures, "
+                        "sum(CASE WHEN src_site = ? THEN failures_source ELSE 0 END) "
+                        "+ sum(CASE WHEN dst_site = ? THEN failures_destination ELSE 0 END) AS site_failures, "
+                        "sum(bytes) AS bytes, sum(duration_ms) AS duration_ms "
+                        f"FROM {store.scan('transfer_stats_10m', pd.Timestamp(since, unit='s'))} "
+                        "WHERE t >= ? AND (src_site = ? OR dst_site = ?) AND (? IS NULL OR vo = ?) GROUP BY ALL",
+                        [self.site] * 4 + [since - since % 600, self.site, self.site, self.vo, self.vo],
+                    ).to_dict("records")
+                )
         except FileNotFoundError as error:
             raise SourceError(str(error)) from None
         return json.dumps({"now": now, "site": self.site, "rows": rows}, default=int).encode()
@@ -81,11 +103,27 @@ class TransferEfficiencyCollector(Collector):
             message = f"{transfers} transfers of {doc['site']} in the last {window} (fewer than {self.min_transfers})"
         else:
             worst = links[links["site_failures"] > 0].head(1)
-            blame = (f"; worst: {worst['direction'].iloc[0]} {worst['remote_site'].iloc[0]} "
-                     f"({int(worst['site_failures'].iloc[0])} failed)") if len(worst) else ""
-            message = (f"{transfers} transfers in the last {window}, {site_failures} failed on the site's side, "
-                       f"{failures} failed in all{blame}")
-        return ParseResult(tables={"links": links}, message=message, metrics={
-            "efficiency": efficiency, "success_rate": (transfers - failures) / transfers if transfers else float("nan"),
-            "transfers": float(transfers), "failures": float(failures), "site_failures": float(site_failures),
-            "bytes": float(links["bytes"].sum())})
+            blame = (
+                (
+                    f"; worst: {worst['direction'].iloc[0]} {worst['remote_site'].iloc[0]} "
+                    f"({int(worst['site_failures'].iloc[0])} failed)"
+                )
+                if len(worst)
+                else ""
+            )
+            message = (
+                f"{transfers} transfers in the last {window}, {site_failures} failed on the site's side, "
+                f"{failures} failed in all{blame}"
+            )
+        return ParseResult(
+            tables={"links": links},
+            message=message,
+            metrics={
+                "efficiency": efficiency,
+                "success_rate": (transfers - failures) / transfers if transfers else float("nan"),
+                "transfers": float(transfers),
+                "failures": float(failures),
+                "site_failures": float(site_failures),
+                "bytes": float(links["bytes"].sum()),
+            },
+        )

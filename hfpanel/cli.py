@@ -23,6 +23,7 @@ LEVEL_MARK = {"ok": "OK  ", "warning": "WARN", "critical": "CRIT", "noinfo": "N/
 
 def _progress(disable: bool):
     from tqdm import tqdm
+
     return tqdm(total=0, unit="module", desc="collecting", disable=disable, leave=False, file=sys.stderr)
 
 
@@ -59,13 +60,15 @@ def nagios_code(frame) -> int:
 
 def pd_time(value):
     import pandas as pd
+
     return pd.Timestamp(value)
 
 
 def since_text(since, exact: bool, now) -> str:
-    """"since 04:15 (1h 45m)", with the date when it is not today's, "≥" when the streak is older
+    """ "since 04:15 (1h 45m)", with the date when it is not today's, "≥" when the streak is older
     than the history looked at."""
     import pandas as pd
+
     if since is None or pd.isna(since):
         return ""
     since = pd.Timestamp(since)
@@ -78,6 +81,7 @@ def print_summary(frame, title: str, out=None, now=None) -> None:
     on a terminal the message is cut to the width, in a pipe nothing is."""
     from .clock import utcnow
     from .levels import SEVERITY
+
     out = out or sys.stdout
     print(title, file=out)
     if frame.empty:
@@ -86,18 +90,25 @@ def print_summary(frame, title: str, out=None, now=None) -> None:
     now = now if now is not None else utcnow()
     frame = frame.assign(order=frame["level"].map(SEVERITY)).sort_values(["order", "category", "module"])
     counts = frame["level"].value_counts()
-    since = [since_text(row.get("since"), bool(row.get("since_exact", True)), now) for _, row in frame.iterrows()] \
-        if "since" in frame.columns else [""] * len(frame)
+    since = (
+        [since_text(row.get("since"), bool(row.get("since_exact", True)), now) for _, row in frame.iterrows()]
+        if "since" in frame.columns
+        else [""] * len(frame)
+    )
     width = shutil.get_terminal_size((10_000, 40)).columns if out.isatty() else 10_000
     cat_w, mod_w = frame["category"].astype(str).str.len().max(), frame["module"].astype(str).str.len().max()
     since_w = max((len(t) for t in since), default=0)
     for row, when in zip(frame.itertuples(), since):
         stale = " (stale)" if getattr(row, "stale", False) is True else ""
-        line = (f"  {LEVEL_MARK.get(row.level, row.level)} {row.category:<{cat_w}} {row.module:<{mod_w}} "
-                f"{when:<{since_w}}  {' '.join(str(row.message).split())}{stale}")
+        line = (
+            f"  {LEVEL_MARK.get(row.level, row.level)} {row.category:<{cat_w}} {row.module:<{mod_w}} "
+            f"{when:<{since_w}}  {' '.join(str(row.message).split())}{stale}"
+        )
         print(line if len(line) < width else line[: width - 2] + "…", file=out)
-    print("  " + ", ".join(f"{counts.get(k, 0)} {k}" for k in ("ok", "warning", "critical", "noinfo", "downtime")),
-          file=out)
+    print(
+        "  " + ", ".join(f"{counts.get(k, 0)} {k}" for k in ("ok", "warning", "critical", "noinfo", "downtime")),
+        file=out,
+    )
 
 
 def print_table(frame, limit: int, fmt: str = "table", out=None) -> None:
@@ -127,8 +138,10 @@ def cmd_config_check(args) -> int:
             print(problem, file=sys.stderr)
         print(f"{len(error.problems)} problem(s) found", file=sys.stderr)
         return 2
-    print(f"{args.file}: OK — site {config.site}, {len(config.categories)} categories, "
-          f"{len(config.modules)} modules, store {config.store}")
+    print(
+        f"{args.file}: OK — site {config.site}, {len(config.categories)} categories, "
+        f"{len(config.modules)} modules, store {config.store}"
+    )
     return 0
 
 
@@ -138,7 +151,7 @@ def _load(path):
     except ConfigError as error:
         for problem in error.problems:
             print(problem, file=sys.stderr)
-        raise SystemExit(2)
+        raise SystemExit(2) from None
 
 
 def nothing_due(summary) -> str:
@@ -156,9 +169,11 @@ def collect_loop(config, every: float | None, force: bool, wait: float | None, q
 
     stop = {"now": False}
     if every:
+
         def _stop(signum, frame):
             stop["now"] = True
             log.info("signal %s received: finishing the current run, then stopping", signum)
+
         signal.signal(signal.SIGTERM, _stop)
         signal.signal(signal.SIGINT, _stop)
     runner = Runner(config)
@@ -173,8 +188,10 @@ def collect_loop(config, every: float | None, force: bool, wait: float | None, q
                 if quiet:
                     pass
                 elif summary.committed:
-                    print_summary(summary.statuses, f"run {summary.run_id}: {len(summary.statuses)} modules "
-                                                    f"in {summary.duration:.1f}s")
+                    print_summary(
+                        summary.statuses,
+                        f"run {summary.run_id}: {len(summary.statuses)} modules in {summary.duration:.1f}s",
+                    )
                 else:
                     print(nothing_due(summary))
                 if not every:
@@ -206,23 +223,33 @@ def _store_path(args) -> Path:
 
 def cmd_serve(args) -> int:
     from .serve import serve
-    return serve(store=_store_path(args), config=args.config, port=args.port, address=args.address,
-                 show=args.show)
+
+    return serve(store=_store_path(args), config=args.config, port=args.port, address=args.address, show=args.show)
 
 
 def cmd_demo(args) -> int:
     from .demo.run import run_demo
-    return run_demo(store=Path(args.store), days=args.days, serve=not args.no_serve, port=args.port,
-                    address=args.address, quiet=args.quiet)
+
+    return run_demo(
+        store=Path(args.store),
+        days=args.days,
+        serve=not args.no_serve,
+        port=args.port,
+        address=args.address,
+        quiet=args.quiet,
+    )
 
 
 def _open_store(args):
     from .store import Store
+
     path = _store_path(args)
     try:
         return Store(path)
     except FileNotFoundError:
-        raise CliError(f"no store at {path} (give --store DIR of an existing store, or run hfpanel collect first)")
+        raise CliError(
+            f"no store at {path} (give --store DIR of an existing store, or run hfpanel collect first)"
+        ) from None
 
 
 def _at(args):
@@ -230,12 +257,13 @@ def _at(args):
     try:
         return parse_time(getattr(args, "at", None))
     except ValueError as error:
-        raise CliError(f"--at: {error}")
+        raise CliError(f"--at: {error}") from None
 
 
 def cmd_status(args) -> int:
     """Every module at a time, worst first, with since when; exits like a Nagios check."""
     from .queries.since import with_since
+
     store = _open_store(args)
     at = _at(args)
     frame = store.status_at(at)
@@ -244,25 +272,31 @@ def cmd_status(args) -> int:
         print(f"UNKNOWN: no run in {store.root}" + (f" at or before {at:%Y-%m-%d %H:%M} UTC" if at is not None else ""))
         return NAGIOS["unknown"]
     frame = with_since(frame, store, at)
-    print_summary(frame, f"{store.root}: status as of run {run['run_id']} ({pd_time(run['time'])} UTC)",
-                  now=pd_time(run["time"]) if at is not None else None)
+    print_summary(
+        frame,
+        f"{store.root}: status as of run {run['run_id']} ({pd_time(run['time'])} UTC)",
+        now=pd_time(run["time"]) if at is not None else None,
+    )
     return nagios_code(frame)
 
 
 def cmd_sql(args) -> int:
     import duckdb
+
     store = _open_store(args)
     try:
         frame = store.sql(args.query)
     except duckdb.Error as error:
-        raise CliError(f"SQL: {str(error).splitlines()[0]}")
+        raise CliError(f"SQL: {str(error).splitlines()[0]}") from None
     print_table(frame, args.limit, args.format)
     return 0
 
 
 def cmd_compact(args) -> int:
     from tqdm import tqdm
+
     from .store import StoreWriter
+
     with StoreWriter(_store_path(args), wait=parse_duration(args.wait)) as writer:
         merged = writer.compact(keep_today=not args.today, progress=lambda items: tqdm(items, desc="compacting"))
     print(f"merged {merged} files")
@@ -273,12 +307,14 @@ def cmd_replay(args) -> int:
     """Re-parse an archived payload with today's collector code (e.g. after fixing a parser)."""
     from .collector import SourceError
     from .rating import rate
+
     config = _load(args.config)
     try:
         module = config.module(args.module)
     except KeyError:
-        raise CliError(f"no module {args.module!r} in {args.config} "
-                       f"(modules: {', '.join(m.name for m in config.modules)})")
+        raise CliError(
+            f"no module {args.module!r} in {args.config} (modules: {', '.join(m.name for m in config.modules)})"
+        ) from None
     found = _open_store(args).raw_payload(module.name, _at(args))
     if found is None:
         print(f"hfpanel replay: no archived payload for module {module.name}", file=sys.stderr)
@@ -307,8 +343,9 @@ class OneLineErrorParser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = OneLineErrorParser(prog="hfpanel", description=__doc__, epilog=EXIT_CODES,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = OneLineErrorParser(
+        prog="hfpanel", description=__doc__, epilog=EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv for debug)")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=OneLineErrorParser)
 
@@ -356,8 +393,12 @@ def build_parser() -> argparse.ArgumentParser:
     sql.add_argument("--store")
     sql.add_argument("--config")
     sql.add_argument("--limit", type=int, default=50, help="rows printed as a table (default 50)")
-    sql.add_argument("--format", choices=("table", "csv", "json"), default="table",
-                     help="table (default), or every row as CSV / JSON lines")
+    sql.add_argument(
+        "--format",
+        choices=("table", "csv", "json"),
+        default="table",
+        help="table (default), or every row as CSV / JSON lines",
+    )
     sql.set_defaults(func=cmd_sql)
 
     compact = sub.add_parser("compact", help="merge each day's small files")
@@ -408,8 +449,11 @@ def run_command(args) -> int:
     except Exception as error:  # a bug: one line by default, the traceback with -vv
         if args.verbose >= 2:
             log.exception("%s failed", name)
-        print(f"{name}: internal error: {type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''} "
-              "(run with -vv for the traceback)", file=sys.stderr)
+        print(
+            f"{name}: internal error: {type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''} "
+            "(run with -vv for the traceback)",
+            file=sys.stderr,
+        )
         return NAGIOS["unknown"] if args.command == "status" else 70
 
 

@@ -71,6 +71,7 @@ class Budget:
 
 def _within_budget(fetch):
     """``fetch`` running in one fresh :class:`Budget`; a nested call (``super().fetch()``) shares it."""
+
     @functools.wraps(fetch)
     def budgeted(self):
         if self._budget is not None:
@@ -80,6 +81,7 @@ def _within_budget(fetch):
             return fetch(self)
         finally:
             self._budget = None
+
     budgeted.within_budget = True
     return budgeted
 
@@ -90,9 +92,14 @@ class Collector(param.Parameterized):
     Every subclass's ``fetch`` is wrapped so that it runs in one :class:`Budget` of ``timeout``
     seconds (see ``budget()``): a site's own collector gets the same limit without writing it."""
 
-    timeout = param.Number(default=30.0, bounds=(0, None), doc=(
-        "The whole time budget of one fetch in seconds, every request, retry and wait included (the module's "
-        "timeout: sets it)."))
+    timeout = param.Number(
+        default=30.0,
+        bounds=(0, None),
+        doc=(
+            "The whole time budget of one fetch in seconds, every request, retry and wait included (the module's "
+            "timeout: sets it)."
+        ),
+    )
     max_bytes = param.Integer(default=50_000_000, bounds=(1, None), doc="Largest payload accepted, in bytes.")
 
     #: rating used when the module config gives none (None: fine whenever data parses)
@@ -172,8 +179,9 @@ def collector_class(type_name: str) -> type[Collector]:
         entry = registry().get(type_name)
         if entry is None:
             known = ", ".join(sorted({*registry(), *_registered})) or "none installed"
-            raise KeyError(f"unknown collector type {type_name!r} (known: {known}; "
-                           "or name a class as package.module:ClassName)")
+            raise KeyError(
+                f"unknown collector type {type_name!r} (known: {known}; or name a class as package.module:ClassName)"
+            )
         cls = entry.load()
     if not (isinstance(cls, type) and issubclass(cls, Collector)):
         raise TypeError(f"{type_name!r} does not name a Collector subclass")

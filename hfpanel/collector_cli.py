@@ -16,6 +16,7 @@ from .config import ConfigError, load_config
 
 def cmd_record(args) -> int:
     from .record import record
+
     try:
         config = load_config(args.config)
     except ConfigError as error:
@@ -25,8 +26,11 @@ def cmd_record(args) -> int:
     try:
         module = config.module(args.module)
     except KeyError:
-        print(f"hfpanel record: error: no module {args.module!r} in {args.config} "
-              f"(modules: {', '.join(m.name for m in config.modules)})", file=sys.stderr)
+        print(
+            f"hfpanel record: error: no module {args.module!r} in {args.config} "
+            f"(modules: {', '.join(m.name for m in config.modules)})",
+            file=sys.stderr,
+        )
         return 2
     try:
         saved = record(module, Path(args.out))
@@ -41,6 +45,7 @@ def cmd_record(args) -> int:
 def cmd_collectors(args) -> int:
     if args.doc:
         from .reference import reference
+
         sys.stdout.write(reference())
         return 0
     for name in sorted(registry()):
@@ -55,8 +60,9 @@ def add_parsers(sub) -> None:
     record = sub.add_parser("record", help="save what a module's source answers now as a test fixture")
     record.add_argument("--config", required=True, help="the site.yaml naming the module")
     record.add_argument("--module", required=True, help="the module whose source is asked")
-    record.add_argument("--out", default="fixtures", help="folder for NAME.<suffix> and NAME.meta.json "
-                                                          "(default: ./fixtures)")
+    record.add_argument(
+        "--out", default="fixtures", help="folder for NAME.<suffix> and NAME.meta.json (default: ./fixtures)"
+    )
     record.set_defaults(func=cmd_record)
     collectors = sub.add_parser("collectors", help="list the installed collector types")
     collectors.add_argument("--doc", action="store_true", help="print the parameter reference (Markdown)")

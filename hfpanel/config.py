@@ -167,29 +167,29 @@ SITE_KEYS = {
 }
 DEFAULT_KEYS = {
     "interval": Key(parse_duration, "How often a module runs, e.g. 15m.", DEFAULTS["interval"]),
-    "timeout": Key(parse_duration, "A module's whole time budget: every request, retry and wait of one fetch.",
-                   DEFAULTS["timeout"]),
+    "timeout": Key(
+        parse_duration, "A module's whole time budget: every request, retry and wait of one fetch.", DEFAULTS["timeout"]
+    ),
     "max_age": Key(parse_duration, "Data older than this is shown as stale.", DEFAULTS["max_age"]),
 }
 CATEGORY_KEYS = {
     "name": Key(_text, "Lower-case letters, digits and '_', starting with a letter; unique.", required=True),
     "title": Key(_text, "Shown on the category's tile (default: the name)."),
-    "rollup": Key(_as_is, "How module statuses roll up: a name or {type: …} (see Ratings and roll-ups).",
-                  "worst"),
+    "rollup": Key(_as_is, "How module statuses roll up: a name or {type: …} (see Ratings and roll-ups).", "worst"),
     "description": Key(_text, "What the category covers, in a sentence or two.", ""),
 }
 MODULE_KEYS = {
     "name": Key(_text, "Lower-case letters, digits and single '_', starting with a letter; unique.", required=True),
     "title": Key(_text, "Shown to the shifter (default: the name)."),
     "category": Key(_text, "The category the module belongs to (one of categories:).", required=True),
-    "collector": Key(_text, "A collector type (see below), or a class by dotted path: package.module:ClassName.",
-                     required=True),
+    "collector": Key(
+        _text, "A collector type (see below), or a class by dotted path: package.module:ClassName.", required=True
+    ),
     "params": Key(_mapping, "The collector's parameters (see below); unknown ones are an error.", {}),
     **{key: Key(spec.read, spec.doc + " Default: the site's defaults:.") for key, spec in DEFAULT_KEYS.items()},
     "weight": Key(_weight, "Weight in a weighted roll-up.", 1.0),
     "rating": Key(_as_is, "How results become a status (default: the collector's own rule)."),
-    "instruction": Key(_text, "What a shifter should do when the module is not green (default: the "
-                              "collector's).", ""),
+    "instruction": Key(_text, "What a shifter should do when the module is not green (default: the collector's).", ""),
     "links": Key(_links, "Links shown next to the module: a list of {title, url}.", []),
     "hosts": Key(_hosts, "Hosts the module watches: in a GOCDB outage the module shows 'downtime'.", []),
 }
@@ -290,19 +290,25 @@ def _read_categories(raw, reading: _Reading) -> list[Category]:
             reading.problems.add(where, "key 'name': missing")
             continue
         values = _read_keys(item, CATEGORY_KEYS, where, reading.problems)
-        _check_name(str(name), bool(NAME_PATTERN.match(str(name))),
-                    "use lower-case letters, digits and '_' (starting with a letter)", seen, "category", where,
-                    reading.problems)
+        _check_name(
+            str(name),
+            bool(NAME_PATTERN.match(str(name))),
+            "use lower-case letters, digits and '_' (starting with a letter)",
+            seen,
+            "category",
+            where,
+            reading.problems,
+        )
         rule, found = check_rollup(item.get("rollup"), counts.get(name, 0))
         for problem in found:
             reading.problems.add(where, problem)
-        categories.append(Category(name=name, title=values["title"] or name, rollup=rule,
-                                   description=values["description"] or ""))
+        categories.append(
+            Category(name=name, title=values["title"] or name, rollup=rule, description=values["description"] or "")
+        )
     return categories
 
 
-def _check_name(name: str, well_formed: bool, rule: str, seen: set, kind: str, where: str,
-                problems: _Problems) -> None:
+def _check_name(name: str, well_formed: bool, rule: str, seen: set, kind: str, where: str, problems: _Problems) -> None:
     if not well_formed:
         problems.add(where, f"key 'name': {rule}")
     if name in seen:
@@ -321,15 +327,18 @@ def _collector(type_name, where: str, problems: _Problems) -> type[Collector] | 
         return None
 
 
-def _collector_params(cls: type[Collector], type_name: str, params: dict, http: dict, where: str,
-                      problems: _Problems) -> dict:
+def _collector_params(
+    cls: type[Collector], type_name: str, params: dict, http: dict, where: str, problems: _Problems
+) -> dict:
     """The module's params with the site's ``http:`` settings the collector knows underneath; every
     unknown name and every value the collector refuses is a problem."""
     known = set(cls.parameter_names())
     params = {**{k: v for k, v in http.items() if k in known}, **params}
     for key in sorted(set(params) - known):
-        problems.add(where, f"key 'params.{key}': unknown parameter of collector '{type_name}' "
-                            f"(known: {', '.join(sorted(known))})")
+        problems.add(
+            where,
+            f"key 'params.{key}': unknown parameter of collector '{type_name}' (known: {', '.join(sorted(known))})",
+        )
     try:
         cls(**{k: v for k, v in params.items() if k in known})
     except Exception as error:  # param raises ValueError/TypeError naming the parameter; collectors add their own
@@ -344,12 +353,21 @@ def _read_module(index: int, raw, reading: _Reading, names: set, categories: set
         problems.add(where, "key 'name': missing")
         return None
     values = _read_keys(raw, MODULE_KEYS, where, problems)
-    _check_name(str(name), bool(NAME_PATTERN.match(str(name))) and "__" not in str(name),  # '__' splits table names
-                "use lower-case letters, digits and single '_' (starting with a letter)", names, "module", where,
-                problems)
+    _check_name(
+        str(name),
+        bool(NAME_PATTERN.match(str(name))) and "__" not in str(name),  # '__' splits table names
+        "use lower-case letters, digits and single '_' (starting with a letter)",
+        names,
+        "module",
+        where,
+        problems,
+    )
     if values["category"] and values["category"] not in categories:
-        problems.add(where, f"key 'category': category '{values['category']}' does not exist "
-                            f"(defined: {', '.join(sorted(categories)) or 'none'})")
+        problems.add(
+            where,
+            f"key 'category': category '{values['category']}' does not exist "
+            f"(defined: {', '.join(sorted(categories)) or 'none'})",
+        )
     cls = _collector(values["collector"], where, problems)
     params = values["params"] if isinstance(values["params"], dict) else {}
     if cls is not None and values["params"] is not None:
@@ -367,10 +385,19 @@ def _read_module(index: int, raw, reading: _Reading, names: set, categories: set
                 problems.add(where, f"key '{key}': {error}")
                 durations[key] = 0.0
     instruction = values["instruction"] or (cls.default_instruction if cls is not None else "")
-    return Module(name=name, title=values["title"] or name, category=values["category"] or "",
-                  collector=values["collector"] or "", params=params, weight=values["weight"] or 0.0,
-                  rating=raw.get("rating"), instruction=instruction, links=values["links"] or [],
-                  hosts=values["hosts"] or [], **durations)
+    return Module(
+        name=name,
+        title=values["title"] or name,
+        category=values["category"] or "",
+        collector=values["collector"] or "",
+        params=params,
+        weight=values["weight"] or 0.0,
+        rating=raw.get("rating"),
+        instruction=instruction,
+        links=values["links"] or [],
+        hosts=values["hosts"] or [],
+        **durations,
+    )
 
 
 def _read_modules(raw, reading: _Reading) -> list[Module]:
@@ -388,8 +415,12 @@ def _check_transfers(raw, reading: _Reading) -> None:
     if raw is None:
         return None
     try:
-        parse_transfers(reading.data, source=reading.source, need_subscriptions=False,
-                        base=reading.path.resolve().parent if reading.path else None)
+        parse_transfers(
+            reading.data,
+            source=reading.source,
+            need_subscriptions=False,
+            base=reading.path.resolve().parent if reading.path else None,
+        )
     except ConfigError as error:
         reading.problems.items.extend(error.problems)
     return None
@@ -422,8 +453,13 @@ def parse_config(data, source: str = "<config>", path: Path | None = None, text:
         raise ConfigError(reading.problems.items)
     site = reading.values["site"]
     return SiteConfig(
-        path=path, site=str(site["name"]), title=str(site["title"]), store=reading.values["store"],
-        levels=reading.values["levels"], categories=reading.values["categories"], modules=reading.values["modules"],
+        path=path,
+        site=str(site["name"]),
+        title=str(site["title"]),
+        store=reading.values["store"],
+        levels=reading.values["levels"],
+        categories=reading.values["categories"],
+        modules=reading.values["modules"],
         config_hash=hashlib.sha256((text or yaml.safe_dump(data, sort_keys=True)).encode()).hexdigest()[:12],
     )
 

@@ -30,8 +30,11 @@ def _records(doc, what: str) -> list[dict]:
         raise SourceError(f"expected {what} keyed by name, got a desc/result table (use kind: site_names)")
     records = list(doc.values()) if isinstance(doc, dict) else doc
     if not isinstance(records, list) or not records:
-        raise SourceError(f"CRIC returned no {what} (query too narrow, or access refused?)"
-                          if isinstance(records, list) else f"expected {what}, got {kind_of(doc)}")
+        raise SourceError(
+            f"CRIC returned no {what} (query too narrow, or access refused?)"
+            if isinstance(records, list)
+            else f"expected {what}, got {kind_of(doc)}"
+        )
     if isinstance(doc, dict) and all(isinstance(v, str) for v in records):
         raise SourceError(f"CRIC answered with an error: {'; '.join(records)[:200]}")
     bad = next((r for r in records if not isinstance(r, dict) or not isinstance(r.get("name"), str)), None)
@@ -43,8 +46,12 @@ def _records(doc, what: str) -> list[dict]:
 def _cms_sites(doc) -> list[dict]:
     rows = []
     for site in _records(doc, "CMS sites"):
-        common = {"site": site["name"], "state": site.get("state"), "status": site.get("status"),
-                  "tier": _tier(site.get("tier_level"), site["name"])}
+        common = {
+            "site": site["name"],
+            "state": site.get("state"),
+            "status": site.get("status"),
+            "tier": _tier(site.get("tier_level"), site["name"]),
+        }
         rows.append({**common, "type": "cms", "name": site["name"]})
         if site.get("facility"):
             rows.append({**common, "type": "facility", "name": site["facility"]})
@@ -61,11 +68,15 @@ def _site_names(doc) -> list[dict]:
     if {"site_name", "type", "alias"} <= set(columns):
         rows = [{"site": r["site_name"], "type": r["type"], "name": r["alias"]} for r in table]
     elif {"phedex_name", "psn_name"} <= set(columns):
-        rows = [{"site": r["psn_name"], "type": kind, "name": r[f"{kind}_name"]}
-                for r in table for kind in ("psn", "phedex")]
+        rows = [
+            {"site": r["psn_name"], "type": kind, "name": r[f"{kind}_name"]}
+            for r in table
+            for kind in ("psn", "phedex")
+        ]
     else:
-        raise SourceError(f"unknown CRIC table columns {columns} (expected site_name/type/alias or "
-                          "phedex_name/psn_name)")
+        raise SourceError(
+            f"unknown CRIC table columns {columns} (expected site_name/type/alias or phedex_name/psn_name)"
+        )
     if not rows:
         raise SourceError("CRIC returned an empty table (query too narrow, or access refused?)")
     odd = [v for row in rows for v in (row["site"], row["type"], row["name"]) if not isinstance(v, str)]
@@ -79,9 +90,18 @@ def _atlas_ddmendpoints(doc) -> list[dict]:
     for rse in _records(doc, "ATLAS DDM endpoints"):
         urls = " ".join(str(rse.get(key) or "") for key in ("se", "endpoint", "aprotocols", "rprotocols"))
         host = _HOST.search(urls)
-        rows.append({"site": rse.get("rc_site") or rse.get("site"), "type": "rse", "name": rse["name"],
-                     "state": rse.get("state"), "status": rse.get("status"), "tier": _tier(rse.get("tier_level"), ""),
-                     "endpoint": rse.get("endpoint"), "host": host.group(1).lower() if host else None})
+        rows.append(
+            {
+                "site": rse.get("rc_site") or rse.get("site"),
+                "type": "rse",
+                "name": rse["name"],
+                "state": rse.get("state"),
+                "status": rse.get("status"),
+                "tier": _tier(rse.get("tier_level"), ""),
+                "endpoint": rse.get("endpoint"),
+                "host": host.group(1).lower() if host else None,
+            }
+        )
     return rows
 
 

@@ -20,13 +20,17 @@ def ongoing_outages(downtimes: pd.DataFrame | None, now: pd.Timestamp) -> dict[s
     """Host → a one-line description of its OUTAGE ongoing at ``now``."""
     if downtimes is None or downtimes.empty:
         return {}
-    rows = downtimes[(downtimes["severity"].astype(str).str.upper() == "OUTAGE")
-                     & (pd.to_datetime(downtimes["start"]) <= now) & (pd.to_datetime(downtimes["end"]) > now)]
+    rows = downtimes[
+        (downtimes["severity"].astype(str).str.upper() == "OUTAGE")
+        & (pd.to_datetime(downtimes["start"]) <= now)
+        & (pd.to_datetime(downtimes["end"]) > now)
+    ]
     outages = {}
     for row in rows.itertuples():
         kind = str(getattr(row, "classification", "") or "").lower() or "announced"
-        outages.setdefault(str(row.hostname), f"{kind} GOCDB downtime {row.id} until "
-                                              f"{pd.Timestamp(row.end):%Y-%m-%d %H:%M} UTC")
+        outages.setdefault(
+            str(row.hostname), f"{kind} GOCDB downtime {row.id} until {pd.Timestamp(row.end):%Y-%m-%d %H:%M} UTC"
+        )
     return outages
 
 
@@ -38,5 +42,7 @@ def downtime_reason(hosts: list[str], bad_rows: list[str] | None, outages: dict[
         hit = [h for h in hosts if h in outages]
         return f"{hit[0]}: {outages[hit[0]]}" if hit else None
     if bad_rows and all(row in outages for row in bad_rows):
-        return f"{bad_rows[0]}: {outages[bad_rows[0]]}" + (f" (+{len(bad_rows) - 1} more hosts)" if len(bad_rows) > 1 else "")
+        return f"{bad_rows[0]}: {outages[bad_rows[0]]}" + (
+            f" (+{len(bad_rows) - 1} more hosts)" if len(bad_rows) > 1 else ""
+        )
     return None

@@ -68,9 +68,7 @@ _CHUNK = 64 * 1024
 #: seconds a connect may always take (within the budget): covers the kernel's first SYN retransmissions
 CONNECT_FLOOR = 3.0
 _LOOPBACK = {"127.0.0.1", "localhost", "::1"}
-_SECRET_QUERY = re.compile(
-    r"(^|&)([^=&]*(?:token|key|pass|secret|auth|sig|session|cred)[^=&]*)=([^&]*)", re.IGNORECASE
-)
+_SECRET_QUERY = re.compile(r"(^|&)([^=&]*(?:token|key|pass|secret|auth|sig|session|cred)[^=&]*)=([^&]*)", re.IGNORECASE)
 _TOKEN_CHARS = re.compile(r"[\x21-\x7e]+")  # visible ASCII: what an HTTP header can carry
 
 _local = threading.local()
@@ -220,7 +218,8 @@ def _connection_failure(exc: Exception, url: str, received: int | None = None) -
     # urllib3's NewConnectionError subclasses ConnectTimeoutError, hence the explicit exclusion
     if has(requests.ConnectTimeout) or any(
         isinstance(e, urllib3.exceptions.ConnectTimeoutError)
-        and not isinstance(e, urllib3.exceptions.NewConnectionError) for e in chain
+        and not isinstance(e, urllib3.exceptions.NewConnectionError)
+        for e in chain
     ):
         return _Retry(f"connect timeout ({shown})", "connect timeout")
     if has(requests.Timeout, urllib3.exceptions.ReadTimeoutError, TimeoutError):
@@ -240,8 +239,12 @@ def _connection_failure(exc: Exception, url: str, received: int | None = None) -
         return SourceError(f"TLS error with {_host_port(url)}: {detail}{hint}")
     if has(http.client.RemoteDisconnected):
         return _Retry(f"server closed the connection without a response ({shown})", "closed without a response")
-    if received is not None and has(requests.exceptions.ChunkedEncodingError, http.client.IncompleteRead,
-                                    urllib3.exceptions.ProtocolError, ConnectionResetError):
+    if received is not None and has(
+        requests.exceptions.ChunkedEncodingError,
+        http.client.IncompleteRead,
+        urllib3.exceptions.ProtocolError,
+        ConnectionResetError,
+    ):
         return _Retry(f"truncated after {received} bytes ({shown})", "truncated")
     if has(ConnectionResetError):
         return _Retry(f"connection reset by {_host_port(url)}", "connection reset")
@@ -295,16 +298,26 @@ class _Watchdog:
         self._timer.cancel()
 
 
-def _attempt(session, url, *, method, data, headers, budget: Budget, connect: float, max_bytes, cert, verify,
-             auth) -> bytes:
+def _attempt(
+    session, url, *, method, data, headers, budget: Budget, connect: float, max_bytes, cert, verify, auth
+) -> bytes:
     """One request: connect within ``connect`` seconds, read within what is left of ``budget``."""
     started = time.monotonic()
     proxies = {"no_proxy": "*"} if urlsplit(url).hostname in _LOOPBACK else None
     received, watchdog = None, None
     try:
         with session.request(
-            method, url, data=data, headers=headers, timeout=(min(connect, budget.left()), budget.left()),
-            cert=cert, verify=verify, auth=auth, stream=True, allow_redirects=True, proxies=proxies,
+            method,
+            url,
+            data=data,
+            headers=headers,
+            timeout=(min(connect, budget.left()), budget.left()),
+            cert=cert,
+            verify=verify,
+            auth=auth,
+            stream=True,
+            allow_redirects=True,
+            proxies=proxies,
         ) as response:
             if response.status_code >= 400:
                 raise _http_error(response, url, token=auth is not None, cert=cert is not None)
@@ -405,9 +418,17 @@ def fetch_url(
     for attempt in range(retries + 1):
         try:
             return _attempt(
-                session, url, method=method.upper(), data=data, headers=merged, budget=budget,
+                session,
+                url,
+                method=method.upper(),
+                data=data,
+                headers=merged,
+                budget=budget,
                 connect=max(share, CONNECT_FLOOR),
-                max_bytes=max_bytes, cert=client_cert, verify=verify, auth=auth,
+                max_bytes=max_bytes,
+                cert=client_cert,
+                verify=verify,
+                auth=auth,
             )
         except _Retry as exc:
             kinds.append(exc.kind)
@@ -415,8 +436,9 @@ def fetch_url(
             delay = max(backoff * 2**attempt, asked)
             if attempt >= retries or budget.left() - delay < share:  # no retry the budget cannot hold
                 if asked and attempt < retries and budget.left() - asked < share:
-                    raise SourceError(hide(f"{exc} (asked to retry after {asked:g}s, beyond the {budget} "
-                                           "timeout)")) from None
+                    raise SourceError(
+                        hide(f"{exc} (asked to retry after {asked:g}s, beyond the {budget} timeout)")
+                    ) from None
                 raise SourceError(hide(str(_gave_up(exc, kinds, budget)))) from None
             logger.warning("retry %d of %d in %.3gs: %s", attempt + 1, retries, delay, hide(str(exc)))
             time.sleep(delay)
@@ -442,27 +464,51 @@ class HttpCollector(Collector):
 
     url = param.String(default="", doc="URL to fetch: http://, https:// or file:// (a local file).")
     method = param.Selector(default="GET", objects=["GET", "POST"], doc="HTTP method.")
-    body = param.String(default=None, allow_None=True, doc=(
-        "Request body, e.g. the NDJSON of an Elasticsearch _msearch; sent as application/json "
-        "unless headers set a Content-Type."))
+    body = param.String(
+        default=None,
+        allow_None=True,
+        doc=(
+            "Request body, e.g. the NDJSON of an Elasticsearch _msearch; sent as application/json "
+            "unless headers set a Content-Type."
+        ),
+    )
     headers = param.Dict(default={}, doc="Extra request headers (put tokens in bearer_token_file, not here).")
-    retries = param.Integer(default=2, bounds=(0, 10), doc=(
-        "Retries after connection errors, timeouts, truncated documents and HTTP 429/502/503/504 (never other "
-        "4xx), while the module's timeout lasts: the timeout covers every attempt and every wait."))
+    retries = param.Integer(
+        default=2,
+        bounds=(0, 10),
+        doc=(
+            "Retries after connection errors, timeouts, truncated documents and HTTP 429/502/503/504 (never other "
+            "4xx), while the module's timeout lasts: the timeout covers every attempt and every wait."
+        ),
+    )
     backoff = param.Number(default=0.5, bounds=(0, None), doc="Seconds before the first retry; doubles each time.")
     user_agent = param.String(default=DEFAULT_USER_AGENT, doc="User-Agent header, so service admins see who calls.")
-    cert = param.String(default=None, allow_None=True, doc=(
-        "X.509 client certificate (PEM path); a grid proxy holding certificate and key goes here alone. "
-        "~ and $VARS are expanded, e.g. $X509_USER_PROXY."))
+    cert = param.String(
+        default=None,
+        allow_None=True,
+        doc=(
+            "X.509 client certificate (PEM path); a grid proxy holding certificate and key goes here alone. "
+            "~ and $VARS are expanded, e.g. $X509_USER_PROXY."
+        ),
+    )
     key = param.String(default=None, allow_None=True, doc="Private key of cert (PEM path), if not inside cert.")
-    ca_dir = param.String(default=None, allow_None=True, doc=(
-        "CA directory or bundle to verify servers, e.g. /etc/grid-security/certificates."))
+    ca_dir = param.String(
+        default=None,
+        allow_None=True,
+        doc=("CA directory or bundle to verify servers, e.g. /etc/grid-security/certificates."),
+    )
     verify = param.Boolean(default=True, doc="Verify the server certificate (switch off for tests only).")
-    bearer_token_file = param.String(default=None, allow_None=True, doc=(
-        "File holding a bearer token (read at every fetch, so renewed tokens are picked up)."))
+    bearer_token_file = param.String(
+        default=None,
+        allow_None=True,
+        doc=("File holding a bearer token (read at every fetch, so renewed tokens are picked up)."),
+    )
     bearer_token_env = param.String(default=None, allow_None=True, doc="Environment variable holding a bearer token.")
-    bearer_token = param.String(default=None, allow_None=True, doc=(
-        "Bearer token itself. Discouraged: it then sits in the config; use bearer_token_file."))
+    bearer_token = param.String(
+        default=None,
+        allow_None=True,
+        doc=("Bearer token itself. Discouraged: it then sits in the config; use bearer_token_file."),
+    )
 
     def fetch(self) -> bytes:
         return self.http_fetch()
@@ -479,13 +525,19 @@ class HttpCollector(Collector):
     def http_fetch(self) -> bytes:
         if not self.url:
             raise SourceError("no url configured")
-        token = read_bearer_token(
-            file=self.bearer_token_file, env=self.bearer_token_env, token=self.bearer_token
-        )
+        token = read_bearer_token(file=self.bearer_token_file, env=self.bearer_token_env, token=self.bearer_token)
         return fetch_url(
-            self.url, method=self.method, data=None if self.body is None else self.body.encode("utf-8"),
-            headers=self.request_headers(), budget=self.budget(), retries=self.retries, backoff=self.backoff,
-            max_bytes=self.max_bytes, cert=_expand(self.cert), key=_expand(self.key),
+            self.url,
+            method=self.method,
+            data=None if self.body is None else self.body.encode("utf-8"),
+            headers=self.request_headers(),
+            budget=self.budget(),
+            retries=self.retries,
+            backoff=self.backoff,
+            max_bytes=self.max_bytes,
+            cert=_expand(self.cert),
+            key=_expand(self.key),
             verify=(_expand(self.ca_dir) or True) if self.verify else False,
-            bearer_token=token, user_agent=self.user_agent,
+            bearer_token=token,
+            user_agent=self.user_agent,
         )

@@ -118,8 +118,11 @@ class MonitCollector(HttpCollector):
     source_fields: ClassVar[list | None] = None
 
     url = param.String(default="", doc="Grafana base URL, e.g. https://monit-grafana.cern.ch (no path).")
-    datasource_id = param.Integer(default=9677, bounds=(0, None), doc=(
-        "Grafana datasource id of the MONIT index (differs between Grafana organisations)."))
+    datasource_id = param.Integer(
+        default=9677,
+        bounds=(0, None),
+        doc=("Grafana datasource id of the MONIT index (differs between Grafana organisations)."),
+    )
     index = param.String(default="monit_prod_sam3_enr_*", doc="Index pattern searched.")
     window = param.String(default="2h", doc="How far back to look, e.g. 2h (from now).")
     page_size = param.Integer(default=10_000, bounds=(1, 10_000), doc="Hits per request; full pages are followed up.")
@@ -172,5 +175,6 @@ class MonitCollector(HttpCollector):
             if following is None or following == after:  # a last page, or a server ignoring search_after
                 return b"[" + b",".join(pages) + b"]"
             after = following
-        raise SourceError(f"more than {self.max_pages} pages of {self.page_size} results: narrow the query "
-                          "or raise max_pages")
+        raise SourceError(
+            f"more than {self.max_pages} pages of {self.page_size} results: narrow the query or raise max_pages"
+        )

@@ -65,8 +65,13 @@ def load_payload(payload: bytes) -> Completed:
     """The :class:`Completed` archived by :meth:`Completed.to_payload`."""
     try:
         record = json.loads(payload)
-        return Completed(list(record.get("argv") or []), int(record["returncode"]), str(record["stdout"]),
-                         str(record["stderr"]), bool(record.get("truncated")))
+        return Completed(
+            list(record.get("argv") or []),
+            int(record["returncode"]),
+            str(record["stdout"]),
+            str(record["stderr"]),
+            bool(record.get("truncated")),
+        )
     except (ValueError, KeyError, TypeError, AttributeError):
         raise SourceError("not a command payload (expected the JSON written by fetch())") from None
 
@@ -77,8 +82,9 @@ def _read(handle, limit: int) -> tuple[str, bool]:
     return data[:limit].decode("utf-8", errors="replace"), len(data) > limit
 
 
-def run(argv: list[str], *, timeout: float, max_bytes: int, env: dict | None = None,
-        cwd: str | None = None) -> Completed:
+def run(
+    argv: list[str], *, timeout: float, max_bytes: int, env: dict | None = None, cwd: str | None = None
+) -> Completed:
     """Run ``argv`` (no shell, stdin closed) with ``env`` added to ours; ``SourceError`` when it
     cannot start or outlives ``timeout`` (then its whole process group is killed)."""
     if not argv:
@@ -89,8 +95,15 @@ def run(argv: list[str], *, timeout: float, max_bytes: int, env: dict | None = N
     environment = {**os.environ, **{str(k): str(v) for k, v in (env or {}).items()}}
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         try:
-            process = subprocess.Popen(list(argv), stdin=subprocess.DEVNULL, stdout=out, stderr=err,
-                                       env=environment, cwd=cwd or None, start_new_session=True)
+            process = subprocess.Popen(
+                list(argv),
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=err,
+                env=environment,
+                cwd=cwd or None,
+                start_new_session=True,
+            )
         except FileNotFoundError:
             raise SourceError(f"command not found: {program}") from None
         except PermissionError:

@@ -30,7 +30,9 @@ from .redact import HIDDEN, SECRET_HEADER, is_secret, redact_params
 #: credentials written into a document by a server that echoes a request's headers
 _HEADER_IN_TEXT = re.compile(
     rb"((?:authorization|x-rucio-auth-token|x-api-key|cookie)[\"']?\s*[:=]\s*[\"']?)"
-    rb"(?:(?:bearer|basic)\s+)?[^\s\"',;]+", re.I)
+    rb"(?:(?:bearer|basic)\s+)?[^\s\"',;]+",
+    re.I,
+)
 _URL = re.compile(rb"[a-z][a-z0-9+.-]*://[^\s\"'<>]+", re.I)
 #: shortest value that is cut out of a payload (shorter ones would cut ordinary text)
 MIN_SECRET = 6
@@ -88,10 +90,19 @@ def record(module: Module, out: Path) -> Recorded:
     out.mkdir(parents=True, exist_ok=True)
     payload_path = out / f"{module.name}.{collector.payload_suffix}"
     meta_path = out / f"{module.name}.meta.json"
-    meta = {"module": module.name, "collector": module.collector, "params": shown, "rating": module.rating,
-            "recorded_at": now.isoformat(), "run_time": collector.run_time, "payload": payload_path.name,
-            "bytes": len(payload), "sha256": hashlib.sha256(payload).hexdigest(), "redacted": hidden,
-            "hfpanel": __version__}
+    meta = {
+        "module": module.name,
+        "collector": module.collector,
+        "params": shown,
+        "rating": module.rating,
+        "recorded_at": now.isoformat(),
+        "run_time": collector.run_time,
+        "payload": payload_path.name,
+        "bytes": len(payload),
+        "sha256": hashlib.sha256(payload).hexdigest(),
+        "redacted": hidden,
+        "hfpanel": __version__,
+    }
     payload_path.write_bytes(payload)
     text = json.dumps(meta, indent=2, default=str) + "\n"
     meta_path.write_text(strip_secrets(text.encode(), secret_values(params)).decode())

@@ -53,8 +53,9 @@ def _default(parameter: param.Parameter) -> str:
 
 
 def _kind(parameter: param.Parameter) -> str:
-    kind = {"Parameter": "any", "ClassSelector": "list or mapping"}.get(type(parameter).__name__,
-                                                                        type(parameter).__name__)
+    kind = {"Parameter": "any", "ClassSelector": "list or mapping"}.get(
+        type(parameter).__name__, type(parameter).__name__
+    )
     if isinstance(parameter, param.Selector) and parameter.objects:
         return f"one of {', '.join(f'`{o}`' for o in parameter.objects)}"
     bounds = getattr(parameter, "bounds", None) if isinstance(parameter, param.Number) else None
@@ -68,8 +69,9 @@ def _param_table(cls: type, names: list[str]) -> list[str]:
     rows = ["| parameter | type | default | what |", "| --- | --- | --- | --- |"]
     for name in names:
         parameter = cls.param[name]
-        rows.append(f"| `{name}` | {_cell(_kind(parameter))} | {_cell(_default(parameter))} | "
-                    f"{_cell(parameter.doc or '')} |")
+        rows.append(
+            f"| `{name}` | {_cell(_kind(parameter))} | {_cell(_default(parameter))} | {_cell(parameter.doc or '')} |"
+        )
     return rows
 
 
@@ -108,13 +110,24 @@ def _key_table(keys: dict) -> list[str]:
 
 
 def site_section() -> list[str]:
-    lines = ["## site.yaml", "", "Top-level keys, read in this order: "
-             + ", ".join(f"`{key}`" for key in config.SECTIONS) + ".", ""]
-    for title, keys in (("`site:`", config.SITE_KEYS), ("`defaults:`", config.DEFAULT_KEYS),
-                        ("each of `categories:`", config.CATEGORY_KEYS), ("each of `modules:`", config.MODULE_KEYS)):
+    lines = [
+        "## site.yaml",
+        "",
+        "Top-level keys, read in this order: " + ", ".join(f"`{key}`" for key in config.SECTIONS) + ".",
+        "",
+    ]
+    for title, keys in (
+        ("`site:`", config.SITE_KEYS),
+        ("`defaults:`", config.DEFAULT_KEYS),
+        ("each of `categories:`", config.CATEGORY_KEYS),
+        ("each of `modules:`", config.MODULE_KEYS),
+    ):
         lines += [f"### {title}", "", *_key_table(keys), ""]
-    lines += ["`http:` holds collector parameters (e.g. `cert`, `ca_dir`, `user_agent`) given to every module "
-              "whose collector has them; a module's own `params` win.", ""]
+    lines += [
+        "`http:` holds collector parameters (e.g. `cert`, `ca_dir`, `user_agent`) given to every module "
+        "whose collector has them; a module's own `params` win.",
+        "",
+    ]
     return lines
 
 
@@ -132,15 +145,26 @@ def ratings_section() -> list[str]:
 def collectors_section() -> list[str]:
     lines = ["## Parameters every collector family shares", ""]
     for title, base in SHARED:
-        names = [n for n in base.param if n != "name" and not any(
-            n in earlier.param for _, earlier in SHARED[:SHARED.index((title, base))] if issubclass(base, earlier))]
+        names = [
+            n
+            for n in base.param
+            if n != "name"
+            and not any(
+                n in earlier.param for _, earlier in SHARED[: SHARED.index((title, base))] if issubclass(base, earlier)
+            )
+        ]
         lines += [f"### {title}", "", *_param_table(base, names), ""]
     lines += ["## Collector types", ""]
     for type_name in sorted(registry()):
         cls = collector_class(type_name)
-        lines += [f"### `{type_name}`", "", f"`{cls.__module__}:{cls.__qualname__}` — "
-                  f"{_cell(_first_paragraph(cls.__doc__))}", "",
-                  _cell(_first_paragraph(sys.modules[cls.__module__].__doc__)), ""]
+        lines += [
+            f"### `{type_name}`",
+            "",
+            f"`{cls.__module__}:{cls.__qualname__}` — {_cell(_first_paragraph(cls.__doc__))}",
+            "",
+            _cell(_first_paragraph(sys.modules[cls.__module__].__doc__)),
+            "",
+        ]
         own = _own(cls)
         lines += [*_param_table(cls, own), ""] if own else ["No parameters of its own.", ""]
         lines.append(f"Also: {_families(cls)}.")

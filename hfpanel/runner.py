@@ -19,8 +19,8 @@ from . import __version__, stored_config
 from .clock import utc_naive, utcnow
 from .collector import ParseResult, SourceError
 from .config import Module, SiteConfig
-from .durations import format_duration
 from .downtime import DOWNTIME_COLLECTOR, downtime_reason, ongoing_outages
+from .durations import format_duration
 from .levels import DOWNTIME, NOINFO_STATUS, OK
 from .rating import is_downtime_rollup, rate, rollup
 from .store import Store, StoreWriter
@@ -89,8 +89,9 @@ def execute(module: Module, collector=None, run_time: float | None = None) -> Ou
     return outcome
 
 
-def run_modules(modules: list[Module], max_workers: int = 16, on_done=None,
-                run_time: float | None = None) -> list[Outcome]:
+def run_modules(
+    modules: list[Module], max_workers: int = 16, on_done=None, run_time: float | None = None
+) -> list[Outcome]:
     """Run modules concurrently, each with its own deadline (its collector's ``deadline()``)."""
     results: dict[str, Outcome] = {}
     started: dict[str, tuple[float, float]] = {}
@@ -125,8 +126,9 @@ def run_modules(modules: list[Module], max_workers: int = 16, on_done=None,
                     del pending[name]
                 elif name in started and now - started[name][0] > started[name][1]:
                     reason = f"timed out after {format_duration(now - started[name][0])}"
-                    results[name] = Outcome(module, message=f"no information: {reason}", error=reason,
-                                            duration=now - started[name][0])
+                    results[name] = Outcome(
+                        module, message=f"no information: {reason}", error=reason, duration=now - started[name][0]
+                    )
                     log.warning("module %s %s; carrying on without it", name, reason)
                     del pending[name]
                     if on_done:
@@ -150,7 +152,9 @@ class Runner:
         self._stored_digests: set[str] | None = None
 
     def due(self, previous: pd.DataFrame, now: pd.Timestamp) -> list[Module]:
-        return [m for m, when in self._due_times(previous) if when is None or when - pd.Timedelta(seconds=DUE_SLACK) <= now]
+        return [
+            m for m, when in self._due_times(previous) if when is None or when - pd.Timedelta(seconds=DUE_SLACK) <= now
+        ]
 
     def next_due(self, previous: pd.DataFrame) -> tuple[pd.Timestamp, str] | None:
         """When the next module falls due, and which one (None when some module never ran)."""
@@ -162,8 +166,10 @@ class Runner:
     def _due_times(self, previous: pd.DataFrame) -> list[tuple[Module, pd.Timestamp | None]]:
         """Each module with the time its interval runs out (None: it never ran)."""
         last = dict(zip(previous["module"], previous["time"])) if not previous.empty else {}
-        return [(m, None if last.get(m.name) is None else pd.Timestamp(last[m.name]) + pd.Timedelta(seconds=m.interval))
-                for m in self.config.modules]
+        return [
+            (m, None if last.get(m.name) is None else pd.Timestamp(last[m.name]) + pd.Timedelta(seconds=m.interval))
+            for m in self.config.modules
+        ]
 
     def run_once(self, writer: StoreWriter, now=None, force: bool = False, progress=None) -> RunSummary:
         """Run every due module (all with ``force``) and commit the run; ``now`` is for backfills."""
@@ -172,18 +178,31 @@ class Runner:
         previous = self._previous(writer, now)
         modules = self.config.modules if force else self.due(previous, now)
         if not modules:  # cron runs more often than the shortest interval: nothing to do, nothing to commit
-            return RunSummary("", now, pd.DataFrame(), pd.DataFrame(), _time.monotonic() - wall_start,
-                              next_due=self.next_due(previous))
+            return RunSummary(
+                "",
+                now,
+                pd.DataFrame(),
+                pd.DataFrame(),
+                _time.monotonic() - wall_start,
+                next_due=self.next_due(previous),
+            )
         if progress:
             progress.reset(total=len(modules))
-        outcomes = run_modules(modules, self.max_workers, on_done=(lambda m: progress.update(1)) if progress else None,
-                               run_time=now.tz_localize("UTC").timestamp())
+        outcomes = run_modules(
+            modules,
+            self.max_workers,
+            on_done=(lambda m: progress.update(1)) if progress else None,
+            run_time=now.tz_localize("UTC").timestamp(),
+        )
         run_id = f"{now.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}"
         outages = ongoing_outages(self._reference_table(writer, outcomes, DOWNTIME_COLLECTOR, "downtimes"), now)
         topology = self._reference_table(writer, outcomes, TOPOLOGY_COLLECTOR, "topology")
         statuses = self._status_rows(run_id, now, outcomes, previous, outages)
-        merged = pd.concat([previous[~previous["module"].isin(statuses["module"])], statuses]) \
-            if not previous.empty else statuses
+        merged = (
+            pd.concat([previous[~previous["module"].isin(statuses["module"])], statuses])
+            if not previous.empty
+            else statuses
+        )
         merged = merged[merged["module"].isin([m.name for m in self.config.modules])]
         categories = self._category_rows(run_id, now, merged)
         tables = {
@@ -195,12 +214,22 @@ class Runner:
         }
         end = utc_naive(now + pd.Timedelta(seconds=_time.monotonic() - wall_start))
         levels = merged["level"].value_counts()
-        tables["runs"] = pd.DataFrame([{
-            "run_id": run_id, "time": now, "start": now, "end": end, "site": self.config.site,
-            "config_hash": self._digest, "version": __version__, "modules": len(merged),
-            "modules_run": len(outcomes),
-            **{lvl: int(levels.get(lvl, 0)) for lvl in ("ok", "warning", "critical", "noinfo", "downtime")},
-        }])
+        tables["runs"] = pd.DataFrame(
+            [
+                {
+                    "run_id": run_id,
+                    "time": now,
+                    "start": now,
+                    "end": end,
+                    "site": self.config.site,
+                    "config_hash": self._digest,
+                    "version": __version__,
+                    "modules": len(merged),
+                    "modules_run": len(outcomes),
+                    **{lvl: int(levels.get(lvl, 0)) for lvl in ("ok", "warning", "critical", "noinfo", "downtime")},
+                }
+            ]
+        )
         if self._digest not in self._known_digests(writer):
             tables[stored_config.TABLE] = stored_config.config_row(self._effective, now)
         writer.write(tables)  # one atomic commit: runs is visible together with everything else
@@ -237,8 +266,11 @@ class Runner:
         """The ``table`` of this run's modules of type ``collector``, else the last one seen
         (from memory, or from the store on a runner's first run)."""
         key = (collector, table)
-        fresh = [o.result.tables[table] for o in outcomes if o.module.collector == collector
-                 and o.result is not None and o.status >= 0 and table in o.result.tables]
+        fresh = [
+            o.result.tables[table]
+            for o in outcomes
+            if o.module.collector == collector and o.result is not None and o.status >= 0 and table in o.result.tables
+        ]
         if fresh:
             self._reference[key] = pd.concat(fresh, ignore_index=True)
         elif key not in self._reference and writer.manifest["tables"]:
@@ -265,12 +297,26 @@ class Runner:
             downtime = downtime_reason(m.hosts, o.inputs.get("bad_rows"), outages or {}) if level != OK else None
             if downtime:
                 level, message = DOWNTIME, f"in downtime ({downtime}); {message}"
-            rows.append({
-                "run_id": run_id, "time": now, "category": m.category, "module": m.name, "title": m.title,
-                "collector": m.collector, "status": float(o.status), "level": level, "downtime": downtime or "",
-                "message": message, "error": o.error, "stale": bool(stale), "last_good": good,
-                "source_url": o.source_url or "", "weight": m.weight, "duration_s": round(o.duration, 3),
-            })
+            rows.append(
+                {
+                    "run_id": run_id,
+                    "time": now,
+                    "category": m.category,
+                    "module": m.name,
+                    "title": m.title,
+                    "collector": m.collector,
+                    "status": float(o.status),
+                    "level": level,
+                    "downtime": downtime or "",
+                    "message": message,
+                    "error": o.error,
+                    "stale": bool(stale),
+                    "last_good": good,
+                    "source_url": o.source_url or "",
+                    "weight": m.weight,
+                    "duration_s": round(o.duration, 3),
+                }
+            )
         frame = pd.DataFrame(rows)
         if not frame.empty:
             frame["last_good"] = pd.to_datetime(frame["last_good"]).astype("datetime64[us]")
@@ -285,18 +331,41 @@ class Runner:
             downtime = [lvl == DOWNTIME for lvl in members.get("level", [])]
             rating = rollup(category.rollup, statuses, weights, downtime)
             level = DOWNTIME if is_downtime_rollup(rating) else self.config.levels.level(rating.status)
-            rows.append({"run_id": run_id, "time": now, "category": category.name, "title": category.title,
-                         "status": float(rating.status), "level": level, "message": rating.message})
+            rows.append(
+                {
+                    "run_id": run_id,
+                    "time": now,
+                    "category": category.name,
+                    "title": category.title,
+                    "status": float(rating.status),
+                    "level": level,
+                    "message": rating.message,
+                }
+            )
         return pd.DataFrame(rows)
 
     def _metric_rows(self, run_id, now, outcomes) -> pd.DataFrame:
-        rows = [{"run_id": run_id, "time": now, "module": o.module.name, "metric": name, "value": float(value)}
-                for o in outcomes if o.result for name, value in o.result.metrics.items()]
+        rows = [
+            {"run_id": run_id, "time": now, "module": o.module.name, "metric": name, "value": float(value)}
+            for o in outcomes
+            if o.result
+            for name, value in o.result.metrics.items()
+        ]
         return pd.DataFrame(rows)
 
     def _payload_rows(self, run_id, now, outcomes) -> pd.DataFrame:
-        rows = [{"run_id": run_id, "time": now, "module": o.module.name, "ok": o.status >= 0,
-                 "size": len(o.payload), "payload": o.payload} for o in outcomes if o.payload is not None]
+        rows = [
+            {
+                "run_id": run_id,
+                "time": now,
+                "module": o.module.name,
+                "ok": o.status >= 0,
+                "size": len(o.payload),
+                "payload": o.payload,
+            }
+            for o in outcomes
+            if o.payload is not None
+        ]
         return pd.DataFrame(rows)
 
     def _detail_tables(self, run_id, now, outcomes, topology=None) -> dict[str, pd.DataFrame]:

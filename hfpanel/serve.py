@@ -66,6 +66,7 @@ def _collect() -> None:
     except (OSError, AttributeError):  # not glibc: collecting is all we can do
         pass
     from .components.base import StoreView
+
     log.info("sessions closed: %d components alive", len(StoreView.live))
 
 
@@ -76,6 +77,7 @@ def _page(build, **kwargs):
     def page():
         pn.state.on_session_destroyed(_release_memory)
         return build(**kwargs)
+
     return page
 
 
@@ -83,6 +85,7 @@ def _origins(address: str, port: int) -> list[str]:
     hosts = [address, "localhost", "127.0.0.1"]
     if address in ("0.0.0.0", "::", ""):
         import socket
+
         hosts = ["localhost", "127.0.0.1", socket.gethostname(), socket.getfqdn()]
     return list(dict.fromkeys(f"{host}:{port}" for host in hosts if host))
 
@@ -100,8 +103,9 @@ def serve(store, config=None, port: int = 5006, address: str = "127.0.0.1", show
     from apps.overview import build
     from apps.plots import build as build_plots
     from apps.transfers import build as build_transfers
-    from .queries.loaders import shared_store
+
     from .config import ConfigError, load_config
+    from .queries.loaders import shared_store
 
     store = Path(store).resolve()
     try:
@@ -117,12 +121,22 @@ def serve(store, config=None, port: int = 5006, address: str = "127.0.0.1", show
             for problem in error.problems:
                 print(problem, file=sys.stderr)
             return 2
-    pages = {"/": _page(build, store=store, config=site_config),
-             "/plots": _page(build_plots, store=store, config=site_config),
-             "/transfers": _page(build_transfers, store=store, config=site_config)}
+    pages = {
+        "/": _page(build, store=store, config=site_config),
+        "/plots": _page(build_plots, store=store, config=site_config),
+        "/transfers": _page(build_transfers, store=store, config=site_config),
+    }
     try:
-        server = pn.serve(pages, port=port, address=address, websocket_origin=_origins(address, port),
-                          show=show, start=False, title="hfpanel — site status", verbose=False)
+        server = pn.serve(
+            pages,
+            port=port,
+            address=address,
+            websocket_origin=_origins(address, port),
+            show=show,
+            start=False,
+            title="hfpanel — site status",
+            verbose=False,
+        )
     except OSError as error:
         print(f"error: cannot listen on {address}:{port}: {error.strerror or error}", file=sys.stderr)
         return 1

@@ -27,6 +27,7 @@ class Record(msgspec.Struct, gc=False):
     needs them, so most are never decoded. A ``gc=False`` struct, not ``(position, namedtuple)``:
     a flush holds 20,000 records, and as objects the cyclic GC tracks they made it run full
     collections (15% of a flush)."""
+
     received: float
     destination: str
     headers: bytes
@@ -57,8 +58,9 @@ def _segment(path: Path, mapped: bool):
         return mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
 
 
-def read_records(folder: Path, start: tuple[int, int], end: tuple[int, int] | None = None, limit: int = 0,
-                 verify: bool = True):
+def read_records(
+    folder: Path, start: tuple[int, int], end: tuple[int, int] | None = None, limit: int = 0, verify: bool = True
+):
     """Records from position ``start`` up to ``end`` (or the last whole record). Stops at a torn
     or corrupt tail. ``verify=False`` skips the CRC (3-4 µs a message) for records this process
     itself wrote and fsynced, and reads the segments memory-mapped."""
@@ -75,10 +77,11 @@ def read_records(folder: Path, start: tuple[int, int], end: tuple[int, int] | No
         while at + size_of <= stop:
             size, crc, received, dest_len, head_len = unpack(data, at)
             head, body, after = at + size_of + dest_len, at + size_of + dest_len + head_len, at + size_of + size
-            if after > stop or (verify and zlib.crc32(view[at + size_of:after],
-                                                      zlib.crc32(view[at + 8:at + 16])) != crc):
+            if after > stop or (
+                verify and zlib.crc32(view[at + size_of : after], zlib.crc32(view[at + 8 : at + 16])) != crc
+            ):
                 return  # a torn or corrupt tail: nothing after it is trusted
-            destination = data[at + size_of:head]
+            destination = data[at + size_of : head]
             name = names.get(destination)
             if name is None:
                 name = names[destination] = destination.decode()

@@ -14,12 +14,15 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+
 import pandas as pd
 
 from .redact import redact_params
 
 log = logging.getLogger("hfpanel.stored_config")
 TABLE = "configs"
+
+
 def redact(params: dict) -> dict:
     """``params`` with secrets hidden, by the one rule of ``hfpanel.redact``."""
     return redact_params(params)[0]
@@ -34,16 +37,34 @@ def effective_config(config) -> dict:
         except Exception as error:  # a collector that cannot be built: its module fails the run anyway
             log.debug("no effective rule for %s: %s", module.name, error)
             rule = module.rating
-        modules.append({"name": module.name, "title": module.title, "category": module.category,
-                        "collector": module.collector, "params": redact(module.params),
-                        "interval": module.interval, "timeout": module.timeout, "max_age": module.max_age,
-                        "weight": module.weight, "rating": rule, "instruction": module.instruction,
-                        "links": list(module.links), "hosts": list(module.hosts)})
-    categories = [{"name": c.name, "title": c.title, "rollup": c.rollup,
-                   "description": getattr(c, "description", "")} for c in config.categories]
-    return {"site": config.site, "title": config.title,
-            "levels": {"ok": config.levels.ok, "warning": config.levels.warning},
-            "categories": categories, "modules": modules}
+        modules.append(
+            {
+                "name": module.name,
+                "title": module.title,
+                "category": module.category,
+                "collector": module.collector,
+                "params": redact(module.params),
+                "interval": module.interval,
+                "timeout": module.timeout,
+                "max_age": module.max_age,
+                "weight": module.weight,
+                "rating": rule,
+                "instruction": module.instruction,
+                "links": list(module.links),
+                "hosts": list(module.hosts),
+            }
+        )
+    categories = [
+        {"name": c.name, "title": c.title, "rollup": c.rollup, "description": getattr(c, "description", "")}
+        for c in config.categories
+    ]
+    return {
+        "site": config.site,
+        "title": config.title,
+        "levels": {"ok": config.levels.ok, "warning": config.levels.warning},
+        "categories": categories,
+        "modules": modules,
+    }
 
 
 def to_json(effective: dict) -> str:
@@ -56,8 +77,9 @@ def digest(effective: dict) -> str:
 
 def config_row(effective: dict, now) -> pd.DataFrame:
     """The ``configs`` row of ``effective`` (written once per digest, with the run that first used it)."""
-    return pd.DataFrame([{"config_hash": digest(effective), "time": now, "site": effective["site"],
-                          "config": to_json(effective)}])
+    return pd.DataFrame(
+        [{"config_hash": digest(effective), "time": now, "site": effective["site"], "config": to_json(effective)}]
+    )
 
 
 def stored_digests(store) -> set[str]:

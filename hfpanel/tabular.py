@@ -346,13 +346,24 @@ class TableSelection(param.Parameterized):
     #: whether a metric may be a path into the parsed (JSON) document
     metric_paths: ClassVar[bool] = False
 
-    columns = param.ClassSelector(class_=(list, dict), default=None, allow_None=True, doc=(
-        "Columns to keep: a list of names, or {new_name: existing} to rename; nested JSON fields are 'a.b'."))
-    where = param.Dict(default=None, allow_None=True, doc=(
-        "Keep only rows whose column equals a value or one of a list: {column: value or [values]}."))
-    metrics = param.Dict(default={}, doc=(
-        "Named metrics: {name: {count: true} | {sum|mean|max|min: column} | {count_where: {column: value}}}; "
-        "JSON collectors also accept a path into the document, e.g. 'hits.total.value'."))
+    columns = param.ClassSelector(
+        class_=(list, dict),
+        default=None,
+        allow_None=True,
+        doc=("Columns to keep: a list of names, or {new_name: existing} to rename; nested JSON fields are 'a.b'."),
+    )
+    where = param.Dict(
+        default=None,
+        allow_None=True,
+        doc=("Keep only rows whose column equals a value or one of a list: {column: value or [values]}."),
+    )
+    metrics = param.Dict(
+        default={},
+        doc=(
+            "Named metrics: {name: {count: true} | {sum|mean|max|min: column} | {count_where: {column: value}}}; "
+            "JSON collectors also accept a path into the document, e.g. 'hits.total.value'."
+        ),
+    )
 
     def __init__(self, **params):
         super().__init__(**params)

@@ -94,11 +94,20 @@ def _check_tables(result: ParseResult, expect: dict, where: str) -> list[str]:
     return problems
 
 
-def check_fixture(path, *, collector: str | type[Collector] | None = None, params: dict | None = None,
-                  rating: dict | None = None, levels: Levels | None = None, expect_level: str | None = None,
-                  expect_status: float | None = None, expect_metrics: dict[str, Any] | None = None,
-                  expect_tables: dict | None = None, expect_message: str | None = None,
-                  expect_error: str | None = None) -> Checked:
+def check_fixture(
+    path,
+    *,
+    collector: str | type[Collector] | None = None,
+    params: dict | None = None,
+    rating: dict | None = None,
+    levels: Levels | None = None,
+    expect_level: str | None = None,
+    expect_status: float | None = None,
+    expect_metrics: dict[str, Any] | None = None,
+    expect_tables: dict | None = None,
+    expect_message: str | None = None,
+    expect_error: str | None = None,
+) -> Checked:
     """Parse and rate a fixture; every expectation that does not hold is named in one AssertionError.
 
     ``expect_metrics`` values are numbers (compared to 1e-9), None/NaN for "no value", or a
@@ -118,14 +127,15 @@ def check_fixture(path, *, collector: str | type[Collector] | None = None, param
         if expect_level not in (None, "noinfo"):
             problems.append(f"{where}: level noinfo, expected {expect_level}")
         if problems:
-            raise AssertionError("\n".join(problems))
+            raise AssertionError("\n".join(problems)) from None
         return checked
     rated = rate(dict(rule) if rule else None, result)
     checked = Checked(result, rated, levels.level(rated.status))
     problems = [] if expect_error is None else [f"{where}: parsed, expected the error {expect_error!r}"]
     if expect_level is not None and checked.level != expect_level:
-        problems.append(f"{where}: level {checked.level} (status {rated.status:g}: {rated.message}), "
-                        f"expected {expect_level}")
+        problems.append(
+            f"{where}: level {checked.level} (status {rated.status:g}: {rated.message}), expected {expect_level}"
+        )
     if expect_status is not None and not _same(rated.status, expect_status):
         problems.append(f"{where}: status {rated.status:g}, expected {expect_status:g}")
     for name, want in (expect_metrics or {}).items():

@@ -7,9 +7,8 @@ table that has a host column and no site of its own.
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 import logging
+from urllib.parse import urlsplit
 
 import pandas as pd
 

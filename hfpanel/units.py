@@ -32,7 +32,7 @@ def fmt_time(value, seconds: bool = False) -> str:
 
 
 def fmt_age(seconds) -> str:
-    """"12m ago", "in 5m"."""
+    """ "12m ago", "in 5m"."""
     if seconds is None or pd.isna(seconds):
         return "—"
     if seconds < 0:
@@ -107,13 +107,17 @@ def format_id(value) -> str:
 _UNIT_BY_NAME = (
     (("_id", "id", "jobid", "clusterid", "procid", "pid"), "id"),
     (("throughput", "bytes_per_s", "bytes_s", "_bps", "rate_bytes"), "rate"),
-    (("bytes", "_size", "filesize", "size_b", "volume", "_free", "_total", "_used", "precious", "removable"),
-     "bytes"),
+    (("bytes", "_size", "filesize", "size_b", "volume", "_free", "_total", "_used", "precious", "removable"), "bytes"),
     (("duration_s", "_seconds", "_s", "duration", "age_s", "elapsed"), "seconds"),
     (("efficiency", "fraction", "ratio"), "percent"),
 )
-FORMATTERS = {"id": format_id, "rate": format_rate, "bytes": format_bytes, "seconds": format_seconds,
-              "percent": format_percent}
+FORMATTERS = {
+    "id": format_id,
+    "rate": format_rate,
+    "bytes": format_bytes,
+    "seconds": format_seconds,
+    "percent": format_percent,
+}
 
 
 def unit_of(column: str) -> str | None:

@@ -11,12 +11,12 @@ naive UTC) and optionally ``config`` (a SiteConfig or the path of a site.yaml), 
 when they change, and exposes what it shows as ``.data``.
 """
 
+from ..queries.loaders import shared_store
+from ..queries.status import category_frame, module_frame
 from .base import StoreView, to_time
 from .changes import WhatChanged
 from .dashboard import Dashboard
-from ..queries.loaders import shared_store
 from .module_view import ModuleView
-from ..queries.status import category_frame, module_frame
 from .overview import StatusOverview
 from .plots import PlotBuilder, plot
 from .search import Search
@@ -24,6 +24,20 @@ from .strip import StatusStrip
 from .timetravel import TimeTravel
 from .why import WhyThisColour
 
-__all__ = ["StoreView", "StatusOverview", "ModuleView", "TimeTravel", "Dashboard", "StatusStrip", "WhatChanged",
-           "WhyThisColour", "Search", "PlotBuilder", "plot", "shared_store", "module_frame", "category_frame",
-           "to_time"]
+__all__ = [
+    "StoreView",
+    "StatusOverview",
+    "ModuleView",
+    "TimeTravel",
+    "Dashboard",
+    "StatusStrip",
+    "WhatChanged",
+    "WhyThisColour",
+    "Search",
+    "PlotBuilder",
+    "plot",
+    "shared_store",
+    "module_frame",
+    "category_frame",
+    "to_time",
+]

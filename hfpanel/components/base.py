@@ -4,23 +4,21 @@ from __future__ import annotations
 
 import logging
 import weakref
-
 from pathlib import Path
 
 import pandas as pd
 import panel as pn
 import param
 
-from ..config import SiteConfig, load_config
 from ..clock import parse_time, utcnow
-from ..store import Store
+from ..config import SiteConfig, load_config
 from ..queries import loaders
 from ..queries.status import DEFAULT_MAX_AGE
+from ..store import Store
 from .style import esc
 from .url import differs
 
 log = logging.getLogger("hfpanel.components")
-
 
 
 #: None/"" / "now" mean now; anything else becomes a naive-UTC timestamp (ValueError if not a time)
@@ -46,15 +44,28 @@ class StoreView(pn.viewable.Viewer):
     ``_watched`` changes, and expose what they show as ``.data``.
     """
 
-    store = param.ClassSelector(class_=Store, allow_None=True, allow_refs=True,
-                                doc="The store to show (a path is opened).")
-    time = param.ClassSelector(class_=pd.Timestamp, allow_None=True, default=None, allow_refs=True,
-                               doc="The viewed time as naive UTC; None means now (the latest run).")
-    config = param.ClassSelector(class_=SiteConfig, allow_None=True, default=None, allow_refs=True,
-                                 doc="The site config (instructions, links, max ages); optional.")
-    active = param.Boolean(default=True, allow_refs=True,
-                           doc="False while hidden (e.g. in a collapsed card): updates wait until the component "
-                               "is shown again.")
+    store = param.ClassSelector(
+        class_=Store, allow_None=True, allow_refs=True, doc="The store to show (a path is opened)."
+    )
+    time = param.ClassSelector(
+        class_=pd.Timestamp,
+        allow_None=True,
+        default=None,
+        allow_refs=True,
+        doc="The viewed time as naive UTC; None means now (the latest run).",
+    )
+    config = param.ClassSelector(
+        class_=SiteConfig,
+        allow_None=True,
+        default=None,
+        allow_refs=True,
+        doc="The site config (instructions, links, max ages); optional.",
+    )
+    active = param.Boolean(
+        default=True,
+        allow_refs=True,
+        doc="False while hidden (e.g. in a collapsed card): updates wait until the component is shown again.",
+    )
 
     _watched: tuple = ("store", "time", "config")
     #: this component's parameters that follow the page it is part of (see ``follow``), by the name
@@ -62,7 +73,7 @@ class StoreView(pn.viewable.Viewer):
     _follows: dict = {"store": "store", "time": "time", "config": "config"}
     #: every component alive in this process (the server logs the count as sessions close: a
     #: count that keeps growing is a session leak)
-    live: "weakref.WeakSet[StoreView]" = weakref.WeakSet()
+    live: weakref.WeakSet[StoreView] = weakref.WeakSet()
 
     def __init__(self, **params):
         if "store" in params:
@@ -74,7 +85,7 @@ class StoreView(pn.viewable.Viewer):
         super().__init__(**params)
         StoreView.live.add(self)
 
-    def follow(self, owner: param.Parameterized, **renamed: str) -> "StoreView":
+    def follow(self, owner: param.Parameterized, **renamed: str) -> StoreView:
         """Bind this component to the page ``owner``: each parameter of ``_follows`` (plus ``renamed``,
         own name → the owner's name) follows the owner's through a parameter reference, and a
         change made here (a click, a step through time) is handed to the owner, which every other
@@ -89,8 +100,11 @@ class StoreView(pn.viewable.Viewer):
     def _hand_to_owner(self, *events) -> None:
         """Bound parameters changed here, not through the owner (that unbinds their references):
         give the values to the owner, in one update, and follow it again."""
-        changed = {event.name: event.new for event in events
-                   if differs(getattr(self._owner, self._bound[event.name]), event.new)}
+        changed = {
+            event.name: event.new
+            for event in events
+            if differs(getattr(self._owner, self._bound[event.name]), event.new)
+        }
         if changed:
             self._owner.param.update(**{self._bound[own]: value for own, value in changed.items()})
             self.param.update(**{own: self._owner.param[self._bound[own]] for own in changed})
@@ -101,8 +115,9 @@ class StoreView(pn.viewable.Viewer):
         A hidden component only notes that it is out of date and renders when shown: a page
         builds and steps through time at the cost of what the shifter actually sees."""
         self._outdated = True
-        self._failure = pn.pane.HTML("", visible=False, sizing_mode="stretch_width", margin=(4, 10),
-                                     css_classes=["hf-failure"])
+        self._failure = pn.pane.HTML(
+            "", visible=False, sizing_mode="stretch_width", margin=(4, 10), css_classes=["hf-failure"]
+        )
         self._failed_error, self._hidden_by_failure = None, []
         if isinstance(self._layout, pn.layout.ListPanel):
             self._layout.insert(0, self._failure)
@@ -140,9 +155,11 @@ class StoreView(pn.viewable.Viewer):
             self._hidden_by_failure = [pane for pane in self._layout if pane is not self._failure and pane.visible]
             for pane in self._hidden_by_failure:
                 pane.visible = False
-        self._failure.object = (f'<div class="hf-noinfo" role="alert"><b>This part could not be shown.</b> '
-                                f"{esc(self.failure_subject())}failed with {esc(what)}. The rest of the page works; "
-                                "the error is in the server log.</div>")
+        self._failure.object = (
+            f'<div class="hf-noinfo" role="alert"><b>This part could not be shown.</b> '
+            f"{esc(self.failure_subject())}failed with {esc(what)}. The rest of the page works; "
+            "the error is in the server log.</div>"
+        )
         self._failure.visible = True
 
     def failure_subject(self) -> str:

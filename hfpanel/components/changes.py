@@ -38,10 +38,18 @@ class WhatChanged(StoreView):
     ``data``: the level changes; ``row_changes``: module, table, change, key, changed, columns.
     """
 
-    since = param.ClassSelector(class_=pd.Timestamp, allow_None=True, default=None,
-                                doc="Compare from this time (naive UTC); None: start of the current shift.")
-    until = param.ClassSelector(class_=pd.Timestamp, allow_None=True, default=None,
-                                doc="Compare to this time (naive UTC); None: the viewed time (now).")
+    since = param.ClassSelector(
+        class_=pd.Timestamp,
+        allow_None=True,
+        default=None,
+        doc="Compare from this time (naive UTC); None: start of the current shift.",
+    )
+    until = param.ClassSelector(
+        class_=pd.Timestamp,
+        allow_None=True,
+        default=None,
+        doc="Compare to this time (naive UTC); None: the viewed time (now).",
+    )
     keys = param.Dict(default={}, doc="module -> the columns identifying a row of its detail tables.")
     ignore = param.List(default=[], item_type=str, doc="Columns never compared (e.g. a changing timestamp).")
     modules = param.List(default=[], item_type=str, doc="Only these modules ([] for all).")
@@ -57,16 +65,22 @@ class WhatChanged(StoreView):
         self._rows = pd.DataFrame(columns=history.ROW_CHANGE_COLUMNS)
         self._window = None
         self._syncing = False
-        self._since_input = pn.widgets.DatetimeInput(label="Since (UTC)", value=None, width=200,
-                                                     format="%Y-%m-%d %H:%M:%S")
+        self._since_input = pn.widgets.DatetimeInput(
+            label="Since (UTC)", value=None, width=200, format="%Y-%m-%d %H:%M:%S"
+        )
         self._shift = pn.widgets.Button(label="Start of shift", width=130, align="end")
         self._shift.on_click(lambda event: setattr(self, "since", None))
         self._since_input.param.watch(self._on_since, "value")
         self._summary = pn.pane.HTML("", stylesheets=[CSS], sizing_mode="stretch_width", margin=(4, 10))
         self._levels = pn.pane.HTML("", stylesheets=[CSS], sizing_mode="stretch_width", margin=(4, 10))
         self._details = pn.pane.HTML("", stylesheets=[CSS], sizing_mode="stretch_width", margin=(4, 10))
-        self._layout = pn.Column(pn.Row(self._since_input, self._shift), self._summary, self._levels,
-                                 self._details, sizing_mode="stretch_width")
+        self._layout = pn.Column(
+            pn.Row(self._since_input, self._shift),
+            self._summary,
+            self._levels,
+            self._details,
+            sizing_mode="stretch_width",
+        )
         self._start()
 
     def __panel__(self):
@@ -116,8 +130,10 @@ class WhatChanged(StoreView):
         if window is None:
             self._changes = self._changes.iloc[0:0]
             self._rows = self._rows.iloc[0:0]
-            self._summary.object = ('<div class="hf-banner hf-banner-live">'
-                                    f'{"No store given." if self.store is None else "The store has no runs yet."}</div>')
+            self._summary.object = (
+                '<div class="hf-banner hf-banner-live">'
+                f"{'No store given.' if self.store is None else 'The store has no runs yet.'}</div>"
+            )
             self._levels.object = self._details.object = ""
             return
         since, until = window
@@ -141,8 +157,9 @@ class WhatChanged(StoreView):
         for at in (since, until):
             status = loaders.status_at(self.store, at)
             shown |= set(status["module"]) if not status.empty else set()
-        modules = [m for m in sorted(shown | set(self.modules)) if m in names
-                   and (not self.modules or m in self.modules)]
+        modules = [
+            m for m in sorted(shown | set(self.modules)) if m in names and (not self.modules or m in self.modules)
+        ]
         frames = []
         for module in modules:
             keys = self.keys.get(module)
@@ -169,10 +186,11 @@ class WhatChanged(StoreView):
         kinds = self._rows["change"].value_counts() if not self._rows.empty else {}
         self._summary.object = (
             f'<div class="hf-header"><b style="font-size:1.15em">What changed</b>'
-            f'<span>since <b>{esc(fmt_time(since))}</b>{esc(default)} until <b>{esc(fmt_time(until))}</b></span></div>'
+            f"<span>since <b>{esc(fmt_time(since))}</b>{esc(default)} until <b>{esc(fmt_time(until))}</b></span></div>"
             f'<div class="hf-muted">{changed_modules} module{"s" if changed_modules != 1 else ""} changed level; '
-            f'detail rows: {int(kinds.get("appeared", 0))} appeared, {int(kinds.get("vanished", 0))} vanished, '
-            f'{int(kinds.get("changed", 0))} changed.</div>')
+            f"detail rows: {int(kinds.get('appeared', 0))} appeared, {int(kinds.get('vanished', 0))} vanished, "
+            f"{int(kinds.get('changed', 0))} changed.</div>"
+        )
         titles = self._titles()
         if self._changes.empty:
             self._levels.object = '<div class="hf-muted">No module changed level.</div>'
@@ -180,25 +198,34 @@ class WhatChanged(StoreView):
             lines = []
             for row in self._changes.itertuples():
                 title = titles.get(row.module, row.module)
-                before = pill(row.from_level) if isinstance(row.from_level, str) and row.from_level else \
-                    '<span class="hf-muted">(first row)</span>'
+                before = (
+                    pill(row.from_level)
+                    if isinstance(row.from_level, str) and row.from_level
+                    else '<span class="hf-muted">(first row)</span>'
+                )
                 lines.append(
                     f'<tr data-module="{esc(row.module)}"><td class="hf-muted">{esc(fmt_time(row.time))}</td>'
                     f"<td><b>{esc(title)}</b></td><td>{before} → {pill(row.to_level)}</td>"
                     f'<td class="hf-muted">{esc(fmt_status(row.from_status))} → {esc(fmt_status(row.to_status))}</td>'
-                    f"<td>{esc(row.message)}</td></tr>")
-            self._levels.object = ('<b>Level changes</b><table class="hf-kv">'
-                                   "<tr><th>when</th><th>module</th><th>level</th><th>status</th><th>message</th></tr>"
-                                   + "".join(lines) + "</table>")
+                    f"<td>{esc(row.message)}</td></tr>"
+                )
+            self._levels.object = (
+                '<b>Level changes</b><table class="hf-kv">'
+                "<tr><th>when</th><th>module</th><th>level</th><th>status</th><th>message</th></tr>"
+                + "".join(lines)
+                + "</table>"
+            )
         if self._rows.empty:
             self._details.object = '<div class="hf-muted">No detail row appeared, vanished or changed.</div>'
             return
         parts = ["<b>Detail rows</b>"]
         for (module, table), group in self._rows.groupby(["module", "table"], sort=False):
             when = group.iloc[0]
-            parts.append(f'<div style="margin-top:6px" data-module="{esc(module)}"><b>{esc(titles.get(module, module))}</b> '
-                         f'<span class="hf-muted">table <code>{esc(table)}</code>: as of {esc(fmt_time(when["since_time"]))} '
-                         f"→ as of {esc(fmt_time(when['until_time']))}</span><ul style='margin:2px 0'>")
+            parts.append(
+                f'<div style="margin-top:6px" data-module="{esc(module)}"><b>{esc(titles.get(module, module))}</b> '
+                f'<span class="hf-muted">table <code>{esc(table)}</code>: as of {esc(fmt_time(when["since_time"]))} '
+                f"→ as of {esc(fmt_time(when['until_time']))}</span><ul style='margin:2px 0'>"
+            )
             for row in group.head(SHOWN_ROWS).itertuples():
                 mark, color = CHANGE_WORDS[row.change]
                 extra = f": {esc(row.changed)}" if row.changed else ""

@@ -16,12 +16,12 @@ import param
 from ..queries import loaders
 from .base import StoreView
 from .changes import WhatChanged
+from .header import PageHeader
 from .module_view import ModuleView
 from .overview import StatusOverview
+from .problems import PROBLEM_LEVELS, ProblemList
 from .search import Search
 from .strip import StatusStrip
-from .header import PageHeader
-from .problems import PROBLEM_LEVELS, ProblemList
 from .timetravel import TimeTravel
 from .url import TIME, UrlField, UrlSync
 from .why import WhyThisColour
@@ -53,14 +53,24 @@ class Dashboard(UrlSync, StoreView):
     level = param.String(default="", doc="The only level the problem list shows ('' for every problem).")
 
     _watched = ("store", "time", "config", "module", "category")
-    url_fields = (UrlField("time", codec=TIME), UrlField("category"), UrlField("module"),
-                  UrlField("level", check=check_level))
+    url_fields = (
+        UrlField("time", codec=TIME),
+        UrlField("category"),
+        UrlField("module"),
+        UrlField("level", check=check_level),
+    )
 
     def __init__(self, **params):
         super().__init__(**params)
         self.problems = ProblemList().follow(self, level="level")
-        self.header = PageHeader(on_level=self.problems.show_level, local_counts=True, active="./",
-                                 subtitle="site status", sizing_mode="stretch_width", margin=(4, 10))
+        self.header = PageHeader(
+            on_level=self.problems.show_level,
+            local_counts=True,
+            active="./",
+            subtitle="site status",
+            sizing_mode="stretch_width",
+            margin=(4, 10),
+        )
         self.timetravel = TimeTravel().follow(self)
         self.overview = StatusOverview().follow(self)
         self.module_view = ModuleView().follow(self)
@@ -68,17 +78,25 @@ class Dashboard(UrlSync, StoreView):
         self.changes = WhatChanged(active=False).follow(self)  # its card starts collapsed
         self.why = WhyThisColour().follow(self)
         self.search = Search(active=False).follow(self)  # its card starts collapsed
-        self._side = pn.Column(self.module_view, pn.Card(self.why, title="Why this colour", collapsed=False,
-                                                         sizing_mode="stretch_width"),
-                               sizing_mode="stretch_width", min_width=340, max_width=900,
-                               margin=(8, 8), visible=False)
+        self._side = pn.Column(
+            self.module_view,
+            pn.Card(self.why, title="Why this colour", collapsed=False, sizing_mode="stretch_width"),
+            sizing_mode="stretch_width",
+            min_width=340,
+            max_width=900,
+            margin=(8, 8),
+            visible=False,
+        )
         self._layout = pn.Column(
-            self.header, self.problems, self.timetravel,
+            self.header,
+            self.problems,
+            self.timetravel,
             self._card(self.search, "Search modules, categories and detail rows", collapsed=True),
             self._card(self.strip, "Status strip (click a cell to travel to that run)", collapsed=False),
             pn.Row(pn.Column(self.overview, sizing_mode="stretch_width"), self._side, sizing_mode="stretch_width"),
             self._card(self.changes, "What changed since the start of the shift", collapsed=True),
-            sizing_mode="stretch_width")
+            sizing_mode="stretch_width",
+        )
         self._wrap_rows()
         self._last_run = None
         self._start()
@@ -108,8 +126,16 @@ class Dashboard(UrlSync, StoreView):
 
     # -- what the dashboard itself shows ------------------------------------------------------------
     def _children(self):
-        return (self.problems, self.timetravel, self.overview, self.module_view, self.strip, self.changes, self.why,
-                self.search)
+        return (
+            self.problems,
+            self.timetravel,
+            self.overview,
+            self.module_view,
+            self.strip,
+            self.changes,
+            self.why,
+            self.search,
+        )
 
     def _update(self) -> None:
         self._side.visible = bool(self.module)
@@ -139,6 +165,7 @@ class Dashboard(UrlSync, StoreView):
         def show():
             if pn.state.notifications is not None:
                 pn.state.notifications.warning(message, duration=8000)
+
         pn.state.onload(show)
 
     def start_refresh(self, period: int = REFRESH_PERIOD):

@@ -29,7 +29,9 @@ class PageHeader(JSComponent):
     pages = param.List(default=[list(p) for p in PAGES])
     counts = param.List(default=[], doc="[level, count, colour] per level, worst first.")
     local_counts = param.Boolean(default=False, doc="Counts act on this page (the status page) instead of linking.")
-    _stylesheets = [CSS, """
+    _stylesheets = [
+        CSS,
+        """
 .hf-topbar { flex-wrap: wrap; row-gap: 4px; }
 .hf-nav { display: flex; flex-wrap: wrap; gap: 2px 14px; }
 .hf-nav a { color: #8ab4f8; text-decoration: none; font-weight: 600; }
@@ -37,7 +39,8 @@ class PageHeader(JSComponent):
 .hf-count { font: inherit; color: inherit; background: transparent; border: none; cursor: pointer; padding: 0 2px;
             text-decoration: none; display: inline-flex; align-items: center; gap: 4px; }
 .hf-count:hover { text-decoration: underline; }
-"""]
+""",
+    ]
     _esm = """
     export function render({ model, el }) {
       const bar = document.createElement('div')

@@ -13,11 +13,10 @@ import param
 from ..durations import format_duration
 from ..levels import NOINFO
 from ..queries import loaders
-from .base import StoreView
 from ..queries.status import module_frame
+from .base import StoreView
 from .problems import since_words
-from .style import (CSS, LEVEL_COLORS, esc, fmt_status, fmt_time, level_of, link, pill,
-                    stale_badge)
+from .style import CSS, LEVEL_COLORS, esc, fmt_status, fmt_time, level_of, link, pill, stale_badge
 
 #: columns of a detail table that are the store's bookkeeping, not the source's content
 BOOKKEEPING = ("run_id", "time", "module")
@@ -25,18 +24,33 @@ BOOKKEEPING = ("run_id", "time", "module")
 
 def _history_plot(history: pd.DataFrame, marker, title: str):
     """Status over time: a step line with one dot per run in its level's colour."""
-    opts = dict(responsive=True, height=210, ylim=(-1.15, 1.15), xlabel="time (UTC)", ylabel="status",
-                yticks=[(-1, "no info"), (0, "0"), (0.5, "0.5"), (1, "1")], toolbar=None,
-                default_tools=[], show_grid=True, padding=(0.03, 0.05))
+    opts = dict(
+        responsive=True,
+        height=210,
+        ylim=(-1.15, 1.15),
+        xlabel="time (UTC)",
+        ylabel="status",
+        yticks=[(-1, "no info"), (0, "0"), (0.5, "0.5"), (1, "1")],
+        toolbar=None,
+        default_tools=[],
+        show_grid=True,
+        padding=(0.03, 0.05),
+    )
     if history.empty:
         return hv.Curve([], "time", "status").opts(title=f"{title}: no history", **opts)
-    frame = pd.DataFrame({"time": pd.to_datetime(history["time"]), "status": history["status"].astype(float),
-                          "level": history["level"].astype(str),
-                          "message": history["message"].fillna("").astype(str).str.slice(0, 120)})
+    frame = pd.DataFrame(
+        {
+            "time": pd.to_datetime(history["time"]),
+            "status": history["status"].astype(float),
+            "level": history["level"].astype(str),
+            "message": history["message"].fillna("").astype(str).str.slice(0, 120),
+        }
+    )
     frame["color"] = [LEVEL_COLORS[level_of(lvl)] for lvl in frame["level"]]
     curve = hv.Curve(frame, "time", "status").opts(interpolation="steps-post", color="#9aa0a6", line_width=2)
     dots = hv.Scatter(frame, "time", ["status", "level", "message", "color"]).opts(
-        color="color", size=8, tools=["hover"], line_color="white")
+        color="color", size=8, tools=["hover"], line_color="white"
+    )
     plot = curve * dots
     if marker is not None:
         plot = plot * hv.VLine(marker).opts(color="#1a73e8", line_dash="dashed", line_width=2)
@@ -72,30 +86,59 @@ class ModuleView(StoreView):
         self._facts = pn.pane.HTML("", stylesheets=[CSS], sizing_mode="stretch_width", margin=(4, 10))
         self._instruction = pn.pane.HTML("", stylesheets=[CSS], sizing_mode="stretch_width", margin=(4, 10))
         self._asof = pn.pane.HTML("", stylesheets=[CSS], sizing_mode="stretch_width", margin=(8, 10, 0, 10))
-        self._tables = pn.widgets.Select(label="Detail table", options=["rows"], value="rows", width=220,
-                                         visible=False)
+        self._tables = pn.widgets.Select(label="Detail table", options=["rows"], value="rows", width=220, visible=False)
         # the table asked for (``table``) may differ from the one shown (a module without it shows
         # "rows"), so the widget reports choices rather than mirroring the parameter
         self._tables.param.watch(self._on_table, "value")
         self._table = pn.widgets.Tabulator(
-            pd.DataFrame(), disabled=True, show_index=False, sortable=True, pagination="local", page_size=15,
-            sizing_mode="stretch_width", layout="fit_data_table", header_filters=False, margin=(4, 10),
-            min_height=120)
-        self._csv = pn.widgets.FileDownload(callback=self.csv_bytes, filename="detail.csv", label="⬇ CSV",
-                                            color="light", width=110, margin=(4, 10), visible=False)
-        self._parquet = pn.widgets.FileDownload(callback=self.parquet_bytes, filename="detail.parquet",
-                                                label="⬇ Parquet", color="light", width=130, margin=(4, 4),
-                                                visible=False)
-        self._plot = pn.pane.HoloViews(None, sizing_mode="stretch_width", height=230, margin=(4, 10),
-                                       linked_axes=False)
+            pd.DataFrame(),
+            disabled=True,
+            show_index=False,
+            sortable=True,
+            pagination="local",
+            page_size=15,
+            sizing_mode="stretch_width",
+            layout="fit_data_table",
+            header_filters=False,
+            margin=(4, 10),
+            min_height=120,
+        )
+        self._csv = pn.widgets.FileDownload(
+            callback=self.csv_bytes,
+            filename="detail.csv",
+            label="⬇ CSV",
+            color="light",
+            width=110,
+            margin=(4, 10),
+            visible=False,
+        )
+        self._parquet = pn.widgets.FileDownload(
+            callback=self.parquet_bytes,
+            filename="detail.parquet",
+            label="⬇ Parquet",
+            color="light",
+            width=130,
+            margin=(4, 4),
+            visible=False,
+        )
+        self._plot = pn.pane.HoloViews(None, sizing_mode="stretch_width", height=230, margin=(4, 10), linked_axes=False)
         self._content = pn.Column(
-            self._facts, self._instruction, self._asof, self._tables, pn.Row(self._csv, self._parquet), self._table,
-            pn.pane.HTML("<b>Recent history</b>", stylesheets=[CSS], margin=(8, 10, 0, 10)), self._plot,
-            sizing_mode="stretch_width")
-        self._layout = pn.Column(pn.Row(self._head, self._close, sizing_mode="stretch_width"), self._content,
-                                 sizing_mode="stretch_width",
-                                 styles={"background": "#ffffff", "border-radius": "10px",
-                                         "box-shadow": "0 1px 3px rgba(60,64,67,.3)"})
+            self._facts,
+            self._instruction,
+            self._asof,
+            self._tables,
+            pn.Row(self._csv, self._parquet),
+            self._table,
+            pn.pane.HTML("<b>Recent history</b>", stylesheets=[CSS], margin=(8, 10, 0, 10)),
+            self._plot,
+            sizing_mode="stretch_width",
+        )
+        self._layout = pn.Column(
+            pn.Row(self._head, self._close, sizing_mode="stretch_width"),
+            self._content,
+            sizing_mode="stretch_width",
+            styles={"background": "#ffffff", "border-radius": "10px", "box-shadow": "0 1px 3px rgba(60,64,67,.3)"},
+        )
         self._start()
 
     def __panel__(self):
@@ -157,15 +200,18 @@ class ModuleView(StoreView):
     def _update(self) -> None:
         if self.store is None or not self.module:
             self._status, self._detail, self._history = pd.Series(dtype=object), pd.DataFrame(), pd.DataFrame()
-            self._head.object = ('<div class="hf-muted" style="font-size:1.1em">Select a module in the overview '
-                                 "to see its details.</div>")
+            self._head.object = (
+                '<div class="hf-muted" style="font-size:1.1em">Select a module in the overview '
+                "to see its details.</div>"
+            )
             self._close.visible = False
             self._content.visible = False
             return
         self._close.visible = True
         self._content.visible = True
-        modules = module_frame(self.store, self.time, self.config, reference=self.reference_time(),
-                               max_age=self.max_age)
+        modules = module_frame(
+            self.store, self.time, self.config, reference=self.reference_time(), max_age=self.max_age
+        )
         found = modules[modules["module"] == self.module]
         row = found.iloc[0] if not found.empty else None
         self._status = row if row is not None else pd.Series({"module": self.module, "level": NOINFO}, dtype=object)
@@ -177,9 +223,11 @@ class ModuleView(StoreView):
 
     def _render_head(self, row) -> None:
         if row is None:
-            self._head.object = (f'<h2 style="margin:4px 0">{esc(self.module)}</h2>'
-                                 f'<div class="hf-noinfo">This module has no row in the store '
-                                 f'{"now" if self.time is None else "at or before " + esc(fmt_time(self.time))}.</div>')
+            self._head.object = (
+                f'<h2 style="margin:4px 0">{esc(self.module)}</h2>'
+                f'<div class="hf-noinfo">This module has no row in the store '
+                f"{'now' if self.time is None else 'at or before ' + esc(fmt_time(self.time))}.</div>"
+            )
             return
         level = level_of(row["level"])
         badges = pill(level, big=True) + (stale_badge() if row["is_stale"] else "")
@@ -189,14 +237,14 @@ class ModuleView(StoreView):
             f'<div class="hf-muted hf-small">{esc(row["category_title"])} · module <code>{esc(row["module"])}</code></div>'
             f'<h2 style="margin:2px 0 6px 0;font-size:1.6em">{esc(row["title"])}</h2>'
             f'<div class="hf-header">{badges}<span style="font-size:1.1em">status '
-            f'<b>{esc(fmt_status(row["status"]))}</b></span></div>'
-            f'<div class="hf-since-line" style="font-size:1.1em;margin-top:4px">{esc(self._since(row))}</div></div>')
+            f"<b>{esc(fmt_status(row['status']))}</b></span></div>"
+            f'<div class="hf-since-line" style="font-size:1.1em;margin-top:4px">{esc(self._since(row))}</div></div>'
+        )
 
     def _since(self, row) -> str:
-        """"CRITICAL since 04:15 UTC — 1h 45m", from the stored history."""
+        """ "CRITICAL since 04:15 UTC — 1h 45m", from the stored history."""
         viewed = self.time if self.time is not None else self.reference_time()
-        return since_words(row["level"], row.get("since"), bool(row.get("since_exact", True)), row.get("for_s"),
-                           viewed)
+        return since_words(row["level"], row.get("since"), bool(row.get("since_exact", True)), row.get("for_s"), viewed)
 
     def _render_facts(self, row) -> None:
         if row is None:
@@ -205,18 +253,34 @@ class ModuleView(StoreView):
         items = []
         if row["error"]:
             items.append(f'<div class="hf-noinfo"><b>No information:</b> {esc(row["error"])}</div>')
-        rows = [("Message", esc(row["message"]) or '<span class="hf-muted">—</span>'),
-                ("Data written", f'{esc(fmt_time(row["time"]))} <span class="hf-muted">'
-                                 f'({esc(format_duration(max(float(row["age_s"]), 0.0)))} old '
-                                 f'{"at the time viewed" if self.time is not None else "now"})</span>'),
-                ("Last good data", esc(fmt_time(row["last_good"])) if not pd.isna(row["last_good"]) else "never"),
-                ("Stale", ("yes — " + ("marked stale by the collector run" if row["stale"] else
-                                       f"older than expected ({esc(format_duration(row['max_age_s']))})"))
-                 if row["is_stale"] else "no")]
+        rows = [
+            ("Message", esc(row["message"]) or '<span class="hf-muted">—</span>'),
+            (
+                "Data written",
+                f'{esc(fmt_time(row["time"]))} <span class="hf-muted">'
+                f"({esc(format_duration(max(float(row['age_s']), 0.0)))} old "
+                f"{'at the time viewed' if self.time is not None else 'now'})</span>",
+            ),
+            ("Last good data", esc(fmt_time(row["last_good"])) if not pd.isna(row["last_good"]) else "never"),
+            (
+                "Stale",
+                (
+                    "yes — "
+                    + (
+                        "marked stale by the collector run"
+                        if row["stale"]
+                        else f"older than expected ({esc(format_duration(row['max_age_s']))})"
+                    )
+                )
+                if row["is_stale"]
+                else "no",
+            ),
+        ]
         if row.get("collector"):
             rows.append(("Collector", esc(row["collector"])))
-        items.append('<table class="hf-kv">' + "".join(f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in rows)
-                     + "</table>")
+        items.append(
+            '<table class="hf-kv">' + "".join(f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in rows) + "</table>"
+        )
         self._facts.object = "".join(items)
 
     def _render_instruction(self, row) -> None:
@@ -225,13 +289,16 @@ class ModuleView(StoreView):
         if module is not None and module.instruction:
             text = esc(module.instruction).replace("\n", "<br>")
             parts.append(f'<div class="hf-instruction"><b>What to do:</b><br>{text}</div>')
-        links = [(l.get("title") or l["url"], l["url"]) for l in module.links] if module is not None else []
+        links = [(link.get("title") or link["url"], link["url"]) for link in module.links] if module is not None else []
         source = row["source_url"] if row is not None and isinstance(row["source_url"], str) else ""
         if source and source not in [u for _, u in links]:
             links.append(("Source", source))
         if links:
-            parts.append('<div style="margin-top:6px"><b>Links:</b> '
-                         + " · ".join(link(url, title) for title, url in links) + "</div>")
+            parts.append(
+                '<div style="margin-top:6px"><b>Links:</b> '
+                + " · ".join(link(url, title) for title, url in links)
+                + "</div>"
+            )
         self._instruction.object = "".join(parts)
         self._instruction.visible = bool(parts)
 
@@ -244,19 +311,26 @@ class ModuleView(StoreView):
         self._shown_table = table
         when = self.detail_time
         if frame.empty:
-            self._asof.object = ('<b>Detail</b> <span class="hf-muted">— no detail rows '
-                                 f'{"yet" if self.time is None else "at or before " + esc(fmt_time(self.time))}</span>')
+            self._asof.object = (
+                '<b>Detail</b> <span class="hf-muted">— no detail rows '
+                f"{'yet' if self.time is None else 'at or before ' + esc(fmt_time(self.time))}</span>"
+            )
         else:
             note = ""
             if self._status.get("error") and when is not None:
                 note = " (the last successful run; the newer ones had no information)"
-            self._asof.object = (f'<b>Detail</b> <span class="hf-muted">— table <code>{esc(table)}</code>, '
-                                 f"{len(frame)} rows,</span> <b>as of {esc(fmt_time(when))}</b>"
-                                 f'<span class="hf-muted">{esc(note)}</span>')
+            self._asof.object = (
+                f'<b>Detail</b> <span class="hf-muted">— table <code>{esc(table)}</code>, '
+                f"{len(frame)} rows,</span> <b>as of {esc(fmt_time(when))}</b>"
+                f'<span class="hf-muted">{esc(note)}</span>'
+            )
         shown = frame.drop(columns=[c for c in BOOKKEEPING if c in frame.columns]) if not frame.empty else frame
         # text cells are shown as plain text: Tabulator's own escaping formatter, never HTML
-        formatters = {str(c): {"type": "plaintext"} for c in shown.columns
-                      if not pd.api.types.is_numeric_dtype(shown[c]) and not pd.api.types.is_datetime64_any_dtype(shown[c])}
+        formatters = {
+            str(c): {"type": "plaintext"}
+            for c in shown.columns
+            if not pd.api.types.is_numeric_dtype(shown[c]) and not pd.api.types.is_datetime64_any_dtype(shown[c])
+        }
         if frame is not self._shown_detail:  # cached frames: same object means same content
             self._shown_detail = frame
             self._table.param.update(value=shown, formatters=formatters)

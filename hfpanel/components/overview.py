@@ -12,6 +12,7 @@ from .base import StoreView
 from .style import BUTTON_CSS, CSS, esc, fmt_time
 from .tiles import CategoryTile
 
+
 class StatusOverview(StoreView):
     """Every category as a tile (title, rolled-up level as colour and word, module counts) with its
     modules inside (title, status, level, message, age, stale badge, reason for no information).
@@ -22,8 +23,11 @@ class StatusOverview(StoreView):
 
     selected = param.String(default="", allow_refs=True, doc="The module last clicked (its name).")
     category = param.String(default="", allow_refs=True, doc="Show only this category ('' for all of them).")
-    order = param.Selector(default="worst first", objects=["worst first", "as configured"],
-                           doc="The order of the tiles: the worst category first, or the site config's order.")
+    order = param.Selector(
+        default="worst first",
+        objects=["worst first", "as configured"],
+        doc="The order of the tiles: the worst category first, or the site config's order.",
+    )
 
     _watched = ("store", "time", "config", "selected", "category", "order")
     _follows = {**StoreView._follows, "selected": "module", "category": "category"}
@@ -35,11 +39,18 @@ class StatusOverview(StoreView):
         self._all_modules = self._modules
         self._categories = pd.DataFrame(columns=CATEGORY_COLUMNS)
         self._note = pn.pane.HTML("", stylesheets=[CSS], sizing_mode="stretch_width", visible=False)
-        self._all = pn.widgets.Button(label="← All categories", color="light", margin=(4, 8), visible=False,
-                                      stylesheets=[BUTTON_CSS], css_classes=["hf-all-categories"])
+        self._all = pn.widgets.Button(
+            label="← All categories",
+            color="light",
+            margin=(4, 8),
+            visible=False,
+            stylesheets=[BUTTON_CSS],
+            css_classes=["hf-all-categories"],
+        )
         self._all.on_click(lambda event: setattr(self, "category", ""))
-        self._grid = pn.FlexBox(sizing_mode="stretch_width", flex_wrap="wrap", align_items="flex-start",
-                                justify_content="flex-start")
+        self._grid = pn.FlexBox(
+            sizing_mode="stretch_width", flex_wrap="wrap", align_items="flex-start", justify_content="flex-start"
+        )
         self._layout = pn.Column(self._all, self._note, self._grid, sizing_mode="stretch_width")
         self._start()
 
@@ -81,8 +92,9 @@ class StatusOverview(StoreView):
         if self.store is None:
             self._show_note("No store given.")
             return
-        modules = module_frame(self.store, self.time, self.config, reference=self.reference_time(),
-                               max_age=self.max_age)
+        modules = module_frame(
+            self.store, self.time, self.config, reference=self.reference_time(), max_age=self.max_age
+        )
         categories = category_frame(self.store, self.time, self.config, modules)
         self._all_modules = modules
         if self.order == "worst first":  # stable: equally bad categories keep the configured order
@@ -95,12 +107,15 @@ class StatusOverview(StoreView):
             modules = modules[modules["category"] == focus].reset_index(drop=True)
         self._modules, self._categories = modules, categories
         if focus and categories.empty:
-            self._show_note(f"There is no category <code>{esc(focus)}</code> here. "
-                            "Use “All categories” to see the whole site.")
+            self._show_note(
+                f"There is no category <code>{esc(focus)}</code> here. Use “All categories” to see the whole site."
+            )
         elif self._all_modules.empty:
             when = "" if self.time is None else f" at or before {fmt_time(self.time)}"
-            self._show_note(f"No runs in the store{esc(when)} — nothing to show yet. "
-                            "Run <code>hfpanel collect</code> (or go forward in time).")
+            self._show_note(
+                f"No runs in the store{esc(when)} — nothing to show yet. "
+                "Run <code>hfpanel collect</code> (or go forward in time)."
+            )
         else:
             self._note.visible = False
         wanted = []
@@ -108,8 +123,9 @@ class StatusOverview(StoreView):
             tile = self._tiles.get(category["category"])
             if tile is None:
                 tile = self._tiles[category["category"]] = CategoryTile(self.select, self.focus)
-            tile.update(category, modules[modules["category"] == category["category"]], self.selected,
-                        focused=bool(focus))
+            tile.update(
+                category, modules[modules["category"] == category["category"]], self.selected, focused=bool(focus)
+            )
             wanted.append(tile.panel)
         if list(self._grid.objects) != wanted:
             self._grid.objects = wanted

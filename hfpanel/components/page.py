@@ -13,8 +13,10 @@ from ..queries import loaders
 from .header import PageHeader
 
 #: Panel's page template with the viewport of a phone added to its head
-PHONE_READY = ('{% block preamble %}{{ super() }}'
-               '<meta name="viewport" content="width=device-width, initial-scale=1">{% endblock %}')
+PHONE_READY = (
+    "{% block preamble %}{{ super() }}"
+    '<meta name="viewport" content="width=device-width, initial-scale=1">{% endblock %}'
+)
 
 
 def prepare_document(title: str) -> None:
@@ -35,8 +37,9 @@ def site_title(store, config=None) -> str:
 def site_header(store, config, active: str, subtitle: str = "") -> PageHeader:
     """The header of a page that is not the status page: name, links, and the site's counts
     (linking to the status page's problem list)."""
-    header = PageHeader(title=site_title(store, config), active=active, subtitle=subtitle,
-                        sizing_mode="stretch_width", margin=(4, 10))
+    header = PageHeader(
+        title=site_title(store, config), active=active, subtitle=subtitle, sizing_mode="stretch_width", margin=(4, 10)
+    )
     status = loaders.status_at(store) if store is not None else None
     if status is not None and not status.empty:
         header.set_counts(status["level"].value_counts().to_dict())

@@ -28,8 +28,8 @@ import pandas as pd
 import panel as pn
 import param
 
-from ..durations import parse_duration
 from ..clock import utcnow
+from ..durations import parse_duration
 from ..queries import loaders
 from ..queries import series as S
 from .base import StoreView, to_time
@@ -44,8 +44,19 @@ BIN_CHOICES = (S.AUTO, *S.BINS)
 #: levels shaded by ``overlay_status`` (ok periods stay clear)
 #: one colour per curve (Tableau 10, then Category20's light tones)
 #: the settings keys, in the order ``settings()`` gives them
-SETTINGS = ("series", "window", "start", "end", "group_by", "bin", "agg", "per_run", "kind", "overlay_status",
-            "max_groups")
+SETTINGS = (
+    "series",
+    "window",
+    "start",
+    "end",
+    "group_by",
+    "bin",
+    "agg",
+    "per_run",
+    "kind",
+    "overlay_status",
+    "max_groups",
+)
 #: longest window accepted (a year and a bit, so "365d" before any end fits)
 MAX_WINDOW = pd.Timedelta(days=400)
 
@@ -59,30 +70,53 @@ class PlotBuilder(UrlSync, StoreView):
     ``error`` the reason when nothing could be plotted ("" otherwise).
     """
 
-    series = param.List(default=[], item_type=str,
-                        doc="What to plot: 'module:metric' or 'module.table:column' names.")
+    series = param.List(default=[], item_type=str, doc="What to plot: 'module:metric' or 'module.table:column' names.")
     window = param.String(default="24h", doc="How far back from end (6h, 24h, 7d, 30d, 365d, …) unless start is set.")
-    start = param.ClassSelector(class_=pd.Timestamp, allow_None=True, default=None,
-                                doc="First time of the window (naive UTC); None = end - window.")
-    end = param.ClassSelector(class_=pd.Timestamp, allow_None=True, default=None,
-                              doc="Last time of the window (naive UTC); None = the viewed time, else the latest run.")
+    start = param.ClassSelector(
+        class_=pd.Timestamp,
+        allow_None=True,
+        default=None,
+        doc="First time of the window (naive UTC); None = end - window.",
+    )
+    end = param.ClassSelector(
+        class_=pd.Timestamp,
+        allow_None=True,
+        default=None,
+        doc="Last time of the window (naive UTC); None = the viewed time, else the latest run.",
+    )
     group_by = param.String(default="", doc="A column of the series' detail table: one series per value.")
-    bin = param.Selector(default=S.AUTO, objects=list(BIN_CHOICES),
-                         doc="Time bin; auto keeps each series at or below 2000 points.")
+    bin = param.Selector(
+        default=S.AUTO, objects=list(BIN_CHOICES), doc="Time bin; auto keeps each series at or below 2000 points."
+    )
     agg = param.Selector(default="mean", objects=list(S.AGGREGATES), doc="Aggregate of the samples in a bin.")
-    per_run = param.Selector(default="", objects=list(S.PER_RUN),
-                             doc="How a detail table's rows of one run are combined first ('' = each row is a sample).")
+    per_run = param.Selector(
+        default="",
+        objects=list(S.PER_RUN),
+        doc="How a detail table's rows of one run are combined first ('' = each row is a sample).",
+    )
     kind = param.Selector(default="line", objects=list(KINDS), doc="line, area, bar or heatmap.")
     overlay_status = param.Boolean(default=False, doc="Shade the modules' warning/critical/no-info periods.")
-    max_groups = param.Integer(default=S.MAX_GROUPS, bounds=(1, 500),
-                               doc="With group_by: at most this many groups (those with the most samples).")
+    max_groups = param.Integer(
+        default=S.MAX_GROUPS,
+        bounds=(1, 500),
+        doc="With group_by: at most this many groups (those with the most samples).",
+    )
     height = param.Integer(default=440, bounds=(150, None), doc="Plot height in pixels.")
 
     _watched = ("store", "time", "config", *SETTINGS)
-    url_fields = (UrlField("series", codec=NAMES), UrlField("window", codec=DURATION), UrlField("start", codec=TIME),
-                  UrlField("end", codec=TIME), UrlField("group_by"), UrlField("bin"), UrlField("agg"),
-                  UrlField("per_run"), UrlField("kind"), UrlField("overlay_status", key="overlay", codec=FLAG),
-                  UrlField("max_groups", codec=integer(1, 500)))
+    url_fields = (
+        UrlField("series", codec=NAMES),
+        UrlField("window", codec=DURATION),
+        UrlField("start", codec=TIME),
+        UrlField("end", codec=TIME),
+        UrlField("group_by"),
+        UrlField("bin"),
+        UrlField("agg"),
+        UrlField("per_run"),
+        UrlField("kind"),
+        UrlField("overlay_status", key="overlay", codec=FLAG),
+        UrlField("max_groups", codec=integer(1, 500)),
+    )
 
     def __init__(self, **params):
         for key in ("start", "end"):
@@ -111,7 +145,7 @@ class PlotBuilder(UrlSync, StoreView):
 
     # -- construction from a dict ----------------------------------------------------------------
     @classmethod
-    def from_settings(cls, store, settings: dict, **params) -> "PlotBuilder":
+    def from_settings(cls, store, settings: dict, **params) -> PlotBuilder:
         """The builder ``settings`` describe (as ``settings()`` returned them), over ``store``."""
         unknown = set(settings) - set(SETTINGS)
         if unknown:
@@ -124,19 +158,30 @@ class PlotBuilder(UrlSync, StoreView):
         start, end = self.start, self.end
         if pin:
             start, end = self._range if self._range[0] is not None else self.window_range()
-        return {"series": list(self.series), "window": self.window,
-                "start": iso(start) if start is not None else None, "end": iso(end) if end is not None else None,
-                "group_by": self.group_by, "bin": self.bin, "agg": self.agg, "per_run": self.per_run,
-                "kind": self.kind, "overlay_status": bool(self.overlay_status), "max_groups": int(self.max_groups)}
+        return {
+            "series": list(self.series),
+            "window": self.window,
+            "start": iso(start) if start is not None else None,
+            "end": iso(end) if end is not None else None,
+            "group_by": self.group_by,
+            "bin": self.bin,
+            "agg": self.agg,
+            "per_run": self.per_run,
+            "kind": self.kind,
+            "overlay_status": bool(self.overlay_status),
+            "max_groups": int(self.max_groups),
+        }
 
     def code(self, pin: bool = True) -> str:
         """Python that draws this plot again in a notebook."""
         defaults = {k: self.param[k].default for k in SETTINGS}
-        given = {k: v for k, v in self.settings(pin=pin).items()
-                 if k == "series" or v != (defaults[k] if k not in ("start", "end") else None)}
+        given = {
+            k: v
+            for k, v in self.settings(pin=pin).items()
+            if k == "series" or v != (defaults[k] if k not in ("start", "end") else None)
+        }
         args = ", ".join(f"{k}={v!r}" for k, v in given.items())
-        return ("from hfpanel.components.plots import plot\n"
-                f"builder = plot(store, {args})\nbuilder")
+        return f"from hfpanel.components.plots import plot\nbuilder = plot(store, {args})\nbuilder"
 
     # -- the URL (declared in ``url_fields``; ``url.UrlSync`` does the rest) ----------------------------
     def url_problem(self, message: str) -> None:
@@ -194,13 +239,29 @@ class PlotBuilder(UrlSync, StoreView):
         frames = []
         for key in dict.fromkeys(self.series):
             ref = S.parse_series(key)
-            frames.append(S.series_frame(self.store, key, start, end, bin_name, self.agg, self.per_run,
-                                         self.group_by if grouped and not ref.is_metric else "", self.max_groups))
+            frames.append(
+                S.series_frame(
+                    self.store,
+                    key,
+                    start,
+                    end,
+                    bin_name,
+                    self.agg,
+                    self.per_run,
+                    self.group_by if grouped and not ref.is_metric else "",
+                    self.max_groups,
+                )
+            )
         if grouped and self.series and all(S.parse_series(k).is_metric for k in self.series):
-            raise S.SeriesError(f"group_by {self.group_by!r} needs a detail-table series ('module.table:column'); "
-                                "metrics have one value per run")
-        frame = pd.concat([f for f in frames if not f.empty], ignore_index=True) if any(
-            not f.empty for f in frames) else S.empty_frame()
+            raise S.SeriesError(
+                f"group_by {self.group_by!r} needs a detail-table series ('module.table:column'); "
+                "metrics have one value per run"
+            )
+        frame = (
+            pd.concat([f for f in frames if not f.empty], ignore_index=True)
+            if any(not f.empty for f in frames)
+            else S.empty_frame()
+        )
         if grouped and len(set(self.series)) == 1 and not frame.empty:
             frame = frame.assign(label=frame["group"])  # one series by host: the host names the curve
         self._range, self._bin_used = (start, end), bin_name
@@ -221,34 +282,58 @@ class PlotBuilder(UrlSync, StoreView):
 
     def plot_object(self):
         """The HoloViews object shown (built from ``.data`` and ``.status``)."""
-        return build_plot(self._data, self.kind, self._status, self._title(), self.height,
-                          S.BINS.get(self._bin_used or "1h", 3600), self._range)
+        return build_plot(
+            self._data,
+            self.kind,
+            self._status,
+            self._title(),
+            self.height,
+            S.BINS.get(self._bin_used or "1h", 3600),
+            self._range,
+        )
 
     # -- widgets ----------------------------------------------------------------------------------
     def _build_widgets(self) -> None:
         """Widgets bound to the parameters (``from_param``: two-way, no flags); only the two time
         inputs translate text, and the choice lists follow the store in ``_sync_choices``."""
         self._w_series = pn.widgets.MultiChoice.from_param(
-            self.param.series, label="Series (module:metric or module.table:column)", options=list(self.series),
-            sizing_mode="stretch_width", search_option_limit=50, option_limit=500,
-            placeholder="type to search metrics and columns")
-        self._w_window = pn.widgets.Select.from_param(self.param.window, label="Window", options=list(WINDOWS),
-                                                      width=95)
+            self.param.series,
+            label="Series (module:metric or module.table:column)",
+            options=list(self.series),
+            sizing_mode="stretch_width",
+            search_option_limit=50,
+            option_limit=500,
+            placeholder="type to search metrics and columns",
+        )
+        self._w_window = pn.widgets.Select.from_param(
+            self.param.window, label="Window", options=list(WINDOWS), width=95
+        )
         self._w_start = pn.widgets.TextInput(label="Start (UTC)", placeholder="end − window", width=175)
         self._w_end = pn.widgets.TextInput(label="End (UTC)", placeholder="latest run", width=175)
         self._w_bin = pn.widgets.Select.from_param(self.param.bin, label="Bin", width=85)
         self._w_agg = pn.widgets.Select.from_param(self.param.agg, label="Aggregate", width=90)
-        self._w_per_run = pn.widgets.Select.from_param(self.param.per_run, label="Rows of a run", width=110,
-                                                       options={"each row": "", **{k: k for k in S.PER_RUN if k}})
-        self._w_group = pn.widgets.Select.from_param(self.param.group_by, label="Group by", options={"(none)": ""},
-                                                     width=170)
-        self._w_kind = pn.widgets.RadioButtonGroup.from_param(self.param.kind, label="Kind", color="light",
-                                                              align="end")
-        self._w_overlay = pn.widgets.Checkbox.from_param(self.param.overlay_status, label="Shade module status",
-                                                         align="end")
-        self._download = pn.widgets.FileDownload(callback=lambda: io.StringIO(self.csv()), filename="hfpanel_plot.csv",
-                                                 label="Download CSV", color="default", embed=False,
-                                                 width=150, align="end")
+        self._w_per_run = pn.widgets.Select.from_param(
+            self.param.per_run,
+            label="Rows of a run",
+            width=110,
+            options={"each row": "", **{k: k for k in S.PER_RUN if k}},
+        )
+        self._w_group = pn.widgets.Select.from_param(
+            self.param.group_by, label="Group by", options={"(none)": ""}, width=170
+        )
+        self._w_kind = pn.widgets.RadioButtonGroup.from_param(self.param.kind, label="Kind", color="light", align="end")
+        self._w_overlay = pn.widgets.Checkbox.from_param(
+            self.param.overlay_status, label="Shade module status", align="end"
+        )
+        self._download = pn.widgets.FileDownload(
+            callback=lambda: io.StringIO(self.csv()),
+            filename="hfpanel_plot.csv",
+            label="Download CSV",
+            color="default",
+            embed=False,
+            width=150,
+            align="end",
+        )
         self._summary = pn.pane.HTML("", stylesheets=[CSS], sizing_mode="stretch_width", margin=(2, 10))
         self._plot = pn.pane.HoloViews(None, sizing_mode="stretch_width", height=self.param.height, linked_axes=False)
         self._code = pn.pane.HTML("", stylesheets=[CSS], sizing_mode="stretch_width")
@@ -256,15 +341,27 @@ class PlotBuilder(UrlSync, StoreView):
         self._w_end.param.watch(lambda e: self._from_time_widget("end", e.new), "value")
         controls = pn.Column(
             self._w_series,
-            pn.Row(self._w_window, self._w_start, self._w_end, self._w_bin, self._w_agg, self._w_per_run,
-                   self._w_group, sizing_mode="stretch_width"),
+            pn.Row(
+                self._w_window,
+                self._w_start,
+                self._w_end,
+                self._w_bin,
+                self._w_agg,
+                self._w_per_run,
+                self._w_group,
+                sizing_mode="stretch_width",
+            ),
             pn.Row(self._w_kind, self._w_overlay, self._download, sizing_mode="stretch_width"),
-            sizing_mode="stretch_width")
+            sizing_mode="stretch_width",
+        )
         self._layout = pn.Column(
-            controls, self._summary, self._plot,
+            controls,
+            self._summary,
+            self._plot,
             pn.Card(self._code, title="Reproduce in a notebook", collapsed=True, sizing_mode="stretch_width"),
             sizing_mode="stretch_width",
-            styles={"background": "#ffffff", "border-radius": "10px", "box-shadow": "0 1px 3px rgba(60,64,67,.3)"})
+            styles={"background": "#ffffff", "border-radius": "10px", "box-shadow": "0 1px 3px rgba(60,64,67,.3)"},
+        )
 
     def _from_time_widget(self, name: str, text: str) -> None:
         try:
@@ -281,8 +378,10 @@ class PlotBuilder(UrlSync, StoreView):
         then errors); the time inputs show the window's ends."""
         options = list(S.available_series(self.store)["series"]) if self.store is not None else []
         self._w_series.options = options + [s for s in self.series if s not in options]
-        self._w_window.param.update(options=list(WINDOWS) + ([self.window] if self.window not in WINDOWS else []),
-                                    disabled=self.start is not None)
+        self._w_window.param.update(
+            options=list(WINDOWS) + ([self.window] if self.window not in WINDOWS else []),
+            disabled=self.start is not None,
+        )
         for widget, value in ((self._w_start, self.start), (self._w_end, self.end)):
             text = iso(value) if value is not None else ""
             if widget.value != text:
@@ -351,24 +450,32 @@ class PlotBuilder(UrlSync, StoreView):
             self._summary.object = f'<div class="hf-noinfo"><b>Cannot plot:</b> {esc(self._error)}</div>'
             return
         if not self.series:
-            self._summary.object = ('<div class="hf-muted">Choose series above: <code>module:metric</code> or '
-                                    '<code>module.table:column</code>.</div>')
+            self._summary.object = (
+                '<div class="hf-muted">Choose series above: <code>module:metric</code> or '
+                "<code>module.table:column</code>.</div>"
+            )
             return
         start, end = self._range
         labels = self._data["label"].nunique() if not self._data.empty else 0
-        parts = [f"{esc(fmt_time(start))} – {esc(fmt_time(end))}", f"bin {esc(self._bin_used)}",
-                 f"{labels} curve{'s' if labels != 1 else ''}", f"{len(self._data)} points"]
+        parts = [
+            f"{esc(fmt_time(start))} – {esc(fmt_time(end))}",
+            f"bin {esc(self._bin_used)}",
+            f"{labels} curve{'s' if labels != 1 else ''}",
+            f"{len(self._data)} points",
+        ]
         shaded = self._status[self._status["level"].isin(SHADED)] if not self._status.empty else self._status
         if self.overlay_status:
             if shaded.empty:
                 parts.append("status: no warning/critical/no-info period in the window")
             else:
-                spans = ", ".join(f'<span style="color:{LEVEL_COLORS.get(r.level, "#5f6368")};font-weight:700">'
-                                  f"{esc(r.module)} {esc(r.level)}</span> {esc(r.start.strftime('%m-%d %H:%M'))}–"
-                                  f"{esc(pd.Timestamp(r.end).strftime('%m-%d %H:%M'))}"
-                                  for r in shaded.head(8).itertuples())
+                spans = ", ".join(
+                    f'<span style="color:{LEVEL_COLORS.get(r.level, "#5f6368")};font-weight:700">'
+                    f"{esc(r.module)} {esc(r.level)}</span> {esc(r.start.strftime('%m-%d %H:%M'))}–"
+                    f"{esc(pd.Timestamp(r.end).strftime('%m-%d %H:%M'))}"
+                    for r in shaded.head(8).itertuples()
+                )
                 parts.append("shaded: " + spans + (" …" if len(shaded) > 8 else ""))
-        empty = "" if not self._data.empty else ' · <b>no data in this window</b>'
+        empty = "" if not self._data.empty else " · <b>no data in this window</b>"
         self._summary.object = '<div class="hf-small">' + " · ".join(parts) + empty + "</div>"
 
 

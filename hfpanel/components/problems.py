@@ -17,10 +17,10 @@ import panel as pn
 import param
 from panel.custom import JSComponent
 
+from ..durations import format_duration
 from ..levels import CRITICAL, DOWNTIME, NOINFO, OK, SEVERITY, WARNING
 from ..queries.status import module_frame
 from ..units import fmt_time
-from ..durations import format_duration
 from .base import StoreView
 from .style import CSS, LEVEL_COLORS, LEVEL_TEXT, LEVEL_TINT
 
@@ -31,7 +31,7 @@ COLUMNS = ["module", "title", "category_title", "level", "since", "since_exact",
 
 
 def since_words(level: str, since, exact: bool, for_s, viewed) -> str:
-    """"CRITICAL since 04:15 UTC — 1h 45m" (the date when it is not the viewed day; "at least" when
+    """ "CRITICAL since 04:15 UTC — 1h 45m" (the date when it is not the viewed day; "at least" when
     the streak is older than the history looked at)."""
     word = LEVEL_NAMES.get(level, level).upper()
     if since is None or pd.isna(since):
@@ -55,7 +55,9 @@ class ProblemsView(JSComponent):
     summary = param.String(default="")
     level = param.String(default="", doc="The level shown alone ('' for every problem).")
     focus = param.Integer(default=0, doc="Bumped to scroll the list into view.")
-    _stylesheets = [CSS, """
+    _stylesheets = [
+        CSS,
+        """
 .hf-problems { background: #fff; border-radius: 10px; box-shadow: 0 1px 3px rgba(60,64,67,.3); padding: 8px 10px;
                font-size: 15px; line-height: 1.35; }
 .hf-problems h2 { font-size: 1.15em; margin: 2px 4px 6px 4px; }
@@ -73,7 +75,8 @@ class ProblemsView(JSComponent):
 .hf-pmsg { color: #5f6368; font-size: .92em; }
 .hf-pall { font-weight: 700; color: #188038; margin: 4px; }
 @media (max-width: 600px) { .hf-prow { grid-template-columns: minmax(0, 1fr); } }
-"""]
+""",
+    ]
     _esm = """
     export function render({ model, el }) {
       const box = document.createElement('section')
@@ -165,8 +168,9 @@ class ProblemList(StoreView):
         self._data = pd.DataFrame(columns=COLUMNS)
         self._all = pd.DataFrame(columns=COLUMNS)
         self._counts: dict[str, int] = {}
-        self.view = ProblemsView(on_select=self._select, on_level=self.show_level, sizing_mode="stretch_width",
-                                 margin=(4, 8))
+        self.view = ProblemsView(
+            on_select=self._select, on_level=self.show_level, sizing_mode="stretch_width", margin=(4, 8)
+        )
         self._layout = pn.Column(self.view, sizing_mode="stretch_width")
         self._start()
 
@@ -194,12 +198,14 @@ class ProblemList(StoreView):
         if self.store is None:
             self._show([], "No store given.")
             return
-        modules = module_frame(self.store, self.time, self.config, reference=self.reference_time(),
-                               max_age=self.max_age)
+        modules = module_frame(
+            self.store, self.time, self.config, reference=self.reference_time(), max_age=self.max_age
+        )
         self._counts = {lvl: int((modules["level"] == lvl).sum()) for lvl in (*PROBLEM_LEVELS, OK)}
         problems = modules[modules["level"].isin(PROBLEM_LEVELS)].copy()
-        problems["instruction"] = [first_line(getattr(self.module_config(m), "instruction", "")) for m in
-                                   problems["module"]]
+        problems["instruction"] = [
+            first_line(getattr(self.module_config(m), "instruction", "")) for m in problems["module"]
+        ]
         problems["_order"] = problems["level"].map(SEVERITY)
         problems = problems.sort_values(["_order", "since", "title"], na_position="last", kind="stable")
         self._all = problems[COLUMNS].reset_index(drop=True)
@@ -211,20 +217,32 @@ class ProblemList(StoreView):
         elif self._all.empty:
             summary = f"All {len(modules)} modules ok {when}."
         else:
-            summary = (f"{len(self._all)} of {len(modules)} modules need attention {when}"
-                       + (f" — showing {LEVEL_NAMES[self.level]} only" if self.level else ""))
+            summary = f"{len(self._all)} of {len(modules)} modules need attention {when}" + (
+                f" — showing {LEVEL_NAMES[self.level]} only" if self.level else ""
+            )
         self._show(self._data, summary, all_ok=self._all.empty and not modules.empty)
 
     def _show(self, frame, summary: str, all_ok: bool = False) -> None:
         viewed = self.time if self.time is not None else self.reference_time()
-        rows = [{"module": r["module"], "title": r["title"], "level": r["level"],
-                 "level_text": LEVEL_NAMES.get(r["level"], r["level"]),
-                 "since": since_words(r["level"], r["since"], bool(r["since_exact"]), r["for_s"], viewed),
-                 "instruction": r["instruction"], "message": " ".join(str(r["message"] or "").split())[:300],
-                 "color": LEVEL_COLORS[r["level"]], "tint": LEVEL_TINT[r["level"]]}
-                for r in (frame.to_dict("records") if len(frame) else [])]
+        rows = [
+            {
+                "module": r["module"],
+                "title": r["title"],
+                "level": r["level"],
+                "level_text": LEVEL_NAMES.get(r["level"], r["level"]),
+                "since": since_words(r["level"], r["since"], bool(r["since_exact"]), r["for_s"], viewed),
+                "instruction": r["instruction"],
+                "message": " ".join(str(r["message"] or "").split())[:300],
+                "color": LEVEL_COLORS[r["level"]],
+                "tint": LEVEL_TINT[r["level"]],
+            }
+            for r in (frame.to_dict("records") if len(frame) else [])
+        ]
         if all_ok:
             rows = [{"all_ok": True, "text": "✔ Every module is ok — nothing needs attention."}]
-        counts = [[lvl, LEVEL_NAMES[lvl], n, LEVEL_COLORS[lvl], LEVEL_TEXT[lvl]]
-                  for lvl, n in self._counts.items() if n and lvl != OK]
+        counts = [
+            [lvl, LEVEL_NAMES[lvl], n, LEVEL_COLORS[lvl], LEVEL_TEXT[lvl]]
+            for lvl, n in self._counts.items()
+            if n and lvl != OK
+        ]
         self.view.param.update(rows=rows, summary=summary, counts=counts, level=self.level)

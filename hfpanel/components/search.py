@@ -35,7 +35,7 @@ def snippet(text: str, query: str, width: int = SNIPPET_CHARS) -> str:
         return text
     at = max(find(text, query), 0)
     start = max(0, min(at - width // 3, len(text) - width))
-    return ("…" if start else "") + text[start:start + width] + ("…" if start + width < len(text) else "")
+    return ("…" if start else "") + text[start : start + width] + ("…" if start + width < len(text) else "")
 
 
 def highlight(text: str, query: str) -> str:
@@ -48,7 +48,7 @@ def highlight(text: str, query: str) -> str:
         if at < 0:
             out.append(esc(text[pos:]))
             break
-        out.append(esc(text[pos:at]) + "<mark>" + esc(text[at:at + len(q)]) + "</mark>")
+        out.append(esc(text[pos:at]) + "<mark>" + esc(text[at : at + len(q)]) + "</mark>")
         pos = at + len(q)
     return "".join(out)
 
@@ -61,21 +61,29 @@ class _ModuleHits:
         self.button = pn.widgets.Button(label="", color="light", width=200, margin=(4, 4), stylesheets=[BUTTON_CSS])
         self.button.on_click(lambda event: on_select(self.module))
         self.html = pn.pane.HTML("", stylesheets=[CSS], sizing_mode="stretch_width", margin=(4, 8))
-        self.panel = pn.Row(self.button, self.html, sizing_mode="stretch_width", margin=(2, 0),
-                            styles={"border-bottom": "1px solid #e8eaed"})
+        self.panel = pn.Row(
+            self.button,
+            self.html,
+            sizing_mode="stretch_width",
+            margin=(2, 0),
+            styles={"border-bottom": "1px solid #e8eaed"},
+        )
 
     def update(self, module: str, title: str, hits: pd.DataFrame, query: str, selected: bool) -> None:
         self.module = module
         self.button.label = title  # a Bokeh button label is text, never HTML
-        items = [f'<li><span class="hf-muted">{esc(h.where)}:</span> {highlight(h.snippet, query)}</li>'
-                 for h in hits.head(SHOWN_HITS).itertuples()]
+        items = [
+            f'<li><span class="hf-muted">{esc(h.where)}:</span> {highlight(h.snippet, query)}</li>'
+            for h in hits.head(SHOWN_HITS).itertuples()
+        ]
         if len(hits) > SHOWN_HITS:
             items.append(f'<li class="hf-muted">… and {len(hits) - SHOWN_HITS} more</li>')
-        self.html.object = (f'<div data-module="{esc(module)}"><code>{esc(module)}</code> '
-                            f'<span class="hf-muted">{len(hits)} hit{"s" if len(hits) != 1 else ""}</span>'
-                            f'<ul style="margin:2px 0;padding-left:18px">{"".join(items)}</ul></div>')
-        self.panel.styles = {"border-bottom": "1px solid #e8eaed",
-                             "background": "#e8f0fe" if selected else "#ffffff"}
+        self.html.object = (
+            f'<div data-module="{esc(module)}"><code>{esc(module)}</code> '
+            f'<span class="hf-muted">{len(hits)} hit{"s" if len(hits) != 1 else ""}</span>'
+            f'<ul style="margin:2px 0;padding-left:18px">{"".join(items)}</ul></div>'
+        )
+        self.panel.styles = {"border-bottom": "1px solid #e8eaed", "background": "#e8f0fe" if selected else "#ffffff"}
 
 
 class Search(StoreView):
@@ -98,11 +106,13 @@ class Search(StoreView):
         super().__init__(**params)
         self._results = pd.DataFrame(columns=RESULT_COLUMNS)
         self._blocks: list[_ModuleHits] = []
-        self._input = pn.widgets.TextInput.from_param(self.param.query, label="Search", width=420,
-                                                      placeholder="host, module, message, error …")
+        self._input = pn.widgets.TextInput.from_param(
+            self.param.query, label="Search", width=420, placeholder="host, module, message, error …"
+        )
         self._summary = pn.pane.HTML("", stylesheets=[CSS], sizing_mode="stretch_width", margin=(4, 10))
-        self._categories = pn.pane.HTML("", stylesheets=[CSS], sizing_mode="stretch_width", margin=(0, 10),
-                                        visible=False)
+        self._categories = pn.pane.HTML(
+            "", stylesheets=[CSS], sizing_mode="stretch_width", margin=(0, 10), visible=False
+        )
         self._list = pn.Column(sizing_mode="stretch_width", margin=(0, 6))
         self._layout = pn.Column(self._input, self._summary, self._categories, self._list, sizing_mode="stretch_width")
         self._start()
@@ -136,14 +146,18 @@ class Search(StoreView):
         query = (self.query or "").strip()
         if self.store is None or len(query) < self.min_length:
             self._results = pd.DataFrame(columns=RESULT_COLUMNS)
-            hint = "No store given." if self.store is None else \
-                f"Type at least {self.min_length} characters: a host, a module, a word of a message."
+            hint = (
+                "No store given."
+                if self.store is None
+                else f"Type at least {self.min_length} characters: a host, a module, a word of a message."
+            )
             self._render(query, hint)
             return
         frames = [self._search_modules(query), self._search_categories(query), self._search_details(query)]
         frames = [f for f in frames if not f.empty]
-        self._results = pd.concat(frames, ignore_index=True)[RESULT_COLUMNS] if frames else \
-            pd.DataFrame(columns=RESULT_COLUMNS)
+        self._results = (
+            pd.concat(frames, ignore_index=True)[RESULT_COLUMNS] if frames else pd.DataFrame(columns=RESULT_COLUMNS)
+        )
         self._render(query)
 
     def _titles(self) -> dict:
@@ -158,21 +172,42 @@ class Search(StoreView):
         records = {}
         if not status.empty:
             for row in status.itertuples():
-                records[row.module] = {"module": row.module, "category": row.category, "title": row.title,
-                                       "message": row.message, "error": row.error, "instruction": ""}
+                records[row.module] = {
+                    "module": row.module,
+                    "category": row.category,
+                    "title": row.title,
+                    "message": row.message,
+                    "error": row.error,
+                    "instruction": "",
+                }
         if self.config is not None:
             for module in self.config.modules:
-                entry = records.setdefault(module.name, {"module": module.name, "category": module.category,
-                                                         "title": module.title, "message": "", "error": ""})
+                entry = records.setdefault(
+                    module.name,
+                    {
+                        "module": module.name,
+                        "category": module.category,
+                        "title": module.title,
+                        "message": "",
+                        "error": "",
+                    },
+                )
                 entry["instruction"] = module.instruction
         rows = []
         for entry in records.values():
             for field in ("module", "title", "message", "error", "instruction"):
                 text = entry.get(field)
                 if find(text, query) >= 0:
-                    rows.append({"kind": "module", "module": entry["module"], "category": entry["category"],
-                                 "title": entry["title"] if isinstance(entry["title"], str) else entry["module"],
-                                 "where": "name" if field == "module" else field, "snippet": snippet(text, query)})
+                    rows.append(
+                        {
+                            "kind": "module",
+                            "module": entry["module"],
+                            "category": entry["category"],
+                            "title": entry["title"] if isinstance(entry["title"], str) else entry["module"],
+                            "where": "name" if field == "module" else field,
+                            "snippet": snippet(text, query),
+                        }
+                    )
         return pd.DataFrame(rows, columns=RESULT_COLUMNS)
 
     def _search_categories(self, query: str) -> pd.DataFrame:
@@ -186,9 +221,16 @@ class Search(StoreView):
         for name, title in titles.items():
             for field, text in (("name", name), ("title", title)):
                 if find(text, query) >= 0:
-                    rows.append({"kind": "category", "module": "", "category": name,
-                                 "title": title if isinstance(title, str) else name, "where": f"category {field}",
-                                 "snippet": snippet(text, query)})
+                    rows.append(
+                        {
+                            "kind": "category",
+                            "module": "",
+                            "category": name,
+                            "title": title if isinstance(title, str) else name,
+                            "where": f"category {field}",
+                            "snippet": snippet(text, query),
+                        }
+                    )
                     break
         return pd.DataFrame(rows, columns=RESULT_COLUMNS)
 
@@ -209,8 +251,16 @@ class Search(StoreView):
                         continue
                     where = f"{table}[{', '.join(c for c, _ in hits)}]"
                     text = " · ".join(f"{c}={snippet(v, query, SNIPPET_CHARS // len(hits))}" for c, v in hits)
-                    rows.append({"kind": "detail", "module": module, "category": categories.get(module, ""),
-                                 "title": titles.get(module, module), "where": where, "snippet": text})
+                    rows.append(
+                        {
+                            "kind": "detail",
+                            "module": module,
+                            "category": categories.get(module, ""),
+                            "title": titles.get(module, module),
+                            "where": where,
+                            "snippet": text,
+                        }
+                    )
         return pd.DataFrame(rows, columns=RESULT_COLUMNS)
 
     # -- rendering -----------------------------------------------------------------------------
@@ -221,13 +271,23 @@ class Search(StoreView):
         else:
             when = "now" if self.time is None else f"as of {fmt_time(self.time)}"
             modules = self.modules
-            self._summary.object = (f'<div><b>{len(results)} result{"s" if len(results) != 1 else ""}</b> for '
-                                    f'“{esc(query)}” <span class="hf-muted">{esc(when)} · {len(modules)} '
-                                    f'module{"s" if len(modules) != 1 else ""}</span></div>')
+            self._summary.object = (
+                f"<div><b>{len(results)} result{'s' if len(results) != 1 else ''}</b> for "
+                f'“{esc(query)}” <span class="hf-muted">{esc(when)} · {len(modules)} '
+                f"module{'s' if len(modules) != 1 else ''}</span></div>"
+            )
         categories = results[results["kind"] == "category"]
-        self._categories.object = ("<b>Categories:</b> " + ", ".join(
-            f"{highlight(str(r.title), query)} <span class='hf-muted'>(<code>{esc(r.category)}</code>)</span>"
-            for r in categories.itertuples())) if not categories.empty else ""
+        self._categories.object = (
+            (
+                "<b>Categories:</b> "
+                + ", ".join(
+                    f"{highlight(str(r.title), query)} <span class='hf-muted'>(<code>{esc(r.category)}</code>)</span>"
+                    for r in categories.itertuples()
+                )
+            )
+            if not categories.empty
+            else ""
+        )
         self._categories.visible = not categories.empty
         modules = self.modules
         while len(self._blocks) < len(modules):
@@ -235,6 +295,6 @@ class Search(StoreView):
         for block, module in zip(self._blocks, modules):
             hits = results[results["module"] == module]
             block.update(module, str(hits["title"].iloc[0]), hits, query, module == self.selected)
-        wanted = [b.panel for b in self._blocks[:len(modules)]]
+        wanted = [b.panel for b in self._blocks[: len(modules)]]
         if list(self._list.objects) != wanted:
             self._list.objects = wanted

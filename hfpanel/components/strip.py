@@ -53,10 +53,15 @@ class StatusStrip(StoreView):
 
     hours = param.Number(default=24.0, bounds=(0.01, None), doc="How many hours the strips cover.")
     category = param.String(default="", doc="Show only this category ('' for all).")
-    end = param.ClassSelector(class_=pd.Timestamp, allow_None=True, default=None,
-                              doc="Where the window ends (naive UTC); None: the latest run.")
-    max_cells = param.Integer(default=400, bounds=(10, None),
-                              doc="At most this many cells per strip; more runs are binned.")
+    end = param.ClassSelector(
+        class_=pd.Timestamp,
+        allow_None=True,
+        default=None,
+        doc="Where the window ends (naive UTC); None: the latest run.",
+    )
+    max_cells = param.Integer(
+        default=400, bounds=(10, None), doc="At most this many cells per strip; more runs are binned."
+    )
     selected = param.String(default="", allow_refs=True, doc="The module of the cell last clicked.")
 
     _watched = ("store", "time", "config", "hours", "category", "end", "max_cells")
@@ -73,8 +78,13 @@ class StatusStrip(StoreView):
         self._plot_key = None
         self._grid_frame = pd.DataFrame()
         self._head = pn.pane.HTML("", stylesheets=[CSS], sizing_mode="stretch_width", margin=(4, 10))
-        self._plot = StripCanvas(on_click=self._click_cell, row_px=ROW_PX, sizing_mode="stretch_width",
-                                 margin=(0, 10), colors={CODE[k]: v for k, v in LEVEL_COLORS.items()})
+        self._plot = StripCanvas(
+            on_click=self._click_cell,
+            row_px=ROW_PX,
+            sizing_mode="stretch_width",
+            margin=(0, 10),
+            colors={CODE[k]: v for k, v in LEVEL_COLORS.items()},
+        )
         self._layout = pn.Column(self._head, self._plot, sizing_mode="stretch_width")
         self._start()
 
@@ -129,8 +139,9 @@ class StatusStrip(StoreView):
 
     def level_at(self, name: str, when, kind: str = "module") -> str:
         """The level shown in the cell of run ``when`` ("" when empty or not shown)."""
-        found = self._data[(self._data["kind"] == kind) & (self._data["name"] == name)
-                           & (self._data["run_time"] == pd.Timestamp(when))]
+        found = self._data[
+            (self._data["kind"] == kind) & (self._data["name"] == name) & (self._data["run_time"] == pd.Timestamp(when))
+        ]
         return "" if found.empty else str(found["level"].iloc[0])
 
     # -- clicking ------------------------------------------------------------------------------
@@ -178,8 +189,11 @@ class StatusStrip(StoreView):
         self._cells = cells
         self._rows = self._display_rows(rows)
         run_time = dict(zip(cells["cell"], cells["time"]))
-        self._data = rows.assign(run_time=rows["cell"].map(run_time)) if not rows.empty else \
-            pd.DataFrame(columns=history.STRIP_COLUMNS + ["run_time"])
+        self._data = (
+            rows.assign(run_time=rows["cell"].map(run_time))
+            if not rows.empty
+            else pd.DataFrame(columns=history.STRIP_COLUMNS + ["run_time"])
+        )
         self._render_head(since, until)
         labels = tuple(zip(self._rows["kind"], self._rows["name"], self._rows["title"]))
         key = (since, until, self.category, self.max_cells, labels)
@@ -246,18 +260,28 @@ class StatusStrip(StoreView):
     def _render_head(self, since, until) -> None:
         runs = int(self._cells["runs"].sum()) if not self._cells.empty else 0
         binned = not self._cells.empty and runs > len(self._cells)
-        what = (f"{len(self._cells)} cells of {runs} runs (each cell: the worst level of its runs)" if binned
-                else f"{runs} runs, one cell each")
+        what = (
+            f"{len(self._cells)} cells of {runs} runs (each cell: the worst level of its runs)"
+            if binned
+            else f"{runs} runs, one cell each"
+        )
         scope = f" · category <b>{esc(self.category)}</b>" if self.category else ""
-        legend = "".join(f'<span style="white-space:nowrap;margin-left:12px"><i class="hf-dot" style="background:{color}">'
-                         f"</i>{esc(LEVEL_WORDS[level])}</span>" for level, color in LEVEL_COLORS.items())
-        legend += (f'<span style="white-space:nowrap;margin-left:12px"><i class="hf-dot" style="background:{EMPTY_COLOR};'
-                   'border:1px solid #bdc1c6"></i>no row</span>')
-        self._head.object = (f'<div class="hf-header"><b style="font-size:1.15em">Last {self.hours:g} h</b>'
-                             f'<span class="hf-muted">{esc(fmt_time(since))} – {esc(fmt_time(until))} · {esc(what)}'
-                             f"{scope}</span></div>"
-                             f'<div class="hf-small hf-muted">Click a cell to view the site as it was at that run.'
-                             f"{legend}</div>")
+        legend = "".join(
+            f'<span style="white-space:nowrap;margin-left:12px"><i class="hf-dot" style="background:{color}">'
+            f"</i>{esc(LEVEL_WORDS[level])}</span>"
+            for level, color in LEVEL_COLORS.items()
+        )
+        legend += (
+            f'<span style="white-space:nowrap;margin-left:12px"><i class="hf-dot" style="background:{EMPTY_COLOR};'
+            'border:1px solid #bdc1c6"></i>no row</span>'
+        )
+        self._head.object = (
+            f'<div class="hf-header"><b style="font-size:1.15em">Last {self.hours:g} h</b>'
+            f'<span class="hf-muted">{esc(fmt_time(since))} – {esc(fmt_time(until))} · {esc(what)}'
+            f"{scope}</span></div>"
+            f'<div class="hf-small hf-muted">Click a cell to view the site as it was at that run.'
+            f"{legend}</div>"
+        )
 
     def _grid(self) -> pd.DataFrame:
         """One rectangle per strip × cell with its colour and hover text."""
@@ -276,25 +300,35 @@ class StatusStrip(StoreView):
         messages = filled["message"].to_numpy(dtype=object)[known]
         message[at] = [str(m)[:HOVER_CHARS] if isinstance(m, str) else "" for m in messages]
         firsts, lasts, runs = pd.to_datetime(cells["first"]), pd.to_datetime(cells["time"]), cells["runs"].to_numpy()
-        when = [fmt_time(last) if n == 1 else f"{fmt_time(first)} – {fmt_time(last)} ({n} runs)"
-                for first, last, n in zip(firsts, lasts, runs)]
+        when = [
+            fmt_time(last) if n == 1 else f"{fmt_time(first)} – {fmt_time(last)} ({n} runs)"
+            for first, last, n in zip(firsts, lasts, runs)
+        ]
         texts: dict = {}
         cell = np.tile(np.arange(n_cells), n_rows)
         row = np.repeat(np.arange(n_rows), n_cells)
-        return pd.DataFrame({
-            "kind": np.repeat(strips["kind"].to_numpy(dtype=object), n_cells),
-            "name": np.repeat(strips["name"].to_numpy(dtype=object), n_cells),
-            "strip": np.repeat(strips["title"].astype(str).to_numpy(dtype=object), n_cells),
-            "row": row, "cell": cell,
-            "x0": cell.astype(float), "x1": cell + 1.0, "y0": -row - 1.0 + 0.06, "y1": -row - 0.06,
-            "level": level,
-            "color": [LEVEL_COLORS.get(lvl, EMPTY_COLOR) if lvl else EMPTY_COLOR for lvl in level],
-            "level_text": [LEVEL_WORDS.get(lvl, lvl) if lvl else "no row" for lvl in level],
-            "status_text": [(texts.get(s) or texts.setdefault(s, fmt_status(s))) if lvl else "—"
-                            for s, lvl in zip(status, level)],
-            "when": np.tile(np.array(when, dtype=object), n_rows),
-            "message": message,
-        })
+        return pd.DataFrame(
+            {
+                "kind": np.repeat(strips["kind"].to_numpy(dtype=object), n_cells),
+                "name": np.repeat(strips["name"].to_numpy(dtype=object), n_cells),
+                "strip": np.repeat(strips["title"].astype(str).to_numpy(dtype=object), n_cells),
+                "row": row,
+                "cell": cell,
+                "x0": cell.astype(float),
+                "x1": cell + 1.0,
+                "y0": -row - 1.0 + 0.06,
+                "y1": -row - 0.06,
+                "level": level,
+                "color": [LEVEL_COLORS.get(lvl, EMPTY_COLOR) if lvl else EMPTY_COLOR for lvl in level],
+                "level_text": [LEVEL_WORDS.get(lvl, lvl) if lvl else "no row" for lvl in level],
+                "status_text": [
+                    (texts.get(s) or texts.setdefault(s, fmt_status(s))) if lvl else "—"
+                    for s, lvl in zip(status, level)
+                ],
+                "when": np.tile(np.array(when, dtype=object), n_rows),
+                "message": message,
+            }
+        )
 
     def _draw(self, key) -> None:
         """Hand the canvas what it draws (computed once per window and store content: every
@@ -314,14 +348,25 @@ class StatusStrip(StoreView):
         last = pd.to_datetime(self._cells["time"])
         long = (last.iloc[-1] - last.iloc[0]) > pd.Timedelta(hours=30)
         ticks = [[i, last.iloc[i].strftime("%m-%d %H:%M" if long else "%H:%M")] for i in range(0, n_cells, step)]
-        labels = [(str(t).upper() if k == "category" else "\u2003" + str(t))[:48]
-                  for k, t in zip(self._rows["kind"], self._rows["title"])]
-        hover = [f"{lvl} · status {st}" + (f"\n{msg}" if msg else "") if code != "." else ""
-                 for lvl, st, msg, code in zip(grid["level_text"], grid["status_text"], grid["message"],
-                                               (CODE.get(x, ".") for x in grid["level"]))]
+        labels = [
+            (str(t).upper() if k == "category" else "\u2003" + str(t))[:48]
+            for k, t in zip(self._rows["kind"], self._rows["title"])
+        ]
+        hover = [
+            f"{lvl} · status {st}" + (f"\n{msg}" if msg else "") if code != "." else ""
+            for lvl, st, msg, code in zip(
+                grid["level_text"], grid["status_text"], grid["message"], (CODE.get(x, ".") for x in grid["level"])
+            )
+        ]
         index, texts = pd.factorize(pd.Series(hover))
         index = np.where(np.array(hover, dtype=object) == "", -1, index)
         return grid, dict(
-            codes="".join(CODE.get(x, ".") for x in grid["level"]), n_cells=n_cells, labels=labels,
-            kinds=list(self._rows["kind"]), ticks=ticks, when=list(grid["when"].iloc[:n_cells]),
-            texts=[str(t) for t in texts], text_of=index.tolist())
+            codes="".join(CODE.get(x, ".") for x in grid["level"]),
+            n_cells=n_cells,
+            labels=labels,
+            kinds=list(self._rows["kind"]),
+            ticks=ticks,
+            when=list(grid["when"].iloc[:n_cells]),
+            texts=[str(t) for t in texts],
+            text_of=index.tolist(),
+        )

@@ -10,10 +10,8 @@ from __future__ import annotations
 import html
 from urllib.parse import urlparse
 
-import pandas as pd
-
-from ..units import fmt_age, fmt_status, fmt_time, is_missing, iso  # noqa: F401  (re-exported)
 from ..levels import CRITICAL, DOWNTIME, NOINFO, OK, WARNING
+from ..units import fmt_age, fmt_status, fmt_time, is_missing, iso  # noqa: F401  (re-exported)
 
 #: background / text colour per level; chosen for contrast on a wall display (WCAG AA for large text)
 LEVEL_COLORS = {OK: "#188038", WARNING: "#f9ab00", CRITICAL: "#c5221f", NOINFO: "#5f6368", DOWNTIME: "#1a73e8"}
@@ -56,8 +54,10 @@ def level_of(value) -> str:
 def pill(level, text=None, big: bool = False) -> str:
     level = level_of(level)
     cls = "hf-pill hf-pill-big" if big else "hf-pill"
-    return (f'<span class="{cls}" style="background:{LEVEL_COLORS[level]};color:{LEVEL_TEXT[level]}">'
-            f"{esc(text or LEVEL_WORDS[level])}</span>")
+    return (
+        f'<span class="{cls}" style="background:{LEVEL_COLORS[level]};color:{LEVEL_TEXT[level]}">'
+        f"{esc(text or LEVEL_WORDS[level])}</span>"
+    )
 
 
 def stale_badge() -> str:

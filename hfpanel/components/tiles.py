@@ -11,8 +11,19 @@ import param
 from panel.custom import JSComponent
 
 from ..durations import format_duration
-from .style import (CSS, LEVEL_COLORS, LEVEL_ORDER, LEVEL_TEXT, LEVEL_TINT, esc, fmt_status, fmt_time,
-                    level_of, pill, stale_badge)
+from .style import (
+    CSS,
+    LEVEL_COLORS,
+    LEVEL_ORDER,
+    LEVEL_TEXT,
+    LEVEL_TINT,
+    esc,
+    fmt_status,
+    fmt_time,
+    level_of,
+    pill,
+    stale_badge,
+)
 
 #: data younger than this at the time viewed is not worth a word (every module of the run shown)
 STALE_WORDS_AFTER = 60.0
@@ -23,13 +34,17 @@ def tile_html(row) -> str:
     level = level_of(row["level"])
     counts = "".join(
         f'<span class="hf-chip"><i class="hf-dot" style="background:{LEVEL_COLORS[lvl]}"></i><b>{int(row[lvl])}</b> {lvl}</span>'
-        for lvl in LEVEL_ORDER if int(row[lvl]))
-    return (f'<div class="hf-tile" data-category="{esc(row["category"])}" data-level="{esc(level)}" '
-            f'style="background:{LEVEL_COLORS[level]};color:{LEVEL_TEXT[level]}">'
-            f'<div style="display:flex;justify-content:space-between;align-items:baseline;gap:12px">'
-            f'<h2>{esc(row["title"])}</h2><span class="hf-word">{esc(level)}</span></div>'
-            f'<div class="hf-counts">{counts or "no modules"}</div>'
-            f'<div class="hf-msg">{esc(row.get("message", ""))}</div></div>')
+        for lvl in LEVEL_ORDER
+        if int(row[lvl])
+    )
+    return (
+        f'<div class="hf-tile" data-category="{esc(row["category"])}" data-level="{esc(level)}" '
+        f'style="background:{LEVEL_COLORS[level]};color:{LEVEL_TEXT[level]}">'
+        f'<div style="display:flex;justify-content:space-between;align-items:baseline;gap:12px">'
+        f'<h2>{esc(row["title"])}</h2><span class="hf-word">{esc(level)}</span></div>'
+        f'<div class="hf-counts">{counts or "no modules"}</div>'
+        f'<div class="hf-msg">{esc(row.get("message", ""))}</div></div>'
+    )
 
 
 def row_html(row) -> str:
@@ -39,16 +54,22 @@ def row_html(row) -> str:
     since, lasted = row.get("since"), row.get("for_s")
     if level != "ok" and since is not None and not pd.isna(since) and not pd.isna(lasted):
         exact = "" if row.get("since_exact", True) else "at least "
-        parts.append(f'<span class="hf-since" title="{esc(level)} since {exact}{esc(fmt_time(since))}">'
-                     f'for {exact}{esc(format_duration(max(float(lasted), 0.0)))}</span>')
+        parts.append(
+            f'<span class="hf-since" title="{esc(level)} since {exact}{esc(fmt_time(since))}">'
+            f"for {exact}{esc(format_duration(max(float(lasted), 0.0)))}</span>"
+        )
     age = row.get("age_s")
     if age is not None and not pd.isna(age) and age >= STALE_WORDS_AFTER:
-        parts.append(f'<span class="hf-muted" title="how old the data is at the time viewed">'
-                     f'data {esc(format_duration(age))} old</span>')
+        parts.append(
+            f'<span class="hf-muted" title="how old the data is at the time viewed">'
+            f"data {esc(format_duration(age))} old</span>"
+        )
     if row["is_stale"]:
         parts.append(stale_badge())
-    out = (f'<div class="hf-row" data-module="{esc(row["module"])}" data-level="{esc(level)}">'
-           f'<div class="hf-line1">{"".join(parts)}</div>')
+    out = (
+        f'<div class="hf-row" data-module="{esc(row["module"])}" data-level="{esc(level)}">'
+        f'<div class="hf-line1">{"".join(parts)}</div>'
+    )
     message = row.get("message") or ""
     error = row.get("error") or ""
     if error:
@@ -81,9 +102,11 @@ def module_row_html(row, selected: bool) -> str:
     level = level_of(row["level"])
     outline = "3px solid #1a73e8" if selected else "1px solid transparent"
     tint = LEVEL_TINT[level] if level != "ok" else "#ffffff"
-    return (f'<div class="hf-module-row" style="border-left:8px solid {LEVEL_COLORS[level]};outline:{outline};'
-            f'background:{tint}"><button class="hf-modbtn" data-select="{esc(row["module"])}">'
-            f'{esc(row["title"])}</button>{row_html(row)}</div>')
+    return (
+        f'<div class="hf-module-row" style="border-left:8px solid {LEVEL_COLORS[level]};outline:{outline};'
+        f'background:{tint}"><button class="hf-modbtn" data-select="{esc(row["module"])}">'
+        f"{esc(row['title'])}</button>{row_html(row)}</div>"
+    )
 
 
 class TileView(JSComponent):
@@ -129,16 +152,21 @@ class CategoryTile:
     def __init__(self, on_select, on_focus):
         self.category = ""
         self.focused = False
-        self.view = TileView(on_select, on_focus, sizing_mode="stretch_width", min_width=320, margin=(8, 8),
-                             styles={"flex": "1 1 460px"})
+        self.view = TileView(
+            on_select, on_focus, sizing_mode="stretch_width", min_width=320, margin=(8, 8), styles={"flex": "1 1 460px"}
+        )
         self.panel = self.view
 
     def update(self, category_row, modules, selected: str, focused: bool = False) -> None:
         self.category, self.focused = str(category_row["category"]), focused
-        title = "" if focused else (f'<button class="hf-catbtn" data-focus="{esc(self.category)}">'
-                                    f'{esc(category_row["title"])} ›</button>')
-        rows = "".join(module_row_html(module, module["module"] == selected)
-                       for module in modules.to_dict("records"))
+        title = (
+            ""
+            if focused
+            else (
+                f'<button class="hf-catbtn" data-focus="{esc(self.category)}">{esc(category_row["title"])} ›</button>'
+            )
+        )
+        rows = "".join(module_row_html(module, module["module"] == selected) for module in modules.to_dict("records"))
         html = f'<div class="hf-tilebox">{title}{tile_html(category_row)}<div style="padding:6px 0">{rows}</div></div>'
         if html != self.view.html:
             self.view.html = html

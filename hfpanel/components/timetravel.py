@@ -8,8 +8,8 @@ import statistics
 import pandas as pd
 import panel as pn
 
-from ..durations import format_duration
 from ..clock import utcnow
+from ..durations import format_duration
 from ..queries import loaders
 from .base import StoreView, to_time
 from .style import CSS, esc, fmt_age, fmt_time, iso
@@ -25,9 +25,11 @@ def _runs(store) -> pd.DataFrame:
 
 def _options(store) -> dict:
     """The select's options, newest first: built once per store content, shared by sessions."""
+
     def build():
         recent = _runs(store).tail(MAX_OPTIONS).iloc[::-1]
         return {_label(run): iso(run["time"]) for run in recent.to_dict("records")}
+
     return loaders.cached("run_options", store, (), build)
 
 
@@ -51,8 +53,9 @@ class TimeTravel(StoreView):
         self._next = pn.widgets.Button(label="Later run ▶", width=130, align="end")
         self._now = pn.widgets.Button(label="Now", color="primary", width=90, align="end")
         self._select = pn.widgets.Select(label="Run (UTC)", options={"Now (live)": NOW}, value=NOW, width=330)
-        self._input = pn.widgets.DatetimeInput(label="Go to time (UTC)", value=None, width=200,
-                                               format="%Y-%m-%d %H:%M:%S")
+        self._input = pn.widgets.DatetimeInput(
+            label="Go to time (UTC)", value=None, width=200, format="%Y-%m-%d %H:%M:%S"
+        )
         self._banner = pn.pane.HTML("", stylesheets=[CSS], sizing_mode="stretch_width", margin=(6, 10))
         self._prev.on_click(lambda event: self.step(-1))
         self._next.on_click(lambda event: self.step(+1))
@@ -61,7 +64,9 @@ class TimeTravel(StoreView):
         self._input.param.watch(self._on_input, "value")
         self._layout = pn.Column(
             pn.Row(self._prev, self._select, self._next, self._now, self._input, sizing_mode="stretch_width"),
-            self._banner, sizing_mode="stretch_width")
+            self._banner,
+            sizing_mode="stretch_width",
+        )
         self._start()
 
     def __panel__(self):
@@ -102,7 +107,7 @@ class TimeTravel(StoreView):
         elif target >= 0:
             self.time = times[target]
 
-    def link(self, *components) -> "TimeTravel":
+    def link(self, *components) -> TimeTravel:
         """Make ``components`` follow this control's time, by reference (for notebooks; the app's
         Dashboard binds its components with ``follow``)."""
         for component in components:
@@ -154,17 +159,26 @@ class TimeTravel(StoreView):
         if not times:
             return '<div class="hf-banner hf-banner-live">The store has no runs yet.</div>'
         if self.time is not None:
-            what = (f"status as of the run at {esc(fmt_time(shown))}" if shown is not None
-                    else "before the first run: nothing was known yet")
-            return (f'<div class="hf-banner hf-banner-past"><span class="hf-pill" style="background:#f9ab00;color:#202124;margin-right:8px">past</span>Viewing the past: {esc(fmt_time(self.time))} '
-                    f'<span style="font-weight:400">— {what}. Press <b>Now</b> to return to the live view.</span></div>')
+            what = (
+                f"status as of the run at {esc(fmt_time(shown))}"
+                if shown is not None
+                else "before the first run: nothing was known yet"
+            )
+            return (
+                f'<div class="hf-banner hf-banner-past"><span class="hf-pill" style="background:#f9ab00;color:#202124;margin-right:8px">past</span>Viewing the past: {esc(fmt_time(self.time))} '
+                f'<span style="font-weight:400">— {what}. Press <b>Now</b> to return to the live view.</span></div>'
+            )
         latest = times[-1]
         age = (utcnow() - latest).total_seconds()
         recent = times[-21:]
         gaps = [(b - a).total_seconds() for a, b in zip(recent, recent[1:])]
         expected = max(3 * statistics.median(gaps), 900.0) if gaps else 3600.0
         if age > expected:
-            return (f'<div class="hf-banner hf-banner-late">⚠ No new run for {esc(format_duration(age))} '
-                    f"(latest run {esc(fmt_time(latest))}) — is the collector running?</div>")
-        return (f'<div class="hf-banner hf-banner-live">● Live — latest run {esc(fmt_time(latest))} '
-                f'<span style="font-weight:400">({esc(fmt_age(age))})</span></div>')
+            return (
+                f'<div class="hf-banner hf-banner-late">⚠ No new run for {esc(format_duration(age))} '
+                f"(latest run {esc(fmt_time(latest))}) — is the collector running?</div>"
+            )
+        return (
+            f'<div class="hf-banner hf-banner-live">● Live — latest run {esc(fmt_time(latest))} '
+            f'<span style="font-weight:400">({esc(fmt_age(age))})</span></div>'
+        )

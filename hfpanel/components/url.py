@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 import param
@@ -58,6 +59,7 @@ def integer(low: int, high: int) -> Codec:
         if not low <= value <= high:
             raise ValueError(f"must be {low} to {high}")
         return value
+
     return Codec(_text, parse)
 
 
@@ -126,6 +128,7 @@ class UrlSync:
                 if text not in objects:
                     raise ValueError(f"one of {', '.join(repr(o) for o in objects)}")
                 return text
+
             return Codec(_text, choose)
         return TEXT
 
@@ -171,12 +174,14 @@ class UrlSync:
     def sync_url(self, location=None) -> None:
         """Keep the view in the page's URL query and apply what the URL already holds."""
         import panel as pn
+
         location = location or pn.state.location
         if location is None:
             return
         keys = [f.query_key for f in self.url_fields]
-        state_class = type(f"{type(self).__name__}Url", (param.Parameterized,),
-                           {key: param.Parameter(default="") for key in keys})
+        state_class = type(
+            f"{type(self).__name__}Url", (param.Parameterized,), {key: param.Parameter(default="") for key in keys}
+        )
         self._url_state, self._url_location, self._url_busy = state_class(), location, False
         location.sync(self._url_state, {key: key for key in keys})
         self._from_url()

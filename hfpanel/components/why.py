@@ -17,16 +17,17 @@ import param
 
 from ..collector import ParseResult, SourceError, collector_class
 from ..levels import DEFAULT_LEVELS, DOWNTIME, NOINFO, NOINFO_STATUS, Levels
-from ..rating import Rating, describe_rule, rate, rating_type
 from ..queries import history, loaders
+from ..rating import Rating, describe_rule, rate, rating_type
 from ..stored_config import stored_module
 from .base import StoreView
 from .style import CSS, LEVEL_COLORS, esc, fmt_status, fmt_time, level_of, pill
 
 
 # -- the rule ---------------------------------------------------------------------------------------
-def resolve_rule(module: str, config=None, collector: str | None = None,
-                 stored: dict | None = None) -> tuple[dict | None, str, bool]:
+def resolve_rule(
+    module: str, config=None, collector: str | None = None, stored: dict | None = None
+) -> tuple[dict | None, str, bool]:
     """The rating rule of ``module``: (rule, where it comes from, known) — the rule stored with the run
     (what was applied), else today's config's, else the collector's default. ``known`` is False when
     none of them can say (the rule is then unknown, not "none")."""
@@ -68,8 +69,10 @@ def _rule_of_today(module: str, config, collector: str | None):
 
 def _same_rule(a: dict | None, b: dict | None) -> bool:
     """Equal rules, also when JSON made a map's keys text."""
-    return json.dumps(a, sort_keys=True, default=str) == json.dumps(b, sort_keys=True, default=str) or \
-        json.loads(json.dumps(a, default=str)) == b
+    return (
+        json.dumps(a, sort_keys=True, default=str) == json.dumps(b, sort_keys=True, default=str)
+        or json.loads(json.dumps(a, default=str)) == b
+    )
 
 
 def _class_default(collector: str):
@@ -106,9 +109,17 @@ class WhyThisColour(StoreView):
         self._shown_inputs = None
         self._text = pn.pane.HTML("", stylesheets=[CSS], sizing_mode="stretch_width", margin=(4, 10))
         self._caption = pn.pane.HTML("", stylesheets=[CSS], sizing_mode="stretch_width", margin=(6, 10, 0, 10))
-        self._table = pn.widgets.Tabulator(pd.DataFrame(), disabled=True, show_index=False, pagination="local",
-                                           page_size=10, sizing_mode="stretch_width", layout="fit_data_table",
-                                           margin=(4, 10), visible=False)
+        self._table = pn.widgets.Tabulator(
+            pd.DataFrame(),
+            disabled=True,
+            show_index=False,
+            pagination="local",
+            page_size=10,
+            sizing_mode="stretch_width",
+            layout="fit_data_table",
+            margin=(4, 10),
+            visible=False,
+        )
         self._layout = pn.Column(self._text, self._caption, self._table, sizing_mode="stretch_width")
         self._start()
 
@@ -170,7 +181,7 @@ class WhyThisColour(StoreView):
         self._sentences, self._inputs, self._row, self._rating = [], pd.DataFrame(), None, None
         self._rule, self._rule_source = None, ""
         if self.store is None or not self.module:
-            self._show(['Pick a module to see why it has its colour.'], None)
+            self._show(["Pick a module to see why it has its colour."], None)
             return
         row = history.status_row(self.store, self.module, self.time)
         when = "now" if self.time is None else f"at {fmt_time(self.time)}"
@@ -181,18 +192,27 @@ class WhyThisColour(StoreView):
         levels, stored_level = self.levels, level_of(row["level"])
         title = row["title"] if isinstance(row.get("title"), str) and row.get("title") else self.module
         status = float(row["status"])
-        sentences = [f"{title} is {stored_level.upper()} (status {fmt_status(status)}) in the run of "
-                     f"{fmt_time(row['time'])}."]
+        sentences = [
+            f"{title} is {stored_level.upper()} (status {fmt_status(status)}) in the run of {fmt_time(row['time'])}."
+        ]
         stored = stored_module(loaders.stored_config(self.store, self.time), self.module)
         self._rule, self._rule_source, known = resolve_rule(self.module, self.config, row.get("collector"), stored)
-        sentences.append(f"Rating rule, from {self._rule_source}: {describe_rule(self._rule)}." if known
-                         else f"Rating rule: {self._rule_source}.")
+        sentences.append(
+            f"Rating rule, from {self._rule_source}: {describe_rule(self._rule)}."
+            if known
+            else f"Rating rule: {self._rule_source}."
+        )
         error = row.get("error")
         if isinstance(error, str) and error:
             good = row.get("last_good")
-            sentences.append(f"No information: the source failed — {error}. The rule was not applied. "
-                             + (f"Last good data: {fmt_time(good)}." if good is not None and not pd.isna(good)
-                                else "There was no good data before."))
+            sentences.append(
+                f"No information: the source failed — {error}. The rule was not applied. "
+                + (
+                    f"Last good data: {fmt_time(good)}."
+                    if good is not None and not pd.isna(good)
+                    else "There was no good data before."
+                )
+            )
         elif known:
             kind = rating_type(self._rule)
             result = kind.prepare(self._rule, self._stored_result(row))
@@ -206,18 +226,27 @@ class WhyThisColour(StoreView):
             self._rating = rating
             self._inputs = kind.inputs(self._rule, result)
             if abs(rating.status - status) > 1e-9:
-                sentences.append(f"Note: the stored status is {fmt_status(status)}, the rule above gives "
-                                 f"{fmt_status(rating.status)} on the stored data (the rule or the levels may have "
-                                 "changed since that run).")
-        sentences.append(f"Levels: ok from {levels.ok:g}, warning from {levels.warning:g}, critical below "
-                         f"{levels.warning:g}, -1 no information; status {fmt_status(status)} → "
-                         f"{levels.level(status).upper()}.")
+                sentences.append(
+                    f"Note: the stored status is {fmt_status(status)}, the rule above gives "
+                    f"{fmt_status(rating.status)} on the stored data (the rule or the levels may have "
+                    "changed since that run)."
+                )
+        sentences.append(
+            f"Levels: ok from {levels.ok:g}, warning from {levels.warning:g}, critical below "
+            f"{levels.warning:g}, -1 no information; status {fmt_status(status)} → "
+            f"{levels.level(status).upper()}."
+        )
         if stored_level == DOWNTIME:
             reason = row.get("downtime")
             would = levels.level(status)
-            sentences.append(f"Shown as DOWNTIME instead of {would.upper()}: "
-                             + (f"{reason}." if isinstance(reason, str) and reason else
-                                "an announced downtime covers the hosts that made it bad."))
+            sentences.append(
+                f"Shown as DOWNTIME instead of {would.upper()}: "
+                + (
+                    f"{reason}."
+                    if isinstance(reason, str) and reason
+                    else "an announced downtime covers the hosts that made it bad."
+                )
+            )
             entry = self.module_config(self.module)
             if entry is not None and entry.hosts:
                 sentences.append(f"This module watches the hosts {', '.join(entry.hosts)}.")
@@ -231,20 +260,31 @@ class WhyThisColour(StoreView):
         self._sentences = sentences
         head = ""
         if level is not None:
-            head = (f'<div class="hf-header" data-module="{esc(self.module)}" data-level="{esc(level)}" '
-                    f'style="border-left:8px solid {LEVEL_COLORS[level_of(level)]};padding-left:10px">'
-                    f"<b style='font-size:1.15em'>Why this colour?</b>{pill(level)}</div>")
+            head = (
+                f'<div class="hf-header" data-module="{esc(self.module)}" data-level="{esc(level)}" '
+                f'style="border-left:8px solid {LEVEL_COLORS[level_of(level)]};padding-left:10px">'
+                f"<b style='font-size:1.15em'>Why this colour?</b>{pill(level)}</div>"
+            )
         items = "".join(f"<li>{esc(s)}</li>" for s in sentences)
         self._text.object = f'{head}<ul style="margin:4px 0;padding-left:20px;line-height:1.45">{items}</ul>'
         frame = self._inputs
         if frame is not self._shown_inputs:
             self._shown_inputs = frame
-            formatters = {str(c): {"type": "plaintext"} for c in frame.columns
-                          if frame[c].dtype == object or pd.api.types.is_string_dtype(frame[c])}
+            formatters = {
+                str(c): {"type": "plaintext"}
+                for c in frame.columns
+                if frame[c].dtype == object or pd.api.types.is_string_dtype(frame[c])
+            }
             self._table.param.update(value=frame, formatters=formatters)
         self._table.visible = not frame.empty
-        self._caption.object = ("<b>Inputs</b> <span class='hf-muted'>(the rows or metrics the rule looked at; "
-                                "deciding ones first)</span>") if not frame.empty else ""
+        self._caption.object = (
+            (
+                "<b>Inputs</b> <span class='hf-muted'>(the rows or metrics the rule looked at; "
+                "deciding ones first)</span>"
+            )
+            if not frame.empty
+            else ""
+        )
         self._caption.visible = not frame.empty
         if level == NOINFO and frame.empty:
             self._caption.visible = False

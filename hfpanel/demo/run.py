@@ -26,8 +26,8 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from ..config import load_config
 from ..clock import utcnow
+from ..config import load_config
 from ..runner import Runner
 from ..store import Store, StoreWriter
 from .simulator import Simulator
@@ -74,7 +74,7 @@ class TransferFeed:
         self.messages = 0
 
     @classmethod
-    def open(cls, config, simulator: Simulator, start: pd.Timestamp) -> "TransferFeed | None":
+    def open(cls, config, simulator: Simulator, start: pd.Timestamp) -> TransferFeed | None:
         """The feed of a configuration with a ``transfers:`` section, else None."""
         from ..transfers.config import parse_transfers
 
@@ -144,8 +144,10 @@ def backfill(config, simulator: Simulator, start: pd.Timestamp, end: pd.Timestam
     # costs ~0.1 s, whatever its size): their runs line up with ``start`` every ``interval``
     every = min((m.interval for m in config.modules if m.collector in STORE_COLLECTORS), default=STEP.total_seconds())
     try:
-        with contextlib.ExitStack() as held, \
-                tqdm(times, desc="backfilling runs", unit="run", disable=quiet, file=sys.stderr) as bar:
+        with (
+            contextlib.ExitStack() as held,
+            tqdm(times, desc="backfilling runs", unit="run", disable=quiet, file=sys.stderr) as bar,
+        ):
             writer = None  # held from run to run, released only for the ingest's own commits
             for when in bar:
                 simulator.clock = when.to_pydatetime()
@@ -191,8 +193,9 @@ def prepare(store: Path, days: float, quiet: bool = False):
     return config, simulator
 
 
-def keep_collecting(config, stop: threading.Event, every: float = LIVE_EVERY,
-                    simulator: Simulator | None = None) -> None:
+def keep_collecting(
+    config, stop: threading.Event, every: float = LIVE_EVERY, simulator: Simulator | None = None
+) -> None:
     """The live part of the demo: one run every ``every`` seconds until ``stop`` is set, each after
     feeding the transfer messages of the interval since the last one (with ``simulator``)."""
     runner = Runner(config)
@@ -212,8 +215,14 @@ def keep_collecting(config, stop: threading.Event, every: float = LIVE_EVERY,
             feed.close()
 
 
-def run_demo(store: Path, days: float = 3.0, serve: bool = True, port: int = 5006,
-             address: str = "127.0.0.1", quiet: bool = False) -> int:
+def run_demo(
+    store: Path,
+    days: float = 3.0,
+    serve: bool = True,
+    port: int = 5006,
+    address: str = "127.0.0.1",
+    quiet: bool = False,
+) -> int:
     config, simulator = prepare(Path(store), days, quiet=quiet)
     if not serve:
         simulator.close()
@@ -221,8 +230,9 @@ def run_demo(store: Path, days: float = 3.0, serve: bool = True, port: int = 500
     from ..serve import serve as serve_app
 
     stop = threading.Event()
-    collector = threading.Thread(target=keep_collecting, args=(config, stop, LIVE_EVERY, simulator), daemon=True,
-                                 name="demo-collector")
+    collector = threading.Thread(
+        target=keep_collecting, args=(config, stop, LIVE_EVERY, simulator), daemon=True, name="demo-collector"
+    )
     collector.start()
     try:
         return serve_app(store=config.store, config=str(config.path), port=port, address=address)

@@ -68,23 +68,46 @@ def incident_schedule(start: datetime) -> list[Incident]:
     at = lambda hours: start + timedelta(hours=hours)  # noqa: E731
     ce, se = p.fqdn(p.FAILING_CE), p.SE_HOST
     return [
-        Incident(p.CE_FAILURE, at(20), at(26),
-                 f"The spool disk of {ce} is full: its SAM JobSubmit test is CRITICAL ('No space left on device'), "
-                 "its WN tests go UNKNOWN, and held jobs (HoldReasonCode 13) pile up in the batch queue."),
+        Incident(
+            p.CE_FAILURE,
+            at(20),
+            at(26),
+            f"The spool disk of {ce} is full: its SAM JobSubmit test is CRITICAL ('No space left on device'), "
+            "its WN tests go UNKNOWN, and held jobs (HoldReasonCode 13) pile up in the batch queue.",
+        ),
         Incident(p.HC_503, at(30), at(32), "The HammerCloud server answers HTTP 503 Service Unavailable."),
-        Incident(p.HC_TIMEOUT, at(32), at(34),
-                 "The HammerCloud server accepts connections but answers only after the module timeout (504)."),
-        Incident(p.RUCIO_STUCK, at(38), at(60),
-                 f"Two Rucio rules to {p.SITE} are STUCK (HTTP 403 on MAKE_PARENT, checksum mismatch)."),
-        Incident(p.SE_DOWNTIME, at(44), at(49),
-                 f"Scheduled GOCDB OUTAGE of the storage element ({se}, {p.XROOTD_HOST}) for a dCache upgrade: "
-                 "SE SAM tests CRITICAL, door probes CRITICAL, HammerCloud jobs reading local data fail."),
-        Incident(p.POOL_TROUBLE, at(52), at(58),
-                 f"dCache pool {p.DISABLED_POOL} is disabled ({p.DISABLED_MODE}) and {p.FULL_POOL} is more "
-                 "than 97% full."),
-        Incident(p.SLOW_ARC, at(66), None,
-                 f"Jobs wait more than 2 h in the queue of {p.fqdn(p.SLOW_CE)}: its SAM JobSubmit test is WARNING "
-                 "(the one warning of the current state)."),
+        Incident(
+            p.HC_TIMEOUT,
+            at(32),
+            at(34),
+            "The HammerCloud server accepts connections but answers only after the module timeout (504).",
+        ),
+        Incident(
+            p.RUCIO_STUCK,
+            at(38),
+            at(60),
+            f"Two Rucio rules to {p.SITE} are STUCK (HTTP 403 on MAKE_PARENT, checksum mismatch).",
+        ),
+        Incident(
+            p.SE_DOWNTIME,
+            at(44),
+            at(49),
+            f"Scheduled GOCDB OUTAGE of the storage element ({se}, {p.XROOTD_HOST}) for a dCache upgrade: "
+            "SE SAM tests CRITICAL, door probes CRITICAL, HammerCloud jobs reading local data fail.",
+        ),
+        Incident(
+            p.POOL_TROUBLE,
+            at(52),
+            at(58),
+            f"dCache pool {p.DISABLED_POOL} is disabled ({p.DISABLED_MODE}) and {p.FULL_POOL} is more than 97% full.",
+        ),
+        Incident(
+            p.SLOW_ARC,
+            at(66),
+            None,
+            f"Jobs wait more than 2 h in the queue of {p.fqdn(p.SLOW_CE)}: its SAM JobSubmit test is WARNING "
+            "(the one warning of the current state).",
+        ),
     ]
 
 
@@ -101,8 +124,10 @@ def _text(status: int, text: str, content_type: str = "text/plain; charset=utf-8
 
 
 def _apache_error(status: int, title: str, text: str) -> str:
-    return (f'<!DOCTYPE HTML PUBLIC "-//IETF//DTD HTML 2.0//EN">\n<html><head>\n<title>{status} {title}</title>\n'
-            f"</head><body>\n<h1>{title}</h1>\n<p>{text}</p>\n</body></html>\n")
+    return (
+        f'<!DOCTYPE HTML PUBLIC "-//IETF//DTD HTML 2.0//EN">\n<html><head>\n<title>{status} {title}</title>\n'
+        f"</head><body>\n<h1>{title}</h1>\n<p>{text}</p>\n</body></html>\n"
+    )
 
 
 class Simulator:
@@ -180,8 +205,11 @@ class Simulator:
             return json_(p.condor_status(self, now))
         if path in ("/gocdbpi/public/", "/gocdbpi/public"):
             if query.get("method") != "get_downtime":
-                return _text(400, '<?xml version="1.0" encoding="UTF-8"?>\n<results><error>Unsupported method'
-                                  "</error></results>\n", "text/xml; charset=utf-8")
+                return _text(
+                    400,
+                    '<?xml version="1.0" encoding="UTF-8"?>\n<results><error>Unsupported method</error></results>\n',
+                    "text/xml; charset=utf-8",
+                )
             return _text(200, p.gocdb_downtime(self, now, query), "text/xml; charset=utf-8")
         if path == "/rucio/rules.json":
             return json_(p.rucio_rules(self, now))
@@ -206,13 +234,25 @@ class Simulator:
 
     def _hammercloud(self, query: dict, now: datetime) -> Response:
         if self.active(p.HC_503, now):
-            return _text(503, _apache_error(503, "Service Unavailable", "The server is temporarily unable to service "
-                                            "your request due to maintenance downtime or capacity problems."),
-                         "text/html; charset=iso-8859-1")
+            return _text(
+                503,
+                _apache_error(
+                    503,
+                    "Service Unavailable",
+                    "The server is temporarily unable to service "
+                    "your request due to maintenance downtime or capacity problems.",
+                ),
+                "text/html; charset=iso-8859-1",
+            )
         if self.active(p.HC_TIMEOUT, now):
-            return _text(504, _apache_error(504, "Gateway Timeout", "The gateway did not receive a timely response "
-                                            "from the upstream server."), "text/html; charset=iso-8859-1",
-                         delay=self.hang_seconds)
+            return _text(
+                504,
+                _apache_error(
+                    504, "Gateway Timeout", "The gateway did not receive a timely response from the upstream server."
+                ),
+                "text/html; charset=iso-8859-1",
+                delay=self.hang_seconds,
+            )
         action, test = query.get("action", ""), query.get("test", "")
         if action not in ("results", "results_at_site"):
             return Response(400, json.dumps({"error": f"unknown action {action!r}"}).encode())
@@ -221,9 +261,13 @@ class Simulator:
         return Response(200, p.hammercloud(self, now, action, int(test)).encode())
 
     def index(self, now: datetime) -> str:
-        lines = [f"hfpanel demo simulator for {p.SITE} ({p.GOCDB_SITE}), time {now:%Y-%m-%d %H:%M:%S} UTC",
-                 "", "Endpoints" + __doc__.split("Endpoints", 1)[1].split("HammerCloud test ids")[0].rstrip(),
-                 "", "Incidents:"]
+        lines = [
+            f"hfpanel demo simulator for {p.SITE} ({p.GOCDB_SITE}), time {now:%Y-%m-%d %H:%M:%S} UTC",
+            "",
+            "Endpoints" + __doc__.split("Endpoints", 1)[1].split("HammerCloud test ids")[0].rstrip(),
+            "",
+            "Incidents:",
+        ]
         for i in self.incidents:
             ends = f"{i.ends:%Y-%m-%d %H:%M}" if i.ends else "(ongoing)"
             state = "ACTIVE" if i.active(now) else ""
@@ -239,8 +283,9 @@ class Simulator:
             return self.base_url
         self._server = _Server((host, port), _Handler)
         self._server.simulator = self
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.1},
-                                        name="hfpanel-demo-simulator", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.1}, name="hfpanel-demo-simulator", daemon=True
+        )
         self._thread.start()
         bound_host, bound_port = self._server.server_address[:2]
         self.base_url = f"http://{'[' + bound_host + ']' if ':' in bound_host else bound_host}:{bound_port}"
@@ -253,7 +298,7 @@ class Simulator:
             self._thread.join(timeout=5)
             self._server = self._thread = self.base_url = None
 
-    def __enter__(self) -> "Simulator":
+    def __enter__(self) -> Simulator:
         if self._server is None:
             self.serve()
         return self

@@ -28,10 +28,17 @@ FTS_RATE, XROOTD_RATE = 0.6, 0.5  # chance per slot (x the daily cycle): one FTS
 FTS_DESTINATION = "/topic/transfer.fts_monitoring_complete"
 XROOTD_DESTINATION = "/topic/xrootd.cms.aaa-ng"
 #: the partner storage hosts (scheme, port as generate.HOSTS has them) and their sites
-PEERS = {"eoscms.cern.ch": "T2_CH_CERN", "cmsdcadisk.fnal.gov": "T1_US_FNAL",
-         "dcache-se-cms.desy.de": "T2_DE_DESY", "storm-fe-cms.cr.cnaf.infn.it": "T1_IT_CNAF"}
-DOORS = {**{h: (s, port) for h, s, port in generate.HOSTS if h in PEERS},
-         p.SE_HOST: ("davs", 2880), p.XROOTD_HOST: ("root", 1094)}
+PEERS = {
+    "eoscms.cern.ch": "T2_CH_CERN",
+    "cmsdcadisk.fnal.gov": "T1_US_FNAL",
+    "dcache-se-cms.desy.de": "T2_DE_DESY",
+    "storm-fe-cms.cr.cnaf.infn.it": "T1_IT_CNAF",
+}
+DOORS = {
+    **{h: (s, port) for h, s, port in generate.HOSTS if h in PEERS},
+    p.SE_HOST: ("davs", 2880),
+    p.XROOTD_HOST: ("root", 1094),
+}
 #: host -> site for the ``transfers.sites.hosts`` map of the demo configuration
 SITES = {**PEERS, p.SE_HOST: p.SITE, p.XROOTD_HOST: p.SITE}
 FTS_SERVERS = ["https://fts3-cms.cern.ch:8446", "https://cmsfts3.fnal.gov:8446"]
@@ -47,20 +54,45 @@ def _retarget(doc: dict, src: str, dst: str) -> None:
     for side, host in (("src", src), ("dst", dst)):
         scheme, port = DOORS[host]
         path = urlsplit(doc[f"{side}_url"]).path
-        doc.update({f"{side}_hostname": host, f"{side}_protocol": scheme, f"{side}_se": f"{scheme}://{host}",
-                    f"{side}_url": f"{scheme}://{host}:{port}{path}"})
+        doc.update(
+            {
+                f"{side}_hostname": host,
+                f"{side}_protocol": scheme,
+                f"{side}_se": f"{scheme}://{host}",
+                f"{side}_url": f"{scheme}://{host}:{port}{path}",
+            }
+        )
         doc["file_metadata"][f"{side}_rse"] = SITES[host] + ("_Disk" if SITES[host].startswith("T1_") else "")
     doc["protocol"], doc["t_channel"] = doc["dst_protocol"], f"{src}__{dst}"
 
 
 def _fail(doc: dict, scope: str, phase: str, code: int, category: str, message: str, started: bool) -> None:
     """Turn a message into a failed attempt; a refused connection never started copying."""
-    doc.update({"t_final_transfer_state": "Error", "t_final_transfer_state_flag": 0, "is_recoverable": True,
-                "tr_error_scope": scope, "t_failure_phase": phase, "t_error_code": code,
-                "tr_error_category": category, "t__error_message": message, "retry_max": 3})
+    doc.update(
+        {
+            "t_final_transfer_state": "Error",
+            "t_final_transfer_state_flag": 0,
+            "is_recoverable": True,
+            "tr_error_scope": scope,
+            "t_failure_phase": phase,
+            "t_error_code": code,
+            "tr_error_category": category,
+            "t__error_message": message,
+            "retry_max": 3,
+        }
+    )
     if not started:
-        doc.update({"transfer_time": 0, "throughput": -1.0, "tr_bt_transfered": 0, "nstreams": 0,
-                    "timestamp_tr_st": 0, "timestamp_tr_comp": 0, "transfer_type": ""})
+        doc.update(
+            {
+                "transfer_time": 0,
+                "throughput": -1.0,
+                "tr_bt_transfered": 0,
+                "nstreams": 0,
+                "timestamp_tr_st": 0,
+                "timestamp_tr_comp": 0,
+                "transfer_type": "",
+            }
+        )
     elif doc["tr_bt_transfered"] >= doc["file_size"]:
         doc["tr_bt_transfered"] = doc["file_size"] // 3
 
@@ -71,15 +103,36 @@ def _incident_failure(r, doc: dict, active: set[str], src: str, dst: str) -> Non
     if p.SE_DOWNTIME in active and (into or out_of):
         host = dst if into else src
         if r.random() < 0.3:  # copies in flight when the doors went away
-            _fail(doc, "TRANSFER", "TRANSFER", 110, "CONNECTION_TIMED_OUT",
-                  "Copy failed with mode 3rd pull, with error: Transfer failed: Connection timed out", True)
+            _fail(
+                doc,
+                "TRANSFER",
+                "TRANSFER",
+                110,
+                "CONNECTION_TIMED_OUT",
+                "Copy failed with mode 3rd pull, with error: Transfer failed: Connection timed out",
+                True,
+            )
         else:
-            _fail(doc, "DESTINATION" if into else "SOURCE", "TRANSFER_PREPARATION", 111, "CONNECTION_REFUSED",
-                  f"Failed to connect to {host} port {DOORS[host][1]}: Connection refused", False)
+            _fail(
+                doc,
+                "DESTINATION" if into else "SOURCE",
+                "TRANSFER_PREPARATION",
+                111,
+                "CONNECTION_REFUSED",
+                f"Failed to connect to {host} port {DOORS[host][1]}: Connection refused",
+                False,
+            )
     elif p.POOL_TROUBLE in active and dst == p.SE_HOST and r.random() < 0.75:
-        _fail(doc, "DESTINATION", "TRANSFER", 28, "NO_SPACE_LEFT_ON_DEVICE",
-              f"Copy failed with mode 3rd pull, with error: Transfer failed: failure: No space left on device "
-              f"(pool {p.FULL_POOL})", True)
+        _fail(
+            doc,
+            "DESTINATION",
+            "TRANSFER",
+            28,
+            "NO_SPACE_LEFT_ON_DEVICE",
+            f"Copy failed with mode 3rd pull, with error: Transfer failed: failure: No space left on device "
+            f"(pool {p.FULL_POOL})",
+            True,
+        )
 
 
 def _fts(seed, slot: int, incidents) -> tuple[float, str, bytes] | None:
@@ -120,8 +173,16 @@ def _xrootd(seed, slot: int, incidents) -> tuple[float, str, bytes] | None:
     else:
         domain = r.choice(REMOTE_CLIENTS)
         client = f"wn{r.randrange(1000)}.{domain}"
-    doc.update(site_name=p.SITE, server_site=p.SITE, server_host=p.XROOTD_HOST, server_domain=p.DOMAIN,
-               client_host=client, client_domain=domain, start_time=begin * 1000, end_time=end * 1000)
+    doc.update(
+        site_name=p.SITE,
+        server_site=p.SITE,
+        server_host=p.XROOTD_HOST,
+        server_domain=p.DOMAIN,
+        client_host=client,
+        client_domain=domain,
+        start_time=begin * 1000,
+        end_time=end * 1000,
+    )
     doc["metadata"]["timestamp"] = end * 1000
     return float(end), XROOTD_DESTINATION, json.dumps(doc).encode()
 

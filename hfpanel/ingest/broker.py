@@ -71,15 +71,18 @@ logs.tame("stomp.py")  # after the two above: they see every record, even those 
 
 
 class _Listener(stomp.ConnectionListener):
-    def __init__(self, client: "BrokerClient", epoch: int):
+    def __init__(self, client: BrokerClient, epoch: int):
         self.client, self.epoch = client, epoch
 
     def on_message(self, frame):
         self.client.on_message(self.client, self.epoch, frame)
 
     def on_error(self, frame):
-        log.warning("broker %s reported an error: %s", self.client.broker.alias,
-                    frame.headers.get("message") or (frame.body or b"")[:200])
+        log.warning(
+            "broker %s reported an error: %s",
+            self.client.broker.alias,
+            frame.headers.get("message") or (frame.body or b"")[:200],
+        )
 
     def on_disconnected(self):
         self.client.lost(self.epoch)
@@ -102,9 +105,15 @@ class BrokerClient:
 
     def _connection(self):
         b = self.broker
-        conn = stomp.Connection(host_and_ports=b.hosts, prefer_localhost=False, reconnect_attempts_max=1,
-                                heartbeats=(int(b.heartbeat * 1000), int(b.heartbeat * 1000)), auto_decode=False,
-                                timeout=self.connect_timeout, vhost=b.vhost)
+        conn = stomp.Connection(
+            host_and_ports=b.hosts,
+            prefer_localhost=False,
+            reconnect_attempts_max=1,
+            heartbeats=(int(b.heartbeat * 1000), int(b.heartbeat * 1000)),
+            auto_decode=False,
+            timeout=self.connect_timeout,
+            vhost=b.vhost,
+        )
         if b.cert or b.ca:  # TLS: with a client certificate, or only verifying the broker's (username login)
             conn.set_ssl(for_hosts=b.hosts, key_file=b.key, cert_file=b.cert, ca_certs=b.ca)
         return conn
@@ -129,8 +138,14 @@ class BrokerClient:
             if first:
                 self._down_since = time.monotonic()
             hosts = ", ".join(f"{h}:{p}" for h, p in self.broker.hosts)
-            log.log(logging.WARNING if first else logging.INFO, "broker %s (%s): cannot connect (%s); "
-                    "retrying in %.0fs", self.broker.alias, hosts, reason, self._delay)
+            log.log(
+                logging.WARNING if first else logging.INFO,
+                "broker %s (%s): cannot connect (%s); retrying in %.0fs",
+                self.broker.alias,
+                hosts,
+                reason,
+                self._delay,
+            )
             self._close(conn)
             return False
         finally:
@@ -143,10 +158,20 @@ class BrokerClient:
         with self._lock:
             self._conn, self.connected = conn, True
         host, port = self._host = conn.transport.current_host_and_port or ("?", 0)
-        outage = f" after {time.monotonic() - self._down_since:.1f}s, {self._attempts} failed attempt(s)" \
-            if self._down_since is not None else ""
-        log.info("broker %s: connected to %s:%s, %d subscription(s)%s%s", self.broker.alias, host, port,
-                 len(self.subscriptions), " (reconnected)" if self._was_connected else "", outage)
+        outage = (
+            f" after {time.monotonic() - self._down_since:.1f}s, {self._attempts} failed attempt(s)"
+            if self._down_since is not None
+            else ""
+        )
+        log.info(
+            "broker %s: connected to %s:%s, %d subscription(s)%s%s",
+            self.broker.alias,
+            host,
+            port,
+            len(self.subscriptions),
+            " (reconnected)" if self._was_connected else "",
+            outage,
+        )
         self._was_connected, self._delay = True, BACKOFF_FIRST
         self._down_since, self._attempts = None, 0
         return True
@@ -160,8 +185,9 @@ class BrokerClient:
             if not transport.running or transport.connection_error:
                 raise ConnectFailedException("the broker closed the connection or sent an ERROR frame")
             if time.monotonic() > deadline:
-                raise ConnectFailedException(f"no CONNECTED reply within {self.connect_timeout:.0f}s "
-                                             "(refused login or client certificate?)")
+                raise ConnectFailedException(
+                    f"no CONNECTED reply within {self.connect_timeout:.0f}s (refused login or client certificate?)"
+                )
             time.sleep(0.02)
 
     def lost(self, epoch: int, why: str = "") -> None:
@@ -173,8 +199,14 @@ class BrokerClient:
             self.connected = False
         where = f" to {self._host[0]}:{self._host[1]}" if self._host else ""
         self._down_since, self._attempts = time.monotonic(), 0
-        log.warning("broker %s: connection%s lost%s; reconnecting at once, then backing off %.0fs to %.0fs",
-                    self.broker.alias, where, f" ({why})" if why else "", BACKOFF_FIRST, BACKOFF_MAX)
+        log.warning(
+            "broker %s: connection%s lost%s; reconnecting at once, then backing off %.0fs to %.0fs",
+            self.broker.alias,
+            where,
+            f" ({why})" if why else "",
+            BACKOFF_FIRST,
+            BACKOFF_MAX,
+        )
 
     def ensure_connected(self, now: float | None = None) -> None:
         """Reconnect when due (exponential backoff between failed attempts)."""

@@ -29,8 +29,15 @@ class Ingest:
         self.config = config
         self.kinds = {s.destination: s.kind for s in config.subscriptions}
         self.spool = Spool(config.spool)
-        self.flusher = Flusher(config.store, self.spool, self.kinds, config.max_message_bytes, config.dedup_window,
-                               wait=config.store_wait, batch=batch or config.flush_messages)
+        self.flusher = Flusher(
+            config.store,
+            self.spool,
+            self.kinds,
+            config.max_message_bytes,
+            config.dedup_window,
+            wait=config.store_wait,
+            batch=batch or config.flush_messages,
+        )
         self.stop = threading.Event()
         self.accepting = True
         self.last_message = time.monotonic()
@@ -52,8 +59,9 @@ class Ingest:
         subscription = headers.get("subscription", "")
         destination = self._subs.get((client.broker.alias, subscription)) or headers.get("destination", "?")
         body = frame.body if isinstance(frame.body, bytes) else str(frame.body).encode()
-        self.spool.append(time.time(), destination, headers, body,
-                          token=(client, epoch, subscription, headers.get("message-id")))
+        self.spool.append(
+            time.time(), destination, headers, body, token=(client, epoch, subscription, headers.get("message-id"))
+        )
         self.last_message = time.monotonic()
 
     def _sync_and_ack(self) -> None:
@@ -72,7 +80,9 @@ class Ingest:
     # -- flushing (its own thread) ---------------------------------------------------------------
     def _flush_due(self, last: float) -> bool:
         backlog = self.spool.backlog
-        return backlog >= self.config.flush_messages or (backlog > 0 and time.monotonic() - last >= self.config.flush_seconds)
+        return backlog >= self.config.flush_messages or (
+            backlog > 0 and time.monotonic() - last >= self.config.flush_seconds
+        )
 
     def aggregate(self, force: bool = False) -> None:
         """Fold what was stored since the last time into the statistics (at most every
@@ -83,11 +93,13 @@ class Ingest:
             return
         self._aggregated = time.monotonic()
         from ..transfers.aggregate import aggregate
+
         try:
             summary = aggregate(self.config.store, self.config, wait=max(self.config.store_wait, 5.0))
             if not summary.nothing_new:
-                log.info("aggregated %d bins up to commit %s in %.2fs", summary.bins,
-                         summary.watermark, summary.seconds)
+                log.info(
+                    "aggregated %d bins up to commit %s in %.2fs", summary.bins, summary.watermark, summary.seconds
+                )
         except StoreLocked:
             log.info("store busy; aggregating at the next chance")
         except Exception:  # noqa: BLE001 - statistics can be rebuilt from raw; the feed must go on
@@ -108,8 +120,12 @@ class Ingest:
                     locked_since = time.monotonic()
                     log.info("store %s is busy (another writer); spooling meanwhile", self.config.store)
                 elif time.monotonic() - locked_since > 60:
-                    log.warning("store %s busy for %.0fs; backlog %d", self.config.store,
-                                time.monotonic() - locked_since, self.spool.backlog)
+                    log.warning(
+                        "store %s busy for %.0fs; backlog %d",
+                        self.config.store,
+                        time.monotonic() - locked_since,
+                        self.spool.backlog,
+                    )
                     locked_since = time.monotonic()
             except Exception:  # noqa: BLE001 - a flusher that dies silently would stall the feed
                 log.exception("flush failed; retrying in 5s (the records stay in the spool)")
@@ -128,16 +144,23 @@ class Ingest:
     def _install_signals(self) -> None:
         if threading.current_thread() is not threading.main_thread():
             return  # embedded (benchmarks, tests): the caller sets ``stop``
+
         def _stop(signum, frame):
             log.info("signal %s: stopping (acknowledge, flush, exit)", signum)
             self.stop.set()
+
         signal.signal(signal.SIGTERM, _stop)
         signal.signal(signal.SIGINT, _stop)
 
     def run(self, until_idle: float | None = None) -> int:
         self._install_signals()
-        log.info("ingest: %d subscription(s) on %d broker(s) -> store %s (spool %s)", len(self.kinds),
-                 len(self.clients), self.config.store, self.config.spool)
+        log.info(
+            "ingest: %d subscription(s) on %d broker(s) -> store %s (spool %s)",
+            len(self.kinds),
+            len(self.clients),
+            self.config.store,
+            self.config.spool,
+        )
         flusher = threading.Thread(target=self._flush_loop, name="ingest-flush", daemon=True)
         flusher.start()
         self.last_message = time.monotonic()

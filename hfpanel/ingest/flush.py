@@ -50,8 +50,16 @@ def _gc_paused():
 class Flusher:
     """Commits the spool to the store in batches; holds the dedup window and the rate book."""
 
-    def __init__(self, store, spool, kinds: dict[str, str], max_message_bytes: int, dedup_window: float,
-                 wait: float = 0.5, batch: int = 20000):
+    def __init__(
+        self,
+        store,
+        spool,
+        kinds: dict[str, str],
+        max_message_bytes: int,
+        dedup_window: float,
+        wait: float = 0.5,
+        batch: int = 20000,
+    ):
         self.store, self.spool, self.kinds = Path(store), spool, kinds
         self.max_bytes, self.wait, self.batch = max_message_bytes, wait, batch
         self.state_key = STATE + spool.id
@@ -73,8 +81,12 @@ class Flusher:
                 if "key" in store.sql(f"SELECT * FROM {scan} LIMIT 0").columns:  # older parts have none
                     self.window.add(store.sql(f"SELECT key FROM {scan} WHERE key IS NOT NULL")["key"])
         if skipped:
-            log.warning("spool %s: %d records were already committed (stopped between the store commit and "
-                        "the checkpoint); skipped", self.spool.folder, skipped)
+            log.warning(
+                "spool %s: %d records were already committed (stopped between the store commit and "
+                "the checkpoint); skipped",
+                self.spool.folder,
+                skipped,
+            )
         if self.spool.backlog:
             log.info("spool %s: %d records to commit", self.spool.folder, self.spool.backlog)
 
@@ -83,12 +95,19 @@ class Flusher:
         line, body), so the same message delivered again is recognised like a duplicate transfer."""
         received = int(record.received * 1_000_000)
         headers = json.loads(record.headers or b"{}")
-        identity = headers.get("message-id") or (f"line {headers['line']}" if "line" in headers
-                                                 else f"received {record.received!r}")
+        identity = headers.get("message-id") or (
+            f"line {headers['line']}" if "line" in headers else f"received {record.received!r}"
+        )
         digest = hashlib.sha256(f"{record.destination}\0{identity}\0".encode() + record.body).hexdigest()
-        return {"time": received, "received": received, "source": record.destination, "reason": reason,
-                "body": record.body.decode("utf-8", errors="backslashreplace"),
-                "headers": json.dumps(headers, sort_keys=True), "key": "quarantine:" + digest}
+        return {
+            "time": received,
+            "received": received,
+            "source": record.destination,
+            "reason": reason,
+            "body": record.body.decode("utf-8", errors="backslashreplace"),
+            "headers": json.dumps(headers, sort_keys=True),
+            "key": "quarantine:" + digest,
+        }
 
     def _parse(self, record, kind: str | None) -> tuple[str, tuple]:
         """(table, row tuple in ``raw.ROW_COLUMNS`` order) or ``MessageError``. FTS completions
@@ -161,8 +180,9 @@ class Flusher:
                 remaining.subtract(per_destination)
                 self.rates.backlog(time.time(), +remaining, self.kinds)
                 rate_rows, rate_days = self.rates.take()
-                generation = raw.commit_batch(writer, rows, quarantine, rate_rows, rate_days,
-                                              state={self.state_key: list(records[-1].position)})
+                generation = raw.commit_batch(
+                    writer, rows, quarantine, rate_rows, rate_days, state={self.state_key: list(records[-1].position)}
+                )
         except BaseException:
             # the batch did not commit, so neither did its counts: forget them (the book reloads
             # what the store holds), or the retry would count the same messages twice
@@ -171,9 +191,20 @@ class Flusher:
         self.spool.commit(records[-1].position, per_destination)
         self.window.add(keys)
         stored = sum(len(v) for v in rows.values())
-        self.totals.update(records=len(records), stored=stored, quarantined=len(quarantine),
-                           duplicates=len(records) - stored - len(quarantine))
-        log.info("commit %d: %d messages -> %d rows, %d duplicates, %d quarantined in %.2fs (backlog %d)",
-                 generation, len(records), stored, len(records) - stored - len(quarantine), len(quarantine),
-                 time.monotonic() - started, self.spool.backlog)
+        self.totals.update(
+            records=len(records),
+            stored=stored,
+            quarantined=len(quarantine),
+            duplicates=len(records) - stored - len(quarantine),
+        )
+        log.info(
+            "commit %d: %d messages -> %d rows, %d duplicates, %d quarantined in %.2fs (backlog %d)",
+            generation,
+            len(records),
+            stored,
+            len(records) - stored - len(quarantine),
+            len(quarantine),
+            time.monotonic() - started,
+            self.spool.backlog,
+        )
         return len(records)

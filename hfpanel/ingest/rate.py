@@ -48,13 +48,20 @@ class RateBook:
         with Store(self.root) as store:
             if not store.has_table("ingest_rate"):
                 return
-            frame = store.sql(f"SELECT t, source, destination, {', '.join(COUNTS)}, epoch_us(last_message) AS last_us "
-                              f"FROM {store.scan('ingest_rate', since=day, until=day)}")
+            frame = store.sql(
+                f"SELECT t, source, destination, {', '.join(COUNTS)}, epoch_us(last_message) AS last_us "
+                f"FROM {store.scan('ingest_rate', since=day, until=day)}"
+            )
         for row in frame.to_dict("records"):
             key = (int(row["t"]), row["source"], row["destination"])
-            self.rows[key] = {"time": key[0] * 1_000_000, "t": key[0], "source": key[1], "destination": key[2],
-                              **{c: int(row[c]) for c in COUNTS},
-                              "last_message": None if pd.isna(row["last_us"]) else int(row["last_us"])}
+            self.rows[key] = {
+                "time": key[0] * 1_000_000,
+                "t": key[0],
+                "source": key[1],
+                "destination": key[2],
+                **{c: int(row[c]) for c in COUNTS},
+                "last_message": None if pd.isna(row["last_us"]) else int(row["last_us"]),
+            }
 
     def _row(self, t: int, source: str, destination: str) -> dict:
         bin_t = t - t % BIN
@@ -64,8 +71,14 @@ class RateBook:
         self.touched.add(day)
         key = (bin_t, source, destination)
         if key not in self.rows:
-            self.rows[key] = {"time": bin_t * 1_000_000, "t": bin_t, "source": source, "destination": destination,
-                              **dict.fromkeys(COUNTS, 0), "last_message": None}
+            self.rows[key] = {
+                "time": bin_t * 1_000_000,
+                "t": bin_t,
+                "source": source,
+                "destination": destination,
+                **dict.fromkeys(COUNTS, 0),
+                "last_message": None,
+            }
         return self.rows[key]
 
     def count(self, received: float, source: str, destination: str, field: str, n: int = 1) -> None:
@@ -75,7 +88,7 @@ class RateBook:
         """The newest message of ``destination``: ``last_message`` of every row of its bin."""
         bin_t = int(received) - int(received) % BIN
         stamp = int(received * 1_000_000)
-        for (t, source, dest), row in self.rows.items():
+        for (t, _source, dest), row in self.rows.items():
             if t == bin_t and dest == destination:
                 row["last_message"] = max(row["last_message"] or 0, stamp)
 
@@ -83,8 +96,9 @@ class RateBook:
         """Record the spool's backlog per destination in the current bin (0 for drained ones)."""
         destinations = set(pending) | {d for (t, s, d) in self.rows if t == int(now) - int(now) % BIN}
         for destination in destinations:
-            self._row(int(now), domain_of(destination, kinds.get(destination)), destination)["backlog"] = \
-                int(pending.get(destination, 0))
+            self._row(int(now), domain_of(destination, kinds.get(destination)), destination)["backlog"] = int(
+                pending.get(destination, 0)
+            )
 
     def take(self) -> tuple[list[dict], list[str]]:
         """Every row of the touched days (to replace those days) and the days; resets ``touched``."""

@@ -89,8 +89,9 @@ class Spool:
         path = segment_path(self.folder, number)
         self._file = open(path, "ab")
         if self._file.tell() > offset:
-            log.warning("spool %s: cutting a torn record of %d bytes (a crash mid-write)", path,
-                        self._file.tell() - offset)
+            log.warning(
+                "spool %s: cutting a torn record of %d bytes (a crash mid-write)", path, self._file.tell() - offset
+            )
             self._file.truncate(offset)
         self._number, self.synced = number, (number, offset)
         os.fsync(self._file.fileno())
@@ -151,8 +152,13 @@ class Spool:
         if committed is None or committed <= self.checkpoint:
             return 0
         if committed > self.synced:
-            log.warning("spool %s: the store names position %s past this spool's end %s (an older copy of "
-                        "the spool?); every record here will be committed", self.folder, committed, self.synced)
+            log.warning(
+                "spool %s: the store names position %s past this spool's end %s (an older copy of "
+                "the spool?); every record here will be committed",
+                self.folder,
+                committed,
+                self.synced,
+            )
             return 0
         skipped = collections.Counter(r.destination for r in read_records(self.folder, self.checkpoint, committed))
         self.commit(committed, skipped)

@@ -14,20 +14,32 @@ import pandas as pd
 
 from ..store import Store
 from ..store.reader import STATUS_LOOKBACK, detail_table_name
+from ..units import is_missing
 from . import loaders
 from .loaders import _key_time
-from ..units import is_missing
 
 #: columns of a stored detail table that are the store's bookkeeping, not the source's content
 BOOKKEEPING = ("run_id", "time", "module", "day")
 #: SQL for the severity of a level (worst first), as ``levels.SEVERITY``
-SEVERITY_SQL = ("CASE level WHEN 'critical' THEN 0 WHEN 'noinfo' THEN 1 WHEN 'warning' THEN 2 "
-                "WHEN 'downtime' THEN 3 WHEN 'ok' THEN 4 ELSE 5 END")
+SEVERITY_SQL = (
+    "CASE level WHEN 'critical' THEN 0 WHEN 'noinfo' THEN 1 WHEN 'warning' THEN 2 "
+    "WHEN 'downtime' THEN 3 WHEN 'ok' THEN 4 ELSE 5 END"
+)
 #: the empty answer of ``strip``
 STRIP_COLUMNS = ["kind", "category", "name", "title", "cell", "time", "level", "status", "message"]
 CELL_COLUMNS = ["cell", "time", "first", "runs"]
-CHANGE_COLUMNS = ["module", "category", "title", "time", "from_level", "to_level", "from_status", "to_status",
-                  "from_time", "message"]
+CHANGE_COLUMNS = [
+    "module",
+    "category",
+    "title",
+    "time",
+    "from_level",
+    "to_level",
+    "from_status",
+    "to_status",
+    "from_time",
+    "message",
+]
 
 
 def _py(stamp: pd.Timestamp):
@@ -67,13 +79,17 @@ def _strip(store: Store, since, until, category, max_cells) -> dict:
         status_sources.append(("category", "category", "category_status"))
     selects, params = [], []
     for kind, name, table in status_sources:
-        selects.append(f"SELECT '{kind}' AS kind, category, {name} AS name, title, time, level, status, message "
-                       f"FROM {store.scan(table, since, until)} WHERE time > ? AND time <= ?{where_cat}")
+        selects.append(
+            f"SELECT '{kind}' AS kind, category, {name} AS name, title, time, level, status, message "
+            f"FROM {store.scan(table, since, until)} WHERE time > ? AND time <= ?{where_cat}"
+        )
         params += [_py(since), _py(until)] + ([category] if category else [])
     # the cells: the runs in the window (or, in a store without a runs table, the status times)
-    runs = (f"SELECT time FROM {store.scan('runs', since, until)} WHERE time > ? AND time <= ?"
-            if store.has_table("runs") else
-            f"SELECT DISTINCT time FROM {store.scan('module_status', since, until)} WHERE time > ? AND time <= ?")
+    runs = (
+        f"SELECT time FROM {store.scan('runs', since, until)} WHERE time > ? AND time <= ?"
+        if store.has_table("runs")
+        else f"SELECT DISTINCT time FROM {store.scan('module_status', since, until)} WHERE time > ? AND time <= ?"
+    )
     # worst first; among equally bad rows of a bin, the latest
     rank = f"{SEVERITY_SQL.replace('level', 's.level')} * 1e15 - epoch(s.time)"
     query = f"""
@@ -106,8 +122,9 @@ def _strip(store: Store, since, until, category, max_cells) -> dict:
         FROM binned b JOIN cells c ON b.bin = c.bin
         ORDER BY kind, name, cell
     """
-    frame = store.sql(query, [_py(since), _py(until), int(max_cells), _py(since), float(width), int(max_cells),
-                              *params])
+    frame = store.sql(
+        query, [_py(since), _py(until), int(max_cells), _py(since), float(width), int(max_cells), *params]
+    )
     if frame.empty:
         return empty
     is_cell = (frame["kind"] == "cell").to_numpy()
@@ -123,24 +140,27 @@ def level_changes(store: Store, since, until) -> pd.DataFrame:
     """Every level change of every module in (``since``, ``until``]: from (its previous row, up to
     a week before ``since``) → to, and when. A module without an earlier row has ``from_level`` None."""
     since, until = pd.Timestamp(since), pd.Timestamp(until)
-    return loaders.cached("level_changes", store, (_key_time(since), _key_time(until)),
-                       lambda: _level_changes(store, since, until))
+    return loaders.cached(
+        "level_changes", store, (_key_time(since), _key_time(until)), lambda: _level_changes(store, since, until)
+    )
 
 
 def _level_changes(store: Store, since, until) -> pd.DataFrame:
     if not store.has_table("module_status") or until <= since:
         return pd.DataFrame(columns=CHANGE_COLUMNS)
     start = since - STATUS_LOOKBACK
-    frame = store.sql(f"""
+    frame = store.sql(
+        f"""
         WITH s AS (SELECT module, category, title, time, level, status, message
-                   FROM {store.scan('module_status', start, until)} WHERE time > ? AND time <= ?),
+                   FROM {store.scan("module_status", start, until)} WHERE time > ? AND time <= ?),
         w AS (SELECT *, lag(level) OVER (PARTITION BY module ORDER BY time) AS from_level,
                         lag(status) OVER (PARTITION BY module ORDER BY time) AS from_status,
                         lag(time) OVER (PARTITION BY module ORDER BY time) AS from_time FROM s)
         SELECT module, category, title, time, from_level, level AS to_level, from_status, status AS to_status,
                from_time, message
         FROM w WHERE time > ? AND from_level IS DISTINCT FROM level ORDER BY time, module""",
-        [_py(start), _py(until), _py(since)])
+        [_py(start), _py(until), _py(since)],
+    )
     frame["from_level"] = frame["from_level"].astype(object).where(frame["from_level"].notna(), None)
     return frame[CHANGE_COLUMNS]
 
@@ -185,8 +205,11 @@ def metric_trend(store: Store, module: str, metric: str, start=None, end=None) -
         low = start_key if start_key is not None else pd.Timestamp("1970-01-01")
         high = end_key if end_key is not None else pd.Timestamp("2200-01-01")
         scan = store.scan("metrics", start_key, end_key)
-        return store.sql(f"SELECT time, value FROM {scan} WHERE module = ? AND metric = ? AND time BETWEEN ? AND ? "
-                         "ORDER BY time", [module, metric, _py(low), _py(high)])
+        return store.sql(
+            f"SELECT time, value FROM {scan} WHERE module = ? AND metric = ? AND time BETWEEN ? AND ? ORDER BY time",
+            [module, metric, _py(low), _py(high)],
+        )
+
     return loaders.cached("metric_trend", store, (module, metric, start_key, end_key), compute)
 
 
@@ -194,6 +217,7 @@ def metric_trend(store: Store, module: str, metric: str, start=None, end=None) -
 def last_success(store: Store, at=None) -> dict[str, pd.Timestamp]:
     """Each module's latest successful run at or before ``at`` (within the status look-back):
     the run whose detail tables ``Store.detail`` shows."""
+
     def compute():
         if not store.has_table("module_status"):
             return {}
@@ -201,22 +225,26 @@ def last_success(store: Store, at=None) -> dict[str, pd.Timestamp]:
         if end is None:
             return {}
         scan = store.scan("module_status", end - STATUS_LOOKBACK, end)
-        frame = store.sql(f"SELECT module, max(time) AS t FROM {scan} WHERE status >= 0 AND time <= ? GROUP BY module",
-                          [_py(end)])
+        frame = store.sql(
+            f"SELECT module, max(time) AS t FROM {scan} WHERE status >= 0 AND time <= ? GROUP BY module", [_py(end)]
+        )
         return {m: pd.Timestamp(t) for m, t in zip(frame["module"], frame["t"])}
+
     return loaders.cached("last_success", store, (_key_time(at),), compute)
 
 
 def detail_table_names(store: Store) -> dict[str, list[str]]:
     """module -> its detail tables ("rows" first), from the manifest."""
+
     def compute():
         found: dict[str, list[str]] = {}
         for name in store.tables():
             if name.startswith("detail__"):
-                module, _, table = name[len("detail__"):].rpartition("__")
+                module, _, table = name[len("detail__") :].rpartition("__")
                 if module:
                     found.setdefault(module, []).append(table)
         return {m: sorted(t, key=lambda n: (n != "rows", n)) for m, t in found.items()}
+
     return loaders.cached("detail_table_names", store, (), compute)
 
 
@@ -226,8 +254,12 @@ def text_columns(store: Store, module: str, table: str, when: pd.Timestamp) -> l
 
     def compute():
         described = store.sql(f"DESCRIBE SELECT * FROM {store.scan(name, when, when)}")
-        return [c for c, t in zip(described["column_name"], described["column_type"])
-                if str(t).upper() == "VARCHAR" and c not in BOOKKEEPING]
+        return [
+            c
+            for c, t in zip(described["column_name"], described["column_type"])
+            if str(t).upper() == "VARCHAR" and c not in BOOKKEEPING
+        ]
+
     return loaders.cached("text_columns", store, (name, when.strftime("%Y-%m-%d")), compute)
 
 
@@ -243,6 +275,7 @@ def quote_ident(name: str) -> str:
 def search_detail(store: Store, module: str, table: str, query: str, at=None, limit: int = 500) -> pd.DataFrame:
     """The rows of one detail table, as of ``at`` (the module's latest successful run), with a text
     cell containing ``query`` (case-insensitive). One SQL; the query is a bound parameter."""
+
     def compute():
         when = last_success(store, at).get(module)
         name = detail_table_name(module, table)
@@ -253,9 +286,13 @@ def search_detail(store: Store, module: str, table: str, query: str, at=None, li
             return pd.DataFrame()
         pattern = like_pattern(query)
         where = " OR ".join(f"{quote_ident(c)} ILIKE ? ESCAPE '\\'" for c in columns)
-        frame = store.sql(f"SELECT * EXCLUDE (day) FROM {store.scan(name, when, when)} "
-                          f"WHERE time = ? AND ({where}) LIMIT {int(limit)}", [_py(when), *[pattern] * len(columns)])
+        frame = store.sql(
+            f"SELECT * EXCLUDE (day) FROM {store.scan(name, when, when)} "
+            f"WHERE time = ? AND ({where}) LIMIT {int(limit)}",
+            [_py(when), *[pattern] * len(columns)],
+        )
         return frame.assign(_columns=[columns] * len(frame)) if not frame.empty else frame
+
     return loaders.cached("search_detail", store, (module, table, query, _key_time(at), int(limit)), compute)
 
 
@@ -266,9 +303,15 @@ ROW_CHANGE_COLUMNS = ["module", "table", "change", "key", "changed", "columns", 
 def default_keys(frame: pd.DataFrame) -> list[str]:
     """The columns that identify a row when nobody said: every text column (not numbers, flags
     or times) of the source's table."""
-    return [str(c) for c in frame.columns
-            if not (pd.api.types.is_numeric_dtype(frame[c]) or pd.api.types.is_bool_dtype(frame[c])
-                    or pd.api.types.is_datetime64_any_dtype(frame[c]))]
+    return [
+        str(c)
+        for c in frame.columns
+        if not (
+            pd.api.types.is_numeric_dtype(frame[c])
+            or pd.api.types.is_bool_dtype(frame[c])
+            or pd.api.types.is_datetime64_any_dtype(frame[c])
+        )
+    ]
 
 
 def _text(value) -> str:
@@ -289,8 +332,7 @@ def _same(a, b) -> bool:
         return _text(a) == _text(b)
 
 
-def diff_rows(old: pd.DataFrame, new: pd.DataFrame, keys: list[str] | None = None,
-              ignore: tuple = ()) -> pd.DataFrame:
+def diff_rows(old: pd.DataFrame, new: pd.DataFrame, keys: list[str] | None = None, ignore: tuple = ()) -> pd.DataFrame:
     """Rows of a detail table that appeared, vanished or changed from ``old`` to ``new``.
 
     Rows are matched on ``keys`` (default: ``default_keys``; all columns when there is no text
@@ -311,8 +353,9 @@ def diff_rows(old: pd.DataFrame, new: pd.DataFrame, keys: list[str] | None = Non
 
     def keyed(frame):
         frame = frame.reindex(columns=columns).reset_index(drop=True)
-        frame["_key"] = [", ".join(f"{k}={_text(v)}" for k, v in zip(keys, row))
-                         for row in frame[keys].itertuples(index=False)]
+        frame["_key"] = [
+            ", ".join(f"{k}={_text(v)}" for k, v in zip(keys, row)) for row in frame[keys].itertuples(index=False)
+        ]
         frame["_n"] = frame.groupby("_key").cumcount()
         return frame.set_index(["_key", "_n"])
 
@@ -328,14 +371,20 @@ def diff_rows(old: pd.DataFrame, new: pd.DataFrame, keys: list[str] | None = Non
         for key, left, right in zip(common, a.itertuples(index=False), b.itertuples(index=False)):
             changed = [(c, x, y) for c, x, y in zip(values, left, right) if not _same(x, y)]
             if changed:
-                rows.append({"change": "changed", "key": key[0],
-                             "changed": "; ".join(f"{c}: {_text(x) or '—'} → {_text(y) or '—'}" for c, x, y in changed),
-                             "columns": [c for c, _, _ in changed]})
+                rows.append(
+                    {
+                        "change": "changed",
+                        "key": key[0],
+                        "changed": "; ".join(f"{c}: {_text(x) or '—'} → {_text(y) or '—'}" for c, x, y in changed),
+                        "columns": [c for c, _, _ in changed],
+                    }
+                )
     return pd.DataFrame(rows, columns=out_columns)
 
 
-def row_changes(store: Store, module: str, table: str, since, until, keys: tuple | None = None,
-                ignore: tuple = ()) -> pd.DataFrame:
+def row_changes(
+    store: Store, module: str, table: str, since, until, keys: tuple | None = None, ignore: tuple = ()
+) -> pd.DataFrame:
     """How the module's detail table changed from as-of ``since`` to as-of ``until``."""
     since, until = pd.Timestamp(since), pd.Timestamp(until)
 
@@ -348,5 +397,7 @@ def row_changes(store: Store, module: str, table: str, since, until, keys: tuple
             return pd.DataFrame(columns=ROW_CHANGE_COLUMNS)
         diff = diff_rows(old, new, list(keys) if keys else None, ignore)
         return diff.assign(module=module, table=table, since_time=old_time, until_time=new_time)[ROW_CHANGE_COLUMNS]
-    return loaders.cached("row_changes", store, (module, table, _key_time(since), _key_time(until), keys, ignore),
-                       compute)
+
+    return loaders.cached(
+        "row_changes", store, (module, table, _key_time(since), _key_time(until), keys, ignore), compute
+    )

@@ -18,16 +18,16 @@ from pathlib import Path
 
 import pandas as pd
 
+from .. import stored_config as configs
+from ..config import Module
 from ..store import Store
 from ..store.frames import utc_naive
 from ..store.reader import detail_table_name
 from . import since
-from .. import stored_config as configs
-from ..config import Module
 
 _stores: dict[str, Store] = {}
 _stores_lock = threading.Lock()
-_cache: "OrderedDict[tuple, object]" = OrderedDict()
+_cache: OrderedDict[tuple, object] = OrderedDict()
 _cache_lock = threading.Lock()
 #: entries kept (status frames are small; detail tables are the big ones)
 CACHE_SIZE = 256
@@ -99,18 +99,24 @@ def stored_config(store: Store, at=None) -> dict | None:
 
 def stored_module(store: Store, module: str, at=None):
     """The module's configuration as stored with the run shown at ``at`` (a ``config.Module``), or None."""
+
     def compute():
         entry = configs.stored_module(stored_config(store, at), module)
         if entry is None:
             return None
         known = {f.name for f in dataclasses.fields(Module)}
         return Module(**{k: v for k, v in entry.items() if k in known})
+
     return cached("stored_module", store, (module, _key_time(at)), compute)
 
 
 def module_history(store: Store, module: str, start=None, end=None) -> pd.DataFrame:
-    return cached("module_history", store, (module, _key_time(start), _key_time(end)),
-                  lambda: store.module_history(module, start, end))
+    return cached(
+        "module_history",
+        store,
+        (module, _key_time(start), _key_time(end)),
+        lambda: store.module_history(module, start, end),
+    )
 
 
 def detail_tables(store: Store, module: str) -> list[str]:
@@ -118,8 +124,9 @@ def detail_tables(store: Store, module: str) -> list[str]:
     prefix = detail_table_name(module, "")
 
     def compute():
-        names = [t[len(prefix):] for t in store.tables() if t.startswith(prefix)]
+        names = [t[len(prefix) :] for t in store.tables() if t.startswith(prefix)]
         return sorted(names, key=lambda n: (n != "rows", n))
+
     return cached("detail_tables", store, (module,), compute)
 
 

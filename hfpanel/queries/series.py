@@ -27,8 +27,22 @@ DETAIL_PREFIX = "detail__"
 #: the store's own columns of a detail table: never a value to plot nor a group
 BOOKKEEPING = ("run_id", "time", "module", "day")
 #: DuckDB types whose values can be aggregated (BOOLEAN counts as 0/1: mean = fraction true)
-NUMERIC_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER",
-                 "UBIGINT", "UHUGEINT", "FLOAT", "REAL", "DOUBLE", "BOOLEAN")
+NUMERIC_TYPES = (
+    "TINYINT",
+    "SMALLINT",
+    "INTEGER",
+    "BIGINT",
+    "HUGEINT",
+    "UTINYINT",
+    "USMALLINT",
+    "UINTEGER",
+    "UBIGINT",
+    "UHUGEINT",
+    "FLOAT",
+    "REAL",
+    "DOUBLE",
+    "BOOLEAN",
+)
 #: the time bins offered; "auto" picks the finest one that keeps a series under MAX_POINTS
 BINS = {"15min": 15 * 60, "1h": 3600, "1d": 86400, "1w": 7 * 86400}
 BIN_INTERVALS = {"15min": "15 minutes", "1h": "1 hour", "1d": "1 day", "1w": "7 days"}
@@ -38,12 +52,24 @@ MAX_POINTS = 2000
 #: an explicit bin may give more points than auto would, but not more than this
 MAX_POINTS_EXPLICIT = 10_000
 #: aggregate name -> SQL over the column ``value`` (the percentiles are DuckDB's ``quantile_cont``)
-AGGREGATES = {"mean": "avg(value)", "sum": "sum(value)", "max": "max(value)", "min": "min(value)",
-              "p50": "quantile_cont(value, 0.5)", "p90": "quantile_cont(value, 0.9)",
-              "p99": "quantile_cont(value, 0.99)"}
+AGGREGATES = {
+    "mean": "avg(value)",
+    "sum": "sum(value)",
+    "max": "max(value)",
+    "min": "min(value)",
+    "p50": "quantile_cont(value, 0.5)",
+    "p90": "quantile_cont(value, 0.9)",
+    "p99": "quantile_cont(value, 0.99)",
+}
 #: how the rows of one run are combined before binning ("" = every row is a sample)
-PER_RUN = {"": None, "sum": "sum(value)", "mean": "avg(value)", "max": "max(value)", "min": "min(value)",
-           "count": "count(value)"}
+PER_RUN = {
+    "": None,
+    "sum": "sum(value)",
+    "mean": "avg(value)",
+    "max": "max(value)",
+    "min": "min(value)",
+    "count": "count(value)",
+}
 #: at most this many groups per series by default (the groups with the most samples)
 MAX_GROUPS = 20
 #: the columns of every series frame
@@ -99,7 +125,7 @@ def is_text(duck_type: str) -> bool:
 
 def split_detail_name(table: str) -> tuple[str, str]:
     """``detail__<module>__<table>`` → (module, table) (module names may hold single underscores)."""
-    rest = table[len(DETAIL_PREFIX):]
+    rest = table[len(DETAIL_PREFIX) :]
     module, _, short = rest.rpartition("__")
     return (module, short) if module else (rest, "rows")
 
@@ -107,19 +133,23 @@ def split_detail_name(table: str) -> tuple[str, str]:
 # -- schemas ---------------------------------------------------------------------------------------
 def schema(store: Store, table: str) -> dict[str, str]:
     """Column name → DuckDB type of one store table (its whole history, from ``DESCRIBE``)."""
+
     def compute():
         if not store.has_table(table):
             return {}
         frame = store.sql(f"DESCRIBE SELECT * FROM {quote(table)}")
         return dict(zip(frame["column_name"], frame["column_type"].astype(str)))
+
     return cached_copy("series.schema", store, (table,), compute)
 
 
 def window_schema(store: Store, table: str, start, end) -> dict[str, str]:
     """Column name → type of the table's partitions in the window (a column may be younger than the table)."""
+
     def compute():
         frame = store.sql(f"DESCRIBE SELECT * FROM {store.scan(table, start, end)}")
         return dict(zip(frame["column_name"], frame["column_type"].astype(str)))
+
     return cached_copy("series.window_schema", store, (table, _day(start), _day(end)), compute)
 
 
@@ -140,23 +170,51 @@ def available_series(store: Store) -> pd.DataFrame:
     """Everything that can be plotted: one row per series with ``series`` (the name to pass),
     ``source`` ("metric" / "detail"), ``module``, ``table`` (store table), ``column``, ``type`` and,
     for detail columns, ``groups`` (the table's columns usable as ``group_by``, text ones first)."""
+
     def compute():
         rows = []
         if store.has_table("metrics"):
             metrics = store.sql("SELECT DISTINCT module, metric FROM metrics ORDER BY module, metric")
-            rows += [{"series": f"{m}:{n}", "source": "metric", "module": m, "table": "metrics", "column": n,
-                      "type": "DOUBLE", "groups": ()} for m, n in zip(metrics["module"], metrics["metric"])]
+            rows += [
+                {
+                    "series": f"{m}:{n}",
+                    "source": "metric",
+                    "module": m,
+                    "table": "metrics",
+                    "column": n,
+                    "type": "DOUBLE",
+                    "groups": (),
+                }
+                for m, n in zip(metrics["module"], metrics["metric"])
+            ]
         for table in detail_tables(store):
             module, short = split_detail_name(table)
             columns = schema(store, table)
             groups = tuple(group_columns(columns))
-            rows += [{"series": f"{module}.{short}:{name}", "source": "detail", "module": module, "table": table,
-                      "column": name, "type": kind, "groups": groups}
-                     for name, kind in columns.items() if name not in BOOKKEEPING and is_numeric(kind)]
+            rows += [
+                {
+                    "series": f"{module}.{short}:{name}",
+                    "source": "detail",
+                    "module": module,
+                    "table": table,
+                    "column": name,
+                    "type": kind,
+                    "groups": groups,
+                }
+                for name, kind in columns.items()
+                if name not in BOOKKEEPING and is_numeric(kind)
+            ]
         frame = pd.DataFrame(rows, columns=["series", "source", "module", "table", "column", "type", "groups"])
-        order = sorted(range(len(frame)), key=lambda i: (frame["module"].iloc[i], frame["source"].iloc[i] != "metric",
-                                                         frame["series"].iloc[i].lower()))
+        order = sorted(
+            range(len(frame)),
+            key=lambda i: (
+                frame["module"].iloc[i],
+                frame["source"].iloc[i] != "metric",
+                frame["series"].iloc[i].lower(),
+            ),
+        )
         return frame.iloc[order].reset_index(drop=True)
+
     return loaders.cached("series.available", store, (), compute)
 
 
@@ -178,26 +236,35 @@ def validate(store: Store, ref: SeriesRef, group_by: str = "") -> None:
         known = available_series(store)
         if not ((known["source"] == "metric") & (known["series"] == ref.key)).any():
             metrics = sorted(known.loc[(known["source"] == "metric") & (known["module"] == ref.module), "column"])
-            hint = (f"metrics of {ref.module!r}: {', '.join(metrics)}" if metrics
-                    else f"no metrics for module {ref.module!r}")
+            hint = (
+                f"metrics of {ref.module!r}: {', '.join(metrics)}"
+                if metrics
+                else f"no metrics for module {ref.module!r}"
+            )
             raise SeriesError(f"unknown series {ref.key!r} ({hint})")
         return
     table = ref.store_table
     if not store.has_table(table):
-        raise SeriesError(f"unknown series {ref.key!r}: the store has no detail table {ref.table!r} of module "
-                          f"{ref.module!r} (no table {table})")
+        raise SeriesError(
+            f"unknown series {ref.key!r}: the store has no detail table {ref.table!r} of module "
+            f"{ref.module!r} (no table {table})"
+        )
     columns = schema(store, table)
     numeric = [c for c, t in columns.items() if c not in BOOKKEEPING and is_numeric(t)]
     if ref.column not in columns or ref.column in BOOKKEEPING:
         raise SeriesError(f"unknown column {ref.column!r} in {table} (numeric columns: {', '.join(numeric) or 'none'})")
     if ref.column not in numeric:
-        raise SeriesError(f"column {ref.column!r} of {table} is {columns[ref.column]}, not numeric "
-                          f"(numeric columns: {', '.join(numeric) or 'none'})")
+        raise SeriesError(
+            f"column {ref.column!r} of {table} is {columns[ref.column]}, not numeric "
+            f"(numeric columns: {', '.join(numeric) or 'none'})"
+        )
     if group_by:
         groups = group_columns(columns)
         if group_by not in groups:
-            raise SeriesError(f"cannot group {ref.key!r} by {group_by!r}: not a column of {table} "
-                              f"(columns to group by: {', '.join(groups) or 'none'})")
+            raise SeriesError(
+                f"cannot group {ref.key!r} by {group_by!r}: not a column of {table} "
+                f"(columns to group by: {', '.join(groups) or 'none'})"
+            )
 
 
 # -- windows and bins ------------------------------------------------------------------------------
@@ -216,8 +283,10 @@ def resolve_bin(bin_name: str, span_seconds: float) -> str:
         raise SeriesError(f"unknown bin {bin_name!r} (one of: auto, {', '.join(BINS)})")
     points = span_seconds / BINS[bin_name]
     if points > MAX_POINTS_EXPLICIT:
-        raise SeriesError(f"{bin_name} bins over this window would be {points:.0f} points per series "
-                          f"(at most {MAX_POINTS_EXPLICIT}): choose a coarser bin or 'auto'")
+        raise SeriesError(
+            f"{bin_name} bins over this window would be {points:.0f} points per series "
+            f"(at most {MAX_POINTS_EXPLICIT}): choose a coarser bin or 'auto'"
+        )
     return bin_name
 
 
@@ -226,8 +295,17 @@ def _window_args(start, end) -> tuple:
     return pd.Timestamp(start).to_pydatetime(), pd.Timestamp(end).to_pydatetime()
 
 
-def series_frame(store: Store, key: str, start, end, bin_name: str, agg: str = "mean", per_run: str = "",
-                 group_by: str = "", max_groups: int = MAX_GROUPS) -> pd.DataFrame:
+def series_frame(
+    store: Store,
+    key: str,
+    start,
+    end,
+    bin_name: str,
+    agg: str = "mean",
+    per_run: str = "",
+    group_by: str = "",
+    max_groups: int = MAX_GROUPS,
+) -> pd.DataFrame:
     """One series binned over [start, end] (naive UTC, both included): columns ``time`` (the bin's
     start), ``series``, ``group`` ("" without group_by), ``label``, ``value`` and ``count`` (the
     samples in the bin). ``per_run`` first combines the rows of each run (e.g. "sum" of a column over
@@ -247,35 +325,48 @@ def series_frame(store: Store, key: str, start, end, bin_name: str, agg: str = "
     validate(store, ref, group_by)
     start, end = pd.Timestamp(start), pd.Timestamp(end)
     args = (key, start, end, bin_name, agg, per_run, group_by, int(max_groups))
-    return loaders.cached("series.frame", store, args,
-                       lambda: _query(store, ref, start, end, bin_name, agg, per_run, group_by, int(max_groups)))
+    return loaders.cached(
+        "series.frame",
+        store,
+        args,
+        lambda: _query(store, ref, start, end, bin_name, agg, per_run, group_by, int(max_groups)),
+    )
 
 
 def _query(store, ref, start, end, bin_name, agg, per_run, group_by, max_groups) -> pd.DataFrame:
     table = ref.store_table
     params: list = []
     if ref.is_metric:
-        source = (f"SELECT time, run_id, CAST(value AS DOUBLE) AS value, '' AS grp "
-                  f"FROM {store.scan(table, start, end)} WHERE module = ? AND metric = ? AND time >= ? AND time <= ?")
+        source = (
+            f"SELECT time, run_id, CAST(value AS DOUBLE) AS value, '' AS grp "
+            f"FROM {store.scan(table, start, end)} WHERE module = ? AND metric = ? AND time >= ? AND time <= ?"
+        )
         params += [ref.module, ref.column, *_window_args(start, end)]
     else:
         present = window_schema(store, table, start, end)
         if ref.column not in present or (group_by and group_by not in present):
             return empty_frame()  # the column is younger than the window: nothing to show, not an error
         group = _group_expression(group_by, present[group_by]) if group_by else "''"
-        source = (f"SELECT time, run_id, TRY_CAST({quote(ref.column)} AS DOUBLE) AS value, {group} AS grp "
-                  f"FROM {store.scan(table, start, end)} WHERE module = ? AND time >= ? AND time <= ?")
+        source = (
+            f"SELECT time, run_id, TRY_CAST({quote(ref.column)} AS DOUBLE) AS value, {group} AS grp "
+            f"FROM {store.scan(table, start, end)} WHERE module = ? AND time >= ? AND time <= ?"
+        )
         params += [ref.module, *_window_args(start, end)]
     combine = PER_RUN[per_run]
-    samples = (f"SELECT time, grp, {combine} AS value FROM src WHERE value IS NOT NULL GROUP BY run_id, time, grp"
-               if combine else "SELECT time, grp, value FROM src")
+    samples = (
+        f"SELECT time, grp, {combine} AS value FROM src WHERE value IS NOT NULL GROUP BY run_id, time, grp"
+        if combine
+        else "SELECT time, grp, value FROM src"
+    )
     top = ""
     if group_by:
         top = "AND grp IN (SELECT grp FROM samples GROUP BY grp ORDER BY count(*) DESC, grp LIMIT ?)"
-    query = (f"WITH src AS ({source}), samples AS ({samples}) "
-             f"SELECT time_bucket(?::INTERVAL, time) AS time, grp AS \"group\", {AGGREGATES[agg]} AS value, "
-             f"count(value) AS count FROM samples WHERE value IS NOT NULL {top} "
-             f"GROUP BY ALL ORDER BY \"group\", time")
+    query = (
+        f"WITH src AS ({source}), samples AS ({samples}) "
+        f'SELECT time_bucket(?::INTERVAL, time) AS time, grp AS "group", {AGGREGATES[agg]} AS value, '
+        f"count(value) AS count FROM samples WHERE value IS NOT NULL {top} "
+        f'GROUP BY ALL ORDER BY "group", time'
+    )
     params += [BIN_INTERVALS[bin_name]]
     if group_by:
         params.append(max_groups)
@@ -295,17 +386,26 @@ def _group_expression(column: str, duck_type: str) -> str:
     """SQL for a group's label: the column as text, whole floats without ".0" (hold code 13, not 13.0)."""
     name = quote(column)
     if str(duck_type).upper() in ("DOUBLE", "FLOAT", "REAL"):
-        text = (f"CASE WHEN isfinite({name}) AND {name} = trunc({name}) AND abs({name}) < 1e15 "
-                f"THEN CAST(CAST({name} AS BIGINT) AS VARCHAR) ELSE CAST({name} AS VARCHAR) END")
+        text = (
+            f"CASE WHEN isfinite({name}) AND {name} = trunc({name}) AND abs({name}) < 1e15 "
+            f"THEN CAST(CAST({name} AS BIGINT) AS VARCHAR) ELSE CAST({name} AS VARCHAR) END"
+        )
     else:
         text = f"CAST({name} AS VARCHAR)"
     return f"coalesce({text}, '(none)')"
 
 
 def empty_frame() -> pd.DataFrame:
-    return pd.DataFrame({"time": pd.Series(dtype="datetime64[us]"), "series": pd.Series(dtype=object),
-                         "group": pd.Series(dtype=object), "label": pd.Series(dtype=object),
-                         "value": pd.Series(dtype=float), "count": pd.Series(dtype="int64")})
+    return pd.DataFrame(
+        {
+            "time": pd.Series(dtype="datetime64[us]"),
+            "series": pd.Series(dtype=object),
+            "group": pd.Series(dtype=object),
+            "label": pd.Series(dtype=object),
+            "value": pd.Series(dtype=float),
+            "count": pd.Series(dtype="int64"),
+        }
+    )
 
 
 def status_spans(store: Store, module: str, start, end) -> pd.DataFrame:
@@ -320,7 +420,7 @@ def status_spans(store: Store, module: str, start, end) -> pd.DataFrame:
         lookback = start - pd.Timedelta(days=1)
         frame = store.sql(
             f"""WITH rows AS (
-                    SELECT time, level FROM {store.scan('module_status', lookback, end)}
+                    SELECT time, level FROM {store.scan("module_status", lookback, end)}
                     WHERE module = ? AND time <= ? AND time >= ?
                 ), marked AS (
                     SELECT time, level,
@@ -331,7 +431,8 @@ def status_spans(store: Store, module: str, start, end) -> pd.DataFrame:
                 )
                 SELECT level, min(time) AS start, count(*) FILTER (WHERE time >= ?) AS runs
                 FROM numbered GROUP BY seg, level ORDER BY start""",
-            [module, end.to_pydatetime(), lookback.to_pydatetime(), start.to_pydatetime()])
+            [module, end.to_pydatetime(), lookback.to_pydatetime(), start.to_pydatetime()],
+        )
         if frame.empty:
             return pd.DataFrame(columns=["module", "level", "start", "end", "runs"])
         frame["start"] = pd.to_datetime(frame["start"])
@@ -340,4 +441,5 @@ def status_spans(store: Store, module: str, start, end) -> pd.DataFrame:
         frame["start"] = frame["start"].clip(lower=start)
         frame.insert(0, "module", module)
         return frame[["module", "level", "start", "end", "runs"]].reset_index(drop=True)
+
     return loaders.cached("series.status_spans", store, (module, start, end), compute)

@@ -39,11 +39,11 @@ def _streaks(store, table: str, key: str, at: pd.Timestamp, window: pd.Timedelta
         WHERE h.level IS NOT DISTINCT FROM n.level AND (o.last_other IS NULL OR h.time > o.last_other)
         GROUP BY h.subject
         """,
-        [since.to_pydatetime(), at.to_pydatetime(), *subjects])
+        [since.to_pydatetime(), at.to_pydatetime(), *subjects],
+    )
 
 
-def level_since(store, at=None, table: str = "module_status", key: str = "module",
-                subjects=None) -> pd.DataFrame:
+def level_since(store, at=None, table: str = "module_status", key: str = "module", subjects=None) -> pd.DataFrame:
     """``subject`` → ``since`` (first run of the current level) and ``since_exact``.
 
     ``at`` is the viewed time (None: the latest run); ``subjects`` limits the question (default:
@@ -55,8 +55,10 @@ def level_since(store, at=None, table: str = "module_status", key: str = "module
         return pd.DataFrame(columns=[key, *COLUMNS])
     at = utc_naive(run["time"])
     if subjects is None:
-        latest = store.sql(f"SELECT DISTINCT {key} FROM {store.scan(table, at - WINDOWS[0], at)} "
-                           "WHERE time > ? AND time <= ?", [(at - WINDOWS[0]).to_pydatetime(), at.to_pydatetime()])
+        latest = store.sql(
+            f"SELECT DISTINCT {key} FROM {store.scan(table, at - WINDOWS[0], at)} WHERE time > ? AND time <= ?",
+            [(at - WINDOWS[0]).to_pydatetime(), at.to_pydatetime()],
+        )
         subjects = list(latest[key])
     pending, found = list(subjects), []
     for window in WINDOWS:

@@ -18,9 +18,29 @@ from . import loaders
 #: how old a module's row may be before it counts as stale when no site config says otherwise
 DEFAULT_MAX_AGE = parse_duration(DEFAULTS["max_age"])
 
-MODULE_COLUMNS = ["category", "category_title", "module", "title", "status", "level", "message", "error",
-                  "time", "age_s", "max_age_s", "stale", "is_stale", "last_good", "last_good_text", "source_url",
-                  "collector", "run_id", "since", "since_exact", "for_s"]
+MODULE_COLUMNS = [
+    "category",
+    "category_title",
+    "module",
+    "title",
+    "status",
+    "level",
+    "message",
+    "error",
+    "time",
+    "age_s",
+    "max_age_s",
+    "stale",
+    "is_stale",
+    "last_good",
+    "last_good_text",
+    "source_url",
+    "collector",
+    "run_id",
+    "since",
+    "since_exact",
+    "for_s",
+]
 CATEGORY_COLUMNS = ["category", "title", "status", "level", "message", *LEVELS, "modules"]
 
 
@@ -40,10 +60,22 @@ def module_frame(store, time=None, config=None, reference=None, max_age=None) ->
     if config is not None:  # modules the config names but the store has no row for (yet)
         missing = [m for m in config.modules if m.name not in set(frame.get("module", []))]
         if missing:
-            extra = pd.DataFrame([{"category": m.category, "module": m.name, "title": m.title, "status": -1.0,
-                                   "level": NOINFO, "message": "no information: no data in the store yet",
-                                   "error": "no data in the store yet", "stale": True, "collector": m.collector}
-                                  for m in missing])
+            extra = pd.DataFrame(
+                [
+                    {
+                        "category": m.category,
+                        "module": m.name,
+                        "title": m.title,
+                        "status": -1.0,
+                        "level": NOINFO,
+                        "message": "no information: no data in the store yet",
+                        "error": "no data in the store yet",
+                        "stale": True,
+                        "collector": m.collector,
+                    }
+                    for m in missing
+                ]
+            )
             frame = pd.concat([frame.astype(object), extra], ignore_index=True) if not frame.empty else extra
     for column in MODULE_COLUMNS:
         if column not in frame.columns:
@@ -70,7 +102,10 @@ def module_frame(store, time=None, config=None, reference=None, max_age=None) ->
     frame["last_good"] = pd.to_datetime(frame["last_good"])
     frame["last_good_text"] = [
         (f"{fmt_time(good)} ({fmt_age((reference - good).total_seconds())})" if not pd.isna(good) else "never")
-        if lvl == NOINFO else "" for good, lvl in zip(frame["last_good"], frame["level"])]
+        if lvl == NOINFO
+        else ""
+        for good, lvl in zip(frame["last_good"], frame["level"])
+    ]
     titles = _category_titles(store, time, config)
     frame["category_title"] = [titles.get(c, c) for c in frame["category"]]
     order = _module_order(config)
@@ -111,8 +146,12 @@ def category_frame(store, time=None, config=None, modules: pd.DataFrame | None =
     for name, title in titles.items():
         members = modules[modules["category"] == name]
         counts = members["level"].value_counts()
-        row = {"category": name, "title": title, **{lvl: int(counts.get(lvl, 0)) for lvl in LEVELS},
-               "modules": len(members)}
+        row = {
+            "category": name,
+            "title": title,
+            **{lvl: int(counts.get(lvl, 0)) for lvl in LEVELS},
+            "modules": len(members),
+        }
         if not stored.empty and name in stored.index:
             found = stored.loc[name]
             row.update(status=float(found["status"]), level=str(found["level"]), message=str(found["message"] or ""))

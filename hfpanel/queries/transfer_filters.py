@@ -48,8 +48,9 @@ class Filters:
     def bin(self) -> pd.Timedelta:
         return BIN[self.grain]
 
-    def clause(self, site_columns=("src_site", "dst_site"), activity: bool = True, site: bool = True,
-               time_column: str = "time") -> tuple[str, list]:
+    def clause(
+        self, site_columns=("src_site", "dst_site"), activity: bool = True, site: bool = True, time_column: str = "time"
+    ) -> tuple[str, list]:
         """SQL ``WHERE`` text and its parameters. The site matches any of ``site_columns`` (a
         transfer belongs to its source and to its destination)."""
         parts = [f"{time_column} >= ?", f"{time_column} < ?"]
@@ -86,6 +87,7 @@ def window_length(text: str) -> pd.Timedelta:
 
 def data_end(store, table: str) -> pd.Timestamp | None:
     """The end of the newest bin of ``table`` (None without rows); reads one day partition."""
+
     def compute():
         day = store.last_day(table)
         if day is None:
@@ -95,6 +97,7 @@ def data_end(store, table: str) -> pd.Timestamp | None:
             return None
         step = BIN["1d"] if table.endswith("_1d") else BIN["10m"]
         return pd.Timestamp(latest) + step
+
     return loaders.cached("transfers.data_end", store, (table,), compute)
 
 
@@ -102,8 +105,9 @@ def data_end(store, table: str) -> pd.Timestamp | None:
 TRANSFER_CLOCK = (STATS["10m"], ERRORS, STATS["1d"])
 
 
-def make_filters(store, window: str, end=None, vo: str = "", activity: str = "", site: str = "",
-                 clock=TRANSFER_CLOCK) -> Filters | None:
+def make_filters(
+    store, window: str, end=None, vo: str = "", activity: str = "", site: str = "", clock=TRANSFER_CLOCK
+) -> Filters | None:
     """The Filters of a window ending at ``end`` (None: the newest bin of the first ``clock`` table with rows);
     None when the store holds no rows to end at."""
     length = window_length(window)

@@ -10,8 +10,8 @@ query then binds the two host lists as parameters. Newest rows first, at most ``
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import pandas as pd
 
@@ -22,9 +22,27 @@ from .transfer_filters import RAW, Filters
 
 log = logging.getLogger("hfpanel.components")
 #: the raw columns shown for a pair, in this order (those the table has)
-SHOWN = ("time", "vo", "activity", "state", "src_hostname", "dst_hostname", "file_size", "bytes", "transfer_ms",
-         "throughput", "retry", "error_scope", "error_category", "error_code", "error_message", "protocol",
-         "job_id", "file_id", "endpnt")
+SHOWN = (
+    "time",
+    "vo",
+    "activity",
+    "state",
+    "src_hostname",
+    "dst_hostname",
+    "file_size",
+    "bytes",
+    "transfer_ms",
+    "throughput",
+    "retry",
+    "error_scope",
+    "error_category",
+    "error_code",
+    "error_message",
+    "protocol",
+    "job_id",
+    "file_id",
+    "endpnt",
+)
 LIMIT = 200
 
 
@@ -55,6 +73,7 @@ def default_resolver(config=None) -> Callable[[str], str]:
 
 def window_hosts(store, f: Filters) -> tuple[list[str], list[str]]:
     """The distinct source and destination hosts of the raw rows in the window (cached)."""
+
     def compute():
         if not store.has_table(RAW):
             return [], []
@@ -62,10 +81,12 @@ def window_hosts(store, f: Filters) -> tuple[list[str], list[str]]:
         scan = store.scan(RAW, f.start, f.end)
         found = []
         for column in ("src_hostname", "dst_hostname"):
-            rows = store.sql(f"SELECT DISTINCT {column} AS h FROM {scan} WHERE {clause} AND {column} IS NOT NULL",
-                             params)
+            rows = store.sql(
+                f"SELECT DISTINCT {column} AS h FROM {scan} WHERE {clause} AND {column} IS NOT NULL", params
+            )
             found.append(sorted(str(h) for h in rows["h"]))
         return tuple(found)
+
     return loaders.cached("transfers.window_hosts", store, (f,), compute)
 
 
@@ -81,8 +102,12 @@ def pair_transfers(store, f: Filters, src: str, dst: str, resolve=None, limit: i
 
     def compute():
         clause, params = f.clause(site=False)
-        frame = store.sql(f"SELECT * FROM {store.scan(RAW, f.start, f.end)} WHERE {clause} "
-                          f"AND list_contains(?, src_hostname) AND list_contains(?, dst_hostname) "
-                          f"ORDER BY time DESC LIMIT ?", [*params, src_hosts, dst_hosts, int(limit)])
+        frame = store.sql(
+            f"SELECT * FROM {store.scan(RAW, f.start, f.end)} WHERE {clause} "
+            f"AND list_contains(?, src_hostname) AND list_contains(?, dst_hostname) "
+            f"ORDER BY time DESC LIMIT ?",
+            [*params, src_hosts, dst_hosts, int(limit)],
+        )
         return frame[[c for c in SHOWN if c in frame.columns]].reset_index(drop=True)
+
     return loaders.cached("transfers.pair", store, (f, tuple(src_hosts), tuple(dst_hosts), int(limit)), compute)

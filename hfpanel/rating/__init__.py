@@ -84,10 +84,12 @@ class NoInfoPolicy:
     KEYS = ("noinfo_warning", "noinfo_unknown")
 
     @classmethod
-    def of(cls, rule: dict | None) -> "NoInfoPolicy":
+    def of(cls, rule: dict | None) -> NoInfoPolicy:
         rule = rule or {}
-        return cls(warning=float(rule.get("noinfo_warning", cls.warning)),
-                   unknown=float(rule.get("noinfo_unknown", cls.unknown)))
+        return cls(
+            warning=float(rule.get("noinfo_warning", cls.warning)),
+            unknown=float(rule.get("noinfo_unknown", cls.unknown)),
+        )
 
 
 def check_rollup(raw, module_count: int) -> tuple[dict, list[str]]:
@@ -101,14 +103,16 @@ def check_rollup(raw, module_count: int) -> tuple[dict, list[str]]:
         problems.append(f"key 'rollup.{key}': unknown for a {rule['type']} roll-up")
     for key in NoInfoPolicy.KEYS:
         value = rule.get(key)
-        if value is not None and (not isinstance(value, (int, float)) or isinstance(value, bool)
-                                  or not 0 <= value <= 1):
+        if value is not None and (
+            not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 <= value <= 1
+        ):
             problems.append(f"key 'rollup.{key}': a share between 0 and 1, got {value!r}")
     return rule, problems
 
 
-def rollup(rule: dict | None, statuses: list[float], weights: list[float] | None = None,
-           downtime: list[bool] | None = None) -> Rating:
+def rollup(
+    rule: dict | None, statuses: list[float], weights: list[float] | None = None, downtime: list[bool] | None = None
+) -> Rating:
     """Roll module statuses up into a category status.
 
     Modules in an announced downtime are left out and named; modules without information are left
@@ -122,21 +126,28 @@ def rollup(rule: dict | None, statuses: list[float], weights: list[float] | None
     in_downtime = sum(bool(d) for d in downtime)
     counted = len(statuses) - in_downtime
     missing = counted - len(known)
-    note = (f"; {missing} of {counted} without information" if missing else "") + \
-        (f"; {in_downtime} in downtime" if in_downtime else "")
+    note = (f"; {missing} of {counted} without information" if missing else "") + (
+        f"; {in_downtime} in downtime" if in_downtime else ""
+    )
     inputs = {"modules": len(statuses), "without_information": missing, "downtime": in_downtime}
     if not known:
         if in_downtime:
-            return Rating(NOINFO_STATUS, f"{in_downtime} of {len(statuses)} modules in downtime{note if missing else ''}",
-                          {**inputs, "in_downtime": True})
+            return Rating(
+                NOINFO_STATUS,
+                f"{in_downtime} of {len(statuses)} modules in downtime{note if missing else ''}",
+                {**inputs, "in_downtime": True},
+            )
         return Rating(NOINFO_STATUS, f"no module has information ({len(statuses)} modules)", inputs)
     kind, policy = rollup_type(rule), NoInfoPolicy.of(rule)
     share = missing / counted if counted else 0.0
     if share > policy.unknown and missing:
         return Rating(NOINFO_STATUS, f"{missing} of {counted} modules without information", inputs)
     if len(known) < kind.required_known(rule):
-        return Rating(NOINFO_STATUS, f"only {len(known)} of {counted} modules have information, "
-                                     f"{kind.required_known(rule)} are needed{note}", inputs)
+        return Rating(
+            NOINFO_STATUS,
+            f"only {len(known)} of {counted} modules have information, {kind.required_known(rule)} are needed{note}",
+            inputs,
+        )
     status, message = kind.evaluate(rule, [s for s, _ in known], [w for _, w in known])
     if share > policy.warning and status > policy.cap:
         status = policy.cap
@@ -149,6 +160,24 @@ def is_downtime_rollup(rating: Rating) -> bool:
     return rating.status < 0 and bool(rating.inputs.get("in_downtime"))
 
 
-__all__ = ["Rating", "RatingType", "RollupType", "RATING_TYPES", "ROLLUP_TYPES", "NO_RULE", "NoInfoPolicy",
-           "rate", "rollup", "rating_type", "rollup_type", "check_rating", "check_rollup", "describe_rule",
-           "is_downtime_rollup", "level_reason", "status_text", "DOWNTIME", "Levels"]
+__all__ = [
+    "Rating",
+    "RatingType",
+    "RollupType",
+    "RATING_TYPES",
+    "ROLLUP_TYPES",
+    "NO_RULE",
+    "NoInfoPolicy",
+    "rate",
+    "rollup",
+    "rating_type",
+    "rollup_type",
+    "check_rating",
+    "check_rollup",
+    "describe_rule",
+    "is_downtime_rollup",
+    "level_reason",
+    "status_text",
+    "DOWNTIME",
+    "Levels",
+]

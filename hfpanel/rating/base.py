@@ -20,8 +20,8 @@ from ..levels import NOINFO_STATUS, Levels
 from ..units import format_number
 
 #: rating types and roll-ups by name, filled by ``register`` as the package's files are imported
-RATING_TYPES: dict[str, "RatingType"] = {}
-ROLLUP_TYPES: dict[str, "RollupType"] = {}
+RATING_TYPES: dict[str, RatingType] = {}
+ROLLUP_TYPES: dict[str, RollupType] = {}
 #: at most this many failing rows are named in a sentence
 NAMED_ROWS = 8
 
@@ -83,12 +83,12 @@ def level_reason(levels: Levels, status) -> str:
 
 
 def verdict(rating: Rating, levels: Levels) -> str:
-    """"CRITICAL — critical below 0.33": the level a status gives and why."""
+    """ "CRITICAL — critical below 0.33": the level a status gives and why."""
     return f"{levels.level(rating.status).upper()} — {level_reason(levels, rating.status)}"
 
 
 def modules(count: int) -> str:
-    """"1 module with information", "3 modules with information" — what a roll-up's value rests on."""
+    """ "1 module with information", "3 modules with information" — what a roll-up's value rests on."""
     return f"{count} module{'s' if count != 1 else ''} with information"
 
 
@@ -110,10 +110,13 @@ class RatingType:
     # -- validating ------------------------------------------------------------------------------
     def check(self, rule: dict) -> list[str]:
         """Problems with ``rule`` as "key 'rating.x': what is wrong" (empty when fine)."""
-        problems = [f"key 'rating.{key}': missing (required by {self.name} rating)"
-                    for key in sorted(self.required - set(rule))]
-        problems += [f"key 'rating.{key}': unknown for a {self.name} rating"
-                     for key in sorted(set(rule) - self.required - self.optional - {"type"})]
+        problems = [
+            f"key 'rating.{key}': missing (required by {self.name} rating)" for key in sorted(self.required - set(rule))
+        ]
+        problems += [
+            f"key 'rating.{key}': unknown for a {self.name} rating"
+            for key in sorted(set(rule) - self.required - self.optional - {"type"})
+        ]
         return problems + self.check_values(rule)
 
     def check_values(self, rule: dict) -> list[str]:

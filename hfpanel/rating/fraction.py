@@ -5,8 +5,18 @@ from __future__ import annotations
 import pandas as pd
 
 from ..collector import ParseResult
-from .base import Rating, RatingType, band, named, rated_table, register, row_label, status_text, verdict, \
-    with_rated_column
+from .base import (
+    Rating,
+    RatingType,
+    band,
+    named,
+    rated_table,
+    register,
+    row_label,
+    status_text,
+    verdict,
+    with_rated_column,
+)
 from .threshold import check_bounds
 
 
@@ -37,13 +47,18 @@ class Fraction(RatingType):
         share = hits / total
         status = band(share, float(rule["warning"]), float(rule["critical"]), above=True)
         bad = sorted({row_label(table.loc[i], rule.get("label")) for i in table.index[matches]})
-        return Rating(status, f"{hits} of {total} rows ({share:.0%}) {'/'.join(states)}",
-                      {"rows": total, "matching": hits, "fraction": share, "bad_rows": bad})
+        return Rating(
+            status,
+            f"{hits} of {total} rows ({share:.0%}) {'/'.join(states)}",
+            {"rows": total, "matching": hits, "fraction": share, "bad_rows": bad},
+        )
 
     def describe(self, rule: dict) -> str:
         states = "/".join(map(str, rule["states"]))
-        return (f"fraction of the rows of table {rule.get('table', 'rows')} whose {rule['column']} is {states}: "
-                f"warning at {float(rule['warning']):.0%}, critical at {float(rule['critical']):.0%} or more")
+        return (
+            f"fraction of the rows of table {rule.get('table', 'rows')} whose {rule['column']} is {states}: "
+            f"warning at {float(rule['warning']):.0%}, critical at {float(rule['critical']):.0%} or more"
+        )
 
     def decision(self, rule, rating, levels) -> str:
         inputs = rating.inputs
@@ -51,9 +66,11 @@ class Fraction(RatingType):
         if not inputs.get("rows"):
             return f"fraction over {where}: no rows → {status_text(rating.status)}; {verdict(rating, levels)}"
         states = "/".join(map(str, rule["states"]))
-        text = (f"{inputs['matching']} of {inputs['rows']} rows ({inputs['fraction']:.0%}) have {rule['column']} "
-                f"{states} (warning at {float(rule['warning']):.0%}, critical at {float(rule['critical']):.0%}) "
-                f"→ {status_text(rating.status)}; {verdict(rating, levels)}")
+        text = (
+            f"{inputs['matching']} of {inputs['rows']} rows ({inputs['fraction']:.0%}) have {rule['column']} "
+            f"{states} (warning at {float(rule['warning']):.0%}, critical at {float(rule['critical']):.0%}) "
+            f"→ {status_text(rating.status)}; {verdict(rating, levels)}"
+        )
         if inputs.get("bad_rows") and rule.get("label"):
             text += f". Those rows: {named(inputs['bad_rows'])}"
         return text
@@ -64,8 +81,11 @@ class Fraction(RatingType):
             return table
         matches = matching(rule, table)
         order = (~matches).sort_values(kind="stable").index
-        return pd.concat([pd.DataFrame({"counts": matches}, index=table.index), table], axis=1) \
-            .loc[order].reset_index(drop=True)
+        return (
+            pd.concat([pd.DataFrame({"counts": matches}, index=table.index), table], axis=1)
+            .loc[order]
+            .reset_index(drop=True)
+        )
 
     def prepare(self, rule, result):
         return with_rated_column(rule, result)

@@ -5,7 +5,8 @@ information rather than the status of the few that answered."""
 
 from __future__ import annotations
 
-from .base import RollupType, modules as _modules, register
+from .base import RollupType, register
+from .base import modules as _modules
 
 
 @register

@@ -3,8 +3,18 @@
 from __future__ import annotations
 
 from ..collector import ParseResult, SourceError
-from .base import NOINFO, Rating, RatingType, is_number, metric_inputs, missing_metric, num, register, \
-    status_text, verdict
+from .base import (
+    NOINFO,
+    Rating,
+    RatingType,
+    is_number,
+    metric_inputs,
+    missing_metric,
+    num,
+    register,
+    status_text,
+    verdict,
+)
 
 
 def map_value(mapping: dict, value, default):
@@ -24,9 +34,11 @@ def check_map(rule: dict) -> list[str]:
         return []
     if not isinstance(rule["map"], dict):
         return ["key 'rating.map': must be a mapping of value -> status"]
-    return [f"key 'rating.map.{value}': status must be -1 or within 0..1, got {status!r}"
-            for value, status in rule["map"].items()
-            if not is_number(status) or not (status == -1 or 0 <= status <= 1)]
+    return [
+        f"key 'rating.map.{value}': status must be -1 or within 0..1, got {status!r}"
+        for value, status in rule["map"].items()
+        if not is_number(status) or not (status == -1 or 0 <= status <= 1)
+    ]
 
 
 def describe_map(rule: dict) -> str:

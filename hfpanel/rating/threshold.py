@@ -5,8 +5,19 @@ from __future__ import annotations
 import math
 
 from ..collector import ParseResult, SourceError
-from .base import NOINFO, Rating, RatingType, band, is_number, metric_inputs, missing_metric, num, register, \
-    status_text, verdict
+from .base import (
+    NOINFO,
+    Rating,
+    RatingType,
+    band,
+    is_number,
+    metric_inputs,
+    missing_metric,
+    num,
+    register,
+    status_text,
+    verdict,
+)
 
 
 def high_is_bad(rule: dict) -> bool:
@@ -19,8 +30,11 @@ def high_is_bad(rule: dict) -> bool:
 
 def check_bounds(rule: dict, fraction: bool = False) -> list[str]:
     """The warning/critical checks ``threshold`` and ``fraction`` share."""
-    problems = [f"key 'rating.{key}': threshold must be a number, got {rule[key]!r}"
-                for key in ("warning", "critical") if key in rule and not is_number(rule[key])]
+    problems = [
+        f"key 'rating.{key}': threshold must be a number, got {rule[key]!r}"
+        for key in ("warning", "critical")
+        if key in rule and not is_number(rule[key])
+    ]
     if is_number(rule.get("warning")) and is_number(rule.get("critical")):
         if rule["warning"] == rule["critical"] and "direction" not in rule:
             problems.append("key 'rating': warning equals critical; give 'direction: above' or 'below'")
@@ -53,15 +67,20 @@ class Threshold(RatingType):
         above = high_is_bad(rule)
         status = band(value, float(rule["warning"]), float(rule["critical"]), above)
         word = "above" if above else "below"
-        said = {1.0: "fine", 0.5: f"warning {word} {num(rule['warning'])}",
-                0.0: f"critical {word} {num(rule['critical'])}"}[status]
+        said = {
+            1.0: "fine",
+            0.5: f"warning {word} {num(rule['warning'])}",
+            0.0: f"critical {word} {num(rule['critical'])}",
+        }[status]
         return Rating(status, f"{name} = {num(value)} ({said})", {"metric": name, "value": value})
 
     def describe(self, rule: dict) -> str:
         above = high_is_bad(rule)
         side = "at or above" if above else "at or below"
-        return (f"threshold on metric {rule['metric']}: warning {side} {num(rule['warning'])}, "
-                f"critical {side} {num(rule['critical'])} ({'high' if above else 'low'} values are bad)")
+        return (
+            f"threshold on metric {rule['metric']}: warning {side} {num(rule['warning'])}, "
+            f"critical {side} {num(rule['critical'])} ({'high' if above else 'low'} values are bad)"
+        )
 
     def decision(self, rule, rating, levels) -> str:
         if rating.inputs.get("value") is None:
@@ -73,8 +92,10 @@ class Threshold(RatingType):
             where = f"{side} the warning bound {num(rule['warning'])}"
         else:
             where = f"on the good side of the warning bound {num(rule['warning'])}"
-        return (f"{rule['metric']} = {num(rating.inputs['value'])}, {where} → {status_text(rating.status)}; "
-                f"{verdict(rating, levels)}")
+        return (
+            f"{rule['metric']} = {num(rating.inputs['value'])}, {where} → {status_text(rating.status)}; "
+            f"{verdict(rating, levels)}"
+        )
 
     def inputs(self, rule, result):
         return metric_inputs(rule, result)

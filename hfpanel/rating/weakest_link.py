@@ -5,8 +5,18 @@ from __future__ import annotations
 import pandas as pd
 
 from ..collector import ParseResult
-from .base import NOINFO, Rating, RatingType, named, rated_table, register, row_label, status_text, verdict, \
-    with_rated_column
+from .base import (
+    NOINFO,
+    Rating,
+    RatingType,
+    named,
+    rated_table,
+    register,
+    row_label,
+    status_text,
+    verdict,
+    with_rated_column,
+)
 from .map import check_map, describe_map, map_value
 
 
@@ -47,8 +57,17 @@ class WeakestLink(RatingType):
             message = f"all {len(rated)} rows fine"
         else:
             message = f"worst: {label} {column}={row[column]} ({not_fine} of {len(table)} rows not fine)"
-        return Rating(worst, message, {"rows": len(table), "not_fine": not_fine, "worst_row": label,
-                                       "worst_value": str(row[column]), "bad_rows": bad})
+        return Rating(
+            worst,
+            message,
+            {
+                "rows": len(table),
+                "not_fine": not_fine,
+                "worst_row": label,
+                "worst_value": str(row[column]),
+                "bad_rows": bad,
+            },
+        )
 
     def describe(self, rule: dict) -> str:
         text = f"weakest link over {rule.get('table', 'rows')}[{rule['column']}]: the worst row decides"
@@ -67,10 +86,14 @@ class WeakestLink(RatingType):
         if "worst_row" not in inputs:
             return f"weakest link over {where}: {rating.message} → no information"
         if rating.status >= 1.0:
-            return (f"weakest link over {where}: all {inputs['rows']} rows fine → {status_text(rating.status)}; "
-                    f"{verdict(rating, levels)}")
-        text = (f"weakest link over {where}: {inputs['worst_row']} = {inputs['worst_value']} → "
-                f"{status_text(rating.status)}; {verdict(rating, levels)}")
+            return (
+                f"weakest link over {where}: all {inputs['rows']} rows fine → {status_text(rating.status)}; "
+                f"{verdict(rating, levels)}"
+            )
+        text = (
+            f"weakest link over {where}: {inputs['worst_row']} = {inputs['worst_value']} → "
+            f"{status_text(rating.status)}; {verdict(rating, levels)}"
+        )
         if inputs.get("bad_rows"):
             text += f". {inputs['not_fine']} of {inputs['rows']} rows not fine: {named(inputs['bad_rows'])}"
         return text
@@ -82,8 +105,9 @@ class WeakestLink(RatingType):
         statuses = row_statuses(rule, table)
         known = statuses[statuses >= 0]
         worst = known.min() if not known.empty else None
-        front = pd.DataFrame({"row_status": statuses,
-                              "decides": statuses == worst if worst is not None else False}, index=table.index)
+        front = pd.DataFrame(
+            {"row_status": statuses, "decides": statuses == worst if worst is not None else False}, index=table.index
+        )
         order = statuses.where(statuses >= 0, 2.0).sort_values(kind="stable").index
         return pd.concat([front, table], axis=1).loc[order].reset_index(drop=True)
 

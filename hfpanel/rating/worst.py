@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from .base import RollupType, modules as _modules, register
+from .base import RollupType, register
+from .base import modules as _modules
 
 
 @register

@@ -55,4 +55,3 @@ def to_arrow(frame: pd.DataFrame) -> pa.Table:
         index = table.column_names.index("time")
         table = table.set_column(index, "time", table.column("time").cast(pa.timestamp("us")))
     return table.replace_schema_metadata(None)
-

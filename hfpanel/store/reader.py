@@ -24,7 +24,7 @@ EARLIEST, LATEST = pd.Timestamp("1970-01-01"), pd.Timestamp("2200-01-01")
 STATUS_LOOKBACK = pd.Timedelta(days=7)
 
 
-_open_stores: "weakref.WeakSet[Store]" = weakref.WeakSet()
+_open_stores: weakref.WeakSet[Store] = weakref.WeakSet()
 
 
 @atexit.register
@@ -59,7 +59,7 @@ class Store:
     def close(self) -> None:
         self._con.close()
 
-    def __enter__(self) -> "Store":
+    def __enter__(self) -> Store:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -100,7 +100,8 @@ class Store:
                 files = _sql_list([str(self.root / p) for p in parts])
                 self._con.execute(
                     f'CREATE OR REPLACE VIEW "{name}" AS SELECT * FROM read_parquet({files}, '
-                    f"hive_partitioning = true, union_by_name = true)")
+                    f"hive_partitioning = true, union_by_name = true)"
+                )
             self._tables, self._stamp = tables, stamp
         return True
 
@@ -130,8 +131,10 @@ class Store:
         parts = [p for p in self._tables.get(table, []) if low <= p.split("/")[1][4:] <= high]
         if not parts:
             return f'(SELECT * FROM "{table}" WHERE false)'
-        return (f"read_parquet({_sql_list([str(self.root / p) for p in parts])}, "
-                f"hive_partitioning = true, union_by_name = true)")
+        return (
+            f"read_parquet({_sql_list([str(self.root / p) for p in parts])}, "
+            f"hive_partitioning = true, union_by_name = true)"
+        )
 
     def last_day(self, table: str, until=None) -> pd.Timestamp | None:
         """The latest day partition of ``table`` at or before ``until`` (from the manifest)."""
@@ -156,8 +159,10 @@ class Store:
             return pd.DataFrame(columns=["run_id", "start", "end", "time"])
         start = utc_naive(start) if start is not None else EARLIEST
         end = utc_naive(end) if end is not None else LATEST
-        return self.sql("SELECT * EXCLUDE (day) FROM runs WHERE time BETWEEN ? AND ? ORDER BY time",
-                        [start.to_pydatetime(), end.to_pydatetime()])
+        return self.sql(
+            "SELECT * EXCLUDE (day) FROM runs WHERE time BETWEEN ? AND ? ORDER BY time",
+            [start.to_pydatetime(), end.to_pydatetime()],
+        )
 
     def run_times(self) -> list[pd.Timestamp]:
         if not self.has_table("runs"):
@@ -177,8 +182,11 @@ class Store:
         if day is None:
             return None
         # the latest run at or before `at` lies in the last day partition holding runs before it
-        frame = self.sql(f"SELECT * EXCLUDE (day) FROM {self.scan('runs', day - pd.Timedelta(days=1), at)} "
-                         "WHERE time <= ? ORDER BY time DESC LIMIT 1", [at.to_pydatetime()])
+        frame = self.sql(
+            f"SELECT * EXCLUDE (day) FROM {self.scan('runs', day - pd.Timedelta(days=1), at)} "
+            "WHERE time <= ? ORDER BY time DESC LIMIT 1",
+            [at.to_pydatetime()],
+        )
         return None if frame.empty else frame.iloc[0]
 
     def _latest_rows(self, table: str, key: str, at, lookback=STATUS_LOOKBACK) -> pd.DataFrame:
@@ -192,7 +200,8 @@ class Store:
         return self.sql(
             f"SELECT * EXCLUDE (day) FROM {self.scan(table, since, until)} WHERE time > ? AND time <= ? "
             f"QUALIFY row_number() OVER (PARTITION BY {key} ORDER BY time DESC) = 1 ORDER BY {key}",
-            [since.to_pydatetime(), until.to_pydatetime()])
+            [since.to_pydatetime(), until.to_pydatetime()],
+        )
 
     def status_at(self, time=None) -> pd.DataFrame:
         """Every module as it was at ``time`` (default: now): its latest row at or before then."""
@@ -206,22 +215,29 @@ class Store:
             return pd.DataFrame()
         start = utc_naive(start) if start is not None else EARLIEST
         end = utc_naive(end) if end is not None else LATEST
-        return self.sql(f"SELECT * EXCLUDE (day) FROM {self.scan('module_status', start, end)} "
-                        "WHERE module = ? AND time BETWEEN ? AND ? ORDER BY time",
-                        [module, start.to_pydatetime(), end.to_pydatetime()])
+        return self.sql(
+            f"SELECT * EXCLUDE (day) FROM {self.scan('module_status', start, end)} "
+            "WHERE module = ? AND time BETWEEN ? AND ? ORDER BY time",
+            [module, start.to_pydatetime(), end.to_pydatetime()],
+        )
 
     def metrics(self, module: str, at=None) -> dict[str, float]:
         """The module's metrics from its latest row at or before ``at``."""
         if not self.has_table("metrics"):
             return {}
         at = self._resolve(at)
-        row = self.sql(f"SELECT run_id, time FROM {self.scan('module_status', at - STATUS_LOOKBACK, at)} "
-                       "WHERE module = ? AND time <= ? ORDER BY time DESC LIMIT 1", [module, at.to_pydatetime()])
+        row = self.sql(
+            f"SELECT run_id, time FROM {self.scan('module_status', at - STATUS_LOOKBACK, at)} "
+            "WHERE module = ? AND time <= ? ORDER BY time DESC LIMIT 1",
+            [module, at.to_pydatetime()],
+        )
         if row.empty:
             return {}
         when = pd.Timestamp(row["time"].iloc[0])
-        frame = self.sql(f"SELECT metric, value FROM {self.scan('metrics', when, when)} WHERE run_id = ? AND module = ?",
-                         [row["run_id"].iloc[0], module])
+        frame = self.sql(
+            f"SELECT metric, value FROM {self.scan('metrics', when, when)} WHERE run_id = ? AND module = ?",
+            [row["run_id"].iloc[0], module],
+        )
         return dict(zip(frame["metric"], frame["value"]))
 
     def detail(self, module: str, table: str = "rows", at=None) -> pd.DataFrame:
@@ -231,13 +247,17 @@ class Store:
         if not self.has_table(name):
             return pd.DataFrame()
         at = self._resolve(at)
-        last = self.sql(f"SELECT max(time) AS t FROM {self.scan('module_status', at - STATUS_LOOKBACK, at)} "
-                        "WHERE module = ? AND status >= 0 AND time <= ?", [module, at.to_pydatetime()])["t"].iloc[0]
+        last = self.sql(
+            f"SELECT max(time) AS t FROM {self.scan('module_status', at - STATUS_LOOKBACK, at)} "
+            "WHERE module = ? AND status >= 0 AND time <= ?",
+            [module, at.to_pydatetime()],
+        )["t"].iloc[0]
         if pd.isna(last):
             return pd.DataFrame()
         last = pd.Timestamp(last)
-        frame = self.sql(f"SELECT * EXCLUDE (day) FROM {self.scan(name, last, last)} WHERE time = ?",
-                         [last.to_pydatetime()])
+        frame = self.sql(
+            f"SELECT * EXCLUDE (day) FROM {self.scan(name, last, last)} WHERE time = ?", [last.to_pydatetime()]
+        )
         return frame.dropna(axis=1, how="all") if not frame.empty else frame
 
     def raw_payload(self, module: str, at=None) -> tuple[pd.Timestamp, bytes] | None:
@@ -245,20 +265,29 @@ class Store:
         if not self.has_table("raw_payloads"):
             return None
         at = self._resolve(at)
-        last = self.sql(f"SELECT max(time) AS t FROM {self.scan('raw_payloads', at - STATUS_LOOKBACK, at)} "
-                        "WHERE module = ? AND time <= ?", [module, at.to_pydatetime()])["t"].iloc[0]
+        last = self.sql(
+            f"SELECT max(time) AS t FROM {self.scan('raw_payloads', at - STATUS_LOOKBACK, at)} "
+            "WHERE module = ? AND time <= ?",
+            [module, at.to_pydatetime()],
+        )["t"].iloc[0]
         if pd.isna(last):
             return None
         last = pd.Timestamp(last)
-        frame = self.sql(f"SELECT payload FROM {self.scan('raw_payloads', last, last)} WHERE module = ? AND time = ?",
-                         [module, last.to_pydatetime()])
+        frame = self.sql(
+            f"SELECT payload FROM {self.scan('raw_payloads', last, last)} WHERE module = ? AND time = ?",
+            [module, last.to_pydatetime()],
+        )
         return last, bytes(frame["payload"].iloc[0])
 
     def describe(self) -> dict:
         """Counts for the CLI and the notebook: tables, files, runs, first and last run."""
         self.refresh()
         times = self.run_times()
-        return {"root": str(self.root), "tables": len(self._tables),
-                "files": sum(len(p) for p in self._tables.values()), "runs": len(times),
-                "first_run": times[0] if times else None, "last_run": times[-1] if times else None}
-
+        return {
+            "root": str(self.root),
+            "tables": len(self._tables),
+            "files": sum(len(p) for p in self._tables.values()),
+            "runs": len(times),
+            "first_run": times[0] if times else None,
+            "last_run": times[-1] if times else None,
+        }

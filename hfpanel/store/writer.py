@@ -15,7 +15,6 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -50,7 +49,7 @@ class StoreWriter:
         self._lock_fd = None
 
     # -- lock -------------------------------------------------------------------------------
-    def __enter__(self) -> "StoreWriter":
+    def __enter__(self) -> StoreWriter:
         self.root.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.root / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
         deadline = None if self.wait is None else time.monotonic() + self.wait
@@ -62,8 +61,9 @@ class StoreWriter:
                 if deadline is not None and time.monotonic() >= deadline:
                     holder = os.pread(fd, 200, 0).decode(errors="replace").strip() or "another process"
                     os.close(fd)
-                    raise StoreLocked(f"store {self.root} is being written by {holder}; "
-                                      f"wait for it or pass --wait SECONDS") from None
+                    raise StoreLocked(
+                        f"store {self.root} is being written by {holder}; wait for it or pass --wait SECONDS"
+                    ) from None
                 time.sleep(0.2)
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"pid {os.getpid()} since {time.strftime('%Y-%m-%d %H:%M:%S')}".encode(), 0)
@@ -113,6 +113,7 @@ class StoreWriter:
             path = folder / f"part-{uuid.uuid4().hex}.parquet"
             _write_parquet(rows, path)
             return str(path.relative_to(self.root))
+
         if len(unique) < 4:
             return [write_day(day) for day in unique]
         # many days (a rebuild, a backfill): Arrow's Parquet writer releases the GIL, so days are
@@ -120,8 +121,7 @@ class StoreWriter:
         with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
             return list(pool.map(write_day, unique))
 
-    def write(self, tables: dict, replace_days: dict[str, list[str]] | None = None,
-              state: dict | None = None) -> None:
+    def write(self, tables: dict, replace_days: dict[str, list[str]] | None = None, state: dict | None = None) -> None:
         """Commit all tables at once: every file first, then one manifest replacement.
 
         ``tables`` maps a table name to a DataFrame or an Arrow table with a ``time`` column.
@@ -204,13 +204,17 @@ class StoreWriter:
             for part in parts:
                 day = part.split("/")[1]
                 groups.setdefault((name, day), []).append(part)
-        todo = [(key, parts) for key, parts in sorted(groups.items())
-                if len(parts) >= min_files and not (keep_today and key[1] == f"day={today}")]
+        todo = [
+            (key, parts)
+            for key, parts in sorted(groups.items())
+            if len(parts) >= min_files and not (keep_today and key[1] == f"day={today}")
+        ]
         merged = 0
-        for (name, day), parts in (progress(todo) if progress else todo):
+        for (name, day), parts in progress(todo) if progress else todo:
             try:
-                combined = pa.concat_tables([pq.read_table(self.root / p, partitioning=None) for p in parts],
-                                            promote_options="permissive")
+                combined = pa.concat_tables(
+                    [pq.read_table(self.root / p, partitioning=None) for p in parts], promote_options="permissive"
+                )
             except (pa.ArrowInvalid, pa.ArrowTypeError) as error:
                 log.warning("cannot compact %s/%s (schemas differ: %s); left as is", name, day, error)
                 continue

@@ -50,6 +50,7 @@ DEDUP_WINDOW = 2 * DAY
 @dataclasses.dataclass
 class Summary:
     """What one run did; ``nothing_new`` means it read nothing beyond the manifest."""
+
     watermark: int = 0
     previous: int = 0
     bins: int = 0
@@ -89,8 +90,10 @@ class _Run:
         horizon = self.writer.state(f"{HORIZON}.{raw}")
         lower = _epoch(horizon) if horizon else 0
         self.engine.files("everything", _paths(self.root, [p for parts in by_day.values() for p in parts]))
-        new = self.engine.query(f"SELECT t - t % {BIN} AS t, COUNT(*) AS n FROM everything "
-                                f"WHERE commit > {self.previous} GROUP BY t - t % {BIN}")
+        new = self.engine.query(
+            f"SELECT t - t % {BIN} AS t, COUNT(*) AS n FROM everything "
+            f"WHERE commit > {self.previous} GROUP BY t - t % {BIN}"
+        )
         bins = dict(zip(new.column("t").to_pylist(), new.column("n").to_pylist()))
         stale = [b for b in bins if b < lower]
         if stale:  # their raw rows were pruned: recomputing from the few late ones would erase the day
@@ -127,18 +130,29 @@ class _Run:
         engine.materialize("fresh", f"SELECT * FROM raw_days WHERE commit > {self.previous} AND t >= {lower}")
         # late: arrived more than half the window after it happened (seconds of ``time`` as ``t``)
         late_after = f"INTERVAL '{int(self.window // 2)}' SECOND"
-        total, distinct, late = engine.query(
-            "SELECT COUNT(*), COUNT(DISTINCT key), COUNT(CASE WHEN received IS NULL OR "
-            f"received > time + {late_after} THEN 1 END) FROM fresh").to_pylist()[0].values()
+        total, distinct, late = (
+            engine.query(
+                "SELECT COUNT(*), COUNT(DISTINCT key), COUNT(CASE WHEN received IS NULL OR "
+                f"received > time + {late_after} THEN 1 END) FROM fresh"
+            )
+            .to_pylist()[0]
+            .values()
+        )
         if self.check is False or (total == distinct and not late):
             engine.view(raw, "SELECT * FROM fresh")
         else:
-            seen = (f" AND NOT EXISTS (SELECT 1 FROM raw_days o WHERE o.commit <= {self.previous} AND o.key = f.key)"
-                    if late or self.check else "")
+            seen = (
+                f" AND NOT EXISTS (SELECT 1 FROM raw_days o WHERE o.commit <= {self.previous} AND o.key = f.key)"
+                if late or self.check
+                else ""
+            )
             columns = ", ".join(f"f.{c}" for c in RAW_SCHEMAS[raw].names)
-            engine.materialize(raw, f"SELECT {columns} FROM (SELECT r.*, row_number() OVER "
-                                    f"(PARTITION BY r.key ORDER BY r.commit, r.t) AS copy FROM fresh r) f "
-                                    f"WHERE f.copy = 1{seen}")
+            engine.materialize(
+                raw,
+                f"SELECT {columns} FROM (SELECT r.*, row_number() OVER "
+                f"(PARTITION BY r.key ORDER BY r.commit, r.t) AS copy FROM fresh r) f "
+                f"WHERE f.copy = 1{seen}",
+            )
             kept = engine.query(f"SELECT COUNT(*) FROM {raw}").column(0)[0].as_py()
             if total - kept:
                 log.warning("%d rows of %s repeat a key already counted; counting each once", total - kept, raw)
@@ -157,8 +171,12 @@ class _Run:
             columns = ", ".join(f.name for f in cast(delta.slice(0, 0), name).schema)
             self.engine.table("delta", delta.filter(folding))
             self.engine.files("existing", _paths(self.root, [p for d in fold for p in parts[d]]))
-            merged = cast(self.engine.query(merge_sql(name, f"(SELECT {columns} FROM existing UNION ALL "
-                                                            f"SELECT {columns} FROM delta) u")), name)
+            merged = cast(
+                self.engine.query(
+                    merge_sql(name, f"(SELECT {columns} FROM existing UNION ALL SELECT {columns} FROM delta) u")
+                ),
+                name,
+            )
             delta = pa.concat_tables([delta.filter(pc.invert(folding)), with_time(merged)])
             self.summary.folded[name] = fold
         self._add(name, delta, fold)
@@ -173,9 +191,14 @@ class _Run:
         self.writer.write(self.tables, replace_days=self.replace, state={WATERMARK: self.summary.watermark})
 
 
-def aggregate_into(writer: StoreWriter, resolver: SiteResolver, since: str | None = None,
-                   check_duplicates: bool | None = None, dedup_window: float = DEDUP_WINDOW,
-                   engine=None) -> Summary:
+def aggregate_into(
+    writer: StoreWriter,
+    resolver: SiteResolver,
+    since: str | None = None,
+    check_duplicates: bool | None = None,
+    dedup_window: float = DEDUP_WINDOW,
+    engine=None,
+) -> Summary:
     """One incremental run with a writer the caller holds (the ingest daemon keeps one open).
 
     ``since`` (``YYYY-MM-DD``) also rebuilds every day from then on that still has raw rows
@@ -205,9 +228,15 @@ def aggregate_into(writer: StoreWriter, resolver: SiteResolver, since: str | Non
     summary = run.summary
     summary.seconds = time.perf_counter() - start
     if summary.days:
-        log.info("aggregated %d bins over %s (%s) in %.2fs (watermark %d → %d)", summary.bins,
-                 {k: len(v) for k, v in summary.days.items()}, summary.mode, summary.seconds, previous,
-                 summary.watermark)
+        log.info(
+            "aggregated %d bins over %s (%s) in %.2fs (watermark %d → %d)",
+            summary.bins,
+            {k: len(v) for k, v in summary.days.items()},
+            summary.mode,
+            summary.seconds,
+            previous,
+            summary.watermark,
+        )
     return summary
 
 
@@ -225,8 +254,14 @@ def transfers_section(config) -> dict:
     return {key: getattr(section, key) for key in keys if getattr(section, key, None) is not None}
 
 
-def aggregate(store_root, config=None, since: str | None = None, wait: float | None = 60.0,
-              resolver: SiteResolver | None = None, engine=None) -> Summary:
+def aggregate(
+    store_root,
+    config=None,
+    since: str | None = None,
+    wait: float | None = 60.0,
+    resolver: SiteResolver | None = None,
+    engine=None,
+) -> Summary:
     """Open the store's writer (waiting up to ``wait`` seconds for it) and run one incremental
     aggregation on ``engine`` (default: DuckDB); the entry point for cron, the CLI and tests."""
     if not (Path(store_root) / MANIFEST).exists():  # no store (yet): nothing to do, and create nothing
@@ -238,8 +273,9 @@ def aggregate(store_root, config=None, since: str | None = None, wait: float | N
         return aggregate_into(writer, resolver, since=since, dedup_window=window, engine=engine)
 
 
-def recompute(store_root, since: str, config=None, wait: float | None = 60.0,
-              resolver: SiteResolver | None = None, engine=None) -> Summary:
+def recompute(
+    store_root, since: str, config=None, wait: float | None = 60.0, resolver: SiteResolver | None = None, engine=None
+) -> Summary:
     """Rebuild every statistic from ``since`` (``YYYY-MM-DD``) from raw with today's topology.
     Days whose raw rows are already pruned keep their statistics as they are."""
     return aggregate(store_root, config, since=str(since)[:10], wait=wait, resolver=resolver, engine=engine)

@@ -30,13 +30,15 @@ def _settings(args) -> tuple[Path, object]:
     """The store and the transfers settings from ``--config`` (hfpanel.transfers.config) or ``--store``."""
     if getattr(args, "config", None):
         from hfpanel.config_error import ConfigError
+
         from .config import load_transfers
+
         try:
             config = load_transfers(args.config, need_subscriptions=False)
         except ConfigError as error:
             for problem in error.problems:
                 print(problem, file=sys.stderr)
-            raise SystemExit(2)
+            raise SystemExit(2) from None
         return Path(args.store) if args.store else config.store, config
     if not args.store:
         raise SystemExit("error: give --store DIR or --config FILE")
@@ -47,6 +49,7 @@ def _on_engine(args, label: str, work, shared: bool = True):
     """(exit code, result) of ``work(engine)`` on the engine the arguments choose; errors are
     one line on stderr. ``shared``: plain DuckDB runs on the process's shared connection."""
     from hfpanel.store import StoreLocked
+
     try:
         plain = args.engine == "duckdb" and not args.master and not args.conf
         engine = None if shared and plain else open_engine(args.engine, args.master, parse_conf(args.conf))
@@ -70,14 +73,17 @@ def _with_spinner(label: str, work):
     """Run ``work()`` while a tqdm bar shows elapsed time on a terminal (aggregating a month of
     raw rows takes seconds to minutes, in one DuckDB query per table)."""
     from tqdm import tqdm
+
     done = threading.Event()
-    bar = tqdm(desc=label, bar_format="{desc}: {elapsed}", disable=not sys.stderr.isatty(), leave=False,
-               file=sys.stderr)
+    bar = tqdm(
+        desc=label, bar_format="{desc}: {elapsed}", disable=not sys.stderr.isatty(), leave=False, file=sys.stderr
+    )
 
     def tick():
         while not done.wait(0.5):
             bar.update(0)
             bar.refresh()
+
     thread = threading.Thread(target=tick, daemon=True)
     thread.start()
     try:
@@ -93,8 +99,10 @@ def _print_summary(summary) -> None:
         print(f"nothing new since watermark {summary.previous}")
         return
     days = sum(len(d) for d in summary.days.values())
-    print(f"{summary.bins} bins over {days} day(s) in {summary.seconds:.2f}s, watermark "
-          f"{summary.previous} -> {summary.watermark}")
+    print(
+        f"{summary.bins} bins over {days} day(s) in {summary.seconds:.2f}s, watermark "
+        f"{summary.previous} -> {summary.watermark}"
+    )
     for name, rows in sorted(summary.rows.items()):
         print(f"  {name}: {rows} rows")
 
@@ -103,17 +111,22 @@ def _local_store(root: Path) -> None:
     """The store is committed by this process (``StoreWriter``: rename + lock), so it must be a
     file system path — local or a shared mount; docs/scaling.md says why and what else works."""
     if re.match(r"[a-z][a-z0-9+.-]+:/", str(root)) and not str(root).startswith("file:"):  # Path() keeps one '/'
-        print(f"error: --store {root}: the store must be a file system path (local or a shared mount such as "
-              "CephFS/EOS); object stores and HDFS are read by the engines, see docs/scaling.md", file=sys.stderr)
+        print(
+            f"error: --store {root}: the store must be a file system path (local or a shared mount such as "
+            "CephFS/EOS); object stores and HDFS are read by the engines, see docs/scaling.md",
+            file=sys.stderr,
+        )
         raise SystemExit(2)
 
 
 def cmd_aggregate(args) -> int:
     from .aggregate import aggregate
+
     root, config = _settings(args)
     _local_store(root)
-    code, summary = _on_engine(args, "aggregating",
-                               lambda engine: aggregate(root, config, wait=args.wait, engine=engine))
+    code, summary = _on_engine(
+        args, "aggregating", lambda engine: aggregate(root, config, wait=args.wait, engine=engine)
+    )
     if summary is not None:
         _print_summary(summary)
     return code
@@ -121,7 +134,9 @@ def cmd_aggregate(args) -> int:
 
 def cmd_recompute(args) -> int:
     import time
+
     from .aggregate import recompute
+
     try:
         time.strptime(args.since, "%Y-%m-%d")
     except ValueError:
@@ -129,8 +144,11 @@ def cmd_recompute(args) -> int:
         return 2
     root, config = _settings(args)
     _local_store(root)
-    code, summary = _on_engine(args, f"recomputing since {args.since}",
-                               lambda engine: recompute(root, args.since, config, wait=args.wait, engine=engine))
+    code, summary = _on_engine(
+        args,
+        f"recomputing since {args.since}",
+        lambda engine: recompute(root, args.since, config, wait=args.wait, engine=engine),
+    )
     if summary is not None:
         _print_summary(summary)
     return code
@@ -138,30 +156,42 @@ def cmd_recompute(args) -> int:
 
 def cmd_import_monit(args) -> int:
     import time
+
     from .importers.monit import import_days
+
     try:
         first, last = (time.strptime(d, "%Y-%m-%d") for d in (args.day, args.until or args.day))
     except ValueError:
         print(f"error: --day/--until must be dates YYYY-MM-DD, got {args.day!r}/{args.until!r}", file=sys.stderr)
         return 2
-    days = [time.strftime("%Y-%m-%d", time.gmtime(t)) for t in
-            range(int(time.mktime(first) - time.timezone), int(time.mktime(last) - time.timezone) + 1, 86400)]
+    days = [
+        time.strftime("%Y-%m-%d", time.gmtime(t))
+        for t in range(int(time.mktime(first) - time.timezone), int(time.mktime(last) - time.timezone) + 1, 86400)
+    ]
     if not days:
         print(f"error: --until {args.until} is before --day {args.day}", file=sys.stderr)
         return 2
     root, config = _settings(args)
     _local_store(root)
     max_bytes = getattr(config, "max_message_bytes", None) or 1_000_000
-    code, summary = _on_engine(args, f"importing {len(days)} day(s)", lambda engine: import_days(
-        root, args.source, days, args.kind, engine, wait=args.wait, max_bytes=max_bytes), shared=False)
+    code, summary = _on_engine(
+        args,
+        f"importing {len(days)} day(s)",
+        lambda engine: import_days(root, args.source, days, args.kind, engine, wait=args.wait, max_bytes=max_bytes),
+        shared=False,
+    )
     if summary is None:
         return code
-    print(f"{summary.files} files, {summary.documents} documents in {summary.seconds:.1f}s: "
-          f"{summary.stored} rows stored, "
-          f"{summary.duplicates} duplicates, {summary.quarantined} quarantined ({summary.commits} commits)")
+    print(
+        f"{summary.files} files, {summary.documents} documents in {summary.seconds:.1f}s: "
+        f"{summary.stored} rows stored, "
+        f"{summary.duplicates} duplicates, {summary.quarantined} quarantined ({summary.commits} commits)"
+    )
     if not summary.files:
-        print(f"error: no archive files under {args.source} for {days[0]}..{days[-1]} (expected YYYY/MM/DD folders)",
-              file=sys.stderr)
+        print(
+            f"error: no archive files under {args.source} for {days[0]}..{days[-1]} (expected YYYY/MM/DD folders)",
+            file=sys.stderr,
+        )
         return 1
     return 0
 
@@ -169,6 +199,7 @@ def cmd_import_monit(args) -> int:
 def cmd_prune(args) -> int:
     from .aggregate import transfers_section
     from .retention import RETENTION, prune
+
     root, config = _settings(args)
     retention = {**RETENTION, **(transfers_section(config).get("retention") or {})}
     retention.update({k: v for k, v in (("raw", args.raw), ("stats", args.stats)) if v})
@@ -191,11 +222,20 @@ def add_parsers(sub) -> None:
         parser.add_argument("--wait", type=float, default=60.0, help="seconds to wait for another writer")
 
     def engine(parser):
-        parser.add_argument("--engine", choices=ENGINES, default="duckdb",
-                            help="what computes: DuckDB in this process (default) or Spark (needs hfpanel[spark])")
+        parser.add_argument(
+            "--engine",
+            choices=ENGINES,
+            default="duckdb",
+            help="what computes: DuckDB in this process (default) or Spark (needs hfpanel[spark])",
+        )
         parser.add_argument("--master", help="Spark master URL (default local[2]), e.g. yarn, spark://host:7077")
-        parser.add_argument("--conf", action="append", metavar="KEY=VALUE", default=[],
-                            help="a Spark setting, repeatable, e.g. spark.executor.memory=8g")
+        parser.add_argument(
+            "--conf",
+            action="append",
+            metavar="KEY=VALUE",
+            default=[],
+            help="a Spark setting, repeatable, e.g. spark.executor.memory=8g",
+        )
 
     aggregate = commands.add_parser("aggregate", help="fold raw rows committed since the last run into statistics")
     common(aggregate)
@@ -206,12 +246,16 @@ def add_parsers(sub) -> None:
     engine(recompute)
     recompute.add_argument("--since", required=True, metavar="DATE", help="first day to rebuild, YYYY-MM-DD")
     recompute.set_defaults(func=cmd_recompute)
-    monit = commands.add_parser("import-monit", help="load days of MONIT's archive (gzipped JSON documents) "
-                                                     "into the raw tables")
+    monit = commands.add_parser(
+        "import-monit", help="load days of MONIT's archive (gzipped JSON documents) into the raw tables"
+    )
     common(monit)
     engine(monit)
-    monit.add_argument("--source", required=True,
-                       help="the archive folder holding YYYY/MM/DD/ (a path, or hdfs:// with --engine spark)")
+    monit.add_argument(
+        "--source",
+        required=True,
+        help="the archive folder holding YYYY/MM/DD/ (a path, or hdfs:// with --engine spark)",
+    )
     monit.add_argument("--kind", required=True, choices=KINDS, help="what the archive holds (as a subscription's kind)")
     monit.add_argument("--day", required=True, metavar="DATE", help="the (first) day to import, YYYY-MM-DD")
     monit.add_argument("--until", metavar="DATE", help="the last day to import (default: --day)")

@@ -24,22 +24,44 @@ SQL_DIR = Path(__file__).with_name("sql")
 BIN, DAY = 600, 86400
 _S, _I = pa.string(), pa.int64()
 _LINK = [("t", _I), ("src_site", _S), ("dst_site", _S), ("vo", _S), ("activity", _S)]
-_COUNTS = ["transfers", "successes", "failures", "bytes", "duration_ms", "failures_source",
-           "failures_destination", "failures_transfer", "failures_other"]
-_ACCESS = [("t", _I), ("site", _S), ("vo", _S), ("operation", _S), ("records", _I), ("bytes_read", _I),
-           ("bytes_written", _I), ("clients", _I), ("client_domains", _I)]
+_COUNTS = [
+    "transfers",
+    "successes",
+    "failures",
+    "bytes",
+    "duration_ms",
+    "failures_source",
+    "failures_destination",
+    "failures_transfer",
+    "failures_other",
+]
+_ACCESS = [
+    ("t", _I),
+    ("site", _S),
+    ("vo", _S),
+    ("operation", _S),
+    ("records", _I),
+    ("bytes_read", _I),
+    ("bytes_written", _I),
+    ("clients", _I),
+    ("client_domains", _I),
+]
 SCHEMAS = {
     "transfer_stats_10m": pa.schema(_LINK + [(c, _I) for c in _COUNTS]),
     "transfer_stats_1d": pa.schema(_LINK + [(c, _I) for c in _COUNTS]),
-    "transfer_errors_10m": pa.schema(_LINK + [("error_scope", _S), ("error_category", _S), ("error_pattern", _S),
-                                              ("failures", _I), ("example", _S)]),
+    "transfer_errors_10m": pa.schema(
+        _LINK + [("error_scope", _S), ("error_category", _S), ("error_pattern", _S), ("failures", _I), ("example", _S)]
+    ),
     "xrootd_stats_10m": pa.schema(_ACCESS),
     "xrootd_stats_1d": pa.schema(_ACCESS),
 }
 #: raw table → (its source view, a ``sql/`` file with a ``_dedup`` twin; host columns; stats tables)
 FAMILIES = {
-    "fts_complete": ("fts_attempts", ["src_hostname", "dst_hostname"],
-                     ["transfer_stats_10m", "transfer_errors_10m", "transfer_stats_1d"]),
+    "fts_complete": (
+        "fts_attempts",
+        ["src_hostname", "dst_hostname"],
+        ["transfer_stats_10m", "transfer_errors_10m", "transfer_stats_1d"],
+    ),
     "xrootd_close": ("xrootd_records", ["server_host"], ["xrootd_stats_10m", "xrootd_stats_1d"]),
 }
 STATS_TABLES = [t for _, _, tables in FAMILIES.values() for t in tables]
@@ -75,8 +97,9 @@ def cast(table: pa.Table, name: str) -> pa.Table:
     return pa.table([pc.cast(table.column(f.name), f.type) for f in schema], schema=schema)
 
 
-def compute(engine, resolver: SiteResolver, raw_tables, check_duplicates: bool = True, summary=None,
-            materialize: bool = False) -> dict[str, pa.Table]:
+def compute(
+    engine, resolver: SiteResolver, raw_tables, check_duplicates: bool = True, summary=None, materialize: bool = False
+) -> dict[str, pa.Table]:
     """Statistics of the rows in the engine's views named like ``raw_tables`` (no ``time`` column).
 
     ``check_duplicates`` counts keys seen twice among those rows and, if any, counts each once
@@ -111,10 +134,12 @@ def merge_sql(name: str, source: str) -> str:
     counts summed, ``MERGE_MIN`` columns kept as the smallest (as a full rebuild computes them)."""
     schema, smallest = SCHEMAS[name], MERGE_MIN.get(name, set())
     keys = [f.name for f in schema if (f.name == "t" or f.type == _S) and f.name not in smallest]
-    values = [f"MIN({c}) AS {c}" if c in smallest else f"CAST(SUM({c}) AS BIGINT) AS {c}"
-              for c in schema.names if c not in keys]
-    return (f"SELECT {', '.join(keys)}, {', '.join(values)} FROM {source} "
-            f"GROUP BY {', '.join(keys)}")
+    values = [
+        f"MIN({c}) AS {c}" if c in smallest else f"CAST(SUM({c}) AS BIGINT) AS {c}"
+        for c in schema.names
+        if c not in keys
+    ]
+    return f"SELECT {', '.join(keys)}, {', '.join(values)} FROM {source} GROUP BY {', '.join(keys)}"
 
 
 def store_statistics(engine, root: str, resolver: SiteResolver, check_duplicates: bool = True) -> dict[str, pa.Table]:

@@ -18,11 +18,33 @@ from ..config_error import ConfigError
 from ..durations import parse_duration
 from .messages import KINDS
 
-BROKER_KEYS = {"hosts", "username", "password_file", "password_env", "cert", "key", "ca", "client_id",
-               "ack", "prefetch", "heartbeat", "vhost"}
+BROKER_KEYS = {
+    "hosts",
+    "username",
+    "password_file",
+    "password_env",
+    "cert",
+    "key",
+    "ca",
+    "client_id",
+    "ack",
+    "prefetch",
+    "heartbeat",
+    "vhost",
+}
 SUBSCRIPTION_KEYS = {"broker", "destination", "durable", "kind"}
-SECTION_KEYS = {"brokers", "subscriptions", "spool", "flush", "max_message_bytes", "dedup_window", "retention",
-                "sites", "store_wait", "aggregate_every"}
+SECTION_KEYS = {
+    "brokers",
+    "subscriptions",
+    "spool",
+    "flush",
+    "max_message_bytes",
+    "dedup_window",
+    "retention",
+    "sites",
+    "store_wait",
+    "aggregate_every",
+}
 _HOST = re.compile(r"^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(\d{1,5})$")
 
 
@@ -48,8 +70,12 @@ class Broker:
             try:
                 return Path(self.password_file).expanduser().read_text().strip()
             except OSError as error:
-                raise ConfigError([f"broker '{self.alias}': cannot read password_file {self.password_file}: "
-                                   f"{error.strerror or error}"]) from None
+                raise ConfigError(
+                    [
+                        f"broker '{self.alias}': cannot read password_file {self.password_file}: "
+                        f"{error.strerror or error}"
+                    ]
+                ) from None
         if self.password_env:
             if self.password_env not in os.environ:
                 raise ConfigError([f"broker '{self.alias}': environment variable {self.password_env} is not set"])
@@ -115,17 +141,29 @@ def _broker(alias, raw, add) -> Broker | None:
         if raw.get(name) and not Path(str(raw[name])).expanduser().is_file():
             add(f"{where}.{name}", f"file not found: {raw[name]}")
     if raw.get("key") and _encrypted_key(Path(str(raw["key"])).expanduser()):
-        add(f"{where}.key", f"{raw['key']} is passphrase-protected; hfpanel has no passphrase setting (OpenSSL "
-                            "would prompt on the terminal): give an unencrypted key readable only by hfpanel")
+        add(
+            f"{where}.key",
+            f"{raw['key']} is passphrase-protected; hfpanel has no passphrase setting (OpenSSL "
+            "would prompt on the terminal): give an unencrypted key readable only by hfpanel",
+        )
     if raw.get("ack", "client-individual") not in ("client", "client-individual"):
         add(f"{where}.ack", f"must be 'client' or 'client-individual', got {raw['ack']!r}")
     if "prefetch" in raw and not _positive_int(raw["prefetch"]):
         add(f"{where}.prefetch", f"must be a positive integer, got {raw['prefetch']!r}")
     heartbeat = _duration(raw.get("heartbeat", 10), f"{where}.heartbeat", add)
-    values = {k: str(raw[k]) for k in ("username", "password_file", "password_env", "cert", "key", "ca",
-                                       "client_id", "vhost") if raw.get(k)}
-    return Broker(alias=str(alias), hosts=parsed, ack=raw.get("ack", "client-individual"),
-                  prefetch=raw.get("prefetch", 500), heartbeat=heartbeat, **values)
+    values = {
+        k: str(raw[k])
+        for k in ("username", "password_file", "password_env", "cert", "key", "ca", "client_id", "vhost")
+        if raw.get(k)
+    }
+    return Broker(
+        alias=str(alias),
+        hosts=parsed,
+        ack=raw.get("ack", "client-individual"),
+        prefetch=raw.get("prefetch", 500),
+        heartbeat=heartbeat,
+        **values,
+    )
 
 
 def _encrypted_key(path: Path) -> bool:
@@ -151,15 +189,19 @@ def _duration(raw, where, add) -> float:
         return 0.0
 
 
-def parse_transfers(data: dict, source: str = "<config>", base: Path | None = None,
-                    need_subscriptions: bool = True) -> TransfersConfig:
+def parse_transfers(
+    data: dict, source: str = "<config>", base: Path | None = None, need_subscriptions: bool = True
+) -> TransfersConfig:
     """The section as a ``TransfersConfig``; ``need_subscriptions`` False (``--replay``) lets a site
     without brokers use the defaults."""
     problems = []
 
     def add(key, message):
-        problems.append(f"{source}: section 'transfers': key '{key}': {message}" if key
-                        else f"{source}: section 'transfers': {message}")
+        problems.append(
+            f"{source}: section 'transfers': key '{key}': {message}"
+            if key
+            else f"{source}: section 'transfers': {message}"
+        )
 
     if not isinstance(data, dict):
         raise ConfigError([f"{source}: the file must hold a mapping with 'store' and 'transfers'"])
@@ -198,8 +240,14 @@ def parse_transfers(data: dict, source: str = "<config>", base: Path | None = No
             add(f"{where}.durable", "durable subscriptions are for topics; a queue keeps messages anyway")
         if raw.get("durable") and raw.get("broker") in brokers and not brokers[raw["broker"]].client_id:
             add(f"{where}.durable", f"broker '{raw['broker']}' needs a client_id for durable subscriptions")
-        subscriptions.append(Subscription(broker=str(raw.get("broker")), destination=destination,
-                                          kind=str(raw.get("kind")), durable=raw.get("durable") or None))
+        subscriptions.append(
+            Subscription(
+                broker=str(raw.get("broker")),
+                destination=destination,
+                kind=str(raw.get("kind")),
+                durable=raw.get("durable") or None,
+            )
+        )
     flush = section.get("flush") or {}
     if not isinstance(flush, dict) or set(flush) - {"messages", "seconds"}:
         add("flush", "must be a mapping with 'messages' and/or 'seconds'")
@@ -210,20 +258,27 @@ def parse_transfers(data: dict, source: str = "<config>", base: Path | None = No
     if not _positive_int(max_bytes):
         add("max_message_bytes", f"must be a positive integer, got {max_bytes!r}")
     retention = section.get("retention") or {}
-    retention = {k: _duration(_years_as_days(retention.get(k, d)), f"retention.{k}", add)
-                 for k, d in (("raw", "30d"), ("stats", "5y"))}
+    retention = {
+        k: _duration(_years_as_days(retention.get(k, d)), f"retention.{k}", add)
+        for k, d in (("raw", "30d"), ("stats", "5y"))
+    }
     store = (base / str(data.get("store") or ".")).resolve()
     spool = section.get("spool")
     spool = (base / str(spool)).resolve() if spool else store.parent / f"spool-{store.name}"
     config = TransfersConfig(
-        store=store, brokers=brokers, subscriptions=subscriptions, spool=spool,
+        store=store,
+        brokers=brokers,
+        subscriptions=subscriptions,
+        spool=spool,
         flush_messages=flush.get("messages", 20000) if _positive_int(flush.get("messages", 1)) else 20000,
         flush_seconds=_duration(flush.get("seconds", 2), "flush.seconds", add),
         max_message_bytes=max_bytes if _positive_int(max_bytes) else 1_000_000,
         dedup_window=_duration(section.get("dedup_window", "2d"), "dedup_window", add),
         store_wait=_duration(section.get("store_wait", 0.5), "store_wait", add),
         aggregate_every=_duration(section.get("aggregate_every", "1m"), "aggregate_every", add),
-        retention=retention, sites=section.get("sites") or {})
+        retention=retention,
+        sites=section.get("sites") or {},
+    )
     if problems:
         raise ConfigError(problems)
     return config
@@ -238,5 +293,4 @@ def load_transfers(path, need_subscriptions: bool = True) -> TransfersConfig:
         raise ConfigError([f"{path}: cannot read: {error.strerror or error}"]) from None
     except yaml.YAMLError as error:
         raise ConfigError([f"{path}: invalid YAML: {getattr(error, 'problem', error)}"]) from None
-    return parse_transfers(data, source=str(path), base=path.resolve().parent,
-                           need_subscriptions=need_subscriptions)
+    return parse_transfers(data, source=str(path), base=path.resolve().parent, need_subscriptions=need_subscriptions)

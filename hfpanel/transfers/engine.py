@@ -31,16 +31,19 @@ SPARK_EXTRA = "hfpanel[spark]"
 class EngineError(Exception):
     """An engine cannot start (pyspark or Java missing, Spark refused a setting); ``str()`` is one
     line for the user, ``code`` the command's exit code."""
+
     code = 4
 
 
 class EngineFailed(EngineError):
     """The engine started but a job failed (a Spark stage aborted, an executor lost, a limit hit)."""
+
     code = 5
 
 
 class EngineUsageError(EngineError):
     """Engine options that make no sense (a malformed ``--conf``, Spark options for DuckDB)."""
+
     code = 2
 
 
@@ -99,24 +102,32 @@ def s3_filesystem():
     ``AWS_SECRET_ACCESS_KEY``, ``AWS_REGION``): DuckDB's reader when its ``httpfs`` extension is
     not installed (it cannot be installed offline, and PyPI carries it only for older DuckDB)."""
     from pyarrow import fs
+
     endpoint = os.environ.get("AWS_ENDPOINT_URL") or os.environ.get("AWS_ENDPOINT_URL_S3")
     parts = urllib.parse.urlsplit(endpoint) if endpoint else None
-    return fs.S3FileSystem(endpoint_override=parts.netloc if parts else None,
-                           scheme=parts.scheme if parts else "https",
-                           region=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1",
-                           allow_bucket_creation=False)
+    return fs.S3FileSystem(
+        endpoint_override=parts.netloc if parts else None,
+        scheme=parts.scheme if parts else "https",
+        region=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1",
+        allow_bucket_creation=False,
+    )
 
 
 def _duck_s3_secret() -> str:
     """DuckDB's S3 secret from the same variables Arrow's client reads (an endpoint such as
     MinIO's or Ceph's is addressed path-style)."""
+
     def quoted(value):
         return "'" + str(value).replace("'", "''") + "'"
-    options = {"TYPE": "s3", "REGION": quoted(os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
-                                               or "us-east-1")}
+
+    options = {
+        "TYPE": "s3",
+        "REGION": quoted(os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"),
+    }
     if os.environ.get("AWS_ACCESS_KEY_ID"):
-        options.update(KEY_ID=quoted(os.environ["AWS_ACCESS_KEY_ID"]),
-                       SECRET=quoted(os.environ.get("AWS_SECRET_ACCESS_KEY", "")))
+        options.update(
+            KEY_ID=quoted(os.environ["AWS_ACCESS_KEY_ID"]), SECRET=quoted(os.environ.get("AWS_SECRET_ACCESS_KEY", ""))
+        )
     endpoint = os.environ.get("AWS_ENDPOINT_URL") or os.environ.get("AWS_ENDPOINT_URL_S3")
     if endpoint:
         parts = urllib.parse.urlsplit(endpoint)
@@ -153,6 +164,7 @@ class DuckEngine(Engine):
 
     def __init__(self, threads: int | None = None):
         import duckdb
+
         self._duckdb = duckdb
         self.con = duckdb.connect(":memory:")
         self.con.execute("SET parquet_metadata_cache = true")
@@ -178,14 +190,17 @@ class DuckEngine(Engine):
         """True when any path is an object-store URL; DuckDB reads local paths and S3 only."""
         schemes = {urllib.parse.urlsplit(str(p)).scheme for p in paths if is_remote(p)}
         if schemes - {"s3", "s3a"}:
-            raise EngineUsageError(f"DuckDB reads local paths and s3:// URLs, not {sorted(schemes)[0]}://: "
-                                   "use --engine spark (HDFS) or a mount")
+            raise EngineUsageError(
+                f"DuckDB reads local paths and s3:// URLs, not {sorted(schemes)[0]}://: "
+                "use --engine spark (HDFS) or a mount"
+            )
         return bool(schemes)
 
     def files(self, name: str, paths: list[str]) -> None:
         if self._remote(*paths):
             if not self._has_httpfs():
                 import pyarrow.dataset as ds
+
                 dataset = ds.dataset([_s3_key(p) for p in paths], format="parquet", filesystem=s3_filesystem())
                 self.table(name, dataset)
                 return
@@ -240,16 +255,21 @@ class DuckEngine(Engine):
     def list_files(self, folder: str) -> list[tuple[str, int]]:
         if self._remote(folder):
             from pyarrow import fs
+
             base = urllib.parse.urlsplit(folder)
             infos = s3_filesystem().get_file_info(fs.FileSelector(_s3_key(folder).rstrip("/"), allow_not_found=True))
-            return sorted((f"{base.scheme}://{info.path}", info.size) for info in infos
-                          if info.type == fs.FileType.File and data_file(info.base_name))
+            return sorted(
+                (f"{base.scheme}://{info.path}", info.size)
+                for info in infos
+                if info.type == fs.FileType.File and data_file(info.base_name)
+            )
         folder = os.path.abspath(local_path(folder))
         if not os.path.isdir(folder):
             return []
         with os.scandir(folder) as entries:
-            return sorted((entry.path, entry.stat().st_size) for entry in entries
-                          if entry.is_file() and data_file(entry.name))
+            return sorted(
+                (entry.path, entry.stat().st_size) for entry in entries if entry.is_file() and data_file(entry.name)
+            )
 
     def map_files(self, paths: list[str], func, schema: pa.Schema) -> pa.Table:
         tables = [pa.table({f.name: pa.array([], f.type) for f in schema}, schema=schema)]
@@ -269,14 +289,19 @@ class DuckEngine(Engine):
 
 #: defaults of a Spark session hfpanel starts (the user's ``--conf`` wins); local ones also
 #: get few shuffle partitions, as the data of one machine are small
-SPARK_DEFAULTS = {"spark.sql.session.timeZone": "UTC", "spark.sql.ansi.enabled": "true",
-                  # statistics come back to this process (it commits): Spark's 1g default stops a
-                  # 50 M-row rebuild; the driver's memory is the real bound
-                  "spark.driver.maxResultSize": "4g",
-                  "spark.ui.enabled": "false", "spark.ui.showConsoleProgress": "false",
-                  "spark.sql.execution.arrow.pyspark.enabled": "true", "spark.sql.parquet.mergeSchema": "true",
-                  "spark.driver.extraJavaOptions": "-Dlog4j2.configurationFile=file://"
-                                                   + os.path.join(os.path.dirname(__file__), "log4j2.properties")}
+SPARK_DEFAULTS = {
+    "spark.sql.session.timeZone": "UTC",
+    "spark.sql.ansi.enabled": "true",
+    # statistics come back to this process (it commits): Spark's 1g default stops a
+    # 50 M-row rebuild; the driver's memory is the real bound
+    "spark.driver.maxResultSize": "4g",
+    "spark.ui.enabled": "false",
+    "spark.ui.showConsoleProgress": "false",
+    "spark.sql.execution.arrow.pyspark.enabled": "true",
+    "spark.sql.parquet.mergeSchema": "true",
+    "spark.driver.extraJavaOptions": "-Dlog4j2.configurationFile=file://"
+    + os.path.join(os.path.dirname(__file__), "log4j2.properties"),
+}
 #: local masters talk to themselves only: the driver and its block manager on the loopback address
 LOCAL_NETWORK = {"spark.driver.host": "127.0.0.1", "spark.driver.bindAddress": "127.0.0.1"}
 
@@ -308,8 +333,14 @@ def spark_session(master: str | None = None, conf: dict | None = None, app: str 
     if master.startswith("local"):
         cores = master[6:-1] if master.startswith("local[") else "1"
         cores = cores if cores.isdigit() else str(os.cpu_count() or 2)
-        settings.update({"spark.sql.shuffle.partitions": cores, "spark.default.parallelism": cores,
-                         "spark.pyspark.python": sys.executable, **LOCAL_NETWORK})
+        settings.update(
+            {
+                "spark.sql.shuffle.partitions": cores,
+                "spark.default.parallelism": cores,
+                "spark.pyspark.python": sys.executable,
+                **LOCAL_NETWORK,
+            }
+        )
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)  # workers import hfpanel as the driver does
     settings.update(conf or {})
@@ -412,8 +443,11 @@ class SparkEngine(Engine):
             system = path.getFileSystem(context._jsc.hadoopConfiguration())
             if not system.exists(path):
                 return []
-            found = [(status.getPath().toString(), status.getLen()) for status in system.listStatus(path)
-                     if status.isFile() and data_file(status.getPath().getName())]
+            found = [
+                (status.getPath().toString(), status.getLen())
+                for status in system.listStatus(path)
+                if status.isFile() and data_file(status.getPath().getName())
+            ]
         return sorted(found)
 
     def map_files(self, paths: list[str], func, schema: pa.Schema) -> pa.Table:
@@ -425,6 +459,7 @@ class SparkEngine(Engine):
             for batch in batches:
                 for path, content in zip(batch.column(0).to_pylist(), batch.column(1).to_pylist()):
                     yield from func(path, content).to_batches()
+
         with spark_errors("listing files"):
             frame = self.spark.read.format("binaryFile").load([self._url(p) for p in paths]).select("path", "content")
         # (not maxRecordsPerBatch=1 for big files: it also cuts the collected result into

@@ -9,7 +9,7 @@ It is an optimisation, never a second parser: ``complete()`` returns ``None`` fo
 not sure about (not ASCII/UTF-8, not a JSON object, a field of an unexpected type — a number as
 text, a float id, a bool size —, a missing required field, no ``t_final_transfer_state``) and the
 caller then uses ``messages.parse()``, which gives the reference row or the quarantine reason.
-When it returns a row, that row equals ``messages.fts_complete()``'s (tests/test_transfer_fastparse.py).
+When it returns a row, that row equals ``messages.fts_complete()``'s (tests/transfers/test_transfer_fastparse.py).
 
 One known difference: a number too large for a double (``1e400``) in a field the table does not
 keep is skipped here, whereas orjson rejects the whole body as invalid JSON (Python's ``json``
@@ -25,10 +25,41 @@ from .messages import error_pattern, parse
 from .raw import ROW_COLUMNS
 
 #: the order of ``complete()``'s tuple
-COLUMNS = ("time", "t", "key", "received", "endpnt", "vo", "activity", "job_id", "file_id", "src_hostname",
-           "dst_hostname", "src_se", "dst_se", "protocol", "state", "success", "file_size", "bytes", "transfer_ms",
-           "operation_ms", "throughput", "error_code", "error_scope", "error_category", "error_phase",
-           "error_message", "error_pattern", "retry", "retry_max", "ipver", "src_rse", "dst_rse", "is_recoverable")
+COLUMNS = (
+    "time",
+    "t",
+    "key",
+    "received",
+    "endpnt",
+    "vo",
+    "activity",
+    "job_id",
+    "file_id",
+    "src_hostname",
+    "dst_hostname",
+    "src_se",
+    "dst_se",
+    "protocol",
+    "state",
+    "success",
+    "file_size",
+    "bytes",
+    "transfer_ms",
+    "operation_ms",
+    "throughput",
+    "error_code",
+    "error_scope",
+    "error_category",
+    "error_phase",
+    "error_message",
+    "error_pattern",
+    "retry",
+    "retry_max",
+    "ipver",
+    "src_rse",
+    "dst_rse",
+    "is_recoverable",
+)
 if COLUMNS != ROW_COLUMNS["fts_complete"]:  # pragma: no cover - a schema change must be mirrored here
     raise ImportError("fastparse.COLUMNS no longer matches the fts_complete schema (raw.SCHEMAS)")
 
@@ -43,6 +74,7 @@ class _Metadata(msgspec.Struct, gc=False):
 class _Complete(msgspec.Struct, gc=False):
     """The fields ``fts_complete`` rows are made of; every other one is skipped undecoded. In
     jsoncpp's (sorted) key order: msgspec looks for the next declared field first (6% faster)."""
+
     activity: _S = None
     dst_hostname: _S = None
     dst_se: _S = None
@@ -103,8 +135,13 @@ def complete(body: bytes, received_ms: int, received_us: int) -> tuple | None:
         doc = _decode(body)
     except _Error:
         return None
-    endpnt, job_id, file_id, start, state = doc.endpnt, doc.job_id, doc.file_id, doc.tr_timestamp_start, \
-        doc.t_final_transfer_state
+    endpnt, job_id, file_id, start, state = (
+        doc.endpnt,
+        doc.job_id,
+        doc.file_id,
+        doc.tr_timestamp_start,
+        doc.t_final_transfer_state,
+    )
     if not endpnt or not job_id or file_id is None or start is None or state is UNSET:
         return None
     ms = doc.tr_timestamp_complete or doc.timestamp_tr_comp or received_ms
@@ -114,17 +151,39 @@ def complete(body: bytes, received_ms: int, received_us: int) -> tuple | None:
     share = _SHARED.setdefault
     src_rse, dst_rse = (meta.src_rse, meta.dst_rse) if meta is not None else (None, None)
     return (
-        ms * 1000, ms // 1000, f"{endpnt}|{job_id}|{file_id}|{start}", received_us,
-        share(endpnt, endpnt), share(doc.vo, doc.vo), share(doc.activity, doc.activity), job_id, file_id,
-        share(doc.src_hostname, doc.src_hostname), share(doc.dst_hostname, doc.dst_hostname),
-        share(doc.src_se, doc.src_se), share(doc.dst_se, doc.dst_se), share(doc.protocol, doc.protocol),
-        share(state, state), state == "Ok", doc.f_size if size is UNSET else size,
-        doc.tr_bt_transfered, doc.transfer_time, doc.operation_time,
+        ms * 1000,
+        ms // 1000,
+        f"{endpnt}|{job_id}|{file_id}|{start}",
+        received_us,
+        share(endpnt, endpnt),
+        share(doc.vo, doc.vo),
+        share(doc.activity, doc.activity),
+        job_id,
+        file_id,
+        share(doc.src_hostname, doc.src_hostname),
+        share(doc.dst_hostname, doc.dst_hostname),
+        share(doc.src_se, doc.src_se),
+        share(doc.dst_se, doc.dst_se),
+        share(doc.protocol, doc.protocol),
+        share(state, state),
+        state == "Ok",
+        doc.f_size if size is UNSET else size,
+        doc.tr_bt_transfered,
+        doc.transfer_time,
+        doc.operation_time,
         throughput if throughput is not None and throughput >= 0 else None,
-        doc.t_error_code, share(doc.tr_error_scope, doc.tr_error_scope),
-        share(doc.tr_error_category, doc.tr_error_category), share(doc.t_failure_phase, doc.t_failure_phase),
-        message, error_pattern(message), doc.retry, doc.retry_max, share(doc.ipver, doc.ipver),
-        share(src_rse, src_rse), share(dst_rse, dst_rse), doc.is_recoverable,
+        doc.t_error_code,
+        share(doc.tr_error_scope, doc.tr_error_scope),
+        share(doc.tr_error_category, doc.tr_error_category),
+        share(doc.t_failure_phase, doc.t_failure_phase),
+        message,
+        error_pattern(message),
+        doc.retry,
+        doc.retry_max,
+        share(doc.ipver, doc.ipver),
+        share(src_rse, src_rse),
+        share(dst_rse, dst_rse),
+        doc.is_recoverable,
     )
 
 

@@ -23,19 +23,26 @@ except ImportError:  # pragma: no cover - depends on the environment
     _loads = json.loads
 
 KINDS = ("fts_complete", "fts_start", "fts_state", "xrootd")
-TABLE_OF_KIND = {"fts_complete": "fts_complete", "fts_start": "fts_state", "fts_state": "fts_state",
-                 "xrootd": "xrootd_close"}
+TABLE_OF_KIND = {
+    "fts_complete": "fts_complete",
+    "fts_start": "fts_state",
+    "fts_state": "fts_state",
+    "xrootd": "xrootd_close",
+}
 DOMAIN_OF_TABLE = {"fts_complete": "fts", "fts_state": "fts", "xrootd_close": "xrootd"}
 #: epoch values above this are milliseconds (1e11 s is the year 5138; 1e11 ms is 1973)
 MS_THRESHOLD = 100_000_000_000
 
-_PATTERNS = [(re.compile(p, re.IGNORECASE), r) for p, r in (
-    (r"\b[a-z][a-z0-9+.-]*://\S+", "<url>"),
-    (r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b", "<uuid>"),
-    (r"(?<![\w.])/[^\s:,;()\[\]'\"]+", "<path>"),
-    (r"\b(?:0x[0-9a-f]+|(?=[0-9a-f]*\d)(?=[0-9a-f]*[a-f])[0-9a-f]{6,})\b", "<hex>"),
-    (r"\d+(?:\.\d+)?", "<n>"),
-)]
+_PATTERNS = [
+    (re.compile(p, re.IGNORECASE), r)
+    for p, r in (
+        (r"\b[a-z][a-z0-9+.-]*://\S+", "<url>"),
+        (r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b", "<uuid>"),
+        (r"(?<![\w.])/[^\s:,;()\[\]'\"]+", "<path>"),
+        (r"\b(?:0x[0-9a-f]+|(?=[0-9a-f]*\d)(?=[0-9a-f]*[a-f])[0-9a-f]{6,})\b", "<hex>"),
+        (r"\d+(?:\.\d+)?", "<n>"),
+    )
+]
 
 
 class MessageError(ValueError):
@@ -144,20 +151,37 @@ def fts_complete(doc: dict, received_ms: int) -> dict:
     throughput = doc.get("throughput")
     state = doc.get("t_final_transfer_state")
     return {
-        "time": ms * 1000, "t": ms // 1000, "key": f"{endpnt}|{job_id}|{file_id}|{start}",
-        "endpnt": endpnt, "vo": doc.get("vo"), "activity": doc.get("activity"), "job_id": job_id,
-        "file_id": file_id, "src_hostname": doc.get("src_hostname"), "dst_hostname": doc.get("dst_hostname"),
-        "src_se": doc.get("src_se"), "dst_se": doc.get("dst_se"), "protocol": doc.get("protocol"),
-        "state": state, "success": state == "Ok",
+        "time": ms * 1000,
+        "t": ms // 1000,
+        "key": f"{endpnt}|{job_id}|{file_id}|{start}",
+        "endpnt": endpnt,
+        "vo": doc.get("vo"),
+        "activity": doc.get("activity"),
+        "job_id": job_id,
+        "file_id": file_id,
+        "src_hostname": doc.get("src_hostname"),
+        "dst_hostname": doc.get("dst_hostname"),
+        "src_se": doc.get("src_se"),
+        "dst_se": doc.get("dst_se"),
+        "protocol": doc.get("protocol"),
+        "state": state,
+        "success": state == "Ok",
         "file_size": _int(doc, "file_size") if "file_size" in doc else _int(doc, "f_size"),
-        "bytes": _int(doc, "tr_bt_transfered"), "transfer_ms": _int(doc, "transfer_time"),
+        "bytes": _int(doc, "tr_bt_transfered"),
+        "transfer_ms": _int(doc, "transfer_time"),
         "operation_ms": _int(doc, "operation_time"),
         "throughput": float(throughput) if isinstance(throughput, (int, float)) and throughput >= 0 else None,
-        "error_code": _int(doc, "t_error_code"), "error_scope": doc.get("tr_error_scope"),
-        "error_category": doc.get("tr_error_category"), "error_phase": doc.get("t_failure_phase"),
-        "error_message": doc.get("t__error_message"), "error_pattern": error_pattern(doc.get("t__error_message")),
-        "retry": _int(doc, "retry"), "retry_max": _int(doc, "retry_max"), "ipver": doc.get("ipver"),
-        "src_rse": _meta(doc, "src_rse"), "dst_rse": _meta(doc, "dst_rse"),
+        "error_code": _int(doc, "t_error_code"),
+        "error_scope": doc.get("tr_error_scope"),
+        "error_category": doc.get("tr_error_category"),
+        "error_phase": doc.get("t_failure_phase"),
+        "error_message": doc.get("t__error_message"),
+        "error_pattern": error_pattern(doc.get("t__error_message")),
+        "retry": _int(doc, "retry"),
+        "retry_max": _int(doc, "retry_max"),
+        "ipver": doc.get("ipver"),
+        "src_rse": _meta(doc, "src_rse"),
+        "dst_rse": _meta(doc, "dst_rse"),
         "is_recoverable": doc.get("is_recoverable"),
     }
 
@@ -167,14 +191,22 @@ def fts_state(doc: dict, received_ms: int, start: bool = False) -> dict:
     file_id, ms = _int(doc, "file_id", True), _int(doc, "timestamp", True)
     message, file_state = ("start", "STARTED") if start else ("state", _need(doc, "file_state"))
     return {
-        "time": ms * 1000, "t": ms // 1000, "key": f"{endpnt}|{job_id}|{file_id}|{message}|{file_state}|{ms}",
-        "endpnt": endpnt, "vo": doc.get("vo" if start else "vo_name"), "job_id": job_id, "file_id": file_id,
-        "message": message, "job_state": doc.get("job_state"), "file_state": file_state,
+        "time": ms * 1000,
+        "t": ms // 1000,
+        "key": f"{endpnt}|{job_id}|{file_id}|{message}|{file_state}|{ms}",
+        "endpnt": endpnt,
+        "vo": doc.get("vo" if start else "vo_name"),
+        "job_id": job_id,
+        "file_id": file_id,
+        "message": message,
+        "job_state": doc.get("job_state"),
+        "file_state": file_state,
         "source_se": doc.get("source_se") or _se(doc.get("src_url")),
         "dest_se": doc.get("dest_se") or _se(doc.get("dst_url")),
         "src_hostname": doc.get("src_hostname") or _host(doc.get("src_url")),
         "dst_hostname": doc.get("dst_hostname") or _host(doc.get("dst_url")),
-        "retry_counter": _int(doc, "retry_counter"), "user_filesize": _int(doc, "user_filesize"),
+        "retry_counter": _int(doc, "retry_counter"),
+        "user_filesize": _int(doc, "user_filesize"),
         "reason": doc.get("reason"),
     }
 
@@ -185,8 +217,9 @@ def xrootd_close(doc: dict, received_ms: int) -> dict:
     server, client = get("server_host", "server_hostname"), get("client_host", "host")
     lfn = get("file_lfn", "filename")
     if not server or not lfn:
-        raise MessageError("missing field 'server_host' or 'file_lfn'" if wlcg
-                           else "missing field 'server_hostname' or 'filename'")
+        raise MessageError(
+            "missing field 'server_host' or 'file_lfn'" if wlcg else "missing field 'server_hostname' or 'filename'"
+        )
     start, end = _seconds(_int(doc, "start_time")), _seconds(_int(doc, "end_time"))
     if end is None:
         raise MessageError("missing field 'end_time'")
@@ -199,21 +232,38 @@ def xrootd_close(doc: dict, received_ms: int) -> dict:
         operation = "write" if write else ("read" if read else "unknown")
     size = _int(doc, "file_size" if wlcg else "filesize")
     return {
-        "time": end * 1_000_000, "t": end,
+        "time": end * 1_000_000,
+        "t": end,
         "key": f"{server}|{client}|{lfn}|{start}|{end}|{read}|{write}",
-        "format": "wlcg" if wlcg else "osg", "server_site": get("server_site", "site") or doc.get("site_name"),
-        "server_host": server, "server_domain": get("server_domain", None) or _domain(server),
-        "client_host": client, "client_domain": get("client_domain", "user_domain") or _domain(client),
-        "vo": doc.get("vo"), "user_protocol": get("user_protocol", "protocol"), "file_lfn": lfn,
-        "file_size": size if size is None or size >= 0 else None, "read_bytes": read,
-        "read_single_bytes": single, "read_vector_bytes": vector, "write_bytes": write, "operation": operation,
-        "start_s": start, "end_s": end, "operation_time_s": _int(doc, "operation_time"),
-        "ipv6": doc.get("ipv6"), "unique_id": doc.get("unique_id"),
+        "format": "wlcg" if wlcg else "osg",
+        "server_site": get("server_site", "site") or doc.get("site_name"),
+        "server_host": server,
+        "server_domain": get("server_domain", None) or _domain(server),
+        "client_host": client,
+        "client_domain": get("client_domain", "user_domain") or _domain(client),
+        "vo": doc.get("vo"),
+        "user_protocol": get("user_protocol", "protocol"),
+        "file_lfn": lfn,
+        "file_size": size if size is None or size >= 0 else None,
+        "read_bytes": read,
+        "read_single_bytes": single,
+        "read_vector_bytes": vector,
+        "write_bytes": write,
+        "operation": operation,
+        "start_s": start,
+        "end_s": end,
+        "operation_time_s": _int(doc, "operation_time"),
+        "ipv6": doc.get("ipv6"),
+        "unique_id": doc.get("unique_id"),
     }
 
 
-_PARSERS = {"fts_complete": fts_complete, "fts_state": fts_state, "xrootd": xrootd_close,
-            "fts_start": lambda doc, received_ms: fts_state(doc, received_ms, start=True)}
+_PARSERS = {
+    "fts_complete": fts_complete,
+    "fts_state": fts_state,
+    "xrootd": xrootd_close,
+    "fts_start": lambda doc, received_ms: fts_state(doc, received_ms, start=True),
+}
 
 
 def parse(body, kind: str | None = None, received_ms: int = 0) -> tuple[str, dict]:
@@ -228,7 +278,7 @@ def parse(body, kind: str | None = None, received_ms: int = 0) -> tuple[str, dic
     return table, row
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _typed_columns(table: str) -> tuple[tuple[str, type], ...]:
     """(column, Python type) of the table's text and boolean columns (numbers are converted)."""
     kinds = {pa.string(): str, pa.bool_(): bool}
@@ -242,5 +292,6 @@ def _check_types(table: str, row: dict) -> None:
     for column, kind in _typed_columns(table):
         value = row.get(column)
         if value is not None and type(value) is not kind:
-            raise MessageError(f"field for {column!r} is not {'text' if kind is str else 'true/false'}: "
-                               f"{str(value)[:50]!r}")
+            raise MessageError(
+                f"field for {column!r} is not {'text' if kind is str else 'true/false'}: {str(value)[:50]!r}"
+            )

@@ -12,7 +12,6 @@ import os
 import time
 
 import numpy as np
-
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -29,29 +28,81 @@ def _schema(*columns) -> pa.Schema:
 
 SCHEMAS = {
     "fts_complete": _schema(
-        *[(c, STR) for c in ("endpnt", "vo", "activity", "job_id")], ("file_id", I64),
+        *[(c, STR) for c in ("endpnt", "vo", "activity", "job_id")],
+        ("file_id", I64),
         *[(c, STR) for c in ("src_hostname", "dst_hostname", "src_se", "dst_se", "protocol", "state")],
-        ("success", BOOL), ("file_size", I64), ("bytes", I64), ("transfer_ms", I64), ("operation_ms", I64),
-        ("throughput", F64), ("error_code", I64),
+        ("success", BOOL),
+        ("file_size", I64),
+        ("bytes", I64),
+        ("transfer_ms", I64),
+        ("operation_ms", I64),
+        ("throughput", F64),
+        ("error_code", I64),
         *[(c, STR) for c in ("error_scope", "error_category", "error_phase", "error_message", "error_pattern")],
-        ("retry", I64), ("retry_max", I64), ("ipver", STR), ("src_rse", STR), ("dst_rse", STR),
-        ("is_recoverable", BOOL)),
+        ("retry", I64),
+        ("retry_max", I64),
+        ("ipver", STR),
+        ("src_rse", STR),
+        ("dst_rse", STR),
+        ("is_recoverable", BOOL),
+    ),
     "fts_state": _schema(
-        ("endpnt", STR), ("vo", STR), ("job_id", STR), ("file_id", I64),
-        *[(c, STR) for c in ("message", "job_state", "file_state", "source_se", "dest_se", "src_hostname",
-                             "dst_hostname")],
-        ("retry_counter", I64), ("user_filesize", I64), ("reason", STR)),
+        ("endpnt", STR),
+        ("vo", STR),
+        ("job_id", STR),
+        ("file_id", I64),
+        *[
+            (c, STR)
+            for c in ("message", "job_state", "file_state", "source_se", "dest_se", "src_hostname", "dst_hostname")
+        ],
+        ("retry_counter", I64),
+        ("user_filesize", I64),
+        ("reason", STR),
+    ),
     "xrootd_close": _schema(
-        *[(c, STR) for c in ("format", "server_site", "server_host", "server_domain", "client_host",
-                             "client_domain", "vo", "user_protocol", "file_lfn")],
+        *[
+            (c, STR)
+            for c in (
+                "format",
+                "server_site",
+                "server_host",
+                "server_domain",
+                "client_host",
+                "client_domain",
+                "vo",
+                "user_protocol",
+                "file_lfn",
+            )
+        ],
         *[(c, I64) for c in ("file_size", "read_bytes", "read_single_bytes", "read_vector_bytes", "write_bytes")],
-        ("operation", STR), ("start_s", I64), ("end_s", I64), ("operation_time_s", I64), ("ipv6", BOOL),
-        ("unique_id", STR)),
-    "quarantine": pa.schema([("time", TS), ("received", TS), ("source", STR), ("reason", STR), ("body", STR),
-                             ("headers", STR), ("key", STR)]),
-    "ingest_rate": pa.schema([("time", TS), ("t", I64), ("source", STR), ("destination", STR),
-                              *[(c, I64) for c in ("messages", "stored", "duplicates", "quarantined", "backlog")],
-                              ("last_message", TS)]),
+        ("operation", STR),
+        ("start_s", I64),
+        ("end_s", I64),
+        ("operation_time_s", I64),
+        ("ipv6", BOOL),
+        ("unique_id", STR),
+    ),
+    "quarantine": pa.schema(
+        [
+            ("time", TS),
+            ("received", TS),
+            ("source", STR),
+            ("reason", STR),
+            ("body", STR),
+            ("headers", STR),
+            ("key", STR),
+        ]
+    ),
+    "ingest_rate": pa.schema(
+        [
+            ("time", TS),
+            ("t", I64),
+            ("source", STR),
+            ("destination", STR),
+            *[(c, I64) for c in ("messages", "stored", "duplicates", "quarantined", "backlog")],
+            ("last_message", TS),
+        ]
+    ),
 }
 RAW_TABLES = ("fts_complete", "fts_state", "xrootd_close")
 #: the order of a row given as a tuple: every column but ``commit`` (stamped when committed)
@@ -135,8 +186,14 @@ class KeyWindow:
         return len(self._seen) - before
 
 
-def commit_batch(writer, rows: dict[str, list], quarantine: list[dict], rate: list[dict],
-                 rate_days: list[str], state: dict | None = None) -> int:
+def commit_batch(
+    writer,
+    rows: dict[str, list],
+    quarantine: list[dict],
+    rate: list[dict],
+    rate_days: list[str],
+    state: dict | None = None,
+) -> int:
     """Write raw rows, quarantined bodies, the ingest-rate rows of ``rate_days`` and ``state`` (the
     spool position these rows came from) in one manifest replacement; returns the commit generation
     stamped on the rows."""

@@ -44,6 +44,7 @@ def retention_days(value) -> int:
     """Whole days kept for a retention like ``30d``, ``5y`` or ``26w``; a number is seconds (as
     hfpanel.transfers.config parses durations)."""
     from hfpanel.durations import parse_duration
+
     text = str(value).strip()
     if isinstance(value, str) and text.endswith("y"):
         return int(float(text[:-1]) * 365)

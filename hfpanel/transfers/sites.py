@@ -64,8 +64,9 @@ def topology_from_cric(doc) -> pd.DataFrame:
     records = list(doc.values()) if isinstance(doc, dict) else doc
     if isinstance(doc, dict) and {"desc", "result"} <= set(doc):
         kind = "site_names"
-    elif isinstance(records, list) and any(isinstance(r, dict) and ({"rc_site", "endpoint", "aprotocols", "se"} & set(r))
-                                           for r in records):
+    elif isinstance(records, list) and any(
+        isinstance(r, dict) and ({"rc_site", "endpoint", "aprotocols", "se"} & set(r)) for r in records
+    ):
         kind = "atlas_ddmendpoints"
     else:
         kind = "cms_sites"
@@ -98,7 +99,7 @@ class SiteResolver:
         self._cache: dict[str, str | None] = {}
 
     @classmethod
-    def from_config(cls, sites) -> "SiteResolver":
+    def from_config(cls, sites) -> SiteResolver:
         """From the ``transfers.sites`` section: ``{hosts: {...}, patterns: [...], cric: FILE|URL}``
         (a dict, or an object with those attributes such as hfpanel.transfers.config's)."""
         if sites is None:
@@ -133,6 +134,11 @@ class SiteResolver:
         """The ``host_sites`` relation for these hosts (raw values as they appear in the rows)."""
         distinct = sorted({h for h in hosts if h is not None})
         sites = [self.site(h) for h in distinct]
-        return pa.table({"host": distinct,
-                         "site": [s if s is not None else domain_of(h) for h, s in zip(distinct, sites)],
-                         "matched": [s is not None for s in sites]}, schema=HOST_SITES_SCHEMA)
+        return pa.table(
+            {
+                "host": distinct,
+                "site": [s if s is not None else domain_of(h) for h, s in zip(distinct, sites)],
+                "matched": [s is not None for s in sites],
+            },
+            schema=HOST_SITES_SCHEMA,
+        )

@@ -14,13 +14,23 @@ Every view takes ``store`` (a Store or a path), ``vo``, ``activity``, ``site``, 
 ``.data``. Without transfer tables a view says "No transfer data yet" instead of failing.
 """
 
+from ...queries.transfer_filters import WINDOWS, Filters, make_filters
 from .common import TransferView
 from .errors import TopErrors
-from ...queries.transfer_filters import WINDOWS, Filters, make_filters
 from .matrix import TransferMatrix
 from .sites import SiteHistory, SiteStatistics
 from .timeline import TransferTimeline
 from .xrootd import XRootDAccess
 
-__all__ = ["TransferView", "TransferMatrix", "TransferTimeline", "SiteStatistics", "SiteHistory", "TopErrors",
-           "XRootDAccess", "Filters", "make_filters", "WINDOWS"]
+__all__ = [
+    "TransferView",
+    "TransferMatrix",
+    "TransferTimeline",
+    "SiteStatistics",
+    "SiteHistory",
+    "TopErrors",
+    "XRootDAccess",
+    "Filters",
+    "make_filters",
+    "WINDOWS",
+]

@@ -17,23 +17,31 @@ import pandas as pd
 import panel as pn
 import param
 
+from ...queries.transfer_filters import STATS, TRANSFER_CLOCK, Filters, make_filters
 from ..base import StoreView, to_time
 from ..style import CSS, esc, fmt_time
-from ...queries.transfer_filters import STATS, TRANSFER_CLOCK, Filters, make_filters
 from .formats import message_html
 
 log = logging.getLogger("hfpanel.components")
 NO_DATA = "No transfer data yet"
+
+
 class TransferView(StoreView):
     """Base of the transfer views (see the module docstring). ``data`` is the frame shown."""
 
     vo = param.String(default="", allow_refs=True, doc="Only this VO ('' = all).")
     activity = param.String(default="", allow_refs=True, doc="Only this FTS activity ('' = all).")
     site = param.String(default="", allow_refs=True, doc="Only transfers from or to this site ('' = all).")
-    window = param.String(default="24h", allow_refs=True,
-                          doc="How far back from end: 1h … 365d (over 3d reads daily tables).")
-    end = param.ClassSelector(class_=pd.Timestamp, allow_None=True, default=None, allow_refs=True,
-                              doc="End of the window (naive UTC); None = the viewed time, else the newest data.")
+    window = param.String(
+        default="24h", allow_refs=True, doc="How far back from end: 1h … 365d (over 3d reads daily tables)."
+    )
+    end = param.ClassSelector(
+        class_=pd.Timestamp,
+        allow_None=True,
+        default=None,
+        allow_refs=True,
+        doc="End of the window (naive UTC); None = the viewed time, else the newest data.",
+    )
 
     _watched = ("store", "time", "config", "vo", "activity", "site", "window", "end")
     _follows = {**StoreView._follows, **{name: name for name in ("vo", "activity", "site", "window", "end")}}
@@ -51,8 +59,15 @@ class TransferView(StoreView):
         self._frame = self.empty()
         self._filters: Filters | None = None
         self._head = pn.pane.HTML("", stylesheets=[CSS], sizing_mode="stretch_width", margin=(4, 10))
-        self._csv = pn.widgets.FileDownload(callback=self.csv_bytes, filename="transfers.csv", label="⬇ CSV",
-                                            embed=False, width=90, margin=(4, 10), visible=False)
+        self._csv = pn.widgets.FileDownload(
+            callback=self.csv_bytes,
+            filename="transfers.csv",
+            label="⬇ CSV",
+            embed=False,
+            width=90,
+            margin=(4, 10),
+            visible=False,
+        )
 
     def __panel__(self):
         return self._layout  # built by the subclass: its head, download and content panes
@@ -118,8 +133,11 @@ class TransferView(StoreView):
         try:
             missing = self.missing()
             if len(missing) == len(set(self.tables.values())):
-                self.show_message(f"{NO_DATA}.", f"The store has no {' / '.join(missing)} table: run the "
-                                  "transfer ingest and aggregation (docs/transfers.md).")
+                self.show_message(
+                    f"{NO_DATA}.",
+                    f"The store has no {' / '.join(missing)} table: run the "
+                    "transfer ingest and aggregation (docs/transfers.md).",
+                )
                 return
             end = self.end if self.end is not None else self.time
             filters = make_filters(self.store, self.window, end, self.vo, self.activity, self.site, self.clock)
@@ -147,8 +165,13 @@ class TransferView(StoreView):
         f = self._filters
         if f is None:
             return ""
-        parts = [f"{esc(fmt_time(f.start))} – {esc(fmt_time(f.end))}",
-                 "10-minute bins" if f.grain == "10m" else "daily bins"]
-        parts += [f"{name} <b>{esc(value)}</b>" for name, value in (("VO", f.vo), ("activity", f.activity),
-                                                                    ("site", f.site)) if value]
+        parts = [
+            f"{esc(fmt_time(f.start))} – {esc(fmt_time(f.end))}",
+            "10-minute bins" if f.grain == "10m" else "daily bins",
+        ]
+        parts += [
+            f"{name} <b>{esc(value)}</b>"
+            for name, value in (("VO", f.vo), ("activity", f.activity), ("site", f.site))
+            if value
+        ]
         return '<span class="hf-muted hf-small">' + " · ".join(parts) + "</span>"

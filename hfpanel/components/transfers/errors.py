@@ -11,10 +11,10 @@ import pandas as pd
 import panel as pn
 import param
 
-from ..style import CSS, esc
 from ...queries import transfers as queries
-from .common import TransferView
 from ...queries.transfer_filters import ERRORS
+from ..style import CSS, esc
+from .common import TransferView
 from .formats import CARD, message_html
 
 EXAMPLE_CHARS = 600
@@ -30,7 +30,8 @@ def by_category(frame: pd.DataFrame) -> pd.DataFrame:
     if frame.empty:
         return pd.DataFrame(columns=["error_scope", "error_category", "failures", "patterns"])
     grouped = frame.groupby(["error_scope", "error_category"], as_index=False).agg(
-        failures=("failures", "sum"), patterns=("error_pattern", "count"))
+        failures=("failures", "sum"), patterns=("error_pattern", "count")
+    )
     return grouped.sort_values(["failures", "error_category"], ascending=[False, True]).reset_index(drop=True)
 
 
@@ -44,14 +45,17 @@ def errors_html(frame: pd.DataFrame, limit: int = 25) -> str:
         rows = shown[(shown["error_scope"] == cat.error_scope) & (shown["error_category"] == cat.error_category)]
         items = "".join(
             f'<li class="hf-error-pattern"><b class="hf-count">{int(r.failures)}</b> '
-            f'<code>{esc(r.error_pattern or "(no message)")}</code>'
+            f"<code>{esc(r.error_pattern or '(no message)')}</code>"
             f'<div class="hf-small hf-muted" style="overflow-wrap:anywhere">'
-            f'e.g. {esc(str(r.example or "")[:EXAMPLE_CHARS])}</div></li>' for r in rows.itertuples())
+            f"e.g. {esc(str(r.example or '')[:EXAMPLE_CHARS])}</div></li>"
+            for r in rows.itertuples()
+        )
         blocks.append(
             f'<div class="hf-error-category" data-category="{esc(cat.error_category)}">'
-            f'<b>{esc(cat.error_category or "(no category)")}</b> '
+            f"<b>{esc(cat.error_category or '(no category)')}</b> "
             f'<span class="hf-muted">({esc(cat.error_scope or "no scope")})</span> — <b>{int(cat.failures)}</b> '
-            f'{plural(cat.failures, "failure")}<ul style="margin:2px 0 8px 0">{items}</ul></div>')
+            f'{plural(cat.failures, "failure")}<ul style="margin:2px 0 8px 0">{items}</ul></div>'
+        )
     more = len(frame) - len(shown)
     tail = f'<div class="hf-small hf-muted">… and {more} less frequent patterns</div>' if more > 0 else ""
     return "".join(blocks) + tail
@@ -73,7 +77,6 @@ class TopErrors(TransferView):
         self._layout = pn.Column(self._head, self._csv, self._body, sizing_mode="stretch_width", styles=CARD)
         self._start()
 
-
     def empty(self) -> pd.DataFrame:
         return pd.DataFrame(columns=queries.ERROR_COLUMNS)
 
@@ -92,8 +95,13 @@ class TopErrors(TransferView):
 
     def render(self) -> None:
         total = int(self._frame["failures"].sum()) if not self._frame.empty else 0
-        self._head.object = (f'<div class="hf-header"><b style="font-size:1.15em">Top errors</b>{self.scope_text()}'
-                             f'</div><div class="hf-small hf-muted">{total} {plural(total, "failure")} in '
-                             f'{len(self._frame)} {plural(len(self._frame), "pattern")}</div>')
-        self._body.object = errors_html(self._frame, self.limit) if not self._frame.empty else \
-            message_html("No failures in this window and filter.")
+        self._head.object = (
+            f'<div class="hf-header"><b style="font-size:1.15em">Top errors</b>{self.scope_text()}'
+            f'</div><div class="hf-small hf-muted">{total} {plural(total, "failure")} in '
+            f"{len(self._frame)} {plural(len(self._frame), 'pattern')}</div>"
+        )
+        self._body.object = (
+            errors_html(self._frame, self.limit)
+            if not self._frame.empty
+            else message_html("No failures in this window and filter.")
+        )

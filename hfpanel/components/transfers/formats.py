@@ -11,8 +11,19 @@ from ...units import format_bytes, format_percent, format_rate
 from ..style import esc
 
 #: efficiency 0 → red … 1 → green (ColorBrewer RdYlGn, 11 steps)
-EFFICIENCY_COLORS = ("#a50026", "#d73027", "#f46d43", "#fdae61", "#fee08b", "#ffffbf", "#d9ef8b", "#a6d96a",
-                     "#66bd63", "#1a9850", "#006837")
+EFFICIENCY_COLORS = (
+    "#a50026",
+    "#d73027",
+    "#f46d43",
+    "#fdae61",
+    "#fee08b",
+    "#ffffbf",
+    "#d9ef8b",
+    "#a6d96a",
+    "#66bd63",
+    "#1a9850",
+    "#006837",
+)
 #: little volume → light … most volume → dark (ColorBrewer Blues, 9 steps)
 VOLUME_COLORS = ("#f7fbff", "#deebf7", "#c6dbef", "#9ecae1", "#6baed6", "#4292c6", "#2171b5", "#08519c", "#08306b")
 CARD = {"background": "#ffffff", "border-radius": "10px", "box-shadow": "0 1px 3px rgba(60,64,67,.3)"}

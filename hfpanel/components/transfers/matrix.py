@@ -14,12 +14,21 @@ import pandas as pd
 import panel as pn
 import param
 
-from ..style import CSS, esc
 from ...queries import transfer_pairs as pairs
 from ...queries import transfers as queries
+from ..style import CSS, esc
 from .common import TransferView
-from .formats import (CARD, EFFICIENCY_COLORS, VOLUME_COLORS, efficiency_color, fmt_bytes, fmt_percent, fmt_rate,
-                      message_html, volume_colors)
+from .formats import (
+    CARD,
+    EFFICIENCY_COLORS,
+    VOLUME_COLORS,
+    efficiency_color,
+    fmt_bytes,
+    fmt_percent,
+    fmt_rate,
+    message_html,
+    volume_colors,
+)
 from .pair_view import pair_detail
 
 ROW_PX = 30
@@ -29,7 +38,7 @@ LABELLED_CELLS = 400
 
 def _ink(background: str) -> str:
     """Text colour readable on a cell: white on the dark colours, near-black on the light ones."""
-    red, green, blue = (int(background[i:i + 2], 16) for i in (1, 3, 5))
+    red, green, blue = (int(background[i : i + 2], 16) for i in (1, 3, 5))
     return "#ffffff" if 0.299 * red + 0.587 * green + 0.114 * blue < 140 else "#202124"
 
 
@@ -38,8 +47,12 @@ class TransferMatrix(TransferView):
     transfers, successes, failures, bytes, duration_ms, efficiency, throughput); ``pair_errors``
     and ``pair_transfers``: what is shown for the selected pair (``src`` → ``dst``)."""
 
-    color_by = param.Selector(default="efficiency", objects=["efficiency", "volume"], allow_refs=True,
-                              doc="Colour the cells by efficiency (successes/transfers) or by bytes moved.")
+    color_by = param.Selector(
+        default="efficiency",
+        objects=["efficiency", "volume"],
+        allow_refs=True,
+        doc="Colour the cells by efficiency (successes/transfers) or by bytes moved.",
+    )
     src = param.String(default="", allow_refs=True, doc="Source site of the selected pair ('' = none selected).")
     dst = param.String(default="", allow_refs=True, doc="Destination site of the selected pair.")
     resolve = param.Callable(default=None, doc="host → site for the raw rows (default: the aggregation's).")
@@ -58,13 +71,28 @@ class TransferMatrix(TransferView):
         self._pair_head = pn.pane.HTML("", stylesheets=[CSS], sizing_mode="stretch_width", margin=(4, 10))
         self._close = pn.widgets.Button(label="✕ Close pair", color="light", width=120, margin=(4, 10), visible=False)
         self._close.on_click(lambda event: self.select_pair("", ""))
-        self._pair_table = pn.widgets.Tabulator(pd.DataFrame(), disabled=True, show_index=False, pagination="local",
-                                                page_size=10, sizing_mode="stretch_width", layout="fit_data_table",
-                                                margin=(4, 10), visible=False)
-        self._layout = pn.Column(self._head, self._csv, self._plot, self._close, self._pair_head, self._pair_table,
-                                 sizing_mode="stretch_width", styles=CARD)
+        self._pair_table = pn.widgets.Tabulator(
+            pd.DataFrame(),
+            disabled=True,
+            show_index=False,
+            pagination="local",
+            page_size=10,
+            sizing_mode="stretch_width",
+            layout="fit_data_table",
+            margin=(4, 10),
+            visible=False,
+        )
+        self._layout = pn.Column(
+            self._head,
+            self._csv,
+            self._plot,
+            self._close,
+            self._pair_head,
+            self._pair_table,
+            sizing_mode="stretch_width",
+            styles=CARD,
+        )
         self._start()
-
 
     def empty(self) -> pd.DataFrame:
         return pd.DataFrame(columns=queries.MATRIX_COLUMNS)
@@ -104,12 +132,14 @@ class TransferMatrix(TransferView):
         self._sources = sorted(frame["src_site"].astype(str).unique())
         self._destinations = sorted(frame["dst_site"].astype(str).unique())
         total = int(frame["transfers"].sum()) if not frame.empty else 0
-        self._head.object = (f'<div class="hf-header"><b style="font-size:1.15em">Transfer matrix</b>'
-                             f"{self.scope_text()}</div>"
-                             f'<div class="hf-small hf-muted">{len(frame)} site pair{"s" if len(frame) != 1 else ""}, '
-                             f"{total} transfers · colour: "
-                             f"{esc(self.color_by)} {self._legend()} · click a cell for that pair's transfers and "
-                             f"errors</div>")
+        self._head.object = (
+            f'<div class="hf-header"><b style="font-size:1.15em">Transfer matrix</b>'
+            f"{self.scope_text()}</div>"
+            f'<div class="hf-small hf-muted">{len(frame)} site pair{"s" if len(frame) != 1 else ""}, '
+            f"{total} transfers · colour: "
+            f"{esc(self.color_by)} {self._legend()} · click a cell for that pair's transfers and "
+            f"errors</div>"
+        )
         if frame.empty:
             self._plot.visible = False
             self._head.object += message_html("No transfers in this window and filter.")
@@ -134,36 +164,73 @@ class TransferMatrix(TransferView):
         column = {d: i for i, d in enumerate(self._destinations)}
         x = frame["dst_site"].astype(str).map(column).astype(float)
         y = -frame["src_site"].astype(str).map(row).astype(float)
-        colors = ([efficiency_color(e) for e in frame["efficiency"]] if self.color_by == "efficiency"
-                  else volume_colors(list(frame["bytes"])))
-        return pd.DataFrame({
-            "x0": x, "x1": x + 1, "y0": y - 1, "y1": y, "xc": x + 0.5, "yc": y - 0.5,
-            "src": frame["src_site"].astype(str), "dst": frame["dst_site"].astype(str), "color": colors,
-            "transfers": frame["transfers"], "failures": frame["failures"],
-            "eff": [fmt_percent(e) for e in frame["efficiency"]], "volume": [fmt_bytes(b) for b in frame["bytes"]],
-            "rate": [fmt_rate(t) for t in frame["throughput"]],
-            "label": [fmt_percent(e) if self.color_by == "efficiency" else fmt_bytes(b)
-                      for e, b in zip(frame["efficiency"], frame["bytes"])]})
+        colors = (
+            [efficiency_color(e) for e in frame["efficiency"]]
+            if self.color_by == "efficiency"
+            else volume_colors(list(frame["bytes"]))
+        )
+        return pd.DataFrame(
+            {
+                "x0": x,
+                "x1": x + 1,
+                "y0": y - 1,
+                "y1": y,
+                "xc": x + 0.5,
+                "yc": y - 0.5,
+                "src": frame["src_site"].astype(str),
+                "dst": frame["dst_site"].astype(str),
+                "color": colors,
+                "transfers": frame["transfers"],
+                "failures": frame["failures"],
+                "eff": [fmt_percent(e) for e in frame["efficiency"]],
+                "volume": [fmt_bytes(b) for b in frame["bytes"]],
+                "rate": [fmt_rate(t) for t in frame["throughput"]],
+                "label": [
+                    fmt_percent(e) if self.color_by == "efficiency" else fmt_bytes(b)
+                    for e, b in zip(frame["efficiency"], frame["bytes"])
+                ],
+            }
+        )
 
     def _build_plot(self):
         cells = self._cells()
         rows, columns = len(self._sources), len(self._destinations)
         vdims = ["src", "dst", "color", "transfers", "failures", "eff", "volume", "rate"]
         rects = hv.Rectangles(cells, ["x0", "y0", "x1", "y1"], vdims).opts(
-            color="color", line_color="white", line_width=1, tools=["hover", "tap"], responsive=True,
-            height=110 + (ROW_PX if rows <= 40 else ROW_PX // 2) * rows, xlim=(0, columns), ylim=(-rows, 0),
-            toolbar=None, default_tools=[],
-            xticks=[(c + 0.5, d[:40]) for c, d in enumerate(self._destinations)], xrotation=30,
-            yticks=[(-r - 0.5, s[:40]) for r, s in enumerate(self._sources)], xlabel="destination",
-            ylabel="source", show_grid=False, padding=0, nonselection_alpha=1.0,
-            hover_tooltips=[("", "@src → @dst"), ("transfers", "@transfers"), ("failures", "@failures"),
-                            ("efficiency", "@eff"), ("volume", "@volume"), ("throughput", "@rate")])
+            color="color",
+            line_color="white",
+            line_width=1,
+            tools=["hover", "tap"],
+            responsive=True,
+            height=110 + (ROW_PX if rows <= 40 else ROW_PX // 2) * rows,
+            xlim=(0, columns),
+            ylim=(-rows, 0),
+            toolbar=None,
+            default_tools=[],
+            xticks=[(c + 0.5, d[:40]) for c, d in enumerate(self._destinations)],
+            xrotation=30,
+            yticks=[(-r - 0.5, s[:40]) for r, s in enumerate(self._sources)],
+            xlabel="destination",
+            ylabel="source",
+            show_grid=False,
+            padding=0,
+            nonselection_alpha=1.0,
+            hover_tooltips=[
+                ("", "@src → @dst"),
+                ("transfers", "@transfers"),
+                ("failures", "@failures"),
+                ("efficiency", "@eff"),
+                ("volume", "@volume"),
+                ("throughput", "@rate"),
+            ],
+        )
         self._tap = hv.streams.Tap(source=rects, x=None, y=None)
         self._tap.add_subscriber(self.click)
         if len(cells) > LABELLED_CELLS:
             return rects
         labels = hv.Labels(cells.assign(ink=[_ink(c) for c in cells["color"]]), ["xc", "yc"], ["label", "ink"]).opts(
-            text_font_size="8pt", text_color="ink")
+            text_font_size="8pt", text_color="ink"
+        )
         return (rects * labels).opts(toolbar=None)
 
     # -- the selected pair -------------------------------------------------------------------------
@@ -177,7 +244,8 @@ class TransferMatrix(TransferView):
             return
         resolve = self.resolve or pairs.default_resolver(self.config)
         self._pair_errors, self._pair_rows, self._pair_head.object = pair_detail(
-            self.store, self._filters, self.src, self.dst, self.cell(self.src, self.dst), resolve)
+            self.store, self._filters, self.src, self.dst, self.cell(self.src, self.dst), resolve
+        )
         if not self._pair_rows.empty:
             self._pair_table.value = self._pair_rows
             self._pair_table.visible = True

@@ -14,13 +14,13 @@ import pandas as pd
 import panel as pn
 import param
 
+from ...queries import transfers as queries
+from ...queries.transfer_filters import WINDOWS, make_filters, window_length
 from ..base import StoreView, to_time
 from ..page import site_header
 from ..style import CSS, esc, iso
 from ..url import DURATION, TIME, UrlField, UrlSync, differs
-from ...queries import transfers as queries
 from .errors import TopErrors
-from ...queries.transfer_filters import WINDOWS, make_filters, window_length
 from .matrix import TransferMatrix
 from .sites import SiteHistory, SiteStatistics
 from .timeline import TransferTimeline
@@ -52,11 +52,18 @@ class TransferPage(UrlSync, StoreView):
     dst = param.String(default="")
     view = param.Selector(default="matrix", objects=list(VIEWS))
 
-    _watched = ("store", "time", "config", "vo", "activity", "site", "window", "end", "color_by", "src", "dst",
-                "view")
-    url_fields = (UrlField("vo"), UrlField("activity"), UrlField("site"),
-                  UrlField("window", codec=DURATION, check=_check_window), UrlField("end", codec=TIME),
-                  UrlField("color_by", key="color"), UrlField("src"), UrlField("dst"), UrlField("view"))
+    _watched = ("store", "time", "config", "vo", "activity", "site", "window", "end", "color_by", "src", "dst", "view")
+    url_fields = (
+        UrlField("vo"),
+        UrlField("activity"),
+        UrlField("site"),
+        UrlField("window", codec=DURATION, check=_check_window),
+        UrlField("end", codec=TIME),
+        UrlField("color_by", key="color"),
+        UrlField("src"),
+        UrlField("dst"),
+        UrlField("view"),
+    )
 
     def __init__(self, **params):
         if params.get("end") is not None:
@@ -80,32 +87,54 @@ class TransferPage(UrlSync, StoreView):
         return self.matrix.data
 
     def views(self) -> dict:
-        return {"matrix": (self.matrix,), "timeline": (self.timeline,), "sites": (self.sites, self.history),
-                "errors": (self.errors,), "xrootd": (self.xrootd,)}
+        return {
+            "matrix": (self.matrix,),
+            "timeline": (self.timeline,),
+            "sites": (self.sites, self.history),
+            "errors": (self.errors,),
+            "xrootd": (self.xrootd,),
+        }
 
     # -- widgets ---------------------------------------------------------------------------------------
     def _build_widgets(self) -> None:
-        self._header = site_header(self.store, self.config, active="transfers",
-                                   subtitle="FTS transfers and XRootD access")
+        self._header = site_header(
+            self.store, self.config, active="transfers", subtitle="FTS transfers and XRootD access"
+        )
         self._w_vo = pn.widgets.Select.from_param(self.param.vo, label="VO", options={"(all)": ""}, width=140)
-        self._w_activity = pn.widgets.Select.from_param(self.param.activity, label="Activity",
-                                                        options={"(all)": ""}, width=190)
+        self._w_activity = pn.widgets.Select.from_param(
+            self.param.activity, label="Activity", options={"(all)": ""}, width=190
+        )
         self._w_site = pn.widgets.Select.from_param(self.param.site, label="Site", options={"(all)": ""}, width=230)
-        self._w_window = pn.widgets.Select.from_param(self.param.window, label="Window", options=list(WINDOWS),
-                                                      width=90)
-        self._w_end = pn.widgets.TextInput(label="End (UTC)", placeholder="newest data", width=180,
-                                           value=iso(self.end) if self.end is not None else "")
-        self._w_color = pn.widgets.RadioButtonGroup.from_param(self.param.color_by, label="Colour", color="light",
-                                                               align="end")
+        self._w_window = pn.widgets.Select.from_param(
+            self.param.window, label="Window", options=list(WINDOWS), width=90
+        )
+        self._w_end = pn.widgets.TextInput(
+            label="End (UTC)", placeholder="newest data", width=180, value=iso(self.end) if self.end is not None else ""
+        )
+        self._w_color = pn.widgets.RadioButtonGroup.from_param(
+            self.param.color_by, label="Colour", color="light", align="end"
+        )
         self._note = pn.pane.HTML("", stylesheets=[CSS], sizing_mode="stretch_width", margin=(0, 10))
         self._w_end.param.watch(lambda event: self._from_end(event.new), "value")
-        self._tabs = pn.Tabs(*[(title, pn.Column(*[v.__panel__() for v in self.views()[name]],
-                                                 sizing_mode="stretch_width"))
-                               for name, title in zip(VIEWS, TAB_TITLES)], sizing_mode="stretch_width", dynamic=False,
-                             active=VIEWS.index(self.view))
+        self._tabs = pn.Tabs(
+            *[
+                (title, pn.Column(*[v.__panel__() for v in self.views()[name]], sizing_mode="stretch_width"))
+                for name, title in zip(VIEWS, TAB_TITLES)
+            ],
+            sizing_mode="stretch_width",
+            dynamic=False,
+            active=VIEWS.index(self.view),
+        )
         self._tabs.param.watch(lambda event: setattr(self, "view", VIEWS[event.new]), "active")
-        filters = pn.Row(self._w_vo, self._w_activity, self._w_site, self._w_window, self._w_end, self._w_color,
-                         sizing_mode="stretch_width")
+        filters = pn.Row(
+            self._w_vo,
+            self._w_activity,
+            self._w_site,
+            self._w_window,
+            self._w_end,
+            self._w_color,
+            sizing_mode="stretch_width",
+        )
         self._layout = pn.Column(self._header, filters, self._note, self._tabs, sizing_mode="stretch_width")
 
     def _from_end(self, text: str) -> None:

@@ -15,34 +15,101 @@ the names the simulator, the demo configuration and the tests use.
 
 from __future__ import annotations
 
-from .common import (CE_FAILURE, DOMAIN, FAILING_CE, GOCDB_SITE, HC_503, HC_TIMEOUT, POOL_TROUBLE, RUCIO_STUCK,
-                     SE_DOWNTIME, SE_HOST, SITE, SLOW_ARC, SLOW_CE, XROOTD_HOST, epoch, fqdn)
-from .dcache import (DISABLED_MODE, DISABLED_POOL, FULL_POOL, POOL_GROUPS, dcache_group_pools, dcache_group_usage,
-                     dcache_pool_usage, dcache_pools)
+from .common import (
+    CE_FAILURE,
+    DOMAIN,
+    FAILING_CE,
+    GOCDB_SITE,
+    HC_503,
+    HC_TIMEOUT,
+    POOL_TROUBLE,
+    RUCIO_STUCK,
+    SE_DOWNTIME,
+    SE_HOST,
+    SITE,
+    SLOW_ARC,
+    SLOW_CE,
+    XROOTD_HOST,
+    epoch,
+    fqdn,
+)
+from .dcache import (
+    DISABLED_MODE,
+    DISABLED_POOL,
+    FULL_POOL,
+    POOL_GROUPS,
+    dcache_group_pools,
+    dcache_group_usage,
+    dcache_pool_usage,
+    dcache_pools,
+)
 from .gocdb import gocdb_downtime
 from .hammercloud import HC_TESTS, hammercloud
 from .htcondor import WORKERS, condor_q, condor_status
-from .misc import (ACCOUNTING_COLUMNS, PEERS, PERFSONAR_COLUMNS, PROBES, accounting_csv, cric_sites, perfsonar_csv,
-                   probe, squid_html)
+from .misc import (
+    ACCOUNTING_COLUMNS,
+    PEERS,
+    PERFSONAR_COLUMNS,
+    PROBES,
+    accounting_csv,
+    cric_sites,
+    perfsonar_csv,
+    probe,
+    squid_html,
+)
 from .rucio import rucio_rules
 from .sam import JOBSUBMIT, WN_METRICS, sam_msearch, sam_tests
 
 __all__ = [
     # site topology and incident names
-    "SITE", "GOCDB_SITE", "DOMAIN", "fqdn", "SE_HOST", "XROOTD_HOST", "FAILING_CE", "SLOW_CE", "epoch",
-    "CE_FAILURE", "HC_503", "HC_TIMEOUT", "RUCIO_STUCK", "SE_DOWNTIME", "POOL_TROUBLE", "SLOW_ARC",
+    "SITE",
+    "GOCDB_SITE",
+    "DOMAIN",
+    "fqdn",
+    "SE_HOST",
+    "XROOTD_HOST",
+    "FAILING_CE",
+    "SLOW_CE",
+    "epoch",
+    "CE_FAILURE",
+    "HC_503",
+    "HC_TIMEOUT",
+    "RUCIO_STUCK",
+    "SE_DOWNTIME",
+    "POOL_TROUBLE",
+    "SLOW_ARC",
     # SAM/ETF
-    "JOBSUBMIT", "WN_METRICS", "sam_tests", "sam_msearch",
+    "JOBSUBMIT",
+    "WN_METRICS",
+    "sam_tests",
+    "sam_msearch",
     # HammerCloud
-    "HC_TESTS", "hammercloud",
+    "HC_TESTS",
+    "hammercloud",
     # HTCondor
-    "WORKERS", "condor_q", "condor_status",
+    "WORKERS",
+    "condor_q",
+    "condor_status",
     # dCache
-    "POOL_GROUPS", "FULL_POOL", "DISABLED_POOL", "DISABLED_MODE", "dcache_pools", "dcache_group_pools",
-    "dcache_group_usage", "dcache_pool_usage",
+    "POOL_GROUPS",
+    "FULL_POOL",
+    "DISABLED_POOL",
+    "DISABLED_MODE",
+    "dcache_pools",
+    "dcache_group_pools",
+    "dcache_group_usage",
+    "dcache_pool_usage",
     # GOCDB, Rucio
-    "gocdb_downtime", "rucio_rules",
+    "gocdb_downtime",
+    "rucio_rules",
     # CRIC, perfSONAR, Frontier/Squid, accounting, probes
-    "cric_sites", "PEERS", "PERFSONAR_COLUMNS", "perfsonar_csv", "squid_html", "ACCOUNTING_COLUMNS",
-    "accounting_csv", "PROBES", "probe",
+    "cric_sites",
+    "PEERS",
+    "PERFSONAR_COLUMNS",
+    "perfsonar_csv",
+    "squid_html",
+    "ACCOUNTING_COLUMNS",
+    "accounting_csv",
+    "PROBES",
+    "probe",
 ]

@@ -27,8 +27,11 @@ def pool_group(pool: str) -> str:
 def pool_fill(w, pool: str, t: datetime) -> float:
     """Used fraction of a pool: a per-pool base, a weekly deletion cycle, hourly noise, incidents."""
     group = pool_group(pool)
-    base = (0.70 + 0.14 * rng(w.seed, "pool", pool).random()) if group == "cms-disk" \
+    base = (
+        (0.70 + 0.14 * rng(w.seed, "pool", pool).random())
+        if group == "cms-disk"
         else (0.55 + 0.20 * rng(w.seed, "pool", pool).random())
+    )
     days = (t - w.start).total_seconds() / 86400
     noise = rng(w.seed, "fill", pool, epoch(t) // 3600).uniform(-0.002, 0.002)
     fill = base + 0.01 * math.sin(2 * math.pi * days / 7) + noise
@@ -50,8 +53,14 @@ def pool_mode(w, pool: str, t: datetime) -> str:
 
 def _queue(name: str, active: int, max_active: int, queued: int, read_share: float = 0.85) -> dict:
     readers = round(active * read_share)
-    return {"name": name, "active": active, "maxActive": max_active, "queued": queued,
-            "readers": readers, "writers": active - readers}
+    return {
+        "name": name,
+        "active": active,
+        "maxActive": max_active,
+        "queued": queued,
+        "readers": readers,
+        "writers": active - readers,
+    }
 
 
 def pool_cost(w, pool: str, t: datetime) -> dict:
@@ -67,26 +76,49 @@ def pool_cost(w, pool: str, t: datetime) -> dict:
     free = int(total * (1 - pool_fill(w, pool, t)))
     p2p = 0 if idle else r.choice((0, 0, 0, 1, 2))
     return {
-        "label": "Pool Cost Info", "defaultQueueName": "regular", "moverCostFactor": 0.5,
+        "label": "Pool Cost Info",
+        "defaultQueueName": "regular",
+        "moverCostFactor": 0.5,
         "mover": _queue("movers", active, max_movers, queued),
-        "store": _queue("stores", 0, 0, 0), "restore": _queue("restores", 0, 0, 0),
-        "p2p": _queue("p2ps", p2p, 10, 0, 1.0), "p2pClient": _queue("p2pClients", 0, 10, 0),
-        "extendedMoverHash": {"regular": _queue("regular", active - wan, int(max_movers * 0.8), queued),
-                              "wan": _queue("wan", wan, int(max_movers * 0.2), 0)},
-        "space": {"total": total, "free": free, "precious": 0,
-                  "removable": min(total - free, int(total * r.uniform(0.005, 0.02))),
-                  "lru": 0, "gap": 4294967296, "breakEven": 0.7},
+        "store": _queue("stores", 0, 0, 0),
+        "restore": _queue("restores", 0, 0, 0),
+        "p2p": _queue("p2ps", p2p, 10, 0, 1.0),
+        "p2pClient": _queue("p2pClients", 0, 10, 0),
+        "extendedMoverHash": {
+            "regular": _queue("regular", active - wan, int(max_movers * 0.8), queued),
+            "wan": _queue("wan", wan, int(max_movers * 0.2), 0),
+        },
+        "space": {
+            "total": total,
+            "free": free,
+            "precious": 0,
+            "removable": min(total - free, int(total * r.uniform(0.005, 0.02))),
+            "lru": 0,
+            "gap": 4294967296,
+            "breakEven": 0.7,
+        },
     }
 
 
 def _cell(w, pool: str, t: datetime) -> dict:
     node = pool.split("_")[0]
     r = rng(w.seed, "cell", pool, epoch(t) // 900)
-    return {"label": "Cell Info", "cellName": pool, "cellType": "Generic", "cellClass": "UniversalSpringCell",
-            "domainName": f"{node}Domain", "creationTime": (epoch(w.start) - 86400 * 23) * 1000, "state": 1,
-            "eventQueueSize": 0, "threadCount": r.randrange(180, 240), "expectedQueueTime": 0,
-            "version": DCACHE_VERSION, "release": DCACHE_VERSION, "revision": "4f1a2b3c",
-            "roundTripTime": r.randrange(1, 6)}
+    return {
+        "label": "Cell Info",
+        "cellName": pool,
+        "cellType": "Generic",
+        "cellClass": "UniversalSpringCell",
+        "domainName": f"{node}Domain",
+        "creationTime": (epoch(w.start) - 86400 * 23) * 1000,
+        "state": 1,
+        "eventQueueSize": 0,
+        "threadCount": r.randrange(180, 240),
+        "expectedQueueTime": 0,
+        "version": DCACHE_VERSION,
+        "release": DCACHE_VERSION,
+        "revision": "4f1a2b3c",
+        "roundTripTime": r.randrange(1, 6),
+    }
 
 
 def dcache_pools() -> str:
@@ -102,10 +134,15 @@ def dcache_group_usage(w, now: datetime, group: str) -> str:
     """``PoolGroupInfo``: aggregated space, ``costDataForPools`` and ``cellDataForPools``."""
     costs = {pool: pool_cost(w, pool, now) for pool in POOL_GROUPS[group]}
     space = {key: sum(c["space"][key] for c in costs.values()) for key in ("total", "free", "precious", "removable")}
-    return dumps({"groupQueueStat": None, "groupFileStat": None,
-                   "groupSpaceData": {**space, "lru": None, "gap": None, "breakEven": None},
-                   "costDataForPools": costs,
-                   "cellDataForPools": {pool: _cell(w, pool, now) for pool in POOL_GROUPS[group]}})
+    return dumps(
+        {
+            "groupQueueStat": None,
+            "groupFileStat": None,
+            "groupSpaceData": {**space, "lru": None, "gap": None, "breakEven": None},
+            "costDataForPools": costs,
+            "cellDataForPools": {pool: _cell(w, pool, now) for pool in POOL_GROUPS[group]},
+        }
+    )
 
 
 def dcache_pool_usage(w, now: datetime, pool: str) -> str:
@@ -114,17 +151,33 @@ def dcache_pool_usage(w, now: datetime, pool: str) -> str:
     node, disk = pool.split("_")
     number = int(node[-2:])
     disabled = mode != "enabled"
-    return dumps({"poolData": {
-        "poolGroups": [group], "links": POOL_LINKS[group], "cellData": _cell(w, pool, now),
-        "detailsData": {
-            "label": "Pool Details", "baseDir": f"/srv/dcache/{node.split('-')[1]}_{disk}",
-            "poolVersion": f"{DCACHE_VERSION}({DCACHE_VERSION})", "poolMode": mode,
-            "poolStatusCode": 1 if disabled else 0,
-            "poolStatusMessage": "disabled by admin: RAID controller replacement scheduled" if disabled else "",
-            "pingHeartbeatInSecs": 30, "breakEven": 0.7, "largeFileStore": "NONE", "p2pFileMode": "CACHED",
-            "hotFileReplicationEnabled": False, "hybridInventory": None, "errorCode": 0, "errorMessage": None,
-            "removalReported": True, "hsmLoadSuppressed": False,
-            "tagMap": {"hostname": fqdn(node), "rack": f"R{10 + number}"},
-            "inetAddresses": [f"10.30.4.{20 + number}", f"2001:db8:30:4::{20 + number}"],
-            "costData": pool_cost(w, pool, now),
-        }}})
+    return dumps(
+        {
+            "poolData": {
+                "poolGroups": [group],
+                "links": POOL_LINKS[group],
+                "cellData": _cell(w, pool, now),
+                "detailsData": {
+                    "label": "Pool Details",
+                    "baseDir": f"/srv/dcache/{node.split('-')[1]}_{disk}",
+                    "poolVersion": f"{DCACHE_VERSION}({DCACHE_VERSION})",
+                    "poolMode": mode,
+                    "poolStatusCode": 1 if disabled else 0,
+                    "poolStatusMessage": "disabled by admin: RAID controller replacement scheduled" if disabled else "",
+                    "pingHeartbeatInSecs": 30,
+                    "breakEven": 0.7,
+                    "largeFileStore": "NONE",
+                    "p2pFileMode": "CACHED",
+                    "hotFileReplicationEnabled": False,
+                    "hybridInventory": None,
+                    "errorCode": 0,
+                    "errorMessage": None,
+                    "removalReported": True,
+                    "hsmLoadSuppressed": False,
+                    "tagMap": {"hostname": fqdn(node), "rack": f"R{10 + number}"},
+                    "inetAddresses": [f"10.30.4.{20 + number}", f"2001:db8:30:4::{20 + number}"],
+                    "costData": pool_cost(w, pool, now),
+                },
+            }
+        }
+    )

@@ -9,21 +9,36 @@ from xml.sax.saxutils import escape
 
 from .common import GOCDB_SITE, SE_DOWNTIME, SE_HOST, XROOTD_HOST, epoch, fqdn
 
+
 def downtimes(w) -> list[dict]:
     """Downtimes declared for the site (all of them; the query filters)."""
     se = w.incident(SE_DOWNTIME)
     upgrade = w.start + timedelta(days=4, hours=8)
     return [
-        {"id": 38472, "classification": "SCHEDULED", "severity": "OUTAGE", "begins": se.begins, "ends": se.ends,
-         "inserted": se.begins - timedelta(days=5, hours=3),
-         "description": "dCache upgrade to 10.2.7 and firmware update of the storage controllers",
-         "services": [(SE_HOST, "SRM", 91021, f"httpg://{SE_HOST}:8443/srm/managerv2"),
-                      (SE_HOST, "webdav", 91022, f"https://{SE_HOST}:2880"),
-                      (XROOTD_HOST, "XROOTD", 91023, f"root://{XROOTD_HOST}:1094")]},
-        {"id": 38519, "classification": "SCHEDULED", "severity": "WARNING", "begins": upgrade,
-         "ends": upgrade + timedelta(hours=2), "inserted": w.start + timedelta(hours=60),
-         "description": "HTCondor-CE 24.0.7 update, short interruptions of job submission possible",
-         "services": [(fqdn("ce01"), "org.opensciencegrid.htcondorce", 91011, f"https://{fqdn('ce01')}:9619")]},
+        {
+            "id": 38472,
+            "classification": "SCHEDULED",
+            "severity": "OUTAGE",
+            "begins": se.begins,
+            "ends": se.ends,
+            "inserted": se.begins - timedelta(days=5, hours=3),
+            "description": "dCache upgrade to 10.2.7 and firmware update of the storage controllers",
+            "services": [
+                (SE_HOST, "SRM", 91021, f"httpg://{SE_HOST}:8443/srm/managerv2"),
+                (SE_HOST, "webdav", 91022, f"https://{SE_HOST}:2880"),
+                (XROOTD_HOST, "XROOTD", 91023, f"root://{XROOTD_HOST}:1094"),
+            ],
+        },
+        {
+            "id": 38519,
+            "classification": "SCHEDULED",
+            "severity": "WARNING",
+            "begins": upgrade,
+            "ends": upgrade + timedelta(hours=2),
+            "inserted": w.start + timedelta(hours=60),
+            "description": "HTCondor-CE 24.0.7 update, short interruptions of job submission possible",
+            "services": [(fqdn("ce01"), "org.opensciencegrid.htcondorce", 91011, f"https://{fqdn('ce01')}:9619")],
+        },
     ]
 
 

@@ -41,9 +41,17 @@ def hammercloud_results(w, now: datetime, test: int) -> list[dict]:
         else:
             status, start_time, stop_time = ("f" if failed else "c"), start, stop
         iso = lambda s: from_epoch(s).isoformat() if s is not None else None  # noqa: E731
-        results.append({"id": 900_000_000 + (slot % 10_000_000) * 10 + index, "site": SITE,
-                        "ganga_status": status, "start_time": iso(start_time), "submit_time": iso(submit),
-                        "stop_time": iso(stop_time), "backendID": str(6_500_000_000 + (slot % 10**8) * 4 + index)})
+        results.append(
+            {
+                "id": 900_000_000 + (slot % 10_000_000) * 10 + index,
+                "site": SITE,
+                "ganga_status": status,
+                "start_time": iso(start_time),
+                "submit_time": iso(submit),
+                "stop_time": iso(stop_time),
+                "backendID": str(6_500_000_000 + (slot % 10**8) * 4 + index),
+            }
+        )
     return results
 
 

@@ -9,23 +9,54 @@ from datetime import datetime, timedelta
 from .common import SE_DOWNTIME, SE_HOST, SITE, XROOTD_HOST, diurnal, dumps, epoch, fqdn, from_epoch, rng
 from .dcache import POOL_GROUPS, POOL_SIZE, pool_fill, pool_mode
 
+
 # --- CRIC -------------------------------------------------------------------------------------
 def cric_sites() -> str:
-    sites = {SITE: ("XX_Demo", 2), "T1_DE_KIT": ("DE_KIT", 1), "T2_DE_DESY": ("DE_DESY", 2),
-             "T2_XX_Other": ("XX_Other", 2)}
-    return dumps({name: {"name": name, "facility": facility, "tier_level": tier, "state": "ACTIVE",
-                          "status": "enabled", "vo_name": "cms", "description": f"{name} CMS site"}
-                   for name, (facility, tier) in sites.items()})
+    sites = {
+        SITE: ("XX_Demo", 2),
+        "T1_DE_KIT": ("DE_KIT", 1),
+        "T2_DE_DESY": ("DE_DESY", 2),
+        "T2_XX_Other": ("XX_Other", 2),
+    }
+    return dumps(
+        {
+            name: {
+                "name": name,
+                "facility": facility,
+                "tier_level": tier,
+                "state": "ACTIVE",
+                "status": "enabled",
+                "vo_name": "cms",
+                "description": f"{name} CMS site",
+            }
+            for name, (facility, tier) in sites.items()
+        }
+    )
 
 
 # --- perfSONAR throughput (CSV export) --------------------------------------------------------
 PERFSONAR_HOST = fqdn("ps-bandwidth")
-PEERS = (("T1_DE_KIT", "perfsonar-de-kit.example.net", 9000), ("T1_IT_CNAF", "ps-bw.cnaf.example.net", 6000),
-         ("T1_US_FNAL", "psonar-fnal.example.net", 2500), ("T2_CH_CERN", "psb01.cern.example.net", 8500),
-         ("T2_DE_DESY", "perfsonar-desy.example.net", 9000), ("T2_IT_Pisa", "ps-pisa.example.net", 4000),
-         ("T2_UK_London_IC", "ps-ic.example.net", 3500), ("T2_US_Nebraska", "ps-unl.example.net", 2000))
-PERFSONAR_COLUMNS = ("timestamp", "source", "destination", "source_site", "destination_site", "direction",
-                     "throughput_mbps", "retransmits", "tool")
+PEERS = (
+    ("T1_DE_KIT", "perfsonar-de-kit.example.net", 9000),
+    ("T1_IT_CNAF", "ps-bw.cnaf.example.net", 6000),
+    ("T1_US_FNAL", "psonar-fnal.example.net", 2500),
+    ("T2_CH_CERN", "psb01.cern.example.net", 8500),
+    ("T2_DE_DESY", "perfsonar-desy.example.net", 9000),
+    ("T2_IT_Pisa", "ps-pisa.example.net", 4000),
+    ("T2_UK_London_IC", "ps-ic.example.net", 3500),
+    ("T2_US_Nebraska", "ps-unl.example.net", 2000),
+)
+PERFSONAR_COLUMNS = (
+    "timestamp",
+    "source",
+    "destination",
+    "source_site",
+    "destination_site",
+    "direction",
+    "throughput_mbps",
+    "retransmits",
+    "tool",
+)
 
 
 def perfsonar_csv(w, now: datetime) -> str:
@@ -40,8 +71,10 @@ def perfsonar_csv(w, now: datetime) -> str:
             mbps = capacity * r.uniform(0.55, 0.95) / diurnal(from_epoch(tested), 0.15)
             src, dst = (PERFSONAR_HOST, host) if direction == "outbound" else (host, PERFSONAR_HOST)
             src_site, dst_site = (SITE, site) if direction == "outbound" else (site, SITE)
-            lines.append(f"{from_epoch(tested):%Y-%m-%dT%H:%M:%SZ},{src},{dst},{src_site},{dst_site},{direction},"
-                         f"{mbps:.1f},{int(r.expovariate(1 / 300))},iperf3")
+            lines.append(
+                f"{from_epoch(tested):%Y-%m-%dT%H:%M:%SZ},{src},{dst},{src_site},{dst_site},{direction},"
+                f"{mbps:.1f},{int(r.expovariate(1 / 300))},iperf3"
+            )
     return "\n".join(lines) + "\n"
 
 
@@ -55,22 +88,34 @@ def squid_html(w, now: datetime) -> str:
         r = rng(w.seed, "squid", squid, epoch(now) // 900)
         requests = int(2400 * diurnal(now) * r.uniform(0.8, 1.2) * (1.3 if n == 0 else 0.9))
         uptime_days = (now - w.start).days + 12 + 7 * n
-        rows.append(f"<tr><td>{fqdn(squid)}:3128</td><td>frontier-squid 5.9-2.1</td><td>OK</td>"
-                    f"<td>{uptime_days}d {now.hour:02d}h</td><td>{requests}</td><td>{r.uniform(88, 97):.1f}</td>"
-                    f"<td>{r.uniform(62, 80):.0f}</td><td>{r.randrange(300, 900)}</td>"
-                    f"<td>{now:%Y-%m-%d %H:%M}</td></tr>")
-    return ("<!DOCTYPE html>\n<html><head><title>Frontier/Squid status - " + SITE + "</title></head><body>\n"
-            f"<h1>Frontier/Squid status for {SITE}</h1>\n"
-            f"<table class=\"info\"><tr><th>Site</th><td>{SITE}</td></tr><tr><th>Generated</th>"
-            f"<td>{now:%Y-%m-%d %H:%M:%S} UTC</td></tr></table>\n"
-            "<table class=\"squids\">\n<thead><tr><th>Host</th><th>Version</th><th>Status</th><th>Uptime</th>"
-            "<th>Requests/min</th><th>Hit ratio</th><th>Cache disk used</th><th>Clients</th><th>Last update</th>"
-            "</tr></thead>\n<tbody>\n" + "\n".join(rows) + "\n</tbody></table>\n</body></html>\n")
+        rows.append(
+            f"<tr><td>{fqdn(squid)}:3128</td><td>frontier-squid 5.9-2.1</td><td>OK</td>"
+            f"<td>{uptime_days}d {now.hour:02d}h</td><td>{requests}</td><td>{r.uniform(88, 97):.1f}</td>"
+            f"<td>{r.uniform(62, 80):.0f}</td><td>{r.randrange(300, 900)}</td>"
+            f"<td>{now:%Y-%m-%d %H:%M}</td></tr>"
+        )
+    return (
+        "<!DOCTYPE html>\n<html><head><title>Frontier/Squid status - " + SITE + "</title></head><body>\n"
+        f"<h1>Frontier/Squid status for {SITE}</h1>\n"
+        f'<table class="info"><tr><th>Site</th><td>{SITE}</td></tr><tr><th>Generated</th>'
+        f"<td>{now:%Y-%m-%d %H:%M:%S} UTC</td></tr></table>\n"
+        '<table class="squids">\n<thead><tr><th>Host</th><th>Version</th><th>Status</th><th>Uptime</th>'
+        "<th>Requests/min</th><th>Hit ratio</th><th>Cache disk used</th><th>Clients</th><th>Last update</th>"
+        "</tr></thead>\n<tbody>\n" + "\n".join(rows) + "\n</tbody></table>\n</body></html>\n"
+    )
 
 
 # --- storage accounting (CSV) -----------------------------------------------------------------
-ACCOUNTING_COLUMNS = ("timestamp", "site", "vo", "storage_share", "storage_type", "total_bytes", "used_bytes",
-                      "file_count")
+ACCOUNTING_COLUMNS = (
+    "timestamp",
+    "site",
+    "vo",
+    "storage_share",
+    "storage_type",
+    "total_bytes",
+    "used_bytes",
+    "file_count",
+)
 
 
 def accounting_csv(w, now: datetime) -> str:
@@ -119,8 +164,11 @@ def probe(w, now: datetime, name: str) -> dict | None:
         age = (now - published).total_seconds() / 3600
         return {"status": 0, "message": f"last APEL publication {age:.1f} h ago ({published:%Y-%m-%d %H:%M} UTC)"}
     if name == "cvmfs":
-        return {"status": 0, "message": f"cms.cern.ch revision {71200 + (epoch(now) - epoch(w.start)) // 7200}, "
-                                        f"cache {r.randrange(55, 75)}% used on the worker nodes"}
+        return {
+            "status": 0,
+            "message": f"cms.cern.ch revision {71200 + (epoch(now) - epoch(w.start)) // 7200}, "
+            f"cache {r.randrange(55, 75)}% used on the worker nodes",
+        }
     return None
 
 

@@ -60,8 +60,9 @@ def import_schema(table: str) -> pa.Schema:
     """What parsing one file yields: the raw table's columns without ``commit`` (stamped at the
     commit), times as epoch microseconds, plus ``quarantine``: the quarantine row as JSON on a
     line that did not become a row (all other columns then null)."""
-    fields = [pa.field(f.name, pa.int64() if f.type == raw.TS else f.type) for f in raw.SCHEMAS[table]
-              if f.name != "commit"]
+    fields = [
+        pa.field(f.name, pa.int64() if f.type == raw.TS else f.type) for f in raw.SCHEMAS[table] if f.name != "commit"
+    ]
     return pa.schema(fields + [pa.field(QUARANTINE, pa.string())])
 
 
@@ -77,9 +78,16 @@ def _received_s(metadata) -> float | None:
 
 def _quarantine(source: str, received_us: int, reason: str, body: bytes, metadata) -> str:
     """The quarantine row of the ingest (``time`` = ``received``, source, reason, body, headers)."""
-    return json.dumps({"time": received_us, "received": received_us, "source": source, "reason": reason,
-                       "body": body.decode("utf-8", errors="backslashreplace"),
-                       "headers": json.dumps(metadata if isinstance(metadata, dict) else {}, sort_keys=True)})
+    return json.dumps(
+        {
+            "time": received_us,
+            "received": received_us,
+            "source": source,
+            "reason": reason,
+            "body": body.decode("utf-8", errors="backslashreplace"),
+            "headers": json.dumps(metadata if isinstance(metadata, dict) else {}, sort_keys=True),
+        }
+    )
 
 
 def parse_line(line: bytes, kind: str, source: str, fallback_us: int, max_bytes: int = MAX_BYTES):
@@ -95,8 +103,13 @@ def parse_line(line: bytes, kind: str, source: str, fallback_us: int, max_bytes:
     body = bytes(document.data)
     received_us = int(received * 1_000_000)
     if len(body) > max_bytes:
-        return None, _quarantine(source, received_us, f"oversized: {len(body)} bytes > max_message_bytes {max_bytes}",
-                                 body, document.metadata)
+        return None, _quarantine(
+            source,
+            received_us,
+            f"oversized: {len(body)} bytes > max_message_bytes {max_bytes}",
+            body,
+            document.metadata,
+        )
     try:
         table, row = parse_row(body, kind, received)
     except MessageError as error:
@@ -116,8 +129,13 @@ def parse_file(path: str, content: bytes, kind: str, fallback_us: int, max_bytes
             content = gzip.decompress(content)
         except (OSError, EOFError) as error:  # a truncated file: what was readable is not trusted either
             reason = f"unreadable gzip file: {error}"
-            return pa.table({**{f.name: pa.nulls(1, f.type) for f in schema},
-                             QUARANTINE: [_quarantine(source, fallback_us, reason, b"", None)]}, schema=schema)
+            return pa.table(
+                {
+                    **{f.name: pa.nulls(1, f.type) for f in schema},
+                    QUARANTINE: [_quarantine(source, fallback_us, reason, b"", None)],
+                },
+                schema=schema,
+            )
     rows, bad = [], []
     for line in content.split(b"\n"):
         if not line.strip():
@@ -134,8 +152,9 @@ def parse_file(path: str, content: bytes, kind: str, fallback_us: int, max_bytes
         if field.name == QUARANTINE:
             arrays[field.name] = pa.array([None] * len(rows) + bad, pa.string())
         else:
-            arrays[field.name] = pa.concat_arrays([pa.array(columns.get(field.name, ()), field.type),
-                                                   pa.nulls(len(bad), field.type)])
+            arrays[field.name] = pa.concat_arrays(
+                [pa.array(columns.get(field.name, ()), field.type), pa.nulls(len(bad), field.type)]
+            )
     return pa.table(arrays, schema=schema)
 
 
@@ -170,8 +189,11 @@ def chunks(files: list[tuple[str, int]], limit: int = CHUNK_BYTES) -> list[list[
 def stored_keys(writer: StoreWriter, table: str, days: set[str]) -> pa.Array:
     """The keys already in the store for ``days`` (the days imported and their neighbours)."""
     by_day = parts_by_day(writer.manifest, table)
-    keys = [pq.read_table(writer.root / part, columns=["key"], partitioning=None).column("key")
-            for day in sorted(days) for part in by_day.get(day, [])]
+    keys = [
+        pq.read_table(writer.root / part, columns=["key"], partitioning=None).column("key")
+        for day in sorted(days)
+        for part in by_day.get(day, [])
+    ]
     return pa.chunked_array(keys, pa.string()).combine_chunks() if keys else pa.array([], pa.string())
 
 
@@ -192,8 +214,9 @@ def first_of_each_key(rows: pa.Table, known: pa.Array) -> pa.Table:
     if rows.num_rows == 0:
         return rows
     rows = rows.append_column("__order", pa.array(range(rows.num_rows), pa.int64()))
-    rows = rows.sort_by([("key", "ascending"), ("received", "ascending"), ("time", "ascending"),
-                         ("__order", "ascending")])
+    rows = rows.sort_by(
+        [("key", "ascending"), ("received", "ascending"), ("time", "ascending"), ("__order", "ascending")]
+    )
     keys = rows.column("key").combine_chunks()
     first = pc.not_equal(keys.slice(1), keys.slice(0, len(keys) - 1))
     keep = pa.concat_arrays([pa.array([True]), first.fill_null(True)])
@@ -227,8 +250,17 @@ def _epoch(day: str) -> int:
     return calendar.timegm(time.strptime(day, "%Y-%m-%d"))
 
 
-def import_days(store, source: str, days: list[str], kind: str, engine, wait: float | None = 60.0,
-                max_bytes: int = MAX_BYTES, chunk_bytes: int = CHUNK_BYTES, progress=None) -> ImportSummary:
+def import_days(
+    store,
+    source: str,
+    days: list[str],
+    kind: str,
+    engine,
+    wait: float | None = 60.0,
+    max_bytes: int = MAX_BYTES,
+    chunk_bytes: int = CHUNK_BYTES,
+    progress=None,
+) -> ImportSummary:
     """Import the archive's ``days`` (``YYYY-MM-DD``) of ``kind`` from ``source`` into ``store``.
     ``engine`` (an ``engine.Engine``) lists and parses the files; this process dedups and commits."""
     if kind not in KINDS:
@@ -267,8 +299,15 @@ def import_days(store, source: str, days: list[str], kind: str, engine, wait: fl
                 summary.stored += kept.num_rows
                 summary.quarantined += len(quarantined)
                 summary.duplicates += good.num_rows - kept.num_rows + bad.num_rows - len(quarantined)
-                log.info("%s: %d files, %d documents -> %d rows, %d duplicates, %d quarantined", day, len(group),
-                         parsed.num_rows, kept.num_rows, good.num_rows - kept.num_rows, len(quarantined))
+                log.info(
+                    "%s: %d files, %d documents -> %d rows, %d duplicates, %d quarantined",
+                    day,
+                    len(group),
+                    parsed.num_rows,
+                    kept.num_rows,
+                    good.num_rows - kept.num_rows,
+                    len(quarantined),
+                )
                 if progress is not None:
                     progress(len(group))
     summary.seconds = time.perf_counter() - start
