@@ -1,4 +1,4 @@
-"""The ``hfpanel`` command: config check, collect, serve, demo, status, sql, compact, replay."""
+"""The ``hfpanel`` command: config check, collect, serve, demo, status, sql, compact, replay, events."""
 
 from __future__ import annotations
 
@@ -416,6 +416,7 @@ def build_parser() -> argparse.ArgumentParser:
     __import__("hfpanel.ingest.cli", fromlist=["add_parser"]).add_parser(sub)
     __import__("hfpanel.transfers.cli", fromlist=["add_parsers"]).add_parsers(sub)
     __import__("hfpanel.collector_cli", fromlist=["add_parsers"]).add_parsers(sub)
+    __import__("hfpanel.events.cli", fromlist=["add_parsers"]).add_parsers(sub)
     return parser
 
 

@@ -108,6 +108,9 @@ class Collector(param.Parameterized):
     default_instruction: ClassVar[str] = ""
     #: file suffix of the archived payload, for people who export it
     payload_suffix: ClassVar[str] = "bin"
+    #: detail tables whose rows are watched for appearing/vanishing (events), by their key columns:
+    #: e.g. ``{"pools": ["pool"]}``; a site's ``notifications.events.rows`` may add or override
+    event_keys: ClassVar[dict[str, list[str]]] = {}
 
     #: the time of the run this collector serves (epoch seconds; set by the runner, None: now)
     run_time: float | None = None

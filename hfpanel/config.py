@@ -25,6 +25,7 @@ import yaml
 from .collector import Collector, collector_class
 from .config_error import ConfigError
 from .durations import parse_duration
+from .events.config import Notifications, parse_notifications
 from .levels import Levels
 from .rating import check_rating, check_rollup
 from .transfers.config import parse_transfers
@@ -86,6 +87,8 @@ class SiteConfig:
     categories: list[Category]
     modules: list[Module]
     config_hash: str
+    #: the ``notifications:`` section: how events are derived, rules, receivers (hfpanel.events)
+    notifications: Notifications = dataclasses.field(default_factory=Notifications)
 
     def category(self, name: str) -> Category:
         """The category called ``name``; KeyError naming it when there is none."""
@@ -426,6 +429,12 @@ def _check_transfers(raw, reading: _Reading) -> None:
     return None
 
 
+def _read_notifications(raw, reading: _Reading) -> Notifications:
+    """Events, rules and receivers (hfpanel/events/config.py reads them; module names are checked)."""
+    modules = {m.name: m for m in reading.values.get("modules") or []}
+    return parse_notifications(raw, reading.problems.add, modules)
+
+
 #: every top-level key of site.yaml and the function that reads it, in the order they are read
 #: (modules need the categories, defaults and http settings read before them)
 SECTIONS: dict[str, Callable[[Any, _Reading], Any]] = {
@@ -437,6 +446,7 @@ SECTIONS: dict[str, Callable[[Any, _Reading], Any]] = {
     "categories": _read_categories,
     "modules": _read_modules,
     "transfers": _check_transfers,
+    "notifications": _read_notifications,
 }
 
 
@@ -460,6 +470,7 @@ def parse_config(data, source: str = "<config>", path: Path | None = None, text:
         levels=reading.values["levels"],
         categories=reading.values["categories"],
         modules=reading.values["modules"],
+        notifications=reading.values["notifications"],
         config_hash=hashlib.sha256((text or yaml.safe_dump(data, sort_keys=True)).encode()).hexdigest()[:12],
     )
 
