@@ -23,8 +23,10 @@ import math
 import numpy as np
 import pandas as pd
 
+from ..collector import collector_class
 from ..durations import format_duration
 from ..levels import OK
+from ..store.reader import detail_table_name
 from . import model as m
 from .config import EventSettings
 from .flapping import FlapDetector
@@ -129,8 +131,6 @@ class Deriver:
         """module -> {table: key columns}: the collectors' own declarations, then the config's."""
         if self._row_keys is not None:
             return self._row_keys
-        from ..collector import collector_class
-
         keys = {}
         for mod in self.config.modules:
             try:
@@ -407,8 +407,6 @@ def bootstrap(deriver: Deriver, store, at, small: dict | None) -> DeriveState:
             state.windows[(module, metric)] = collections.deque(values.astype(float), maxlen=jumps.window)
     for module, tables in deriver.row_keys().items():
         for table, columns in tables.items():
-            from ..store.reader import detail_table_name
-
             if store.has_table(detail_table_name(module, table)):
                 state.row_keys[(module, table)] = deriver.keys_of(store.detail(module, table, at), columns)
     return state

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 
+from ..store import Store
 from . import model
 from .derive import STATE_KEY, Deriver, RunView, bootstrap
 
@@ -34,8 +35,6 @@ class EventEngine:
             return
         small = writer.state(STATE_KEY)
         if writer.manifest["tables"].get("module_status"):
-            from ..store import Store
-
             with Store(writer.root) as store:
                 self.deriver.state = bootstrap(self.deriver, store, at, small)
         else:
