@@ -28,6 +28,7 @@ from .durations import parse_duration
 from .events.config import Notifications, parse_notifications
 from .levels import Levels
 from .rating import check_rating, check_rollup
+from .reports.profiles import parse_profiles
 from .transfers.config import parse_transfers
 
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -89,6 +90,8 @@ class SiteConfig:
     config_hash: str
     #: the ``notifications:`` section: how events are derived, rules, receivers (hfpanel.events)
     notifications: Notifications = dataclasses.field(default_factory=Notifications)
+    #: availability profiles (``availability:``, ``hfpanel.reports.profiles``), oldest version first
+    availability: list = dataclasses.field(default_factory=list)
 
     def category(self, name: str) -> Category:
         """The category called ``name``; KeyError naming it when there is none."""
@@ -435,6 +438,15 @@ def _read_notifications(raw, reading: _Reading) -> Notifications:
     return parse_notifications(raw, reading.problems.add, modules)
 
 
+def _read_availability(raw, reading: _Reading) -> list:
+    """Availability profiles: groups of modules or categories, AND/OR, dated (hfpanel.reports.profiles)."""
+    modules = {m.name: m.category for m in reading.values.get("modules") or []}
+    profiles, problems = parse_profiles(raw, modules)
+    for where, message in problems:
+        reading.problems.add(where, message)
+    return profiles
+
+
 #: every top-level key of site.yaml and the function that reads it, in the order they are read
 #: (modules need the categories, defaults and http settings read before them)
 SECTIONS: dict[str, Callable[[Any, _Reading], Any]] = {
@@ -447,6 +459,7 @@ SECTIONS: dict[str, Callable[[Any, _Reading], Any]] = {
     "modules": _read_modules,
     "transfers": _check_transfers,
     "notifications": _read_notifications,
+    "availability": _read_availability,
 }
 
 
@@ -471,6 +484,7 @@ def parse_config(data, source: str = "<config>", path: Path | None = None, text:
         categories=reading.values["categories"],
         modules=reading.values["modules"],
         notifications=reading.values["notifications"],
+        availability=reading.values["availability"],
         config_hash=hashlib.sha256((text or yaml.safe_dump(data, sort_keys=True)).encode()).hexdigest()[:12],
     )
 
