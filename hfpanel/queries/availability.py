@@ -144,3 +144,12 @@ def ar_report(store, start, end, profile: str | None = None, config=None) -> ARR
     run = store.latest_run(end - pd.Timedelta(microseconds=1))
     site = "" if run is None or "site" not in run.index or pd.isna(run["site"]) else str(run["site"])
     return ARReport(site, chosen, names(found), start, end, result, original, recorded)
+
+
+def ar_month(store, month: str, profile: str | None = None, config=None) -> ARReport:
+    """``ar_report`` of a month, cached per store content (every session asking costs one computation)."""
+    from .loaders import cached
+
+    start, end = month_window(month)
+    key = (month, profile or "", getattr(config, "config_hash", ""))
+    return cached("ar_month", store, key, lambda: ar_report(store, start, end, profile, config))

@@ -27,10 +27,19 @@ import dataclasses
 import numpy as np
 import pandas as pd
 
+from ..levels import COLORS, CRITICAL, DOWNTIME, NOINFO, OK
 from .profiles import AND, Profile, in_force
 
 UP, UNKNOWN, DOWN, SD, EXCLUDED = 0, 1, 2, 3, 4
 STATE_NAMES = {UP: "up", UNKNOWN: "unknown", DOWN: "down", SD: "scheduled downtime", EXCLUDED: "excluded"}
+#: each state's colour: its level's (excluded: a light grey, to tell it from unknown)
+STATE_COLORS = {
+    "up": COLORS[OK],
+    "down": COLORS[CRITICAL],
+    "unknown": COLORS[NOINFO],
+    "scheduled downtime": COLORS[DOWNTIME],
+    "excluded": "#bdc1c6",
+}
 #: where a state ranks when members combine (EXCLUDED ranks as UNKNOWN)
 RANK = np.array([0, 1, 2, 3, 1])
 #: how long a row holds when the module's configuration does not say (its max_age)
@@ -43,7 +52,7 @@ DAY = np.int64(86_400 * 10**9)
 @dataclasses.dataclass
 class ARResult:
     """``daily``: one row per scope (site, group, module), name and day; ``summary``: the same over the
-    whole window; ``segments``: the site's and groups' states over time (for strips); the downtimes
+    whole window; ``segments``: every scope's states over time (for strips); the downtimes
     and exclusions that were applied."""
 
     daily: pd.DataFrame
@@ -201,8 +210,7 @@ def compute(
                     **{k: v[i] for k, v in hours.items()},
                 }
             )
-        if scope != "module":
-            segments.append((scope, name, state, mask))
+        segments.append((scope, name, state, mask))
 
     everything = np.ones(len(seg_start), dtype=bool)
     for module in modules:
