@@ -115,7 +115,8 @@ def ar_report(store, start, end, profile: str | None = None, config=None) -> ARR
     start, end = parse_time(start), parse_time(end)
     if start is None or end is None or end <= start:
         raise ValueError("an A/R window needs a start before its end")
-    effective = stored_config.config_at(store, end - pd.Timedelta(microseconds=1))
+    # the configuration of the window's last run; for a window before every run, the latest one
+    effective = stored_config.config_at(store, end - pd.Timedelta(microseconds=1)) or stored_config.config_at(store)
     if config is not None:
         found = list(getattr(config, "availability", []) or [])
         levels_warning = config.levels.warning

@@ -115,11 +115,11 @@ def _for(frame: pd.DataFrame, module: str) -> pd.DataFrame:
     return frame[(scope == "") | (scope == module)]
 
 
-def combine(states: list[np.ndarray], how: str) -> np.ndarray:
+def combine(states: list[np.ndarray], how: str, size: int = 0) -> np.ndarray:
     """Members' states into one at every instant: AND the worst, OR the best; EXCLUDED when that
-    result is unknown only because of exclusions."""
+    result is unknown only because of exclusions. Without members nothing is known."""
     if not states:
-        return np.empty(0, dtype=np.int8)
+        return np.full(size, UNKNOWN, dtype=np.int8)
     stack = np.vstack(states)
     ranks = RANK[stack]
     picked = ranks.max(axis=0) if how == AND else ranks.min(axis=0)
@@ -223,10 +223,10 @@ def compute(
         label = version.name + (f" from {version.since:%Y-%m-%d}" if version.since.year > 1970 else "")
         group_states = []
         for group in version.groups:
-            state = combine([states[m] for m in group.modules], group.combine)
+            state = combine([states[m] for m in group.modules], group.combine, len(seg_start))
             account("group", group.name, state, mask, label)
             group_states.append(state)
-        account("site", version.name, combine(group_states, version.combine), mask, label)
+        account("site", version.name, combine(group_states, version.combine, len(seg_start)), mask, label)
     daily = pd.DataFrame(out, columns=COLUMNS) if out else _empty_frame(COLUMNS)
     daily = _with_ratios(daily)
     return ARResult(
