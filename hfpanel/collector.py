@@ -31,7 +31,14 @@ ENTRY_POINT_GROUP = "hfpanel.collectors"
 
 
 class SourceError(Exception):
-    """A source failed; ``str(error)`` is the one-line reason a shifter reads."""
+    """A source failed; ``str(error)`` is the one-line reason a shifter reads.
+
+    The module then has no information, unless ``status`` says otherwise: a source silent past a
+    configured age is itself the problem (``push``: critical after ``critical_after``)."""
+
+    def __init__(self, message: str = "", status: float | None = None):
+        super().__init__(message)
+        self.status = status
 
 
 @dataclasses.dataclass(frozen=True)

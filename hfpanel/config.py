@@ -22,6 +22,7 @@ from typing import Any
 
 import yaml
 
+from .api.settings import ApiSettings, parse_api
 from .collector import Collector, collector_class
 from .config_error import ConfigError
 from .durations import parse_duration
@@ -103,6 +104,8 @@ class SiteConfig:
     notifications: Notifications = dataclasses.field(default_factory=Notifications)
     #: availability profiles (``availability:``, ``hfpanel.reports.profiles``), oldest version first
     availability: list = dataclasses.field(default_factory=list)
+    #: the ``api:`` section (state folder, push limits)
+    api: ApiSettings = dataclasses.field(default_factory=ApiSettings)
 
     def category(self, name: str) -> Category:
         """The category called ``name``; KeyError naming it when there is none."""
@@ -395,6 +398,10 @@ def _read_module(index: int, raw, reading: _Reading, names: set, categories: set
         )
     cls = _collector(values["collector"], where, problems)
     params = values["params"] if isinstance(values["params"], dict) else {}
+    site_values = {"store": reading.values["store"], "module": name}
+    for key in getattr(cls, "site_params", ()):  # what a collector takes from the site (push: store, module)
+        if not params.get(key) and site_values.get(key) is not None:
+            params = {**params, key: str(site_values[key])}
     if cls is not None and values["params"] is not None:
         params = _collector_params(cls, values["collector"], params, reading.values["http"], where, problems)
     for problem in check_rating(raw.get("rating")) + PartialPolicy.check(raw.get("partial")):
@@ -467,6 +474,15 @@ def _read_availability(raw, reading: _Reading) -> list:
     return profiles
 
 
+def _read_api(raw, reading: _Reading) -> ApiSettings:
+    """The API's state folder and push limits (``hfpanel.api.settings``)."""
+    problems: list[str] = []
+    settings = parse_api(raw, reading.path.parent if reading.path is not None else None, problems)
+    for problem in problems:
+        reading.problems.add("", problem)
+    return settings
+
+
 #: every top-level key of site.yaml and the function that reads it, in the order they are read
 #: (modules need the categories, defaults and http settings read before them)
 SECTIONS: dict[str, Callable[[Any, _Reading], Any]] = {
@@ -480,6 +496,7 @@ SECTIONS: dict[str, Callable[[Any, _Reading], Any]] = {
     "transfers": _check_transfers,
     "notifications": _read_notifications,
     "availability": _read_availability,
+    "api": _read_api,
 }
 
 
@@ -505,6 +522,7 @@ def parse_config(data, source: str = "<config>", path: Path | None = None, text:
         modules=reading.values["modules"],
         notifications=reading.values["notifications"],
         availability=reading.values["availability"],
+        api=reading.values["api"],
         config_hash=hashlib.sha256((text or yaml.safe_dump(data, sort_keys=True)).encode()).hexdigest()[:12],
     )
 

@@ -71,6 +71,7 @@ def execute(module: Module, collector=None, run_time: float | None = None, level
     rated; parts of the answer that did not arrive are the module's ``partial`` policy's to weigh."""
     outcome = Outcome(module)
     started = _time.monotonic()
+    forced = None
     try:
         collector = collector or module.make_collector()
         collector.run_time = run_time
@@ -83,10 +84,13 @@ def execute(module: Module, collector=None, run_time: float | None = None, level
         outcome.status, outcome.message, outcome.inputs = rating.status, rating.message, rating.inputs
     except SourceError as error:
         outcome.error = str(error)
+        forced = error.status
     except Exception as error:  # a collector bug must not take the run down; say what it was
         log.exception("module %s failed unexpectedly", module.name)
         outcome.error = f"internal error in collector '{module.collector}': {type(error).__name__}: {error}"
-    if outcome.error:
+    if outcome.error and forced is not None:  # a source whose silence is itself the verdict
+        outcome.status, outcome.message = float(forced), outcome.error
+    elif outcome.error:
         outcome.status, outcome.message = NOINFO_STATUS, f"no information: {outcome.error}"
     outcome.duration = _time.monotonic() - started
     return outcome
@@ -318,7 +322,7 @@ class Runner:
         rows = []
         for o in outcomes:
             m = o.module
-            good = now if o.status >= 0 else last_good.get(m.name)
+            good = now if o.status >= 0 and not o.error else last_good.get(m.name)
             good = None if good is None or pd.isna(good) else pd.Timestamp(good)
             stale = good is None or (now - good).total_seconds() > m.max_age
             message = o.message
