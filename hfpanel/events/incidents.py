@@ -141,6 +141,7 @@ class Notifier:
         self.acks: list[dict] = []  # every ack/unack row, oldest first
         self.silences: dict[str, dict] = {}  # silence_id -> latest version
         self._matches: dict[tuple, bool] = {}  # (rule, module, level) -> does the rule match
+        self.replaying = False
 
     @property
     def active(self) -> bool:
@@ -194,6 +195,8 @@ class Notifier:
         """The latest ack or unack of each open incident, expiry honoured; returns those changed."""
         latest = {}
         for row in self.acks:
+            if self.replaying and _ts(row["time"]) > now:
+                continue  # a replay sees an acknowledgement from when it was given
             latest[row["incident_id"]] = row
         changed = []
         for incident in self.incidents.values():
