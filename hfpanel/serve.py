@@ -102,6 +102,7 @@ def serve(store, config=None, port: int = 5006, address: str = "127.0.0.1", show
     import panel as pn
 
     from apps.availability import build as build_availability
+    from apps.events import build as build_events
     from apps.overview import build
     from apps.plots import build as build_plots
     from apps.transfers import build as build_transfers
@@ -130,6 +131,7 @@ def serve(store, config=None, port: int = 5006, address: str = "127.0.0.1", show
         "/plots": _page(build_plots, store=store, config=site_config),
         "/transfers": _page(build_transfers, store=store, config=site_config),
         "/availability": _page(build_availability, store=store, config=site_config),
+        "/events": _page(build_events, store=store, config=site_config),
         "/whatif": _page(build_whatif, store=store, config=site_config),
     }
     try:

@@ -57,6 +57,7 @@ def test_every_page_shares_the_header(page, server):
         ("plots", "Plots"),
         ("transfers", "Transfers"),
         ("availability", "Availability"),
+        ("events", "Events"),
         ("whatif", "What if"),
     ):
         page.goto(server + path)
@@ -67,6 +68,7 @@ def test_every_page_shares_the_header(page, server):
             "Plots",
             "Transfers",
             "Availability",
+            "Events",
             "What if",
         ]
         assert nav.locator('a[aria-current="page"]').inner_text() == active
