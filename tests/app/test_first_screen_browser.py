@@ -58,6 +58,7 @@ def test_every_page_shares_the_header(page, server):
         ("transfers", "Transfers"),
         ("availability", "Availability"),
         ("whatif", "What if"),
+        ("handover", "Handover"),
     ):
         page.goto(server + path)
         nav = page.locator("nav.hf-nav")
