@@ -24,12 +24,30 @@ def root(tmp_path_factory):
     when = DAY + pd.Timedelta(hours=15)
     announced = pd.DataFrame(
         [
-            {"run_id": "g1", "time": when, "module": "gocdb", "id": 99, "hostname": "se1.example.org",
-             "severity": "OUTAGE", "classification": "SCHEDULED", "start": DAY + pd.Timedelta(hours=18),
-             "end": DAY + pd.Timedelta(hours=20), "description": HOSTILE},
-            {"run_id": "g1", "time": when, "module": "gocdb", "id": 98, "hostname": "ce9.example.org",
-             "severity": "WARNING", "classification": "SCHEDULED", "start": DAY - pd.Timedelta(days=1),
-             "end": DAY + pd.Timedelta(days=3), "description": "already running"},
+            {
+                "run_id": "g1",
+                "time": when,
+                "module": "gocdb",
+                "id": 99,
+                "hostname": "se1.example.org",
+                "severity": "OUTAGE",
+                "classification": "SCHEDULED",
+                "start": DAY + pd.Timedelta(hours=18),
+                "end": DAY + pd.Timedelta(hours=20),
+                "description": HOSTILE,
+            },
+            {
+                "run_id": "g1",
+                "time": when,
+                "module": "gocdb",
+                "id": 98,
+                "hostname": "ce9.example.org",
+                "severity": "WARNING",
+                "classification": "SCHEDULED",
+                "start": DAY - pd.Timedelta(days=1),
+                "end": DAY + pd.Timedelta(days=3),
+                "description": "already running",
+            },
         ]
     )
     with StoreWriter(built.root) as writer:
@@ -45,7 +63,9 @@ def root(tmp_path_factory):
 
 def test_the_shift_in_markdown(root):
     with Store(root) as store:
-        shift = handover(store, DAY + pd.Timedelta(hours=6), DAY + pd.Timedelta(hours=16), base_url="https://hf.example.org/")
+        shift = handover(
+            store, DAY + pd.Timedelta(hours=6), DAY + pd.Timedelta(hours=16), base_url="https://hf.example.org/"
+        )
     assert shift.events_stored
     assert list(zip(shift.changes["module"], shift.changes["before"], shift.changes["after"])) == [
         ("sam_ce", "critical", "noinfo")
@@ -56,7 +76,10 @@ def test_the_shift_in_markdown(root):
         "- [2026-11-03 14:00 UTC](https://hf.example.org/?time=2026-11-03T14%3A00%3A00&module=sam_ce) "
         "**sam\\_ce** CRITICAL → NO INFO" in text
     )
-    assert "- **NO INFO** [sam\\_ce](https://hf.example.org/?time=2026-11-03T16%3A00%3A00&module=sam_ce) since 2026-11-03 14:00 UTC" in text
+    assert (
+        "- **NO INFO** [sam\\_ce](https://hf.example.org/?time=2026-11-03T16%3A00%3A00&module=sam_ce) since 2026-11-03 14:00 UTC"
+        in text
+    )
     # the next shift's downtimes: GOCDB's (escaped) and one added after the fact; not the one already running
     assert "2026-11-03 18:00 UTC to 2026-11-03 20:00 UTC se1.example.org: GOCDB 99 outage (scheduled)" in text
     assert "&lt;script&gt;" in text and "<script>" not in text and "\\[click\\](http://evil)" in text
