@@ -416,6 +416,7 @@ def build_parser() -> argparse.ArgumentParser:
     __import__("hfpanel.ingest.cli", fromlist=["add_parser"]).add_parser(sub)
     __import__("hfpanel.transfers.cli", fromlist=["add_parsers"]).add_parsers(sub)
     __import__("hfpanel.collector_cli", fromlist=["add_parsers"]).add_parsers(sub)
+    __import__("hfpanel.reports.cli", fromlist=["add_parsers"]).add_parsers(sub)
     return parser
 
 

@@ -27,6 +27,7 @@ from .config_error import ConfigError
 from .durations import parse_duration
 from .levels import Levels
 from .rating import check_rating, check_rollup
+from .reports.profiles import parse_profiles
 from .transfers.config import parse_transfers
 
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -86,6 +87,8 @@ class SiteConfig:
     categories: list[Category]
     modules: list[Module]
     config_hash: str
+    #: availability profiles (``availability:``, ``hfpanel.reports.profiles``), oldest version first
+    availability: list = dataclasses.field(default_factory=list)
 
     def category(self, name: str) -> Category:
         """The category called ``name``; KeyError naming it when there is none."""
@@ -426,6 +429,15 @@ def _check_transfers(raw, reading: _Reading) -> None:
     return None
 
 
+def _read_availability(raw, reading: _Reading) -> list:
+    """Availability profiles: groups of modules or categories, AND/OR, dated (hfpanel.reports.profiles)."""
+    modules = {m.name: m.category for m in reading.values.get("modules") or []}
+    profiles, problems = parse_profiles(raw, modules)
+    for where, message in problems:
+        reading.problems.add(where, message)
+    return profiles
+
+
 #: every top-level key of site.yaml and the function that reads it, in the order they are read
 #: (modules need the categories, defaults and http settings read before them)
 SECTIONS: dict[str, Callable[[Any, _Reading], Any]] = {
@@ -437,6 +449,7 @@ SECTIONS: dict[str, Callable[[Any, _Reading], Any]] = {
     "categories": _read_categories,
     "modules": _read_modules,
     "transfers": _check_transfers,
+    "availability": _read_availability,
 }
 
 
@@ -460,6 +473,7 @@ def parse_config(data, source: str = "<config>", path: Path | None = None, text:
         levels=reading.values["levels"],
         categories=reading.values["categories"],
         modules=reading.values["modules"],
+        availability=reading.values["availability"],
         config_hash=hashlib.sha256((text or yaml.safe_dump(data, sort_keys=True)).encode()).hexdigest()[:12],
     )
 

@@ -2,7 +2,8 @@
 
 The root URL ``/`` is the overview; the view is in the query (``/?time=2026-11-20T14:00:00&module=sam_ce``).
 ``/plots`` is the analyst's plot builder, its settings in the query too; ``/transfers`` the FTS and
-XRootD transfer views (filters in the query).
+XRootD transfer views (filters in the query). ``/api/v1/`` is the JSON/CSV API (``hfpanel.api``)
+on the same port.
 """
 
 from __future__ import annotations
@@ -104,6 +105,7 @@ def serve(store, config=None, port: int = 5006, address: str = "127.0.0.1", show
     from apps.plots import build as build_plots
     from apps.transfers import build as build_transfers
 
+    from .api import patterns as api_patterns
     from .config import ConfigError, load_config
     from .queries.loaders import shared_store
 
@@ -136,6 +138,7 @@ def serve(store, config=None, port: int = 5006, address: str = "127.0.0.1", show
             start=False,
             title="hfpanel — site status",
             verbose=False,
+            extra_patterns=api_patterns(store, site_config),
         )
     except OSError as error:
         print(f"error: cannot listen on {address}:{port}: {error.strerror or error}", file=sys.stderr)

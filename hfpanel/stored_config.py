@@ -58,13 +58,17 @@ def effective_config(config) -> dict:
         {"name": c.name, "title": c.title, "rollup": c.rollup, "description": getattr(c, "description", "")}
         for c in config.categories
     ]
-    return {
+    effective = {
         "site": config.site,
         "title": config.title,
         "levels": {"ok": config.levels.ok, "warning": config.levels.warning},
         "categories": categories,
         "modules": modules,
     }
+    profiles = getattr(config, "availability", None)
+    if profiles:  # only when configured: a configuration without profiles keeps its digest
+        effective["availability"] = [profile.as_dict() for profile in profiles]
+    return effective
 
 
 def to_json(effective: dict) -> str:
