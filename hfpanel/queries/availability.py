@@ -115,7 +115,8 @@ def ar_report(store, start, end, profile: str | None = None, config=None) -> ARR
     start, end = parse_time(start), parse_time(end)
     if start is None or end is None or end <= start:
         raise ValueError("an A/R window needs a start before its end")
-    effective = stored_config.config_at(store, end - pd.Timedelta(microseconds=1))
+    # the configuration of the window's last run; for a window before every run, the latest one
+    effective = stored_config.config_at(store, end - pd.Timedelta(microseconds=1)) or stored_config.config_at(store)
     if config is not None:
         found = list(getattr(config, "availability", []) or [])
         levels_warning = config.levels.warning
@@ -144,3 +145,12 @@ def ar_report(store, start, end, profile: str | None = None, config=None) -> ARR
     run = store.latest_run(end - pd.Timedelta(microseconds=1))
     site = "" if run is None or "site" not in run.index or pd.isna(run["site"]) else str(run["site"])
     return ARReport(site, chosen, names(found), start, end, result, original, recorded)
+
+
+def ar_month(store, month: str, profile: str | None = None, config=None) -> ARReport:
+    """``ar_report`` of a month, cached per store content (every session asking costs one computation)."""
+    from .loaders import cached
+
+    start, end = month_window(month)
+    key = (month, profile or "", getattr(config, "config_hash", ""))
+    return cached("ar_month", store, key, lambda: ar_report(store, start, end, profile, config))

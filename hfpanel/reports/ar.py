@@ -27,10 +27,19 @@ import dataclasses
 import numpy as np
 import pandas as pd
 
+from ..levels import COLORS, CRITICAL, DOWNTIME, NOINFO, OK
 from .profiles import AND, Profile, in_force
 
 UP, UNKNOWN, DOWN, SD, EXCLUDED = 0, 1, 2, 3, 4
 STATE_NAMES = {UP: "up", UNKNOWN: "unknown", DOWN: "down", SD: "scheduled downtime", EXCLUDED: "excluded"}
+#: each state's colour: its level's (excluded: a light grey, to tell it from unknown)
+STATE_COLORS = {
+    "up": COLORS[OK],
+    "down": COLORS[CRITICAL],
+    "unknown": COLORS[NOINFO],
+    "scheduled downtime": COLORS[DOWNTIME],
+    "excluded": "#bdc1c6",
+}
 #: where a state ranks when members combine (EXCLUDED ranks as UNKNOWN)
 RANK = np.array([0, 1, 2, 3, 1])
 #: how long a row holds when the module's configuration does not say (its max_age)
@@ -43,7 +52,7 @@ DAY = np.int64(86_400 * 10**9)
 @dataclasses.dataclass
 class ARResult:
     """``daily``: one row per scope (site, group, module), name and day; ``summary``: the same over the
-    whole window; ``segments``: the site's and groups' states over time (for strips); the downtimes
+    whole window; ``segments``: every scope's states over time (for strips); the downtimes
     and exclusions that were applied."""
 
     daily: pd.DataFrame
@@ -106,11 +115,11 @@ def _for(frame: pd.DataFrame, module: str) -> pd.DataFrame:
     return frame[(scope == "") | (scope == module)]
 
 
-def combine(states: list[np.ndarray], how: str) -> np.ndarray:
+def combine(states: list[np.ndarray], how: str, size: int = 0) -> np.ndarray:
     """Members' states into one at every instant: AND the worst, OR the best; EXCLUDED when that
-    result is unknown only because of exclusions."""
+    result is unknown only because of exclusions. Without members nothing is known."""
     if not states:
-        return np.empty(0, dtype=np.int8)
+        return np.full(size, UNKNOWN, dtype=np.int8)
     stack = np.vstack(states)
     ranks = RANK[stack]
     picked = ranks.max(axis=0) if how == AND else ranks.min(axis=0)
@@ -201,8 +210,7 @@ def compute(
                     **{k: v[i] for k, v in hours.items()},
                 }
             )
-        if scope != "module":
-            segments.append((scope, name, state, mask))
+        segments.append((scope, name, state, mask))
 
     everything = np.ones(len(seg_start), dtype=bool)
     for module in modules:
@@ -215,10 +223,10 @@ def compute(
         label = version.name + (f" from {version.since:%Y-%m-%d}" if version.since.year > 1970 else "")
         group_states = []
         for group in version.groups:
-            state = combine([states[m] for m in group.modules], group.combine)
+            state = combine([states[m] for m in group.modules], group.combine, len(seg_start))
             account("group", group.name, state, mask, label)
             group_states.append(state)
-        account("site", version.name, combine(group_states, version.combine), mask, label)
+        account("site", version.name, combine(group_states, version.combine, len(seg_start)), mask, label)
     daily = pd.DataFrame(out, columns=COLUMNS) if out else _empty_frame(COLUMNS)
     daily = _with_ratios(daily)
     return ARResult(

@@ -17,7 +17,7 @@ from ..clock import parse_time
 from ..durations import parse_duration
 from . import corrections
 
-FORMATS = ("table", "csv", "json")
+FORMATS = ("table", "csv", "json", "pdf")
 
 
 def _report(args):
@@ -63,7 +63,7 @@ def cmd_ar(args) -> int:
     elif args.format == "pdf":
         from .pdf import write_pdf
 
-        _write(args.out, write_binary=lambda path: write_pdf(report, path, store=_open_store(args)))
+        _write(args.out, write_binary=lambda path: write_pdf(report, path))
     else:
         _write(args.out, lambda out: out.write(export.text(report) + "\n"))
     return 0 if not report.result.summary.empty else 1
