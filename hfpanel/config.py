@@ -64,6 +64,8 @@ class Module:
     hosts: list = dataclasses.field(default_factory=list)
     #: what an answer with parts missing means (the module's ``partial:``, else the site's default)
     partial: dict | str | None = None
+    #: labels notification rules may match on (e.g. {team: storage}), besides site/category/module
+    labels: dict = dataclasses.field(default_factory=dict)
 
     def effective_rating(self, collector: Collector | None = None) -> dict | None:
         """The rule that rates this module: the config's ``rating``, else its collector's default
@@ -169,6 +171,13 @@ def _hosts(value) -> list:
     return value
 
 
+def _labels(value) -> dict:
+    value = value or {}
+    if not isinstance(value, dict) or not all(isinstance(v, (str, int, float)) for v in value.values()):
+        raise ValueError("must be a mapping of label -> text, e.g. {team: storage}")
+    return {str(k): str(v) for k, v in value.items()}
+
+
 def _as_is(value):
     return value
 
@@ -220,6 +229,7 @@ MODULE_KEYS = {
     "instruction": Key(_text, "What a shifter should do when the module is not green (default: the collector's).", ""),
     "links": Key(_links, "Links shown next to the module: a list of {title, url}.", []),
     "hosts": Key(_hosts, "Hosts the module watches: in a GOCDB outage the module shows 'downtime'.", []),
+    "labels": Key(_labels, "Labels notification rules can match (e.g. {team: storage}); see docs/events.md.", {}),
 }
 
 
@@ -431,6 +441,7 @@ def _read_module(index: int, raw, reading: _Reading, names: set, categories: set
         links=values["links"] or [],
         hosts=values["hosts"] or [],
         partial=raw["partial"] if "partial" in raw else reading.values["defaults"].get("partial"),
+        labels=values["labels"] or {},
         **durations,
     )
 
