@@ -106,6 +106,8 @@ class SiteConfig:
     notifications: Notifications = dataclasses.field(default_factory=Notifications)
     #: availability profiles (``availability:``, ``hfpanel.reports.profiles``), oldest version first
     availability: list = dataclasses.field(default_factory=list)
+    #: the ``transfers:`` section (``hfpanel.transfers.config.TransfersConfig``), None without one
+    transfers: Any = None
     #: the ``api:`` section (state folder, push limits)
     api: ApiSettings = dataclasses.field(default_factory=ApiSettings)
 
@@ -453,13 +455,13 @@ def _read_modules(raw, reading: _Reading) -> list[Module]:
     return [module for module in modules if module is not None]
 
 
-def _check_transfers(raw, reading: _Reading) -> None:
-    """The ingest daemon's section, checked here too so that one check covers the file (it is read
-    for use by ``hfpanel.transfers.config``)."""
+def _read_transfers(raw, reading: _Reading):
+    """The ingest daemon's section, checked here too so that one check covers the file; kept as
+    ``SiteConfig.transfers`` for the transfer views (the matrix's efficiency levels)."""
     if raw is None:
         return None
     try:
-        parse_transfers(
+        return parse_transfers(
             reading.data,
             source=reading.source,
             need_subscriptions=False,
@@ -504,7 +506,7 @@ SECTIONS: dict[str, Callable[[Any, _Reading], Any]] = {
     "http": _read_http,
     "categories": _read_categories,
     "modules": _read_modules,
-    "transfers": _check_transfers,
+    "transfers": _read_transfers,
     "notifications": _read_notifications,
     "availability": _read_availability,
     "api": _read_api,
@@ -535,6 +537,7 @@ def parse_config(data, source: str = "<config>", path: Path | None = None, text:
         availability=reading.values["availability"],
         api=reading.values["api"],
         config_hash=hashlib.sha256((text or yaml.safe_dump(data, sort_keys=True)).encode()).hexdigest()[:12],
+        transfers=reading.values["transfers"],
     )
 
 

@@ -20,6 +20,7 @@ PAGES = (
     ("availability", "Availability"),
     ("events", "Events"),
     ("whatif", "What if"),
+    ("handover", "Handover"),
 )
 COUNT_LEVELS = (CRITICAL, NOINFO, WARNING, DOWNTIME, OK)
 
