@@ -683,6 +683,41 @@ def demo_config(base_url: str, store: str) -> dict:
         "categories": [dict(c) for c in CATEGORIES],
         "modules": demo_modules(base) + transfer_modules(store),
         "transfers": transfers_section(store),
+        "notifications": notifications_section(store),
+    }
+
+
+def notifications_section(store) -> dict:
+    """Rules a Tier-2 might start with, delivered to a mailbox on disk (``<store>.inbox/messages.jsonl``,
+    :mod:`hfpanel.demo.inbox`): a critical problem that lasts two runs, per category; sources
+    without information for half an hour; the transfer feed. The demo's incidents give a short list
+    (README: "The demo's messages")."""
+    inbox = f"{store}.inbox"
+    return {
+        "base_url": "http://localhost:5006",
+        "receivers": [
+            {"name": "shifters", "command": {"argv": [sys.executable, "-m", "hfpanel.demo.inbox", inbox]}},
+        ],
+        "rules": [
+            {
+                "name": "critical",
+                "match": {"level": ["critical"]},
+                "for": "2 runs",
+                "keep_firing": "30m",
+                "group_by": ["site", "category"],
+                "repeat": "12h",
+                "receivers": ["shifters"],
+            },
+            {
+                "name": "no-information",
+                "match": {"level": ["noinfo"]},
+                "for": "30m",
+                "keep_firing": "30m",
+                "group_by": ["site", "category"],
+                "receivers": ["shifters"],
+            },
+            {"name": "transfer-feed", "match": {"kind": ["feed_silent", "backlog_high"]}, "receivers": ["shifters"]},
+        ],
     }
 
 

@@ -149,17 +149,14 @@ class Notifier:
 
     # -- state --------------------------------------------------------------------------------------
     def snapshot(self) -> dict:
+        alerted = {a.labels.get("module") for a in self.alerts.values()}
         return {
-            "alerts": {k: dataclasses.asdict(a) for k, a in self.alerts.items()},
-            "incidents": {k: dataclasses.asdict(i) for k, i in self.incidents.items()},
+            "alerts": {k: dict(vars(a)) for k, a in self.alerts.items()},
+            "incidents": {k: dict(vars(i)) for k, i in self.incidents.items()},
             "grace": self.grace,
             "downtime": sorted(self.downtime),
             # the latest message of the modules alerts are about (the others' are re-read each run)
-            "texts": {
-                n: t
-                for n, t in self.messages_text.items()
-                if any(a.labels.get("module") == n for a in self.alerts.values())
-            },
+            "texts": {n: t for n, t in self.messages_text.items() if n in alerted},
         }
 
     def restore(self, data: dict | None) -> None:
