@@ -701,11 +701,36 @@ def notifications_section(store) -> dict:
         "rules": [
             {
                 "name": "critical",
-                "match": {"level": ["critical"]},
+                "match": {
+                    "level": ["critical"],
+                    "category": ["availability", "storage", "data_management", "network", "services", "site_status"],
+                },
                 "for": "2 runs",
                 "keep_firing": "30m",
                 "group_by": ["site", "category"],
                 "repeat": "12h",
+                "receivers": ["shifters"],
+            },
+            {
+                # HammerCloud judges its last 4 hours of jobs and the transfer efficiency its last hour:
+                # after a downtime they still count its failures for that long
+                "name": "critical-jobs-and-transfers",
+                "match": {"level": ["critical"], "category": ["compute", "transfers"]},
+                "for": "2 runs",
+                "keep_firing": "30m",
+                "after_downtime": "4h",
+                "group_by": ["site", "category"],
+                "repeat": "12h",
+                "receivers": ["shifters"],
+            },
+            {
+                # a warning that lasts (stuck Rucio rules, a slow CE) is worth a message too
+                "name": "lasting-warning",
+                "match": {"level": ["warning"]},
+                "for": "4h",
+                "keep_firing": "1h",
+                "after_downtime": "4h",
+                "group_by": ["site", "category"],
                 "receivers": ["shifters"],
             },
             {
@@ -717,6 +742,15 @@ def notifications_section(store) -> dict:
                 "receivers": ["shifters"],
             },
             {"name": "transfer-feed", "match": {"kind": ["feed_silent", "backlog_high"]}, "receivers": ["shifters"]},
+        ],
+        # while the storage element is in its scheduled downtime, failing HammerCloud jobs (they read
+        # local data) and transfers are its consequence, not news
+        "inhibit": [
+            {
+                "source": {"category": ["storage", "availability"], "level": ["downtime"]},
+                "target": {"category": ["compute", "transfers"]},
+                "equal": ["site"],
+            }
         ],
     }
 

@@ -469,3 +469,18 @@ def test_ack_and_silence_mistakes_are_one_line(tmp_path, capsys, argv, message):
     err = capsys.readouterr().err
     assert err.startswith(message), err
     assert err.count("\n") == 1
+
+
+def test_inhibit_by_state_a_downtime_mutes_its_consequences(tmp_path):
+    rule_extra = {
+        "extra": {
+            "inhibit": [
+                {"source": {"category": ["storage"], "level": ["downtime"]}, "target": {"category": ["compute"]}}
+            ]
+        }
+    }
+    deriver, notifier = _notifier(tmp_path, {"se": "storage", "hc": "compute", "ce": "availability"}, **rule_extra)
+    said = _step(deriver, notifier, 0, {"se": "ok", "hc": "ok", "ce": "ok"})
+    said += _step(deriver, notifier, 1, {"se": "downtime", "hc": "critical", "ce": "critical"})
+    said += _step(deriver, notifier, 2, {"se": "downtime", "hc": "critical", "ce": "critical"})
+    assert said == [("firing", ["ce"])]  # hc's failure is the SE downtime's consequence; ce's is not
