@@ -141,10 +141,18 @@ def _table(frame: pd.DataFrame, limit: int = DETAIL_ROWS) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>{more}"
 
 
+def inline_bokeh() -> str:
+    """Bokeh's own JavaScript, inline. Not ``INLINE.render()``: once Panel is imported in the process
+    its extensions add ``<script src="static/…">`` tags that a file on disk cannot load."""
+    from bokeh.resources import Resources
+
+    resources = Resources(mode="inline", components=["bokeh", "bokeh-gl"])
+    return "\n".join(f"<script>{code}</script>" for code in resources.js_raw)
+
+
 def page(tables: dict, since, until) -> str:
     """The bundle's one static page (Bokeh's JavaScript inline)."""
     from bokeh.embed import components
-    from bokeh.resources import INLINE
 
     statuses = tables["module_status"]
     categories = tables.get("category_status", pd.DataFrame(columns=["time", "category", "level", "message"]))
@@ -180,7 +188,7 @@ def page(tables: dict, since, until) -> str:
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{_esc(site)} — {_esc(fmt_time(since))} to {_esc(fmt_time(until))}</title>
-{INLINE.render()}
+{inline_bokeh()}
 {script}
 <style>
 body {{ font-family: system-ui, sans-serif; margin: 16px; color: #202124; }}
