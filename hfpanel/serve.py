@@ -103,6 +103,7 @@ def serve(store, config=None, port: int = 5006, address: str = "127.0.0.1", show
     import panel as pn
 
     from apps.availability import build as build_availability
+    from apps.events import build as build_events
     from apps.handover import build as build_handover
     from apps.overview import build
     from apps.plots import build as build_plots
@@ -132,6 +133,7 @@ def serve(store, config=None, port: int = 5006, address: str = "127.0.0.1", show
         "/plots": _page(build_plots, store=store, config=site_config),
         "/transfers": _page(build_transfers, store=store, config=site_config),
         "/availability": _page(build_availability, store=store, config=site_config),
+        "/events": _page(build_events, store=store, config=site_config),
         "/whatif": _page(build_whatif, store=store, config=site_config),
         "/handover": _page(build_handover, store=store, config=site_config),
     }
