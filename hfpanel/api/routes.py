@@ -14,6 +14,8 @@ from collections.abc import Callable
 
 import pandas as pd
 
+from ..auth.access import Viewer
+from ..auth.identity import NOBODY_NEEDED
 from ..queries import feed, history, loaders, status
 from ..queries import transfer_filters as tf
 from ..queries import transfers as tq
@@ -29,17 +31,73 @@ CHANGES_WINDOW = pd.Timedelta(hours=24)
 
 
 class ApiContext:
-    """What a route may ask about: one read-only store and the site configuration (may be None)."""
+    """What a route may ask about: one read-only store, the site configuration (may be None) and
+    the reader (``viewer``: which categories and modules they may see; everything by default)."""
 
-    def __init__(self, store, config=None):
+    def __init__(self, store, config=None, viewer=None):
         self.store = store
         self.config = config
+        self.viewer = viewer if viewer is not None else Viewer(NOBODY_NEEDED)
+
+    def for_viewer(self, viewer) -> ApiContext:
+        return ApiContext(self.store, self.config, viewer)
+
+    @property
+    def restricted(self) -> bool:
+        return not self.viewer.sees_everything
+
+    def module_categories(self) -> dict[str, str]:
+        """module -> category, from the configuration and the store's latest rows."""
+        found = {}
+        frame = loaders.status_at(self.store)
+        if not frame.empty:
+            found.update(zip(frame["module"], frame["category"]))
+        if self.config is not None:
+            found.update({m.name: m.category for m in self.config.modules})
+        return found
+
+    def visible(self, module: str, category: str | None = None) -> bool:
+        if not self.restricted:
+            return True
+        category = category if category is not None else self.module_categories().get(module)
+        return self.viewer.module(module, category)
 
     def modules(self) -> list[str]:
-        return loaders.module_names(self.store, self.config)
+        names = loaders.module_names(self.store, self.config)
+        if not self.restricted:
+            return names
+        categories = self.module_categories()
+        return [n for n in names if self.viewer.module(n, categories.get(n))]
+
+    def only_visible(self, frame: pd.DataFrame, column: str = "module") -> pd.DataFrame:
+        """The rows of ``frame`` about modules the reader may see."""
+        if not self.restricted or frame.empty:
+            return frame
+        categories = self.module_categories()
+        keep = [
+            self.viewer.module(m, c if isinstance(c, str) else categories.get(m))
+            for m, c in zip(frame[column], frame["category"] if "category" in frame.columns else [None] * len(frame))
+        ]
+        return frame[keep]
+
+    def visible_categories(self, modules: pd.DataFrame) -> set | None:
+        """The categories the reader sees (None: all): those of their modules, if their rules let them."""
+        if not self.restricted:
+            return None
+        names = set(modules["category"]) | ({c.name for c in self.config.categories} if self.config else set())
+        return {
+            c for c in names if self.viewer.category(c) and (c in set(modules["category"]) or not self._hidden_in(c))
+        }
+
+    def _hidden_in(self, category: str) -> bool:
+        return any(c == category and not self.visible(m, c) for m, c in self.module_categories().items())
 
     def categories(self) -> list[str]:
-        return list(status.category_frame(self.store, None, self.config)["category"])
+        modules = self.only_visible(status.module_frame(self.store, None, self.config))
+        frame = status.category_frame(
+            self.store, None, self.config, modules=modules, categories=self.visible_categories(modules)
+        )
+        return list(frame["category"])
 
     def tables(self) -> list[str]:
         names = history.detail_table_names(self.store)
@@ -123,14 +181,23 @@ RUN_COLUMNS = list(s.COMPONENTS["Run"]["properties"])
 CHANGE_COLUMNS = list(s.COMPONENTS["LevelChange"]["properties"])
 
 
+def _module_frame(call: Call, at) -> pd.DataFrame:
+    """Every module the reader may see, as ``queries.status`` answers (internal columns kept)."""
+    return call.context.only_visible(status.module_frame(call.context.store, at, call.context.config))
+
+
 def _modules(call: Call, at) -> pd.DataFrame:
-    frame = status.module_frame(call.context.store, at, call.context.config)
+    frame = _module_frame(call, at)
     frame = frame.assign(stale=frame["is_stale"].astype(bool), since_exact=frame["since_exact"].astype(bool))
     return frame[MODULE_COLUMNS]
 
 
 def _categories(call: Call, at, modules=None) -> pd.DataFrame:
-    return status.category_frame(call.context.store, at, call.context.config, modules=modules)[CATEGORY_COLUMNS]
+    """Each category the reader sees, rolled up from the modules they see when some are hidden."""
+    modules = modules if modules is not None else _module_frame(call, at)
+    visible = call.context.visible_categories(modules)
+    frame = status.category_frame(call.context.store, at, call.context.config, modules=modules, categories=visible)
+    return frame[CATEGORY_COLUMNS]
 
 
 def _pin_at(call: Call) -> tuple[pd.Timestamp | None, dict]:
@@ -161,7 +228,7 @@ def answer_site(call: Call) -> dict:
     site, title = call.context.site()
     run = _run(call.context, None)
     modules = _modules(call, None)
-    categories = _categories(call, None, modules=status.module_frame(call.context.store, None, call.context.config))
+    categories = _categories(call, None)
     counts = modules["level"].value_counts()
     described = {c.name: c.description for c in call.context.config.categories} if call.context.config else {}
     return {
@@ -182,8 +249,7 @@ def answer_site(call: Call) -> dict:
 def answer_status(call: Call) -> dict:
     at = call.args.get("at")
     run = _run(call.context, at)
-    frame = status.module_frame(call.context.store, at, call.context.config)
-    categories = _categories(call, at, modules=frame)
+    categories = _categories(call, at)
     modules = _modules(call, at)
     counts = modules["level"].value_counts()
     return {
@@ -205,7 +271,7 @@ def answer_category(call: Call) -> dict:
     at = call.args.get("at")
     name = call.args["category"]
     modules = _modules(call, at)
-    categories = _categories(call, at, modules=status.module_frame(call.context.store, at, call.context.config))
+    categories = _categories(call, at)
     row = categories[categories["category"] == name]
     if row.empty:
         raise ApiError(404, f"no category {name!r} at {rfc3339(at) or 'now'}")
@@ -299,6 +365,8 @@ def answer_runs(call: Call) -> Table:
     for column in RUN_COLUMNS:
         if column not in frame.columns:
             frame = frame.assign(**{column: None})
+    if call.context.restricted:  # the site-wide counts would tell about modules the reader may not see
+        frame = frame.assign(**{c: None for c in ("modules", "ok", "warning", "critical", "noinfo")})
     return Table(
         frame[RUN_COLUMNS],
         RUN_COLUMNS,
@@ -311,7 +379,7 @@ def answer_runs(call: Call) -> Table:
 def answer_changes(call: Call) -> Table:
     since, until = _window(call, CHANGES_WINDOW)
     frame = (
-        history.level_changes(call.context.store, since, until)
+        call.context.only_visible(history.level_changes(call.context.store, since, until))
         if until is not None
         else pd.DataFrame(columns=CHANGE_COLUMNS)
     )
@@ -325,7 +393,13 @@ def answer_changes(call: Call) -> Table:
 
 def answer_feed(call: Call) -> dict:
     try:
-        answer = feed.feed(call.context.store, call.context.config, call.args.get("since_run"), call.args.get("at"))
+        answer = feed.feed(
+            call.context.store,
+            call.context.config,
+            call.args.get("since_run"),
+            call.args.get("at"),
+            visible=call.context if call.context.restricted else None,
+        )
     except feed.UnknownRun as error:
         raise ApiError(404, str(error)) from None
     answer["time"] = rfc3339(answer["time"])
@@ -348,6 +422,8 @@ TRANSFER_VIEWS = {
 
 def answer_transfers(call: Call) -> Table:
     view = call.args["view"]
+    if not call.context.viewer.page("transfers"):
+        raise ApiError(403, "the transfer statistics are not open to you (auth.access: page transfers)")
     question, columns, _ = TRANSFER_VIEWS[view]
     try:
         filters = tf.make_filters(
