@@ -27,6 +27,7 @@ from .auth.settings import AuthSettings, parse_auth
 from .collector import Collector, collector_class
 from .config_error import ConfigError
 from .durations import parse_duration
+from .events.config import Notifications, parse_notifications
 from .levels import Levels
 from .rating import PartialPolicy, check_rating, check_rollup
 from .reports.profiles import parse_profiles
@@ -100,6 +101,8 @@ class SiteConfig:
     categories: list[Category]
     modules: list[Module]
     config_hash: str
+    #: the ``notifications:`` section: how events are derived, rules, receivers (hfpanel.events)
+    notifications: Notifications = dataclasses.field(default_factory=Notifications)
     #: availability profiles (``availability:``, ``hfpanel.reports.profiles``), oldest version first
     availability: list = dataclasses.field(default_factory=list)
     #: the ``api:`` section (state folder, push limits)
@@ -459,6 +462,12 @@ def _check_transfers(raw, reading: _Reading) -> None:
     return None
 
 
+def _read_notifications(raw, reading: _Reading) -> Notifications:
+    """Events, rules and receivers (hfpanel/events/config.py reads them; module names are checked)."""
+    modules = {m.name: m for m in reading.values.get("modules") or []}
+    return parse_notifications(raw, reading.problems.add, modules)
+
+
 def _read_availability(raw, reading: _Reading) -> list:
     """Availability profiles: groups of modules or categories, AND/OR, dated (hfpanel.reports.profiles)."""
     modules = {m.name: m.category for m in reading.values.get("modules") or []}
@@ -497,6 +506,7 @@ SECTIONS: dict[str, Callable[[Any, _Reading], Any]] = {
     "categories": _read_categories,
     "modules": _read_modules,
     "transfers": _check_transfers,
+    "notifications": _read_notifications,
     "availability": _read_availability,
     "api": _read_api,
     "auth": _read_auth,
@@ -523,6 +533,7 @@ def parse_config(data, source: str = "<config>", path: Path | None = None, text:
         levels=reading.values["levels"],
         categories=reading.values["categories"],
         modules=reading.values["modules"],
+        notifications=reading.values["notifications"],
         availability=reading.values["availability"],
         api=reading.values["api"],
         auth=reading.values["auth"],

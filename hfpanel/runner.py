@@ -21,6 +21,8 @@ from .collector import ParseResult, SourceError
 from .config import Module, SiteConfig
 from .downtime import DOWNTIME_COLLECTOR, downtime_reason, ongoing_outages
 from .durations import format_duration
+from .events.derive import ModuleRow, RunView
+from .events.engine import EventEngine
 from .levels import DOWNTIME, NOINFO_STATUS, OK
 from .rating import is_downtime_rollup, partial, rate, rollup
 from .store import Store, StoreWriter
@@ -155,6 +157,8 @@ class Runner:
         self._effective = stored_config.effective_config(config)
         self._digest = stored_config.digest(self._effective)
         self._stored_digests: set[str] | None = None
+        #: derives each run's events, committed with the run (hfpanel.events)
+        self.events = EventEngine(config)
 
     def due(self, previous: pd.DataFrame, now: pd.Timestamp) -> list[Module]:
         return [
@@ -238,7 +242,13 @@ class Runner:
         )
         if self._digest not in self._known_digests(writer):
             tables[stored_config.TABLE] = stored_config.config_row(self._effective, now)
-        writer.write(tables)  # one atomic commit: runs is visible together with everything else
+        event_tables, state = self.events.after_run(writer, self._run_view(run_id, now, statuses, categories, outcomes))
+        tables.update(event_tables)
+        try:
+            writer.write(tables, state=state)  # one atomic commit: runs, events and all visible together
+        except BaseException:
+            self.events.reset()  # its state ran ahead of the store
+            raise
         self._stored_digests.add(self._digest)
         self._state = merged
         return RunSummary(run_id, now, statuses, categories, _time.monotonic() - wall_start)
@@ -251,6 +261,25 @@ class Runner:
                 with Store(writer.root) as store:
                     self._stored_digests = stored_config.stored_digests(store)
         return self._stored_digests
+
+    def _run_view(self, run_id, now, statuses, categories, outcomes) -> RunView:
+        """The run as event derivation reads it: module rows, category levels, metrics, keyed rows."""
+        keyed = self.events.deriver.row_keys()
+        rows = {}
+        for o in outcomes:
+            if o.result is None or o.status < 0 or o.module.name not in keyed:
+                continue
+            for table, columns in keyed[o.module.name].items():
+                if table in o.result.tables:
+                    rows[(o.module.name, table)] = self.events.deriver.keys_of(o.result.tables[table], columns)
+        return RunView(
+            run_id=run_id,
+            time=now,
+            modules=[ModuleRow(r.module, r.category, r.level, bool(r.stale), r.message) for r in statuses.itertuples()],
+            categories=dict(zip(categories["category"], categories["level"])) if not categories.empty else {},
+            metrics={(o.module.name, k): float(v) for o in outcomes if o.result for k, v in o.result.metrics.items()},
+            rows=rows,
+        )
 
     # -- building the tables ----------------------------------------------------------------
     def _previous(self, writer: StoreWriter, now) -> pd.DataFrame:
