@@ -16,6 +16,8 @@ import pandas as pd
 
 from ..auth.access import Viewer
 from ..auth.identity import NOBODY_NEEDED
+from ..events.model import COLUMNS as EVENT_COLUMNS
+from ..queries import events as event_queries
 from ..queries import feed, history, loaders, status
 from ..queries import transfer_filters as tf
 from ..queries import transfers as tq
@@ -91,6 +93,16 @@ class ApiContext:
 
     def _hidden_in(self, category: str) -> bool:
         return any(c == category and not self.visible(m, c) for m, c in self.module_categories().items())
+
+    def only_visible_events(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """Events about modules and categories the reader may see (site-wide events stay)."""
+        if not self.restricted or frame.empty:
+            return frame
+        keep = [
+            (self.viewer.module(m, c or None) if m else (self.viewer.category(c) if c else True))
+            for m, c in zip(frame["module"].fillna(""), frame["category"].fillna(""))
+        ]
+        return frame[keep]
 
     def categories(self) -> list[str]:
         modules = self.only_visible(status.module_frame(self.store, None, self.config))
@@ -409,6 +421,28 @@ def answer_feed(call: Call) -> dict:
     return answer
 
 
+def answer_events(call: Call) -> Table:
+    since, until = _window(call, CHANGES_WINDOW)
+    frame = pd.DataFrame(columns=list(EVENT_COLUMNS))
+    if until is not None:
+        frame = event_queries.events(
+            call.context.store,
+            since,
+            until,
+            module=call.args.get("module"),
+            kind=call.args.get("kind"),
+            category=call.args.get("category"),
+            levels=call.args.get("level"),
+        )
+        frame = call.context.only_visible_events(frame)
+    return Table(
+        frame[list(EVENT_COLUMNS)],
+        list(EVENT_COLUMNS),
+        {"since": rfc3339(since), "until": rfc3339(until)},
+        pin={"since": rfc3339(since), "until": rfc3339(until)},
+    )
+
+
 #: view -> (question, the columns it answers, what it is)
 TRANSFER_VIEWS = {
     "matrix": (tq.matrix, tq.MATRIX_COLUMNS, "source site × destination site: counts, efficiency, throughput"),
@@ -594,6 +628,23 @@ ROUTES: list[Route] = [
         s.table_answer(s.ref("LevelChange"), WINDOW_META),
         params=(SINCE, UNTIL),
         table=True,
+    ),
+    Route(
+        "/events",
+        "events",
+        "What changed, as derived after each run (level changes, staleness, rows, metric jumps, …; docs/events.md).",
+        answer_events,
+        s.table_answer(s.ref("Event"), WINDOW_META),
+        params=(
+            SINCE,
+            UNTIL,
+            Param("module", "Only this module's events."),
+            Param("category", "Only this category's events."),
+            Param("kind", "Only events of this kind, e.g. level_changed."),
+            Param("level", "Only events leaving the subject at this level.", "name", choices=tuple(s.LEVELS)),
+        ),
+        table=True,
+        description="Default window: the 24 hours before the latest run.",
     ),
     Route(
         "/feed",

@@ -142,6 +142,25 @@ COMPONENTS = {
         "description": "One row of a transfer view (columns per view; see the view's description).",
         "additionalProperties": True,
     },
+    "Event": obj(
+        {
+            "event_id": STR,
+            "run_id": NSTR,
+            "time": TIME,
+            "site": NSTR,
+            "category": NSTR,
+            "module": NSTR,
+            "subject": STR,
+            "kind": STR,
+            "level": NSTR,
+            "before": NSTR,
+            "after": NSTR,
+            "value": NNUM,
+            "text": NSTR,
+            "labels": NSTR,
+        },
+        description="One event (docs/events.md): what changed, when, about what.",
+    ),
     "Link": obj({"title": STR, "url": STR}, required=["url"], extra=True),
 }
 

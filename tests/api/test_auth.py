@@ -107,6 +107,9 @@ def test_a_signed_in_person_sees_what_their_groups_open_and_no_more(secured):
     assert {c["module"] for c in feed["changes"]} <= seen_bob and feed["level"] != "critical"
     assert all(r["critical"] is None for r in bob.get(f"{url}/api/v1/runs", timeout=30).json()["rows"])
     assert {c["module"] for c in bob.get(f"{url}/api/v1/changes", timeout=30).json()["rows"]} <= seen_bob
+    bob_events = bob.get(f"{url}/api/v1/events", params={"since": "2000-01-01"}, timeout=30).json()["rows"]
+    assert bob_events and {e["module"] for e in bob_events if e["module"]} <= seen_bob
+    assert "category/storage" not in {e["subject"] for e in bob_events}
     document = bob.get(f"{url}/api/v1/openapi.json", timeout=30).json()
     assert "sam_ce" not in document["paths"]["/modules/{module}"]["get"]["parameters"][0]["schema"]["enum"]
     assert bob.get(f"{url}/api/v1/transfers/matrix", timeout=30).status_code == 403
