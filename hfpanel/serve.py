@@ -3,7 +3,8 @@
 The root URL ``/`` is the overview; the view is in the query (``/?time=2026-11-20T14:00:00&module=sam_ce``).
 ``/plots`` is the analyst's plot builder, its settings in the query too; ``/transfers`` the FTS and
 XRootD transfer views (filters in the query); ``/availability`` the month's availability and
-reliability (``?month=2026-11``); ``/whatif`` stored history beside a re-rating. ``/api/v1/`` is the JSON/CSV API (``hfpanel.api``) on the same port.
+reliability (``?month=2026-11``); ``/whatif`` stored history beside a re-rating;
+``/handover`` the shift handover. ``/api/v1/`` is the JSON/CSV API (``hfpanel.api``) on the same port.
 """
 
 from __future__ import annotations
@@ -124,6 +125,8 @@ def app_options(store, site_config, port: int, address: str) -> tuple[dict, dict
     """The pages and the ``pn.serve`` options of ``hfpanel serve`` (the API, the sign-in, exact
     WebSocket origins); ``AuthRefused`` when the configuration must not be served as it is."""
     from apps.availability import build as build_availability
+    from apps.events import build as build_events
+    from apps.handover import build as build_handover
     from apps.overview import build
     from apps.plots import build as build_plots
     from apps.transfers import build as build_transfers
@@ -137,7 +140,9 @@ def app_options(store, site_config, port: int, address: str) -> tuple[dict, dict
         "/plots": _page(build_plots, store=store, config=site_config),
         "/transfers": _page(build_transfers, store=store, config=site_config),
         "/availability": _page(build_availability, store=store, config=site_config),
+        "/events": _page(build_events, store=store, config=site_config),
         "/whatif": _page(build_whatif, store=store, config=site_config),
+        "/handover": _page(build_handover, store=store, config=site_config),
     }
     options = {
         "port": port,

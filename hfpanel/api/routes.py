@@ -104,6 +104,20 @@ class ApiContext:
         ]
         return frame[keep]
 
+    def only_visible_incidents(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """Incidents whose category and every module named in them the reader may see."""
+        if not self.restricted or frame.empty:
+            return frame
+        hidden = [m for m, c in self.module_categories().items() if not self.viewer.module(m, c)]
+        keep = []
+        for category, subjects, alerts in zip(frame["category"].fillna(""), frame["subjects"], frame["alerts"]):
+            text = f"{subjects} {alerts}"
+            keep.append(
+                (not category or self.viewer.category(category))
+                and not any(f"module/{m}" in text or f"/{m}/" in text for m in hidden)
+            )
+        return frame[keep]
+
     def categories(self) -> list[str]:
         modules = self.only_visible(status.module_frame(self.store, None, self.config))
         frame = status.category_frame(
@@ -443,6 +457,16 @@ def answer_events(call: Call) -> Table:
     )
 
 
+def answer_incidents(call: Call) -> Table:
+    from ..events.tables import INCIDENT_COLUMNS
+
+    frame = event_queries.incidents(
+        call.context.store, include_resolved=call.args.get("state") == "all", since=call.args.get("since")
+    )
+    frame = call.context.only_visible_incidents(frame)
+    return Table(frame, list(INCIDENT_COLUMNS), {"state": call.args.get("state") or "open"})
+
+
 #: view -> (question, the columns it answers, what it is)
 TRANSFER_VIEWS = {
     "matrix": (tq.matrix, tq.MATRIX_COLUMNS, "source site × destination site: counts, efficiency, throughput"),
@@ -645,6 +669,18 @@ ROUTES: list[Route] = [
         ),
         table=True,
         description="Default window: the 24 hours before the latest run.",
+    ),
+    Route(
+        "/incidents",
+        "incidents",
+        "Incidents (events grouped by the notification rules): open ones, or all opened since a time.",
+        answer_incidents,
+        s.table_answer(s.ref("Incident"), {"state": s.STR}),
+        params=(
+            Param("state", "open (default) or all (resolved ones too).", "name", choices=("open", "all")),
+            Param("since", "With state=all: only incidents opened since this time.", "time"),
+        ),
+        table=True,
     ),
     Route(
         "/feed",

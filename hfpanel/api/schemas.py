@@ -161,6 +161,14 @@ COMPONENTS = {
         },
         description="One event (docs/events.md): what changed, when, about what.",
     ),
+    "Incident": {
+        "type": "object",
+        "description": "An incident's latest version (hfpanel.events: rule, status, level, opened, resolved, "
+        "acknowledgement, the alerts and subjects it groups).",
+        "properties": {"incident_id": STR, "status": STR, "opened": NTIME, "resolved": NTIME, "level": NSTR},
+        "required": ["incident_id", "status"],
+        "additionalProperties": True,
+    },
     "Link": obj({"title": STR, "url": STR}, required=["url"], extra=True),
 }
 

@@ -18,7 +18,9 @@ PAGES = (
     ("plots", "Plots"),
     ("transfers", "Transfers"),
     ("availability", "Availability"),
+    ("events", "Events"),
     ("whatif", "What if"),
+    ("handover", "Handover"),
 )
 COUNT_LEVELS = (CRITICAL, NOINFO, WARNING, DOWNTIME, OK)
 
