@@ -32,12 +32,9 @@ def day_of(t: int) -> str:
     return time.strftime("%Y-%m-%d", time.gmtime(int(t) - int(t) % DAY))
 
 
-def parts_by_day(manifest: dict, table: str) -> dict[str, list[str]]:
+def parts_by_day(manifest, table: str) -> dict[str, list[str]]:
     """The table's part paths (relative to the store) per ``YYYY-MM-DD`` day."""
-    days: dict[str, list[str]] = {}
-    for part in manifest["tables"].get(table, []):
-        days.setdefault(part.split("/")[1][4:], []).append(part)
-    return days
+    return manifest.parts_by_day(table)
 
 
 def retention_days(value) -> int:
