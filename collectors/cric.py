@@ -7,7 +7,8 @@ type ``cms`` and ``facility``), ``site_names`` (``preset=site-names``: site_name
 ``cms``/``psn``/``phedex``, or ``preset=data-processing``: phedex_name/psn_name) or
 ``atlas_ddmendpoints`` (``/api/atlas/ddmendpoint/query/?json``; rows of type ``rse`` with endpoint and,
 where a URL gives one, host). Table ``topology``: one row per (site, type, name). :func:`site_of`
-maps a host, URL or name onto a site with it.
+maps a host, URL or name onto a site with it. A malformed record (no name; a table row of the wrong
+length or holding a value that is not a name) is missing, named, and the rest is the topology.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import pandas as pd
 import param
 
 from hfpanel.collector import ParseResult
-from hfpanel.cric import COLUMNS, KINDS
+from hfpanel.cric import COLUMNS, KINDS, read
 from hfpanel.http import HttpCollector
 from hfpanel.tabular import load_json
 from hfpanel.topology import site_of  # noqa: F401  (re-exported: the helper lives with the runner)
@@ -40,7 +41,7 @@ class CricTopologyCollector(HttpCollector):
     )
 
     def parse(self, payload: bytes) -> ParseResult:
-        rows = KINDS[self.kind](load_json(payload))
+        rows, missing, expected = read(self.kind, load_json(payload))
         table = pd.DataFrame(rows, columns=COLUMNS).drop_duplicates(["site", "type", "name"], ignore_index=True)
         table["tier"] = table["tier"].astype("Int64")
         sites = table["site"].nunique()
@@ -48,4 +49,6 @@ class CricTopologyCollector(HttpCollector):
             tables={"topology": table},
             metrics={"sites": float(sites), "rows": float(len(table))},
             message=f"{sites} sites, {len(table)} names",
+            missing=missing,
+            expected=expected,
         )

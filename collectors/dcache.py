@@ -4,15 +4,21 @@ A disabled or full pool makes files unreadable or uploads fail long before the s
 notice, and the group totals (``/poolgroups/<g>/usage``) hide a single bad pool; so this collector
 asks each pool. ``fetch()`` reads ``GET /api/v1/pools`` (objects, or a plain list of names from old
 dCache; skipped when ``pools`` is given), then ``/api/v1/pools/<pool>/usage`` one pool after the
-other (gentle on the frontend), and returns one document ``{"pools": [...], "usage": {pool: doc}}``
-so that ``parse()`` stays pure. Pool usage needs the frontend's admin role: the X.509 certificate
-(``cert``/``key``) or token must map to it, and a 403 says so.
+other (gentle on the frontend), and returns one document ``{"pools": [...], "usage": {pool: doc},
+"failed": {pool: reason}}`` so that ``parse()`` stays pure. Pool usage needs the frontend's admin
+role: the X.509 certificate (``cert``/``key``) or token must map to it, and a 401/403 fails the
+module with that reason. Any other failure of one pool (HTTP 500, a timeout, a malformed answer)
+is that pool missing: the others are rated, the pool is named, and the module's ``partial`` policy
+decides what the gap costs (at most warning by default; no information when over half are missing).
 
 ``used_fraction`` counts removable (cached) bytes as free, since dCache evicts them on demand: a
 cache pool full of removable replicas works as intended. ``health`` is 1.0 for a fine pool, 0.5 for
-a full or read-only one (``disabled(store,...)`` still serves reads), 0.0 for a pool that serves no
-reads (``fetch`` or ``dead`` disabled, or no details). The default rating is the weakest link of
-``health``, labelled by pool: the message names the pool to act on, which a count would not.
+a full or read-only one (``disabled(store,...)`` still serves reads), for an enabled pool whose
+space is unknown (no total or free bytes, or a total of 0: nobody can say it has room) and for
+one whose movers are saturated (every mover active, ``saturated_queue`` or more transfers queued:
+clients wait), 0.0 for a pool that serves no reads (``fetch`` or ``dead`` disabled, or no
+details). ``problem`` says which. The default rating is the weakest link of ``health``, labelled
+by pool: the message names the pool to act on, which a count would not.
 """
 
 from __future__ import annotations
@@ -23,8 +29,8 @@ from urllib.parse import quote
 import pandas as pd
 import param
 
-from hfpanel.collector import ParseResult, SourceError
-from hfpanel.http import HttpCollector
+from hfpanel.collector import ParseResult, SourceError, each
+from hfpanel.http import HttpCollector, redact_url
 from hfpanel.tabular import kind_of, load_json
 
 SPACE = ("total", "free", "precious", "removable")
@@ -89,6 +95,14 @@ class DCachePoolsCollector(HttpCollector):
         bounds=(0, 1),
         doc=("A pool whose used fraction (removable bytes count as free) reaches this is full."),
     )
+    saturated_queue = param.Integer(
+        default=1,
+        bounds=(1, None),
+        doc=(
+            "A pool whose movers are all active (active >= maxActive) with at least this many transfers queued is "
+            "saturated (warning)."
+        ),
+    )
 
     def _get(self, path: str, what: str):
         with self.param.update(url=self.url.rstrip("/") + path):
@@ -103,14 +117,22 @@ class DCachePoolsCollector(HttpCollector):
                 raise
 
     def fetch(self) -> bytes:
+        """The listing and every pool's usage; a pool whose request fails is kept in ``failed`` with
+        its reason (``parse`` reports it missing) -- except a refused credential, which is no pool's
+        fault and fails the module."""
         if not self.url:
             raise SourceError("no url configured (the frontend, e.g. https://dcache.example.org:3880)")
         listing = self.pools or self._get("/api/v1/pools", "the pool list")
-        usage = {
-            name: self._get(f"/api/v1/pools/{quote(name, safe='')}/usage", f"the usage of pool {name}")
-            for name in _names(listing)
-        }
-        return json.dumps({"pools": listing, "usage": usage}).encode("utf-8")
+        usage, failed = {}, {}
+        for name in _names(listing):
+            path = f"/api/v1/pools/{quote(name, safe='')}/usage"
+            try:
+                usage[name] = self._get(path, f"the usage of pool {name}")
+            except SourceError as error:
+                if str(error).startswith(("HTTP 401", "HTTP 403")):
+                    raise
+                failed[name] = str(error).replace(f" from {redact_url(self.url.rstrip('/') + path)}", "")
+        return json.dumps({"pools": listing, "usage": usage, "failed": failed}).encode("utf-8")
 
     def parse(self, payload: bytes) -> ParseResult:
         doc = _checked(load_json(payload), "the pools")
@@ -118,9 +140,15 @@ class DCachePoolsCollector(HttpCollector):
             raise SourceError("not a dcache_pools payload (expected {pools, usage} as written by fetch())")
         names = _names(doc["pools"])
         groups = {p["name"]: p.get("groups") for p in doc["pools"] if isinstance(p, dict)}
-        rows = []
-        for pool in names:
-            usage = _checked(doc["usage"].get(pool), f"the usage of pool {pool}")
+        failed = doc.get("failed") or {}
+
+        def read(pool: str) -> dict:
+            """One pool's row; a pool that did not answer, or answered nonsense, is missing (SourceError)."""
+            if pool in failed:
+                raise SourceError(str(failed[pool]))
+            if pool not in doc["usage"]:
+                raise SourceError("no usage in the payload")
+            usage = _checked(doc["usage"][pool], f"the usage of pool {pool}")
             if not isinstance(usage, dict) or not isinstance(usage.get("poolData"), dict):
                 raise SourceError(f"usage of pool {pool} has no poolData (not a dCache PoolInfo document)")
             data = usage["poolData"]
@@ -136,24 +164,24 @@ class DCachePoolsCollector(HttpCollector):
                 doc = _object(cost.get(name), pool, f"costData.{name}")
                 return _number(doc.get(key), pool, f"costData.{name}.{key}")
 
-            rows.append(
-                {
-                    "pool": pool,
-                    "groups": ", ".join(data.get("poolGroups") or groups.get(pool) or []),
-                    "mode": mode,
-                    "enabled": mode == "enabled",
-                    **{f"{k}_bytes": space[k] for k in SPACE},
-                    "used_fraction": (space["total"] - space["free"] - space["removable"]) / space["total"]
-                    if space["total"] > 0
-                    else float("nan"),
-                    "movers_active": queue("mover", "active"),
-                    "movers_max": queue("mover", "maxActive"),
-                    "movers_queued": queue("mover", "queued"),
-                    "restore_queued": queue("restore", "queued"),
-                    "store_queued": queue("store", "queued"),
-                    "status_message": details.get("poolStatusMessage") or "",
-                }
-            )
+            return {
+                "pool": pool,
+                "groups": ", ".join(data.get("poolGroups") or groups.get(pool) or []),
+                "mode": mode,
+                "enabled": mode == "enabled",
+                **{f"{k}_bytes": space[k] for k in SPACE},
+                "used_fraction": (space["total"] - space["free"] - space["removable"]) / space["total"]
+                if space["total"] > 0
+                else float("nan"),
+                "movers_active": queue("mover", "active"),
+                "movers_max": queue("mover", "maxActive"),
+                "movers_queued": queue("mover", "queued"),
+                "restore_queued": queue("restore", "queued"),
+                "store_queued": queue("store", "queued"),
+                "status_message": details.get("poolStatusMessage") or "",
+            }
+
+        rows, missing = each(names, read, "pool", key=lambda _, pool: pool)
         pools = pd.DataFrame(rows)
         counts = [f"{k}_bytes" for k in SPACE] + [
             "movers_active",
@@ -163,18 +191,58 @@ class DCachePoolsCollector(HttpCollector):
             "store_queued",
         ]
         pools[counts] = pools[counts].round().astype("Int64")
-        full = pools["used_fraction"] >= self.full_fraction
+        full = (pools["used_fraction"] >= self.full_fraction).fillna(False)
+        # no total, no free, or a total of zero: nobody can say the pool has room, so it is not "fine"
+        unknown = (pools["total_bytes"].isna() | pools["free_bytes"].isna() | (pools["total_bytes"] <= 0)).astype(bool)
+        busy = pools["movers_max"].gt(0) & pools["movers_active"].ge(pools["movers_max"])
+        saturated = (busy & pools["movers_queued"].ge(self.saturated_queue)).fillna(False).astype(bool)
         no_reads = pools["mode"].str.contains(r"fetch|dead|unknown", regex=True)
+        enabled = pools["enabled"].astype(bool)
         pools["health"] = 1.0
-        pools.loc[full | ~pools["enabled"], "health"] = 0.5
-        pools.loc[no_reads & ~pools["enabled"], "health"] = 0.0
+        pools.loc[full | ~enabled | (unknown & enabled) | saturated, "health"] = 0.5
+        pools.loc[no_reads & ~enabled, "health"] = 0.0
+        pools["problem"] = [
+            "; ".join(
+                text
+                for text, bad in (
+                    (f"not enabled: {m}", not e),
+                    (f"full ({u:.0%} used)", f),
+                    ("space unknown (no total or free bytes, or a total of 0)", k and e),
+                    (f"movers saturated ({a}/{x} active, {q} queued)", sat),
+                )
+                if bad
+            )
+            for m, e, u, f, k, sat, a, x, q in zip(
+                pools["mode"],
+                enabled,
+                pools["used_fraction"],
+                full,
+                unknown,
+                saturated,
+                pools["movers_active"],
+                pools["movers_max"],
+                pools["movers_queued"],
+            )
+        ]
         queued = pools[["movers_queued", "restore_queued", "store_queued"]].sum().sum()
         metrics = {
             "pools": len(pools),
-            "disabled": int((~pools["enabled"]).sum()),
+            "disabled": int((~enabled).sum()),
             "full": int(full.sum()),
+            "space_unknown": int((unknown & enabled).sum()),
+            "saturated": int(saturated.sum()),
             "free_bytes": pools["free_bytes"].sum(),
             "queued": queued,
         }
-        message = f"{metrics['disabled']} of {len(pools)} pools disabled, {metrics['full']} full"
-        return ParseResult(tables={"pools": pools}, metrics={k: float(v) for k, v in metrics.items()}, message=message)
+        message = f"{metrics['disabled']} of {len(pools)} pools disabled, {metrics['full']} full" + "".join(
+            f", {metrics[key]} {text}"
+            for key, text in (("saturated", "with saturated movers"), ("space_unknown", "with unknown space"))
+            if metrics[key]
+        )
+        return ParseResult(
+            tables={"pools": pools},
+            metrics={k: float(v) for k, v in metrics.items()},
+            message=message,
+            missing=missing,
+            expected={"pool": len(names)},
+        )

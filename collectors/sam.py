@@ -8,7 +8,9 @@ metric), ``services`` (worst status per host x flavour, failing metrics named; t
 ``host`` labels let the runner match GOCDB downtimes) and ``availability`` (OK among
 OK/WARNING/CRITICAL runs in the window, per site and per host). A service with an UNKNOWN test is
 UNKNOWN unless another test is WARNING or CRITICAL. Metrics: ``critical``, ``warning``, ``ok``,
-``unknown`` (services) and ``availability``.
+``unknown`` (services) and ``availability``. An answer whose search shards partly failed, or that
+timed out on the server, is rated on the hits that came and says which shards are missing; one
+unreadable result is that result missing, named by its path (``hfpanel.rating.partial``).
 """
 
 from __future__ import annotations
@@ -18,8 +20,9 @@ import math
 import pandas as pd
 import param
 
-from hfpanel.collector import ParseResult, SourceError
+from hfpanel.collector import Missing, ParseResult, SourceError
 from hfpanel.monit import MonitCollector, any_of, msearch_hits, quote, typed
+from hfpanel.rating.partial import summary
 
 STATUSES = ("OK", "WARNING", "CRITICAL", "UNKNOWN")
 RANK = {"OK": 0, "UNKNOWN": 1, "WARNING": 2, "CRITICAL": 3}  # worst last
@@ -117,8 +120,8 @@ class SamCollector(MonitCollector):
         return " AND ".join([f"data.vo:{quote(self.vo)}"] + [term for term, wanted in terms if wanted])
 
     def parse(self, payload: bytes) -> ParseResult:
-        rows = []
-        for where, hits in msearch_hits(payload):
+        rows, missing, found = [], [], msearch_hits(payload)
+        for where, hits in found:
             for i, hit in enumerate(hits):
                 try:  # the fast path; _explain names what is wrong
                     source = hit["_source"]
@@ -137,12 +140,16 @@ class SamCollector(MonitCollector):
                         data.get("vo"),
                     )
                 except (KeyError, TypeError, AttributeError):
-                    raise _explain(hit, f"{where}.{i}") from None
-                if not (
+                    row = None
+                if row is None or not (
                     all(type(v) is str for v in row[:4]) and type(ts) in (int, float) and type(row[7]) in (int, float)
-                ):
-                    raise _explain(hit, f"{where}.{i}")
+                ):  # one unreadable result is that result missing, named by its path
+                    error = str(_explain(hit, f"{where}.{i}"))
+                    missing.append(Missing("result", f"{where}.{i}", error.removeprefix(f"{where}.{i}.")))
+                    continue
                 rows.append(row)
+        if missing and not rows:
+            raise SourceError(f"{missing[0].key}.{missing[0].reason}")
         df = pd.DataFrame.from_records(rows, columns=COLUMNS)
         df["flavour"] = df["flavour"].map({f: flavour(f) for f in df["flavour"].unique()})
         df["status"] = df["status"].str.upper().where(lambda s: s.isin(STATUSES), "UNKNOWN")
@@ -163,7 +170,8 @@ class SamCollector(MonitCollector):
                 else f"vo {self.vo}"
             )
             flavours = f" ({'/'.join(self.service_flavours)})" if self.service_flavours else ""
-            raise SourceError(f"no SAM results for {what}{flavours} in the last {self.window}")
+            gaps = f" ({summary(ParseResult(missing=found.missing, expected=found.expected))})" if found.missing else ""
+            raise SourceError(f"no SAM results for {what}{flavours} in the last {self.window}{gaps}")
         df["time"] = pd.to_datetime(df["ts"], unit="ms")
         runs = df.drop_duplicates(["host", "flavour", "metric", "ts"], keep="last")  # versions of one run
         results = (
@@ -184,6 +192,8 @@ class SamCollector(MonitCollector):
             tables={"results": results, "services": services, "availability": availability},
             metrics=metrics,
             message=message,
+            missing=[*found.missing, *missing],
+            expected={**found.expected, "result": sum(len(hits) for _, hits in found)},
         )
 
     @staticmethod

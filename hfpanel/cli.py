@@ -323,7 +323,7 @@ def cmd_replay(args) -> int:
     collector = module.make_collector()
     try:
         result = collector.parse(payload)
-        rating = rate(module.effective_rating(collector), result)
+        rating = rate(module.effective_rating(collector), result, module.effective_partial(collector), config.levels)
     except SourceError as error:
         print(f"{module.name} payload of {when} ({len(payload)} bytes): no information — {error}")
         return 0
@@ -332,6 +332,8 @@ def cmd_replay(args) -> int:
         print(f"table {name}: {len(table)} rows, columns {', '.join(map(str, table.columns))}")
     for name, value in sorted(result.metrics.items()):
         print(f"metric {name} = {value}")
+    for item in result.missing:
+        print(f"missing {item.what} {item.key}: {item.reason}")
     return 0
 
 
@@ -416,6 +418,7 @@ def build_parser() -> argparse.ArgumentParser:
     __import__("hfpanel.ingest.cli", fromlist=["add_parser"]).add_parser(sub)
     __import__("hfpanel.transfers.cli", fromlist=["add_parsers"]).add_parsers(sub)
     __import__("hfpanel.collector_cli", fromlist=["add_parsers"]).add_parsers(sub)
+    __import__("hfpanel.reports.cli", fromlist=["add_parsers"]).add_parsers(sub)
     return parser
 
 

@@ -25,6 +25,7 @@ import pandas as pd
 import param
 
 from .clock import utcnow
+from .units import plural
 
 ENTRY_POINT_GROUP = "hfpanel.collectors"
 
@@ -33,13 +34,63 @@ class SourceError(Exception):
     """A source failed; ``str(error)`` is the one-line reason a shifter reads."""
 
 
+@dataclasses.dataclass(frozen=True)
+class Missing:
+    """One part of a source's answer that did not arrive or could not be read: a pool whose request
+    failed, a malformed row, a search shard that failed. ``what`` names the kind of part in the
+    singular ("pool", "row", "shard"), ``key`` which one, ``reason`` why (one line)."""
+
+    what: str
+    key: str
+    reason: str
+
+    def as_dict(self) -> dict:
+        return {"what": self.what, "key": self.key, "reason": self.reason}
+
+
 @dataclasses.dataclass
 class ParseResult:
-    """What a collector makes of one payload: detail tables and named numeric metrics."""
+    """What a collector makes of one payload: detail tables and named numeric metrics -- and, when
+    only part of the answer arrived, what is missing.
+
+    A collector rates what arrived and says exactly what did not: ``missing`` lists the parts
+    (:class:`Missing`), ``expected`` says how many parts of each kind there were in all (``{"pool":
+    40}``; a kind without a count has an unknown share, e.g. a search that timed out on the server).
+    The rating decides what that means (:mod:`hfpanel.rating.partial`): the same for every collector."""
 
     tables: dict[str, pd.DataFrame] = dataclasses.field(default_factory=dict)
     metrics: dict[str, float] = dataclasses.field(default_factory=dict)
     message: str = ""
+    missing: list[Missing] = dataclasses.field(default_factory=list)
+    expected: dict[str, int] = dataclasses.field(default_factory=dict)
+
+    def with_missing(self, missing: list[Missing], expected: dict[str, int] | None = None) -> ParseResult:
+        """This result with ``missing`` parts added (and their kinds' counts); returns ``self``."""
+        self.missing = [*self.missing, *missing]
+        for what, count in (expected or {}).items():
+            self.expected[what] = self.expected.get(what, 0) + int(count)
+        return self
+
+
+def each(items, read, what: str, key=None) -> tuple[list, list[Missing]]:
+    """``read(item)`` for every item; an item whose reading raises :class:`SourceError` becomes a
+    :class:`Missing` (``key(index, item)`` names it, default its position) instead of failing the whole
+    answer. When every item fails nothing arrived: that is the source failing, a ``SourceError`` with
+    the first reason (and how many more failed)."""
+    out, missing = [], []
+    for index, item in enumerate(items):
+        try:
+            out.append(read(item))
+        except SourceError as error:
+            missing.append(Missing(what, str(key(index, item) if key else index), str(error)))
+    if missing and not out:
+        first = missing[0].reason
+        raise SourceError(
+            first
+            if len(missing) == 1
+            else f"{first} (and {len(missing) - 1} more {plural(len(missing) - 1, what)} failed)"
+        )
+    return out, missing
 
 
 class Budget:
@@ -108,6 +159,9 @@ class Collector(param.Parameterized):
     default_instruction: ClassVar[str] = ""
     #: file suffix of the archived payload, for people who export it
     payload_suffix: ClassVar[str] = "bin"
+    #: what an answer with parts missing means when the config gives no ``partial:`` (None: the
+    #: built-in policy, see :mod:`hfpanel.rating.partial`), e.g. ``{"level": "warning", "noinfo_above": 0.5}``
+    default_partial: ClassVar[dict | str | None] = None
 
     #: the time of the run this collector serves (epoch seconds; set by the runner, None: now)
     run_time: float | None = None

@@ -26,7 +26,8 @@ from .collector import Collector, collector_class
 from .config_error import ConfigError
 from .durations import parse_duration
 from .levels import Levels
-from .rating import check_rating, check_rollup
+from .rating import PartialPolicy, check_rating, check_rollup
+from .reports.profiles import parse_profiles
 from .transfers.config import parse_transfers
 
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -59,6 +60,8 @@ class Module:
     links: list = dataclasses.field(default_factory=list)
     #: hosts this module watches: when one is in a GOCDB outage the module shows "downtime"
     hosts: list = dataclasses.field(default_factory=list)
+    #: what an answer with parts missing means (the module's ``partial:``, else the site's default)
+    partial: dict | str | None = None
 
     def effective_rating(self, collector: Collector | None = None) -> dict | None:
         """The rule that rates this module: the config's ``rating``, else its collector's default
@@ -67,6 +70,15 @@ class Module:
             return dict(self.rating)
         rule = (collector or self.make_collector()).default_rating
         return dict(rule) if rule else None
+
+    def effective_partial(self, collector: Collector | None = None) -> PartialPolicy:
+        """What a partial answer means for this module: the config's ``partial`` (the module's, else
+        the site's default), else its collector's default, else the built-in one (at most warning,
+        no information above half missing)."""
+        if self.partial is not None:
+            return PartialPolicy.of(self.partial)
+        cls = type(collector) if collector is not None else collector_class(self.collector)
+        return PartialPolicy.of(getattr(cls, "default_partial", None))
 
     def make_collector(self) -> Collector:
         """A fresh collector instance with this module's parameters."""
@@ -86,6 +98,8 @@ class SiteConfig:
     categories: list[Category]
     modules: list[Module]
     config_hash: str
+    #: availability profiles (``availability:``, ``hfpanel.reports.profiles``), oldest version first
+    availability: list = dataclasses.field(default_factory=list)
 
     def category(self, name: str) -> Category:
         """The category called ``name``; KeyError naming it when there is none."""
@@ -171,6 +185,12 @@ DEFAULT_KEYS = {
         parse_duration, "A module's whole time budget: every request, retry and wait of one fetch.", DEFAULTS["timeout"]
     ),
     "max_age": Key(parse_duration, "Data older than this is shown as stale.", DEFAULTS["max_age"]),
+    "partial": Key(
+        _as_is,
+        "What an answer with parts missing (pools, rows, shards) means: the best level it can have (ok, warning, "
+        "critical, noinfo) or {level, noinfo_above: share}; unset: the collector's own, else at most warning and no "
+        "information above half missing (docs/ratings.md).",
+    ),
 }
 CATEGORY_KEYS = {
     "name": Key(_text, "Lower-case letters, digits and '_', starting with a letter; unique.", required=True),
@@ -264,6 +284,8 @@ def _read_defaults(raw, reading: _Reading) -> dict:
         raw = {}
     for key in sorted(set(raw or {}) - set(DEFAULT_KEYS)):
         reading.problems.add("", f"key 'defaults.{key}': unknown (known: {', '.join(DEFAULT_KEYS)})")
+    for problem in PartialPolicy.check((raw or {}).get("partial"), "defaults.partial"):
+        reading.problems.add("", problem)
     return {**DEFAULTS, **{k: v for k, v in (raw or {}).items() if k in DEFAULT_KEYS}}
 
 
@@ -372,7 +394,7 @@ def _read_module(index: int, raw, reading: _Reading, names: set, categories: set
     params = values["params"] if isinstance(values["params"], dict) else {}
     if cls is not None and values["params"] is not None:
         params = _collector_params(cls, values["collector"], params, reading.values["http"], where, problems)
-    for problem in check_rating(raw.get("rating")):
+    for problem in check_rating(raw.get("rating")) + PartialPolicy.check(raw.get("partial")):
         problems.add(where, problem)
     durations = {}
     for key in DEFAULTS:  # the module's own value, else the site's default: either may be wrong
@@ -396,6 +418,7 @@ def _read_module(index: int, raw, reading: _Reading, names: set, categories: set
         instruction=instruction,
         links=values["links"] or [],
         hosts=values["hosts"] or [],
+        partial=raw["partial"] if "partial" in raw else reading.values["defaults"].get("partial"),
         **durations,
     )
 
@@ -426,6 +449,15 @@ def _check_transfers(raw, reading: _Reading) -> None:
     return None
 
 
+def _read_availability(raw, reading: _Reading) -> list:
+    """Availability profiles: groups of modules or categories, AND/OR, dated (hfpanel.reports.profiles)."""
+    modules = {m.name: m.category for m in reading.values.get("modules") or []}
+    profiles, problems = parse_profiles(raw, modules)
+    for where, message in problems:
+        reading.problems.add(where, message)
+    return profiles
+
+
 #: every top-level key of site.yaml and the function that reads it, in the order they are read
 #: (modules need the categories, defaults and http settings read before them)
 SECTIONS: dict[str, Callable[[Any, _Reading], Any]] = {
@@ -437,6 +469,7 @@ SECTIONS: dict[str, Callable[[Any, _Reading], Any]] = {
     "categories": _read_categories,
     "modules": _read_modules,
     "transfers": _check_transfers,
+    "availability": _read_availability,
 }
 
 
@@ -460,6 +493,7 @@ def parse_config(data, source: str = "<config>", path: Path | None = None, text:
         levels=reading.values["levels"],
         categories=reading.values["categories"],
         modules=reading.values["modules"],
+        availability=reading.values["availability"],
         config_hash=hashlib.sha256((text or yaml.safe_dump(data, sort_keys=True)).encode()).hexdigest()[:12],
     )
 

@@ -17,6 +17,8 @@ LEVELS = (OK, WARNING, CRITICAL, NOINFO, DOWNTIME)
 #: severity order for sorting: worst first
 SEVERITY = {CRITICAL: 0, NOINFO: 1, WARNING: 2, DOWNTIME: 3, OK: 4}
 NOINFO_STATUS = -1.0
+#: each level's colour, the same in the app, the plots and the PDF reports
+COLORS = {OK: "#188038", WARNING: "#f9ab00", CRITICAL: "#c5221f", NOINFO: "#5f6368", DOWNTIME: "#1a73e8"}
 
 
 @dataclasses.dataclass(frozen=True)

@@ -11,22 +11,25 @@ response) are the same for both, so they are written once here:
   of the raw page documents (a single raw document also parses, e.g. a fixture). The window ends
   at the run's time (``Collector.now()``); every page shares the module's one time budget.
 * :func:`msearch_hits` -- the pure half: ``[(path, hits list)]`` of every response of every page,
-  raising ``SourceError`` with the reason Grafana or Elasticsearch gave.
+  raising ``SourceError`` with the reason Grafana or Elasticsearch gave, and what the answers say
+  they left out (failed shards, a server-side timeout) as missing parts for the rating to weigh.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any, ClassVar
 
 import param
 
-from hfpanel.collector import SourceError
+from hfpanel import opensearch
+from hfpanel.collector import Missing, SourceError
 from hfpanel.durations import parse_duration
 from hfpanel.http import HttpCollector, redact_url
 from hfpanel.tabular import json_path, load_json
 
-__all__ = ["MonitCollector", "any_of", "msearch_hits", "quote", "typed"]
+__all__ = ["Hits", "MonitCollector", "any_of", "msearch_hits", "quote", "typed"]
 
 _AUTH_WORDS = ("unauthori", "api key", "token", "expired", "login", "permission", "forbidden", "access denied")
 
@@ -59,11 +62,27 @@ def _es_reason(error: Any) -> str:
     return str(error)[:200]
 
 
-def msearch_hits(payload: bytes) -> list[tuple[str, list]]:
-    """``[(path, hits)]`` for every response of every page; pages may be one document or a list."""
+@dataclasses.dataclass
+class Hits:
+    """The hits of every response of every page (``[(path, hits)]``) and what the answers say they
+    left out (failed shards, a server-side timeout: :mod:`hfpanel.opensearch`), with how many shards
+    were asked."""
+
+    hits: list[tuple[str, list]]
+    missing: list[Missing]
+    expected: dict[str, int]
+
+    def __iter__(self):
+        return iter(self.hits)
+
+
+def msearch_hits(payload: bytes) -> Hits:
+    """The hits of every response of every page (pages may be one document or a list), and what the
+    answers say is missing from them."""
     doc = load_json(payload)
     pages = doc if isinstance(doc, list) else [doc]
-    out = []
+    out, missing, shards = [], [], 0
+    several = len(pages) > 1 or any(isinstance(p, dict) and len(p.get("responses") or []) > 1 for p in pages)
     for number, page in enumerate(pages, 1):
         where = f"page {number}: " if len(pages) > 1 else ""
         if not isinstance(page, dict):
@@ -92,7 +111,10 @@ def msearch_hits(payload: bytes) -> list[tuple[str, list]]:
             if not isinstance(hits, list):
                 raise SourceError(f"{path}.hits.hits holds {type(hits).__name__}, not a list")
             out.append((f"{path}.hits.hits", hits))
-    return out
+            gaps, total = opensearch.gaps(response, path if several else "")
+            missing += gaps
+            shards += total
+    return Hits(out, missing, {opensearch.SHARD: shards} if shards else {})
 
 
 def _next_after(doc: Any, page_size: int) -> list | None:

@@ -20,6 +20,7 @@ from .collector import Collector, collector_class, registry
 from .http import HttpCollector
 from .monit import MonitCollector
 from .rating import NO_RULE, RATING_TYPES, ROLLUP_TYPES
+from .reports.profiles import GROUP_KEYS, PROFILE_KEYS
 from .tabular import TableSelection
 
 #: parameter families documented once, each with the defaults of the class that declares them
@@ -127,7 +128,15 @@ def site_section() -> list[str]:
         "`http:` holds collector parameters (e.g. `cert`, `ca_dir`, `user_agent`) given to every module "
         "whose collector has them; a module's own `params` win.",
         "",
+        "`availability:` holds `profiles:`, the availability/reliability profiles (docs/reports.md).",
+        "",
     ]
+    for title, keys in (
+        ("each of `availability.profiles:`", PROFILE_KEYS),
+        ("each of a profile's `groups:`", GROUP_KEYS),
+    ):
+        lines += [f"### {title}", "", "| key | what |", "| --- | --- |"]
+        lines += [f"| `{name}` | {_cell(doc)} |" for name, doc in keys.items()] + [""]
     return lines
 
 

@@ -22,7 +22,7 @@ from .config import Module, SiteConfig
 from .downtime import DOWNTIME_COLLECTOR, downtime_reason, ongoing_outages
 from .durations import format_duration
 from .levels import DOWNTIME, NOINFO_STATUS, OK
-from .rating import is_downtime_rollup, rate, rollup
+from .rating import is_downtime_rollup, partial, rate, rollup
 from .store import Store, StoreWriter
 from .store.reader import detail_table_name
 from .topology import TOPOLOGY_COLLECTOR, attach_sites
@@ -64,8 +64,9 @@ class RunSummary:
         return bool(self.run_id)
 
 
-def execute(module: Module, collector=None, run_time: float | None = None) -> Outcome:
-    """Fetch, parse and rate one module; every failure becomes a one-line reason."""
+def execute(module: Module, collector=None, run_time: float | None = None, levels=None) -> Outcome:
+    """Fetch, parse and rate one module; every failure becomes a one-line reason. What arrived is
+    rated; parts of the answer that did not arrive are the module's ``partial`` policy's to weigh."""
     outcome = Outcome(module)
     started = _time.monotonic()
     try:
@@ -76,7 +77,7 @@ def execute(module: Module, collector=None, run_time: float | None = None) -> Ou
         if len(outcome.payload) > collector.max_bytes:
             raise SourceError(f"document larger than the {collector.max_bytes / 1e6:.1f} MB limit")
         outcome.result = collector.parse(outcome.payload)
-        rating = rate(module.effective_rating(collector), outcome.result)
+        rating = rate(module.effective_rating(collector), outcome.result, module.effective_partial(collector), levels)
         outcome.status, outcome.message, outcome.inputs = rating.status, rating.message, rating.inputs
     except SourceError as error:
         outcome.error = str(error)
@@ -90,7 +91,7 @@ def execute(module: Module, collector=None, run_time: float | None = None) -> Ou
 
 
 def run_modules(
-    modules: list[Module], max_workers: int = 16, on_done=None, run_time: float | None = None
+    modules: list[Module], max_workers: int = 16, on_done=None, run_time: float | None = None, levels=None
 ) -> list[Outcome]:
     """Run modules concurrently, each with its own deadline (its collector's ``deadline()``)."""
     results: dict[str, Outcome] = {}
@@ -107,7 +108,7 @@ def run_modules(
                 collector, deadline = None, module.timeout + 1.0
             with lock:
                 started[module.name] = (_time.monotonic(), deadline)
-            outcome = execute(module, collector, run_time)
+            outcome = execute(module, collector, run_time, levels)
             with lock:
                 results.setdefault(module.name, outcome)
         if on_done:
@@ -193,6 +194,7 @@ class Runner:
             self.max_workers,
             on_done=(lambda m: progress.update(1)) if progress else None,
             run_time=now.tz_localize("UTC").timestamp(),
+            levels=self.config.levels,
         )
         run_id = f"{now.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}"
         outages = ongoing_outages(self._reference_table(writer, outcomes, DOWNTIME_COLLECTOR, "downtimes"), now)
@@ -310,6 +312,7 @@ class Runner:
                     "downtime": downtime or "",
                     "message": message,
                     "error": o.error,
+                    "missing": partial.to_json(o.result) if not o.error else "",
                     "stale": bool(stale),
                     "last_good": good,
                     "source_url": o.source_url or "",
@@ -369,9 +372,11 @@ class Runner:
         return pd.DataFrame(rows)
 
     def _detail_tables(self, run_id, now, outcomes, topology=None) -> dict[str, pd.DataFrame]:
+        """Every parsed module's tables: also of one whose rating says "no information" (too little of
+        its answer arrived, or the rule found nothing to judge), since what did arrive explains it."""
         tables = {}
         for o in outcomes:
-            if not o.result or o.status < 0:
+            if not o.result or o.error:
                 continue
             for name, frame in o.result.tables.items():
                 if frame is None or frame.empty:

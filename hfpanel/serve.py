@@ -2,7 +2,8 @@
 
 The root URL ``/`` is the overview; the view is in the query (``/?time=2026-11-20T14:00:00&module=sam_ce``).
 ``/plots`` is the analyst's plot builder, its settings in the query too; ``/transfers`` the FTS and
-XRootD transfer views (filters in the query).
+XRootD transfer views (filters in the query); ``/availability`` the month's availability and
+reliability (``?month=2026-11``). ``/api/v1/`` is the JSON/CSV API (``hfpanel.api``) on the same port.
 """
 
 from __future__ import annotations
@@ -100,10 +101,12 @@ def serve(store, config=None, port: int = 5006, address: str = "127.0.0.1", show
     """
     import panel as pn
 
+    from apps.availability import build as build_availability
     from apps.overview import build
     from apps.plots import build as build_plots
     from apps.transfers import build as build_transfers
 
+    from .api import patterns as api_patterns
     from .config import ConfigError, load_config
     from .queries.loaders import shared_store
 
@@ -125,6 +128,7 @@ def serve(store, config=None, port: int = 5006, address: str = "127.0.0.1", show
         "/": _page(build, store=store, config=site_config),
         "/plots": _page(build_plots, store=store, config=site_config),
         "/transfers": _page(build_transfers, store=store, config=site_config),
+        "/availability": _page(build_availability, store=store, config=site_config),
     }
     try:
         server = pn.serve(
@@ -136,6 +140,7 @@ def serve(store, config=None, port: int = 5006, address: str = "127.0.0.1", show
             start=False,
             title="hfpanel — site status",
             verbose=False,
+            extra_patterns=api_patterns(store, site_config),
         )
     except OSError as error:
         print(f"error: cannot listen on {address}:{port}: {error.strerror or error}", file=sys.stderr)

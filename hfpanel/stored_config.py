@@ -3,7 +3,7 @@
 
 ``effective_config(site_config)`` is what decided a run: each module's collector, parameters (with
 secrets replaced by "<redacted>"), intervals, the *effective* rating rule (the config's, else the
-collector's default for those parameters), instruction, links and hosts; each category's roll-up
+collector's default for those parameters), the partial-answer policy, instruction, links and hosts; each category's roll-up
 and title; the levels. It is stored content-addressed: the ``configs`` table holds one row per
 distinct digest, written in the same commit as the first run that used it, and ``runs.config_hash``
 names the one of each run.
@@ -37,6 +37,10 @@ def effective_config(config) -> dict:
         except Exception as error:  # a collector that cannot be built: its module fails the run anyway
             log.debug("no effective rule for %s: %s", module.name, error)
             rule = module.rating
+        try:
+            partial = module.effective_partial().as_rule()
+        except Exception:  # an unknown collector type: its module fails the run anyway
+            partial = None
         modules.append(
             {
                 "name": module.name,
@@ -49,6 +53,7 @@ def effective_config(config) -> dict:
                 "max_age": module.max_age,
                 "weight": module.weight,
                 "rating": rule,
+                "partial": partial,
                 "instruction": module.instruction,
                 "links": list(module.links),
                 "hosts": list(module.hosts),
@@ -58,13 +63,17 @@ def effective_config(config) -> dict:
         {"name": c.name, "title": c.title, "rollup": c.rollup, "description": getattr(c, "description", "")}
         for c in config.categories
     ]
-    return {
+    effective = {
         "site": config.site,
         "title": config.title,
         "levels": {"ok": config.levels.ok, "warning": config.levels.warning},
         "categories": categories,
         "modules": modules,
     }
+    profiles = getattr(config, "availability", None)
+    if profiles:  # only when configured: a configuration without profiles keeps its digest
+        effective["availability"] = [profile.as_dict() for profile in profiles]
+    return effective
 
 
 def to_json(effective: dict) -> str:

@@ -129,7 +129,8 @@ def check_fixture(
         if problems:
             raise AssertionError("\n".join(problems)) from None
         return checked
-    rated = rate(dict(rule) if rule else None, result)
+    partial = fixture.meta.get("partial", getattr(type(instance), "default_partial", None))
+    rated = rate(dict(rule) if rule else None, result, partial, levels)
     checked = Checked(result, rated, levels.level(rated.status))
     problems = [] if expect_error is None else [f"{where}: parsed, expected the error {expect_error!r}"]
     if expect_level is not None and checked.level != expect_level:

@@ -94,6 +94,13 @@ def format_seconds(value) -> str:
     return f"{value:.2g}s" if 0 < abs(value) < 1 else format_duration(value)
 
 
+def plural(count, word: str) -> str:
+    """``word`` for a count of one, else its plural: pool → pools, search → searches."""
+    if int(count) == 1:
+        return word
+    return word + ("es" if word.endswith(("s", "sh", "ch", "x")) else "s")
+
+
 def format_id(value) -> str:
     """Identifiers are names, not quantities: no thousands separator, no decimals."""
     if is_missing(value):

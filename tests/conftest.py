@@ -131,6 +131,7 @@ FOLDER_MARKERS = {
     "app": ("slow", "browser"),
     "demo": ("slow",),
     "spark": ("slow",),
+    "api": (),
 }
 
 

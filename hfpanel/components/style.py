@@ -10,11 +10,11 @@ from __future__ import annotations
 import html
 from urllib.parse import urlparse
 
-from ..levels import CRITICAL, DOWNTIME, NOINFO, OK, WARNING
+from ..levels import COLORS, CRITICAL, DOWNTIME, NOINFO, OK, WARNING
 from ..units import fmt_age, fmt_status, fmt_time, is_missing, iso  # noqa: F401  (re-exported)
 
 #: background / text colour per level; chosen for contrast on a wall display (WCAG AA for large text)
-LEVEL_COLORS = {OK: "#188038", WARNING: "#f9ab00", CRITICAL: "#c5221f", NOINFO: "#5f6368", DOWNTIME: "#1a73e8"}
+LEVEL_COLORS = COLORS
 LEVEL_TEXT = {OK: "#ffffff", WARNING: "#202124", CRITICAL: "#ffffff", NOINFO: "#ffffff", DOWNTIME: "#ffffff"}
 #: a light tint of each level for backgrounds of whole rows and cards
 LEVEL_TINT = {OK: "#e6f4ea", WARNING: "#fef7e0", CRITICAL: "#fce8e6", NOINFO: "#f1f3f4", DOWNTIME: "#e8f0fe"}

@@ -18,7 +18,7 @@ import param
 from ..collector import ParseResult, SourceError, collector_class
 from ..levels import DEFAULT_LEVELS, DOWNTIME, NOINFO, NOINFO_STATUS, Levels
 from ..queries import history, loaders
-from ..rating import Rating, describe_rule, rate, rating_type
+from ..rating import PartialPolicy, Rating, describe_rule, partial, rate, rating_type
 from ..stored_config import stored_module
 from .base import StoreView
 from .style import CSS, LEVEL_COLORS, esc, fmt_status, fmt_time, level_of, pill
@@ -175,7 +175,18 @@ class WhyThisColour(StoreView):
             frame = history.detail_frame(self.store, self.module, name, self.time)
             if not frame.empty and pd.Timestamp(frame["time"].max()) == pd.Timestamp(row["time"]):
                 tables[name] = history.source_columns(frame)
-        return ParseResult(tables=tables, metrics=metrics)
+        missing, expected = partial.from_json(row.get("missing"))
+        return ParseResult(tables=tables, metrics=metrics, missing=missing, expected=expected)
+
+    def _partial_policy(self, stored: dict | None) -> PartialPolicy:
+        """The partial-answer policy of the run: stored with it, else today's config's, else the default."""
+        if stored is not None and stored.get("partial") is not None:
+            return PartialPolicy.of(stored["partial"])
+        entry = self.module_config(self.module)
+        try:
+            return entry.effective_partial() if entry is not None else PartialPolicy()
+        except Exception:  # a collector not installed here
+            return PartialPolicy()
 
     def _update(self) -> None:
         self._sentences, self._inputs, self._row, self._rating = [], pd.DataFrame(), None, None
@@ -216,13 +227,17 @@ class WhyThisColour(StoreView):
         elif known:
             kind = rating_type(self._rule)
             result = kind.prepare(self._rule, self._stored_result(row))
+            policy = self._partial_policy(stored)
             try:
-                rating = rate(self._rule, result)
+                rating = rate(self._rule, result, policy, levels)
             except SourceError as problem:
                 sentences.append(f"The rule cannot be applied to the stored data: {problem} → no information.")
                 rating = Rating(NOINFO_STATUS, str(problem))
             else:
-                sentences.append(kind.decision(self._rule, rating, levels) + ".")
+                before = Rating(rating.inputs.get("rated_status", rating.status), rating.message, rating.inputs)
+                sentences.append(kind.decision(self._rule, before, levels) + ".")
+                if result.missing:
+                    sentences.append(policy.decision(rating, result, levels) + ".")
             self._rating = rating
             self._inputs = kind.inputs(self._rule, result)
             if abs(rating.status - status) > 1e-9:

@@ -137,3 +137,23 @@ def detail(store: Store, module: str, table: str = "rows", at=None) -> pd.DataFr
 def site_name(store: Store) -> str:
     run = latest_run(store)
     return "" if run is None or "site" not in run.index or pd.isna(run["site"]) else str(run["site"])
+
+
+def runs(store: Store, start=None, end=None) -> pd.DataFrame:
+    """The runs with ``start <= time <= end``, oldest first."""
+    return cached("runs", store, (_key_time(start), _key_time(end)), lambda: store.runs(start, end))
+
+
+def module_names(store: Store, config=None) -> list[str]:
+    """Every module the store shows now (a row in the status look-back) or has detail tables of,
+    and every module ``config`` names: what an API may be asked about, in a stable order."""
+
+    def compute():
+        names = set(status_at(store)["module"]) if store.has_table("module_status") else set()
+        prefix = "detail__"
+        names |= {t[len(prefix) :].rpartition("__")[0] for t in store.tables() if t.startswith(prefix)}
+        return sorted(n for n in names if n)
+
+    found = cached("module_names", store, (), compute)
+    extra = [m.name for m in config.modules] if config is not None else []
+    return sorted(set(found) | set(extra))

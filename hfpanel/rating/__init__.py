@@ -6,7 +6,9 @@ its own file of this package (``base.py`` says what they share); the files are f
 package is imported, so adding a type is adding a file.
 
 Modules without information are never "fine": a category says how many of its modules have none,
-and when too many have none it cannot be green (see ``NoInfoPolicy``).
+and when too many have none it cannot be green (see ``NoInfoPolicy``). A module whose source
+answered only in part is rated on what arrived, says what is missing, and its ``partial`` policy
+decides what that costs (see ``partial.py``, ``PartialPolicy``).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import importlib
 import pkgutil
 
 from ..collector import ParseResult
-from ..levels import DOWNTIME, NOINFO_STATUS, Levels
+from ..levels import DEFAULT_LEVELS, DOWNTIME, NOINFO_STATUS, Levels
 from ..units import format_number  # noqa: F401  (re-exported: messages quote numbers this way)
 from .base import RATING_TYPES, ROLLUP_TYPES, Rating, RatingType, RollupType, level_reason, status_text
 
@@ -25,6 +27,7 @@ for _module in pkgutil.iter_modules(__path__):
 
 from .data_arrived import NO_RULE  # noqa: E402
 from .map import map_value  # noqa: E402,F401
+from .partial import PartialPolicy  # noqa: E402
 from .threshold import high_is_bad as threshold_direction  # noqa: E402,F401
 
 
@@ -50,13 +53,16 @@ def check_rating(rule) -> list[str]:
     return RATING_TYPES[kind].check(rule)
 
 
-def rate(rule: dict | None, result: ParseResult) -> Rating:
-    """Rate a parsed result; no rule means fine whenever the data arrived and parsed (HappyFace 3)."""
+def rate(rule: dict | None, result: ParseResult, partial=None, levels: Levels | None = None) -> Rating:
+    """Rate a parsed result; no rule means fine whenever the data arrived and parsed (HappyFace 3).
+
+    The rule rates what arrived; when parts of the answer are missing, the module's ``partial``
+    policy (a ``PartialPolicy`` or its config value; None: the defaults) decides what that means."""
     kind = rating_type(rule)
     rating = kind.evaluate(rule, result)
     if result.message and not kind.own_message:
         rating.message = f"{rating.message}; {result.message}"
-    return rating
+    return PartialPolicy.of(partial).apply(rating, result, levels or DEFAULT_LEVELS)
 
 
 def describe_rule(rule: dict | None) -> str:
@@ -168,6 +174,7 @@ __all__ = [
     "ROLLUP_TYPES",
     "NO_RULE",
     "NoInfoPolicy",
+    "PartialPolicy",
     "rate",
     "rollup",
     "rating_type",

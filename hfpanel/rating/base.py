@@ -191,7 +191,7 @@ def with_rated_column(rule: dict, result: ParseResult) -> ParseResult:
     table = result.tables.get(name, pd.DataFrame())
     if rule["column"] not in table.columns:
         table = table.assign(**{rule["column"]: pd.Series([None] * len(table), dtype=object)})
-    return ParseResult(tables={**result.tables, name: table}, metrics=result.metrics, message=result.message)
+    return dataclasses.replace(result, tables={**result.tables, name: table})
 
 
 def metric_inputs(rule: dict, result: ParseResult) -> pd.DataFrame:

@@ -21,8 +21,11 @@ from urllib.parse import urlsplit
 import pandas as pd
 import pyarrow as pa
 
-from hfpanel.cric import COLUMNS, KINDS
+from hfpanel.collector import ParseResult
+from hfpanel.cric import COLUMNS
+from hfpanel.cric import read as read_cric
 from hfpanel.http import fetch_url
+from hfpanel.rating.partial import summary
 from hfpanel.topology import _REGISTRY_LABELS, site_of
 
 log = logging.getLogger("hfpanel.transfers.sites")
@@ -70,7 +73,10 @@ def topology_from_cric(doc) -> pd.DataFrame:
         kind = "atlas_ddmendpoints"
     else:
         kind = "cms_sites"
-    return pd.DataFrame(KINDS[kind](doc), columns=COLUMNS)
+    rows, missing, _ = read_cric(kind, doc)
+    if missing:  # the topology of the readable records; the rest is named in the log
+        log.warning("CRIC topology: %s unreadable, left out", summary(ParseResult(missing=missing)))
+    return pd.DataFrame(rows, columns=COLUMNS)
 
 
 def load_cric(source) -> pd.DataFrame:

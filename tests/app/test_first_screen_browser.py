@@ -52,11 +52,16 @@ def test_an_all_green_site_says_so_in_one_line(page, tmp_path):
 
 
 def test_every_page_shares_the_header(page, server):
-    for path, active in (("", "Site status"), ("plots", "Plots"), ("transfers", "Transfers")):
+    for path, active in (
+        ("", "Site status"),
+        ("plots", "Plots"),
+        ("transfers", "Transfers"),
+        ("availability", "Availability"),
+    ):
         page.goto(server + path)
         nav = page.locator("nav.hf-nav")
         nav.wait_for()
-        assert [a.inner_text() for a in nav.locator("a").all()] == ["Site status", "Plots", "Transfers"]
+        assert [a.inner_text() for a in nav.locator("a").all()] == ["Site status", "Plots", "Transfers", "Availability"]
         assert nav.locator('a[aria-current="page"]').inner_text() == active
         assert page.locator(".hf-topbar h1").inner_text() == "TEST-SITE"  # the site's name, on every page
 

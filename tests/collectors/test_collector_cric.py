@@ -14,6 +14,7 @@ from hfpanel.collector import SourceError, collector_class
 from hfpanel.config import parse_config
 from hfpanel.demo import payloads as p
 from hfpanel.demo.simulator import Simulator
+from hfpanel.rating import rate
 from hfpanel.runner import Runner
 from hfpanel.store import Store, StoreWriter
 
@@ -215,3 +216,31 @@ def test_through_the_runner(tmp_path):
     sites = len({site for site, _, _ in doc["result"]})
     assert (row["level"], row["message"]) == ("ok", f"{sites} sites, {len(doc['result'])} names")
     assert len(stored) == len(doc["result"]) and site_of("T1_US_FNAL_Disk", stored) == "T1_US_FNAL"
+
+
+# -- one malformed record costs that record, not the topology ---------------------------------------
+def test_one_malformed_record_is_that_record_missing():
+    doc = json.loads(SITES.read_text())
+    first = next(iter(doc))
+    doc["T2_XX_Broken"] = {"facility": "XX"}  # no name
+    collector = CricTopologyCollector(kind="cms_sites")
+    result = collector.parse(json.dumps(doc).encode())
+    assert [(m.what, m.key, m.reason) for m in result.missing] == [("site", "T2_XX_Broken", "no 'name'")]
+    assert result.expected == {"site": len(doc)} and first in set(result.tables["topology"]["site"])
+    rating = rate(None, result)
+    assert (rating.status, rating.message) == (
+        0.5,
+        f"1 of {len(doc)} sites missing: T2_XX_Broken (no 'name'), so at most warning; {result.message}",
+    )
+
+
+def test_one_malformed_table_row_is_that_row_missing():
+    doc = json.loads(NAMES.read_text())
+    doc["result"].insert(1, ["T2_XX_Short", "cms"])
+    doc["result"].append(["T2_XX_Null", "psn", None])
+    result = CricTopologyCollector(kind="site_names").parse(json.dumps(doc).encode())
+    assert [(m.key, m.reason) for m in result.missing] == [
+        ("result.1", "every result row must be a list of 3 values (site_name, type, alias)"),
+        (f"result.{len(doc['result']) - 1}", "CRIC table values must be names, found null"),
+    ]
+    assert len(result.tables["topology"]) == len(doc["result"]) - 2

@@ -92,6 +92,8 @@ def test_every_pool_over_the_rest_api(srv):
         "disabled": 1,
         "full": 1,
         "queued": 0,
+        "saturated": 0,
+        "space_unknown": 0,
         "free_bytes": sum(space(doc)["free"] for doc in USAGE.values()),
     }
     rating = rate(collector.default_rating, result)
@@ -247,3 +249,117 @@ def test_through_the_runner(srv, tmp_path):
     )
     assert list(pools["pool"]) == [pool["name"] for pool in LISTING]
     assert pools["total_bytes"].tolist() == [space(doc)["total"] for doc in USAGE.values()]
+
+
+# -- a pool that does not answer is that pool missing, not the module blank -------------------------
+def _runner_config(tmp_path, url: str, **module) -> object:
+    return parse_config(
+        {
+            "site": "T2_XX_Test",
+            "store": str(tmp_path),
+            "categories": [{"name": "storage"}],
+            "modules": [
+                {
+                    "name": "dcache_pools",
+                    "category": "storage",
+                    "collector": "dcache_pools",
+                    "params": {"url": url, "retries": 0},
+                    **module,
+                }
+            ],
+        }
+    )
+
+
+def test_one_failing_pool_is_named_and_the_rest_rated(srv, tmp_path, capsys):
+    from hfpanel.cli import main
+    from hfpanel.components.why import WhyThisColour
+
+    fine = {name: ENABLED for name in USAGE}  # every pool fine but one, which answers HTTP 500
+    for name, doc in fine.items():
+        srv.route(f"/api/v1/pools/{name}/usage", json.dumps(doc), content_type="application/json")
+    broken = LISTING[2]["name"]
+    srv.route(f"/api/v1/pools/{broken}/usage", "boom", status=500, content_type="text/plain")
+    config = _runner_config(tmp_path, srv.url(""))
+    now = pd.Timestamp("2026-03-10 08:50")
+    with StoreWriter(tmp_path) as writer:
+        Runner(config).run_once(writer, now=now, force=True)
+    with Store(tmp_path) as store:
+        row = store.status_at(now).set_index("module").loc["dcache_pools"]
+        pools = store.detail("dcache_pools", "pools")
+    assert (row["level"], row["status"], row["error"]) == ("warning", 0.5, "")
+    assert row["message"].startswith(
+        f"1 of 4 pools missing: {broken} (HTTP 500 Internal Server Error), so at most warning; "
+    )
+    assert json.loads(row["missing"])["items"] == [
+        {"what": "pool", "key": broken, "reason": "HTTP 500 Internal Server Error"}
+    ]
+    assert sorted(pools["pool"]) == sorted(n for n in USAGE if n != broken)  # the three that answered are kept
+
+    why = WhyThisColour(store=tmp_path, module="dcache_pools")
+    assert any(
+        s.startswith(f"Partial answer: 1 of 4 pools missing: {broken} (HTTP 500 Internal Server Error). Policy: ")
+        and s.endswith("the rule gave 1.0 on what arrived, the policy makes it 0.5 → WARNING.")
+        for s in why.sentences
+    ), why.sentences
+
+    assert main(["status", "--store", str(tmp_path), "--at", "2026-03-10 09:00"]) == 1  # Nagios WARNING
+    assert f"1 of 4 pools missing: {broken} (HTTP 500 Internal Server Error)" in capsys.readouterr().out
+
+
+def test_most_pools_failing_is_no_information_and_all_failing_the_source_failing(srv, tmp_path):
+    for name in [pool["name"] for pool in LISTING][1:]:
+        srv.route(f"/api/v1/pools/{name}/usage", "", status=503, content_type="text/plain")
+    collector = DCachePoolsCollector(url=srv.url(""), **FAST)
+    result = collect(collector)
+    rating = rate(collector.default_rating, result)
+    assert rating.status == -1 and rating.message.startswith("no information: 3 of 4 pools missing: ")
+    assert ", more than 50.0% missing, so no information; " in rating.message
+    assert list(result.tables["pools"]["pool"]) == [LISTING[0]["name"]]
+    srv.route(f"/api/v1/pools/{LISTING[0]['name']}/usage", "", status=503, content_type="text/plain")
+    assert reason(collector.parse, collector.fetch()).startswith(
+        "HTTP 503 Service Unavailable (and 3 more pools failed)"
+    )
+
+
+def test_the_partial_policy_is_the_modules_to_choose(srv, tmp_path):
+    srv.route(f"/api/v1/pools/{LISTING[0]['name']}/usage", "", status=500, content_type="text/plain")
+    srv.route(f"/api/v1/pools/{LISTING[1]['name']}/usage", json.dumps(ENABLED), content_type="application/json")
+    srv.route(f"/api/v1/pools/{LISTING[2]['name']}/usage", json.dumps(ENABLED), content_type="application/json")
+    statuses = {}
+    for policy in ("ok", "warning", "critical", "noinfo", {"level": "ok", "noinfo_above": 0.2}):
+        config = _runner_config(tmp_path / str(len(statuses)), srv.url(""), partial=policy)
+        with StoreWriter(tmp_path / str(len(statuses))) as writer:
+            summary = Runner(config).run_once(writer, now=pd.Timestamp("2026-03-10 08:50"), force=True)
+        statuses[str(policy)] = summary.statuses["level"].iloc[0]
+    assert list(statuses.values()) == ["ok", "warning", "critical", "noinfo", "noinfo"]
+
+
+# -- numbers a shifter acts on ----------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        ({"total": None}, "space unknown"),
+        ({"free": None}, "space unknown"),
+        ({"total": 0, "free": 0, "removable": 0}, "space unknown"),
+        ({"free": 0, "removable": 0}, "full (100% used)"),
+    ],
+)
+def test_a_pool_with_no_or_unknown_free_space_is_not_healthy(change, problem):
+    doc = copy.deepcopy(ENABLED)
+    space(doc).update(change)
+    pools = DCachePoolsCollector(url="x").parse(_payload(doc)).tables["pools"]
+    assert pools.loc[0, "health"] == 0.5 and pools.loc[0, "problem"].startswith(problem)
+
+
+def test_saturated_movers_reach_the_rating():
+    doc = copy.deepcopy(ENABLED)
+    doc["poolData"]["detailsData"]["costData"]["mover"].update(active=100, maxActive=100, queued=42)
+    collector = DCachePoolsCollector(url="x")
+    result = collector.parse(_payload(doc))
+    assert result.metrics["saturated"] == 1
+    assert result.tables["pools"].loc[0, "problem"] == "movers saturated (100/100 active, 42 queued)"
+    assert rate(collector.default_rating, result).status == 0.5
+    assert "1 with saturated movers" in result.message
+    patient = DCachePoolsCollector(url="x", saturated_queue=50)  # a queue the site accepts
+    assert rate(patient.default_rating, patient.parse(_payload(doc))).status == 1.0

@@ -151,27 +151,47 @@ def test_a_failing_test_names_itself_and_no_token(srv, caplog):
         ],
     )
     collector = HammerCloudCollector(url=srv.url(""), app="atlas", tests=[20451137, 1], bearer_token=TOKEN, **FAST)
-    text = reason(collector.fetch)
-    assert text.startswith("test 1: HTTP 404") and TOKEN not in text and TOKEN not in caplog.text
+    result = collector.parse(collector.fetch())  # the test that failed is missing, the other one rated
+    assert [(m.what, m.key, m.reason) for m in result.missing] == [("test", "1", "HTTP 404 Not Found")]
+    assert result.expected["test"] == 2 and result.metrics["completed"] > 0
+    message = rate(RATING, result).message
+    assert message.startswith("1 of 2 tests missing: 1 (HTTP 404 Not Found)")
+    assert TOKEN not in message and TOKEN not in caplog.text
     srv.route(XHR, "<html><head><title>HammerCloud - Login</title></head></html>", content_type="text/html")
     text = reason(lambda: collector.parse(collector.fetch()))
-    assert text == "test 20451137: expected JSON, got an HTML page (<title>HammerCloud - Login</title>)"
+    assert text == (
+        "test 20451137: expected JSON, got an HTML page (<title>HammerCloud - Login</title>) (and 1 more test failed)"
+    )
     srv.route(XHR, b"Unauthorized", status=401, content_type="text/plain")
     assert "token expired or rejected" in reason(collector.fetch)
 
 
 @pytest.mark.parametrize(
-    "name, words",
+    "name, key, why",
     [
-        ("hammercloud_missing_keys.json", "20451137.results.1.site: missing, expected text"),
-        ("hammercloud_wrong_types.json", "20451137.results.2.submit_time: not a time: 'yesterday'"),
-        ("hammercloud_wrong_status_type.json", "20451137.results.0.ganga_status: int '3', expected text"),
-        ("hammercloud_error.json", "HammerCloud: test '20451137' does not exist"),
+        ("hammercloud_missing_keys.json", "20451137.results.1", "site: missing, expected text"),
+        ("hammercloud_wrong_types.json", "20451137.results.2", "submit_time: not a time: 'yesterday'"),
+        ("hammercloud_wrong_status_type.json", "20451137.results.0", "ganga_status: int '3', expected text"),
     ],
 )
-def test_malformed_answers(name, words):
-    text = reason(HammerCloudCollector(tests=[20451137]).parse, fixture(name))
-    assert words in text and "\n" not in text
+def test_one_malformed_job_record_is_that_job_missing(name, key, why):
+    """It used to blank the module: one bad record of a test's answer cost every other job."""
+    result = HammerCloudCollector(tests=[20451137]).parse(fixture(name))
+    records = json.loads(fixture(name))["20451137"]["results"]
+    assert [(m.what, m.key, m.reason) for m in result.missing] == [("job", key, why)]
+    assert result.expected == {"job": len(records)} and len(result.tables["results"]) == len(records) - 1
+    rating = rate(RATING, result)
+    assert rating.message.startswith(f"1 of {len(records)} jobs missing: {key} ({why})") and rating.status <= 0.5
+
+
+def test_malformed_answers():
+    text = reason(HammerCloudCollector(tests=[20451137]).parse, fixture("hammercloud_error.json"))
+    assert "HammerCloud: test '20451137' does not exist" in text and "\n" not in text
+    doc = json.loads(fixture("hammercloud_missing_keys.json"))
+    for record in doc["20451137"]["results"]:
+        record.pop("site", None)
+    text = reason(HammerCloudCollector(tests=[20451137]).parse, json.dumps(doc).encode())
+    assert text == "site: missing, expected text"  # nothing readable: the source failing
 
 
 def test_odd_documents():
@@ -289,7 +309,7 @@ def test_monit_request(srv):
 @pytest.mark.parametrize(
     "change, words",
     [
-        (lambda d: d.pop("GlobalJobId"), "responses.0.hits.hits.0._source.data.GlobalJobId: missing"),
+        (lambda d: d.pop("GlobalJobId", None), "responses.0.hits.hits.0._source.data.GlobalJobId: missing"),
         (
             lambda d: d.update(RecordTime="yesterday"),
             "responses.0.hits.hits.0._source.data.RecordTime: str 'yesterday'",
@@ -303,7 +323,12 @@ def test_monit_request(srv):
 def test_monit_malformed_records(change, words):
     doc = json.loads(fixture("hammercloud_monit_condor.json"))
     change(doc["responses"][0]["hits"]["hits"][0]["_source"]["data"])
-    assert words in reason(HammerCloudMonitCollector().parse, json.dumps(doc).encode())
+    result = HammerCloudMonitCollector().parse(json.dumps(doc).encode())  # that record missing, the rest rated
+    assert words in f"{result.missing[0].key}.{result.missing[0].reason}" and result.missing[0].what == "record"
+    assert result.expected["record"] == len(doc["responses"][0]["hits"]["hits"]) and result.metrics["completed"] > 0
+    for hit in doc["responses"][0]["hits"]["hits"]:
+        change(hit["_source"]["data"])
+    assert words in reason(HammerCloudMonitCollector().parse, json.dumps(doc).encode())  # none readable: an error
 
 
 def test_monit_error_documents():
@@ -344,3 +369,25 @@ def test_monit_through_the_runner(srv, tmp_path):
     assert TOKEN not in row["source_url"] and TOKEN not in row["message"]
     sites = store.detail("hc_monit", "sites").set_index("site")
     assert sites.loc["T2_DE_DESY", "completed"] == 2 and sites.loc["T2_US_Nebraska", "failed"] == 1
+
+
+# -- numbers a shifter acts on ----------------------------------------------------------------------
+def test_a_null_exit_code_is_no_failure():
+    """A completed job whose CRAB exit code is null: condor's ExitCode decides (eval_hc.py's "or");
+    with both null nobody knows the outcome, and it counts neither way."""
+    doc = json.loads(fixture("hammercloud_monit_condor.json"))
+    data = doc["responses"][0]["hits"]["hits"][0]["_source"]["data"]  # DESY, completed, both codes 0
+    data.update(Chirp_CRAB3_Job_ExitCode=None)
+    sites = HammerCloudMonitCollector().parse(json.dumps(doc).encode()).tables["sites"].set_index("site")
+    assert (sites.loc["T2_DE_DESY", "completed"], sites.loc["T2_DE_DESY", "failed"]) == (2, 0)
+    data.update(ExitCode=None)
+    result = HammerCloudMonitCollector().parse(json.dumps(doc).encode())
+    sites = result.tables["sites"].set_index("site")
+    assert (sites.loc["T2_DE_DESY", "completed"], sites.loc["T2_DE_DESY", "failed"]) == (1, 0)
+    assert sites.loc["T2_DE_DESY", "unknown"] == 1 and sites.loc["T2_DE_DESY", "efficiency"] == 1.0
+    assert result.metrics["unknown"] == 1
+    data.update(ExitCode="0")  # text where a number belongs: that record is reported, not counted
+    result = HammerCloudMonitCollector().parse(json.dumps(doc).encode())
+    assert [(m.what, m.reason) for m in result.missing] == [
+        ("record", "_source.data.ExitCode: the text '0', expected a number")
+    ]

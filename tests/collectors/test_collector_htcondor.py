@@ -12,11 +12,12 @@ import pandas as pd
 import pytest
 from fault_server import FaultServer
 
-from collectors.htcondor import STATUS, CondorJobsCollector, CondorSlotsCollector
+from collectors.htcondor import STATUS, STATUS_METRICS, CondorJobsCollector, CondorSlotsCollector
 from hfpanel.collector import SourceError, collector_class
 from hfpanel.config import parse_config
 from hfpanel.demo import payloads as p
 from hfpanel.demo.simulator import Simulator
+from hfpanel.rating import rate
 from hfpanel.runner import Runner
 from hfpanel.store import Store, StoreWriter
 
@@ -64,9 +65,14 @@ def test_jobs_from_the_fixture_as_a_shifter_sees_them():
     assert result.metrics == {
         "idle": counts[1],
         "running": counts[2],
+        "removed": counts[3],
+        "completed": counts[4],
         "held": len(held_ads),
+        "transferring_output": counts[6],
+        "suspended": counts[7],
         "total": len(ads),
-        "held_fraction": len(held_ads) / len(ads),
+        "in_queue": len(ads) - counts[3] - counts[4],
+        "held_fraction": len(held_ads) / (len(ads) - counts[3] - counts[4]),
     }
     table = result.tables["jobs"]
     assert list(table["job_id"]) == [f"{ad['ClusterId']}.{ad['ProcId']}" for ad in ads]
@@ -89,7 +95,7 @@ def test_jobs_from_the_fixture_as_a_shifter_sees_them():
 def test_empty_queue_and_expressions_kept_as_text():
     for empty in (b"", b"\n", b"[]\n"):
         result = jobs().parse(empty)
-        assert result.metrics == {"idle": 0, "running": 0, "held": 0, "total": 0, "held_fraction": 0.0}
+        assert set(result.metrics.values()) == {0.0} and len(result.metrics) == 10
         assert result.tables["jobs"].empty and result.tables["hold_reasons"].empty
     expr = (
         b'[\n{"ClusterId": 1, "ProcId": 0, "JobStatus": 1, '
@@ -151,8 +157,8 @@ def test_exactly_one_source(params):
         (b'{"error": "SCHEDD unreachable"}', "expected a JSON list of job ClassAds, got an object"),
         (b'[{"ClusterId": 1, "ProcId": 0}]', "job ClassAd #1 has no JobStatus (left out by -attributes?)"),
         (
-            b'[{"ClusterId": 1, "ProcId": 0, "JobStatus": 2}, {"ClusterId": 1, "ProcId": 1, "JobStatus": "Held"}]',
-            "job ClassAd #2: JobStatus is the text 'Held', expected a number",
+            b'[{"ClusterId": 1, "ProcId": 1, "JobStatus": "Held"}, {"ClusterId": 1, "ProcId": 2, "JobStatus": 9}]',
+            "job ClassAd #1: JobStatus is the text 'Held', expected a number (and 1 more)",
         ),
         (
             b'[{"ClusterId": 1, "ProcId": 0, "JobStatus": 1, "EnteredCurrentStatus": "yesterday"}]',
@@ -240,3 +246,62 @@ def test_through_the_runner(tmp_path):
     )
     assert status.loc["condor_slots", "level"] == "ok"
     assert status.loc["condor_slots", "message"] == "16 of 192 cores used, 32 free"
+
+
+# -- one odd ad costs that ad; every JobStatus counted where it belongs -----------------------------
+def _job(proc: int, status, **more) -> dict:
+    return {"ClusterId": 7, "ProcId": proc, "JobStatus": status, **more}
+
+
+def test_every_job_status_is_counted_where_it_belongs():
+    """1-7 each have a metric; Removed and Completed jobs are leaving the queue, so the held fraction
+    is of the jobs in it (they used to dilute it, and Transferring Output/Suspended counted nowhere)."""
+    ads = [_job(i, status) for i, status in enumerate([1, 2, 2, 3, 4, 4, 5, 6, 7])]
+    result = jobs().parse(json.dumps(ads).encode())
+    assert {k: result.metrics[k] for k in STATUS_METRICS.values()} == {
+        "idle": 1,
+        "running": 2,
+        "removed": 1,
+        "completed": 2,
+        "held": 1,
+        "transferring_output": 1,
+        "suspended": 1,
+    }
+    assert (result.metrics["total"], result.metrics["in_queue"], result.metrics["held_fraction"]) == (9, 6, 1 / 6)
+    assert list(result.tables["jobs"]["status"]) == [STATUS[ad["JobStatus"]] for ad in ads]
+
+
+def test_an_odd_job_ad_is_that_job_missing():
+    ads = [_job(0, 2), _job(1, 9), _job(2, "Held"), {"ProcId": 3, "JobStatus": 1}, _job(4, 5, HoldReasonCode="34")]
+    result = jobs().parse(json.dumps(ads).encode())
+    assert [(m.key, m.reason) for m in result.missing] == [
+        ("7.1", "JobStatus 9 is none of 1-7 (Idle … Suspended)"),
+        ("7.2", "JobStatus is the text 'Held', expected a number"),
+        ("ClassAd #4", "has no ClusterId (left out by -attributes?)"),
+        ("7.4", "HoldReasonCode is the text '34', expected a number"),
+    ]
+    assert result.expected == {"job": 5} and result.metrics["total"] == 1  # never counted as 0 or held
+    rating = rate(jobs().default_rating, result)
+    assert rating.status == -1 and rating.message.startswith("no information: 4 of 5 jobs missing: 7.1 (JobStatus 9")
+
+
+def test_a_slot_whose_cores_are_unknown_is_reported_not_counted_as_zero():
+    ads = json.loads(STATUS_JSON.read_text())
+    whole = slots().parse(STATUS_JSON.read_bytes()).metrics
+    pslot = next(ad for ad in ads if ad["SlotType"] == "Partitionable")
+    del pslot["TotalSlotCpus"]
+    pslot["TotalCpus"] = 64  # the machine's count stands in for the slot's own
+    assert slots().parse(json.dumps(ads).encode()).metrics["cores_total"] == whole["cores_total"] - (
+        json.loads(STATUS_JSON.read_text())[ads.index(pslot)]["TotalSlotCpus"] - 64
+    )
+    for key in ("TotalCpus", "DetectedCpus"):
+        pslot.pop(key, None)
+    dslot = next(ad for ad in ads if ad["SlotType"] == "Dynamic")
+    del dslot["Cpus"]
+    result = slots().parse(json.dumps(ads).encode())
+    assert [(m.key, m.reason) for m in result.missing] == [
+        (pslot["Name"], "partitionable slot without TotalSlotCpus, TotalCpus, DetectedCpus: its cores are unknown"),
+        (dslot["Name"], "has no Cpus: its cores are unknown"),
+    ]
+    assert result.expected == {"slot": len(ads)} and len(result.tables["slots"]) == len(ads) - 2
+    assert rate(None, result).status == 0.5  # data arrived, but not all of it: at most warning

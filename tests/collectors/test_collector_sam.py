@@ -232,13 +232,107 @@ def test_html_instead_of_json_over_http(srv):
 
 
 @pytest.mark.parametrize(
-    "name, words",
+    "name, key, why",
     [
-        ("sam_missing_keys.json", "responses.0.hits.hits.1._source.data.status: missing, expected text"),
+        ("sam_missing_keys.json", "responses.0.hits.hits.1", "_source.data.status: missing, expected text"),
         (
             "sam_wrong_types.json",
-            "responses.0.hits.hits.2._source.metadata.timestamp: str '2026-03-10T08:31:29Z', expected a number",
+            "responses.0.hits.hits.2",
+            "_source.metadata.timestamp: str '2026-03-10T08:31:29Z', expected a number",
         ),
+    ],
+)
+def test_one_unreadable_result_is_that_result_missing(name, key, why):
+    """It used to blank the module: one malformed hit of MONIT's answer cost every other result."""
+    collector = SamCollector(vo="cms")
+    result = collector.parse(fixture(name))
+    assert [(m.what, m.key, m.reason) for m in result.missing] == [("result", key, why)]
+    total = len(json.loads(fixture(name))["responses"][0]["hits"]["hits"])
+    assert result.expected["result"] == total and len(result.tables["results"]) == total - 1
+    rating = rate(collector.default_rating, result)
+    assert rating.message.startswith(f"1 of {total} results missing: {key} ({why})")
+    assert rating.status <= 0.5  # never better than warning with a result missing
+
+
+def test_every_result_unreadable_is_the_source_failing():
+    doc = json.loads(fixture("sam_results.json"))
+    for hit in doc["responses"][0]["hits"]["hits"]:
+        del hit["_source"]["data"]["status"]
+    text = reason(SamCollector(vo="cms").parse, json.dumps(doc).encode())
+    assert text == "responses.0.hits.hits.0._source.data.status: missing, expected text"
+
+
+def _all_ok(doc: dict) -> dict:
+    for hit in doc["responses"][0]["hits"]["hits"]:
+        hit["_source"]["data"]["status"] = "OK"
+    return doc
+
+
+def test_failed_shards_are_missing_not_all_fine():
+    """Half the shards failed: the hits that came are all OK, which must not read as "all fine"."""
+    doc = _all_ok(json.loads(fixture("sam_results.json")))
+    doc["responses"][0]["_shards"] = {
+        "total": 24,
+        "successful": 12,
+        "skipped": 0,
+        "failed": 12,
+        "failures": [
+            {
+                "shard": 3,
+                "index": "monit_prod_sam3_enr_metric-2026-03-10",
+                "node": "n1",
+                "reason": {"type": "node_not_connected_exception", "reason": "[es-node-7] Node not connected"},
+            }
+        ],
+    }
+    collector = SamCollector(vo="cms")
+    result = collector.parse(json.dumps(doc).encode())
+    assert result.expected["shard"] == 24 and len([m for m in result.missing if m.what == "shard"]) == 12
+    assert result.missing[0].key == "monit_prod_sam3_enr_metric-2026-03-10 shard 3"
+    assert result.missing[0].reason == "node_not_connected_exception: [es-node-7] Node not connected"
+    rating = rate(collector.default_rating, result)
+    assert rating.status == 0.5  # 12 of 24 is not more than half: rated, at most warning
+    assert rating.message.startswith(
+        "12 of 24 shards missing: monit_prod_sam3_enr_metric-2026-03-10 shard 3 "
+        "(node_not_connected_exception: [es-node-7] Node not connected), unnamed 2 (failed, no reason given)"
+    )
+    doc["responses"][0]["_shards"].update(successful=4, failed=20)
+    most = rate(collector.default_rating, collector.parse(json.dumps(doc).encode()))
+    assert most.status == -1 and most.message.startswith("no information: 20 of 24 shards missing")
+
+
+def test_a_search_timed_out_on_the_server_is_not_all_fine():
+    doc = _all_ok(json.loads(fixture("sam_results.json")))
+    doc["responses"][0]["timed_out"] = True
+    collector = SamCollector(vo="cms")
+    rating = rate(collector.default_rating, collector.parse(json.dumps(doc).encode()))
+    assert rating.status == 0.5
+    assert rating.message.startswith(
+        "1 search missing: the search (timed out on the server: only the hits found in time came back), "
+        "so at most warning; "
+    )
+
+
+def test_no_hits_because_every_shard_failed_says_so():
+    doc = {
+        "responses": [
+            {
+                "timed_out": False,
+                "_shards": {"total": 2, "successful": 0, "failed": 2, "failures": []},
+                "hits": {"hits": []},
+                "status": 200,
+            }
+        ]
+    }
+    assert reason(SamCollector(vo="cms").parse, json.dumps(doc).encode()) == (
+        "no SAM results for vo cms in the last 2h (2 of 2 shards missing: unnamed 1 (failed, no reason given), "
+        "unnamed 2 (failed, no reason given))"
+    )
+
+
+@pytest.mark.parametrize(
+    "name, words",
+    [
         ("sam_es_error.json", "Elasticsearch error in responses.0: query_shard_exception: Failed to parse query"),
         ("sam_grafana_unauthorized.json", "Grafana: Unauthorized (bearer token expired or rejected?)"),
         ("sam_grafana_invalid_key.json", "Grafana: invalid API key (bearer token expired or rejected?)"),

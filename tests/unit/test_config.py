@@ -162,7 +162,7 @@ def test_mistakes_in_every_section_are_named_at_once(tmp_path):
     bad = bad.replace("    interval: 15m\n", "    interval: 15m\n    weight: -2\n    hosts: ce01.example.org\n")
     text = "\n".join(problems_of(tmp_path, bad))
     assert "category 'compute': unknown key 'colour' (known: description, name, rollup, title)" in text
-    assert "key 'defaults.timout': unknown (known: interval, timeout, max_age)" in text
+    assert "key 'defaults.timout': unknown (known: interval, timeout, max_age, partial)" in text
     assert "key 'levels': levels must satisfy" in text
     assert "module 'ce_tests': key 'weight': must be a non-negative number, got -2" in text
     assert "module 'ce_tests': key 'hosts': must be a list of host names" in text

@@ -13,15 +13,12 @@ import param
 
 from ...queries import transfers as queries
 from ...queries.transfer_filters import ERRORS
+from ...units import plural
 from ..style import CSS, esc
 from .common import TransferView
 from .formats import CARD, message_html
 
 EXAMPLE_CHARS = 600
-
-
-def plural(count, word: str) -> str:
-    return word if int(count) == 1 else word + "s"
 
 
 def by_category(frame: pd.DataFrame) -> pd.DataFrame:

@@ -1,0 +1,156 @@
+"""The store's questions behind an availability/reliability report: module rows of a window, the
+GOCDB scheduled outages stored by ``gocdb_downtimes`` modules, the corrections recorded after the
+fact, and the profile and validity in force (today's configuration when given, else the one stored
+with the runs). ``ar_report`` answers with the corrected figures and the original ones side by side.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+
+import pandas as pd
+
+from .. import stored_config
+from ..clock import parse_time
+from ..reports import corrections
+from ..reports.ar import ARResult, compute
+from ..reports.profiles import default_profile, from_dicts, names, versions
+from ..store.reader import detail_table_name
+
+DOWNTIME_COLLECTOR = "gocdb_downtimes"
+MONTH = re.compile(r"^\d{4}-\d{2}$")
+DOWNTIME_COLUMNS = ["start", "end", "module", "source", "reason", "who"]
+
+
+@dataclasses.dataclass
+class ARReport:
+    """A window's A/R for one profile: ``result`` with the corrections applied, ``original`` without."""
+
+    site: str
+    profile: str
+    profiles: list[str]
+    start: pd.Timestamp
+    end: pd.Timestamp
+    result: ARResult
+    original: ARResult
+    corrections: pd.DataFrame
+
+
+def month_window(month: str) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """'2026-11' → [2026-11-01, 2026-12-01); ValueError saying what to write."""
+    if not isinstance(month, str) or not MONTH.match(month.strip()):
+        raise ValueError(f"not a month: {month!r} (e.g. 2026-11)")
+    try:
+        start = pd.Timestamp(month.strip() + "-01")
+    except ValueError:
+        raise ValueError(f"not a month: {month!r} (e.g. 2026-11)") from None
+    return start, start + pd.offsets.MonthBegin(1)
+
+
+def _columns(store, table: str) -> set[str]:
+    return set(store.sql(f'SELECT * FROM "{table}" LIMIT 0').columns)
+
+
+def module_rows(store, start, end, lookback: float) -> pd.DataFrame:
+    """Module rows in [start − lookback, end): the one before the window decides its first instants."""
+    if not store.has_table("module_status"):
+        return pd.DataFrame(columns=["module", "category", "time", "level", "status", "downtime", "collector"])
+    since = pd.Timestamp(start) - pd.Timedelta(seconds=lookback)
+    have = _columns(store, "module_status")
+    extra = ", ".join(c if c in have else f"'' AS {c}" for c in ("downtime", "collector"))
+    return store.sql(
+        f"SELECT module, category, time, level, status, {extra} FROM {store.scan('module_status', since, end)} "
+        "WHERE time >= ? AND time < ? ORDER BY time",
+        [since.to_pydatetime(), pd.Timestamp(end).to_pydatetime()],
+    )
+
+
+def gocdb_outages(store, start, end, hosts: dict[str, list[str]], gocdb_modules: list[str]) -> pd.DataFrame:
+    """Scheduled OUTAGEs stored by ``gocdb_downtimes`` modules overlapping [start, end), one row per
+    module whose ``hosts`` they hit (each downtime as last announced)."""
+    frames = []
+    for module in gocdb_modules:
+        table = detail_table_name(module, "downtimes")
+        if not store.has_table(table):
+            continue
+        frames.append(
+            store.sql(
+                f"SELECT id, hostname, arg_max(severity, time) AS severity, arg_max(classification, time) AS kind, "
+                f'arg_max(start, time) AS start, arg_max("end", time) AS "end" '
+                f"FROM {store.scan(table, pd.Timestamp(start) - pd.Timedelta(days=31), end)} GROUP BY id, hostname"
+            )
+        )
+    rows = []
+    for frame in frames:
+        frame = frame[
+            (frame["severity"].astype(str).str.upper() == "OUTAGE")
+            & (frame["kind"].astype(str).str.upper() == "SCHEDULED")
+            & (pd.to_datetime(frame["end"]) > pd.Timestamp(start))
+            & (pd.to_datetime(frame["start"]) < pd.Timestamp(end))
+        ]
+        for item in frame.itertuples():
+            for module, watched in hosts.items():
+                if item.hostname in watched:
+                    rows.append((item.start, item.end, module, "gocdb", f"GOCDB {item.id} on {item.hostname}", ""))
+    return pd.DataFrame(rows, columns=DOWNTIME_COLUMNS).drop_duplicates(ignore_index=True)
+
+
+def _modules(effective: dict | None, config, rows: pd.DataFrame) -> list[dict]:
+    """Each module's name, category, hosts and max_age: today's config, else the stored one, else the rows."""
+    if config is not None:
+        return [
+            {"name": m.name, "category": m.category, "collector": m.collector, "hosts": m.hosts, "max_age": m.max_age}
+            for m in config.modules
+        ]
+    if effective:
+        return effective.get("modules", [])
+    pairs = rows.drop_duplicates("module")[["module", "category"]] if not rows.empty else rows
+    return [{"name": m, "category": c} for m, c in zip(pairs.get("module", []), pairs.get("category", []))]
+
+
+def ar_report(store, start, end, profile: str | None = None, config=None) -> ARReport:
+    """A/R of [start, end) for ``profile`` (default: the first configured; without any, every category
+    AND'ed). KeyError naming the known profiles when ``profile`` is not one."""
+    start, end = parse_time(start), parse_time(end)
+    if start is None or end is None or end <= start:
+        raise ValueError("an A/R window needs a start before its end")
+    # the configuration of the window's last run; for a window before every run, the latest one
+    effective = stored_config.config_at(store, end - pd.Timedelta(microseconds=1)) or stored_config.config_at(store)
+    if config is not None:
+        found = list(getattr(config, "availability", []) or [])
+        levels_warning = config.levels.warning
+    else:
+        found = from_dicts((effective or {}).get("availability", []))
+        levels_warning = float(((effective or {}).get("levels") or {}).get("warning", 0.33))
+    probe = module_rows(store, start, end, 0) if not found and not effective and config is None else pd.DataFrame()
+    modules = _modules(effective, config, probe)
+    if not found:
+        found = [default_profile({m["name"]: m.get("category", "") for m in modules})]
+    chosen = profile or names(found)[0]
+    chosen_versions = versions(found, chosen)
+    validity = {m["name"]: float(m.get("max_age") or 3600.0) for m in modules}
+    rows = module_rows(store, start, end, max(validity.values(), default=3600.0))
+    gocdb = sorted(set(rows.loc[rows["collector"] == DOWNTIME_COLLECTOR, "module"])) if not rows.empty else []
+    gocdb += [m["name"] for m in modules if m.get("collector") == DOWNTIME_COLLECTOR and m["name"] not in gocdb]
+    hosts = {m["name"]: list(m.get("hosts") or []) for m in modules if m.get("hosts")}
+    outages = gocdb_outages(store, start, end, hosts, gocdb)
+    recorded = corrections.load(store)
+    added = corrections.in_force(recorded, corrections.DOWNTIME, start, end)
+    added = added.assign(source="added")[DOWNTIME_COLUMNS]
+    excluded = corrections.in_force(recorded, corrections.EXCLUSION, start, end)
+    downtimes = pd.concat([outages, added], ignore_index=True) if not added.empty else outages
+    result = compute(rows, start, end, chosen_versions, validity, downtimes, excluded, levels_warning)
+    original = compute(rows, start, end, chosen_versions, validity, outages, None, levels_warning)
+    run = store.latest_run(end - pd.Timedelta(microseconds=1))
+    site = "" if run is None or "site" not in run.index or pd.isna(run["site"]) else str(run["site"])
+    return ARReport(site, chosen, names(found), start, end, result, original, recorded)
+
+
+def ar_month(store, month: str, profile: str | None = None, config=None) -> ARReport:
+    """``ar_report`` of a month, cached per store content (every session asking costs one computation)."""
+    from .loaders import cached
+
+    start, end = month_window(month)
+    key = (month, profile or "", getattr(config, "config_hash", ""))
+    return cached("ar_month", store, key, lambda: ar_report(store, start, end, profile, config))
