@@ -28,6 +28,7 @@ from .durations import parse_duration
 from .levels import Levels
 from .rating import PartialPolicy, check_rating, check_rollup
 from .reports.profiles import parse_profiles
+from .store.retention import Retention, parse_retention
 from .transfers.config import parse_transfers
 
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -100,6 +101,8 @@ class SiteConfig:
     config_hash: str
     #: availability profiles (``availability:``, ``hfpanel.reports.profiles``), oldest version first
     availability: list = dataclasses.field(default_factory=list)
+    #: days kept per table family (``retention:``, ``hfpanel.store.retention``)
+    retention: Retention = dataclasses.field(default_factory=Retention.default)
 
     def category(self, name: str) -> Category:
         """The category called ``name``; KeyError naming it when there is none."""
@@ -458,6 +461,14 @@ def _read_availability(raw, reading: _Reading) -> list:
     return profiles
 
 
+def _read_retention(raw, reading: _Reading) -> Retention:
+    """How long each family of tables is kept (hfpanel.store.retention); absent: the defaults."""
+    retention, problems = parse_retention(raw)
+    for where, message in problems:
+        reading.problems.add(where, message)
+    return retention
+
+
 #: every top-level key of site.yaml and the function that reads it, in the order they are read
 #: (modules need the categories, defaults and http settings read before them)
 SECTIONS: dict[str, Callable[[Any, _Reading], Any]] = {
@@ -470,6 +481,7 @@ SECTIONS: dict[str, Callable[[Any, _Reading], Any]] = {
     "modules": _read_modules,
     "transfers": _check_transfers,
     "availability": _read_availability,
+    "retention": _read_retention,
 }
 
 
@@ -494,6 +506,7 @@ def parse_config(data, source: str = "<config>", path: Path | None = None, text:
         categories=reading.values["categories"],
         modules=reading.values["modules"],
         availability=reading.values["availability"],
+        retention=reading.values["retention"],
         config_hash=hashlib.sha256((text or yaml.safe_dump(data, sort_keys=True)).encode()).hexdigest()[:12],
     )
 

@@ -306,7 +306,7 @@ class StoreWriter:
             manifest.write_json(self.root / batch, retired)
         sync([self.root / p for p in written] + [self.root / PENDING] + sorted(folders))
 
-        new = old.copy()
+        new, shrunk = old.copy(), {}
         for day, seg in segments.items():
             new._segments[names[day]] = seg
             before = old.day(day) if (whole or seg.get("drop") or day in old._folded) else None
@@ -324,7 +324,9 @@ class StoreWriter:
                 new.catalog[table] = [min(first, day), max(last, day)]
             if before is not None:
                 for table in before.tables() - after.tables():
-                    self._rebound(new, table)
+                    shrunk.setdefault(table, []).append(day)
+        for table, days in shrunk.items():
+            self._rebound(new, table, days)
         if batch:
             new.retired = old.retired + [[batch, time.time()]]
             for name in retired:
@@ -337,13 +339,25 @@ class StoreWriter:
                 self.fold(day)
 
     @staticmethod
-    def _rebound(new: Manifest, table: str) -> None:
-        """``table`` left a day: its catalog bounds shrink to the days still holding it."""
-        holding = [d for d in new.days_of(table) if new.day(d).parts(table)]
-        if holding:
-            new.catalog[table] = [holding[0], holding[-1]]
-        else:
+    def _rebound(new: Manifest, table: str, left: list[str]) -> None:
+        """``table`` left the days ``left``: when one was a bound of its catalog entry, the bound
+        moves to the nearest day still holding it (after a prune: usually the next day)."""
+        first, last = new.catalog[table]
+        if first not in left and last not in left:
+            return
+        days = new.days_of(table)
+        first = next((d for d in days if new.day(d).parts(table)), None)
+        if first is None:
             new.catalog.pop(table, None)
+            return
+        if last in left:
+            last = next(d for d in reversed(days) if new.day(d).parts(table))
+        new.catalog[table] = [first, last]
+
+    def commit_segments(self, segments: dict[str, dict], state: dict | None = None) -> None:
+        """Commit changes to days' file lists made elsewhere (retention's drops) with ``state``."""
+        self._require_lock()
+        self._commit([], segments, state=state)
 
     def fold(self, day: str) -> None:
         """One segment for ``day`` instead of its commits' many (no data file changes)."""

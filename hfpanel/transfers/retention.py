@@ -17,6 +17,7 @@ import pyarrow.parquet as pq
 
 from hfpanel.store import StoreWriter
 from hfpanel.store.manifest import MANIFEST
+from hfpanel.store.retention import days_kept
 
 from .compute import DAY, FAMILIES, STATS_TABLES
 
@@ -40,12 +41,7 @@ def parts_by_day(manifest, table: str) -> dict[str, list[str]]:
 def retention_days(value) -> int:
     """Whole days kept for a retention like ``30d``, ``5y`` or ``26w``; a number is seconds (as
     hfpanel.transfers.config parses durations)."""
-    from hfpanel.durations import parse_duration
-
-    text = str(value).strip()
-    if isinstance(value, str) and text.endswith("y"):
-        return int(float(text[:-1]) * 365)
-    return int(parse_duration(value) // DAY)
+    return days_kept(value, at_least_a_day=False)
 
 
 def expired_days(days, keep_days: int, now: float | None = None) -> list[str]:
