@@ -1,4 +1,4 @@
-"""The ``hfpanel`` command: config check, collect, serve, demo, status, sql, compact, replay."""
+"""The ``hfpanel`` command: config check, collect, serve, demo, status, sql, compact, replay, events."""
 
 from __future__ import annotations
 
@@ -486,6 +486,8 @@ def build_parser() -> argparse.ArgumentParser:
     __import__("hfpanel.ingest.cli", fromlist=["add_parser"]).add_parser(sub)
     __import__("hfpanel.transfers.cli", fromlist=["add_parsers"]).add_parsers(sub)
     __import__("hfpanel.collector_cli", fromlist=["add_parsers"]).add_parsers(sub)
+    __import__("hfpanel.events.cli", fromlist=["add_parsers"]).add_parsers(sub)
+    __import__("hfpanel.api.cli", fromlist=["add_parsers"]).add_parsers(sub)
     __import__("hfpanel.reports.cli", fromlist=["add_parsers"]).add_parsers(sub)
     return parser
 
@@ -503,7 +505,11 @@ def main(argv=None) -> int:
 
 def run_command(args) -> int:
     """Run the chosen command; user errors become one line on stderr and their exit code."""
-    name = " ".join(filter(None, ["hfpanel", args.command, getattr(args, "config_command", None)]))
+    name = " ".join(
+        filter(
+            None, ["hfpanel", args.command, getattr(args, "config_command", None), getattr(args, "token_command", None)]
+        )
+    )
     try:
         return args.func(args)
     except CliError as error:
@@ -537,4 +543,8 @@ def _flush_quietly() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # run the imported module's main, not __main__'s: commands in other modules raise hfpanel.cli.CliError,
+    # which must be the class run_command catches
+    from hfpanel.cli import main as imported_main
+
+    sys.exit(imported_main())

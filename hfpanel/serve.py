@@ -106,7 +106,7 @@ def serve(store, config=None, port: int = 5006, address: str = "127.0.0.1", show
     from apps.plots import build as build_plots
     from apps.transfers import build as build_transfers
 
-    from .api import patterns as api_patterns
+    from .api.server import patterns as api_patterns
     from .config import ConfigError, load_config
     from .queries.loaders import shared_store
 
