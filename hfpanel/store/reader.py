@@ -27,6 +27,7 @@ STATUS_LOOKBACK = pd.Timedelta(days=7)
 #: words in a query that ask about every table (so every view must exist)
 _CATALOG_WORDS = re.compile(r"\b(show|information_schema|duckdb_\w+|pg_catalog)\b", re.IGNORECASE)
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_LITERAL = re.compile(r"'(?:[^']|'')*'")
 
 
 _open_stores: weakref.WeakSet[Store] = weakref.WeakSet()
@@ -122,6 +123,7 @@ class Store:
         """A view for every table the query names, over its current files (made when first
         named, remade when its files changed): opening a store costs nothing per table."""
         data = self._manifest
+        query = _LITERAL.sub("''", query)  # file names in a scan's list are not table names
         if _CATALOG_WORDS.search(query):
             names = data.tables()
         else:

@@ -16,6 +16,7 @@ import fcntl
 import json
 import logging
 import os
+import re
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -32,8 +33,18 @@ from .manifest import SEGMENTS, Day, Manifest, detail_table_name
 log = logging.getLogger("hfpanel.store")
 LOCK_FILE = ".writer.lock"
 PENDING = ".pending.json"
-#: packed detail files live here, one folder per day, whatever the module
+#: packed detail files live here: ``_detail/<table>/day=YYYY-MM-DD/``, whatever the module
 PACKED = "_detail"
+_SAFE = re.compile(r"[A-Za-z0-9_.-]+")
+
+
+def packed_path(kind: str, day: str) -> str:
+    """Where a packed file of detail table ``kind`` goes (the manifest, not the path, says which
+    modules and table it holds; the folder lets plain DuckDB find a table's files by glob)."""
+    folder = kind if _SAFE.fullmatch(kind) and not kind.startswith(".") else "other"
+    return f"{PACKED}/{folder}/day={day}/part-{uuid.uuid4().hex}.parquet"
+
+
 #: seconds a retired file is kept so that a reader mid-query never loses it
 RETIRE_GRACE = 300.0
 #: a day whose commits left more segments than this is folded into one (today, mostly)
@@ -236,7 +247,7 @@ class StoreWriter:
                 group[1].append((identity[0], rows))
         for (day, kind), groups in packs.items():
             for _, members in groups:
-                path = f"{PACKED}/day={day}/part-{uuid.uuid4().hex}.parquet"
+                path = packed_path(kind, day)
                 files.append((path, pa.concat_tables([rows for _, rows in members])))
                 segment(day)["packs"][path] = {"table": kind, "modules": [module for module, _ in members]}
         for name, days in (replace_days or {}).items():
@@ -263,7 +274,7 @@ class StoreWriter:
             rest = [m for m in modules if m != module]
             if rest:
                 rows = pq.read_table(self.root / path, partitioning=None)
-                new = f"{PACKED}/day={day}/part-{uuid.uuid4().hex}.parquet"
+                new = packed_path(kind, day)
                 files.append((new, rows.filter(pc.not_equal(rows.column("module"), module))))
                 segment["packs"][new] = {"table": kind, "modules": rest}
 
@@ -473,7 +484,7 @@ class StoreWriter:
             combined = self._combine(f"detail tables {kind!r}", day, [p for p, _, _ in members])
             if combined is None:
                 continue
-            path = f"{PACKED}/day={day}/part-{uuid.uuid4().hex}.parquet"
+            path = packed_path(kind, day)
             files.append((path, combined))
             modules = list(dict.fromkeys(m for _, ms, _ in members for m in ms))
             packs[path] = (kind, sorted(modules))

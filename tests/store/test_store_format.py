@@ -219,3 +219,19 @@ def test_frames_converted_together_come_out_as_each_alone():
         assert together[name].equals(alone) and together[name].schema == alone.schema, name
     assert str(together["c"].schema.field("n").type) == "int64"
     assert str(together["d"].schema.field("n").type).endswith("string")
+
+
+def test_a_query_over_a_window_makes_no_view_of_the_whole_table(tmp_path):
+    """Reading a day through ``scan`` names the day's files, not the table: a view over every file
+    of the table's history would cost what the window saves (views are made when a query names
+    the table itself)."""
+    with StoreWriter(tmp_path) as writer:
+        for i in (0, 100, 200):
+            writer.write(synthetic_run(i))
+    store = Store(tmp_path)
+    assert len(store.status_at()) == len(MODULES)
+    assert store.module_history("m01", "2026-11-21", "2026-11-21 23:00")["message"].tolist() == ["run 100"]
+    assert store.detail("m00", at="2026-11-21 02:00")["run_id"].tolist() == ["run-00100"]
+    assert store._views == {}
+    assert store.sql("SELECT count(*) AS n FROM module_status")["n"].iloc[0] == 3 * len(MODULES)
+    assert list(store._views) == ["module_status"]
