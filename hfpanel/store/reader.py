@@ -8,6 +8,7 @@ process-level ``Store``, a cursor per query, as dbt-duckdb does.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import os
 import re
 import threading
@@ -58,6 +59,43 @@ def read_sql(root: Path, parts: list[str], module: str | None = None) -> str:
     return f"({sql} WHERE module = {_quote(module)})" if module is not None else f"({sql})"
 
 
+class SharedLock:
+    """Many holders in ``shared`` mode, or one in ``exclusive`` (a waiting exclusive holder goes
+    next): queries share the views, remaking them waits for running queries and holds new ones."""
+
+    def __init__(self):
+        self._cond = threading.Condition()
+        self._shared = 0
+        self._exclusive = False
+        self._waiting = 0
+
+    @contextlib.contextmanager
+    def shared(self):
+        with self._cond:
+            self._cond.wait_for(lambda: not self._exclusive and not self._waiting)
+            self._shared += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._shared -= 1
+                self._cond.notify_all()
+
+    @contextlib.contextmanager
+    def exclusive(self):
+        with self._cond:
+            self._waiting += 1
+            self._cond.wait_for(lambda: not self._exclusive and not self._shared)
+            self._waiting -= 1
+            self._exclusive = True
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._exclusive = False
+                self._cond.notify_all()
+
+
 class Store:
     """A read-only view of the store at ``root``; safe to share between threads and sessions."""
 
@@ -72,6 +110,8 @@ class Store:
         self._segments: dict[str, dict] = {}  # segment name -> content (segments never change)
         self._manifest = manifest.empty(self.root)
         self._views: dict[str, tuple] = {}  # view name -> the files it was made over
+        self._views_of = None  # the manifest every view was made from
+        self._views_lock = SharedLock()
         _open_stores.add(self)
 
     def close(self) -> None:
@@ -113,23 +153,27 @@ class Store:
             live = data.segment_names()
             for gone in [n for n in self._segments if n not in live]:
                 del self._segments[gone]
-            for name in [v for v in self._views if not data.has(v)]:
-                self._con.execute(f'DROP VIEW IF EXISTS "{name}"')
-                del self._views[name]
             self._manifest, self._stamp = data, stamp
         return True
 
     def _ensure_views(self, query: str) -> None:
-        """A view for every table the query names, over its current files (made when first
-        named, remade when its files changed): opening a store costs nothing per table."""
-        data = self._manifest
+        """A view for every table the query names (made when first named: opening a store costs
+        nothing per table). When the manifest changed, every view is remade from it at once, with
+        no query running: a query never joins one commit's ``runs`` with another's statuses."""
         query = _LITERAL.sub("''", query)  # file names in a scan's list are not table names
-        if _CATALOG_WORDS.search(query):
-            names = data.tables()
-        else:
-            names = [w for w in set(_WORD.findall(query)) if data.has(w)]
-        with self._lock:
-            for name in names:
+        every = _CATALOG_WORDS.search(query) is not None
+        words = set() if every else set(_WORD.findall(query))
+        data = self._manifest
+        wanted = data.tables() if every else [w for w in words if data.has(w)]
+        if data is self._views_of and all(w in self._views for w in wanted):
+            return
+        with self._views_lock.exclusive():
+            data = self._manifest  # the newest, whatever this thread saw before waiting
+            wanted = data.tables() if every else [w for w in words if data.has(w)]
+            for name in [v for v in self._views if not data.has(v)]:
+                self._con.execute(f'DROP VIEW IF EXISTS "{name}"')
+                del self._views[name]
+            for name in set(wanted) | (set(self._views) if data is not self._views_of else set()):
                 days = data.days_of(name)
                 parts = [p for d in days for p in data.day(d).parts(name)]
                 module = data.module_of(name, days)
@@ -139,6 +183,7 @@ class Store:
                     f'CREATE OR REPLACE VIEW "{name}" AS SELECT * FROM {read_sql(self.root, parts, module)}'
                 )
                 self._views[name] = (parts, module)
+            self._views_of = data
 
     def state(self, key: str, default=None):
         """A value committed in the manifest's ``state`` (see ``StoreWriter.write``)."""
@@ -189,11 +234,12 @@ class Store:
         """Run SQL over every table of the store (table names are view names)."""
         self.refresh()
         self._ensure_views(query)
-        cursor = self._con.cursor()
-        try:
-            return cursor.execute(query, params or []).df()
-        finally:
-            cursor.close()
+        with self._views_lock.shared():
+            cursor = self._con.cursor()
+            try:
+                return cursor.execute(query, params or []).df()
+            finally:
+                cursor.close()
 
     # -- the questions everyone asks --------------------------------------------------------
     def runs(self, start=None, end=None) -> pd.DataFrame:
