@@ -18,6 +18,7 @@ import param
 from hfpanel.collector import Collector, ParseResult, SourceError
 from hfpanel.durations import format_duration, parse_duration
 from hfpanel.store import Store
+from hfpanel.transfers.config import EfficiencyLevels
 
 COLUMNS = [
     "direction",
@@ -39,8 +40,8 @@ class TransferEfficiencyCollector(Collector):
     default_rating = {
         "type": "threshold",
         "metric": "efficiency",
-        "warning": 0.9,
-        "critical": 0.7,
+        "warning": EfficiencyLevels.warning,  # the transfer matrix's colours say the same
+        "critical": EfficiencyLevels.critical,
         "direction": "below",
     }
     default_instruction = (

@@ -39,7 +39,8 @@ class CliError(Exception):
 #: exit codes of every command (``hfpanel status`` answers like a Nagios check: see NAGIOS)
 EXIT_CODES = """exit codes:
   0    done (status: every module ok or in downtime)
-  1    nothing to show: no archived payload (replay), the source failed (record); status: some module warning
+  1    nothing to show: no archived payload (replay), the source failed (record), a receiver failed (notify);
+       status: some module warning
   2    bad input: usage, configuration, time, SQL, unknown module, missing store; status: some module critical
   3    the store is busy: another writer holds it; status: unknown (no run, modules without information,
        or any error of the status command itself, as a Nagios plugin answers)
@@ -180,34 +181,55 @@ def collect_loop(config, every: float | None, force: bool, wait: float | None, q
         signal.signal(signal.SIGTERM, _stop)
         signal.signal(signal.SIGINT, _stop)
     runner = Runner(config)
-    try:
-        with StoreWriter(config.store, wait=wait) as writer:
-            while True:
+    first = True
+    while True:
+        try:
+            # the lock is held for a run (and its sending), not between runs: `hfpanel ack`,
+            # `silence` and the ingest daemon commit in between
+            with StoreWriter(config.store, wait=wait if first else max(wait or 0.0, 60.0)) as writer:
                 bar = _progress(disable=quiet or not sys.stderr.isatty())
                 summary = runner.run_once(writer, force=force, progress=bar)
                 bar.close()
                 if summary.committed:
                     writer.compact()
                     prune(writer, config.retention, now=summary.time)
-                if quiet:
-                    pass
-                elif summary.committed:
-                    print_summary(
-                        summary.statuses,
-                        f"run {summary.run_id}: {len(summary.statuses)} modules in {summary.duration:.1f}s",
-                    )
-                else:
-                    print(nothing_due(summary))
-                if not every:
-                    return 0
-                deadline = time.monotonic() + every
-                while not stop["now"] and time.monotonic() < deadline:
-                    time.sleep(min(1.0, deadline - time.monotonic()))
-                if stop["now"]:
-                    return 0
-    except StoreLocked as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 3
+                    send_notifications(writer, config)
+        except StoreLocked as error:
+            if first:
+                print(f"error: {error}", file=sys.stderr)
+                return 3
+            log.warning("run skipped: %s", error)
+            summary = None
+        first = False
+        if quiet or summary is None:
+            pass
+        elif summary.committed:
+            print_summary(
+                summary.statuses,
+                f"run {summary.run_id}: {len(summary.statuses)} modules in {summary.duration:.1f}s",
+            )
+        else:
+            print(nothing_due(summary))
+        if not every:
+            return 0
+        deadline = time.monotonic() + every
+        while not stop["now"] and time.monotonic() < deadline:
+            time.sleep(min(1.0, deadline - time.monotonic()))
+        if stop["now"]:
+            return 0
+
+
+def send_notifications(writer, config) -> None:
+    """Send what the run queued (hfpanel.events.outbox): after its commit, within the delivery
+    budget; a failure is one log line and never the run's."""
+    if not config.notifications.notify.receivers:
+        return
+    from .events.outbox import dispatch
+
+    try:
+        dispatch(writer, config)
+    except Exception as error:  # the run is committed; its messages wait in the outbox
+        log.error("notifications not sent: %s: %s (they wait in the outbox)", type(error).__name__, error)
 
 
 def cmd_collect(args) -> int:
@@ -352,17 +374,24 @@ def cmd_compact(args) -> int:
 
 
 def cmd_replay(args) -> int:
-    """Re-parse an archived payload with today's collector code (e.g. after fixing a parser)."""
+    """Re-parse archived payloads with today's collector code (e.g. after fixing a parser): one payload
+    printed (``--module`` [``--at``]), or every payload ``--since`` a time stored as a replay."""
     from .collector import SourceError
     from .rating import rate
 
     config = _load(args.config)
-    try:
-        module = config.module(args.module)
-    except KeyError:
-        raise CliError(
-            f"no module {args.module!r} in {args.config} (modules: {', '.join(m.name for m in config.modules)})"
-        ) from None
+    if args.module:
+        try:
+            config.module(args.module)
+        except KeyError:
+            raise CliError(
+                f"no module {args.module!r} in {args.config} (modules: {', '.join(m.name for m in config.modules)})"
+            ) from None
+    if args.since:
+        return _replay_since(args, config)
+    if not args.module:
+        raise CliError("give --module NAME (one payload) or --since TIME (every payload, stored as a replay)")
+    module = config.module(args.module)
     found = _open_store(args).raw_payload(module.name, _at(args))
     if found is None:
         print(f"hfpanel replay: no archived payload for module {module.name}", file=sys.stderr)
@@ -371,7 +400,7 @@ def cmd_replay(args) -> int:
     collector = module.make_collector()
     try:
         result = collector.parse(payload)
-        rating = rate(module.effective_rating(collector), result, module.effective_partial(collector), config.levels)
+        rating = rate(module.effective_rating(collector), result)
     except SourceError as error:
         print(f"{module.name} payload of {when} ({len(payload)} bytes): no information — {error}")
         return 0
@@ -380,8 +409,33 @@ def cmd_replay(args) -> int:
         print(f"table {name}: {len(table)} rows, columns {', '.join(map(str, table.columns))}")
     for name, value in sorted(result.metrics.items()):
         print(f"metric {name} = {value}")
-    for item in result.missing:
-        print(f"missing {item.what} {item.key}: {item.reason}")
+    return 0
+
+
+def _replay_since(args, config) -> int:
+    from .replay import replay_payloads
+    from .store import StoreLocked, StoreWriter
+
+    try:
+        since, until = parse_time(args.since), parse_time(args.until)
+    except ValueError as error:
+        raise CliError(f"--since/--until: {error}") from None
+    if since is None:
+        raise CliError("--since: give a time, e.g. 2026-11-01")
+    store = _open_store(args)
+    try:
+        with StoreWriter(config.store, wait=parse_duration(args.wait)) as writer:
+            done = replay_payloads(store, writer, config, since, until, args.module)
+    except StoreLocked as error:
+        raise CliError(str(error), code=3) from None
+    if not done.payloads:
+        print(f"hfpanel replay: no archived payload since {since}", file=sys.stderr)
+        return 1
+    print(
+        f"{done.replay_id}: {done.payloads} payloads of {len(done.modules)} modules re-parsed, {done.failed} without "
+        f"information, {done.changed} at another level than stored (the stored runs are unchanged; "
+        f"read it with hfpanel report ar --replay {done.replay_id})"
+    )
     return 0
 
 
@@ -478,10 +532,13 @@ def build_parser() -> argparse.ArgumentParser:
     prune.add_argument("--wait", default="60", help="wait this long for another writer (default 60s)")
     prune.set_defaults(func=cmd_prune)
 
-    replay = sub.add_parser("replay", help="re-parse a module's archived payload")
+    replay = sub.add_parser("replay", help="re-parse archived payloads with today's code (one, or --since as a replay)")
     replay.add_argument("--config", required=True)
-    replay.add_argument("--module", required=True)
+    replay.add_argument("--module", help="the module (required without --since)")
     replay.add_argument("--at", help="the payload archived at or before this time (UTC); default: the latest")
+    replay.add_argument("--since", help="every payload since this time, stored as a replay beside the runs")
+    replay.add_argument("--until", help="with --since: up to this time (default: now)")
+    replay.add_argument("--wait", default="10s", help="with --since: wait this long for the collector's write lock")
     replay.set_defaults(func=cmd_replay)
     __import__("hfpanel.ingest.cli", fromlist=["add_parser"]).add_parser(sub)
     __import__("hfpanel.transfers.cli", fromlist=["add_parsers"]).add_parsers(sub)
@@ -489,6 +546,7 @@ def build_parser() -> argparse.ArgumentParser:
     __import__("hfpanel.events.cli", fromlist=["add_parsers"]).add_parsers(sub)
     __import__("hfpanel.api.cli", fromlist=["add_parsers"]).add_parsers(sub)
     __import__("hfpanel.reports.cli", fromlist=["add_parsers"]).add_parsers(sub)
+    __import__("hfpanel.events.cli", fromlist=["add_parsers"]).add_notification_parsers(sub)
     return parser
 
 

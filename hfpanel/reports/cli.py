@@ -30,9 +30,9 @@ def _report(args):
     store = _open_store(args)
     config = _load(args.config) if getattr(args, "config", None) else None
     try:
-        return ar_report(store, start, end, profile=args.profile, config=config)
+        return ar_report(store, start, end, profile=args.profile, config=config, replay=args.replay)
     except KeyError as error:
-        raise CliError(f"--profile: {error.args[0]}") from None
+        raise CliError(f"{'--replay' if 'replay' in str(error) else '--profile'}: {error.args[0]}") from None
 
 
 def _write(out: str | None, write_text=None, write_binary=None) -> None:
@@ -131,6 +131,35 @@ def cmd_list(args) -> int:
     return 0 if not frame.empty else 1
 
 
+def cmd_handover(args) -> int:
+    from .handover import handover, to_markdown, write_pdf
+
+    store = _open_store(args)
+    try:
+        shift = handover(store, args.start, args.end, base_url=args.base_url)
+    except ValueError as error:
+        raise CliError(str(error)) from None
+    if args.format == "pdf":
+        _write(args.out, write_binary=lambda path: write_pdf(shift, path))
+    else:
+        _write(args.out, lambda out: out.write(to_markdown(shift)))
+    return 0
+
+
+def cmd_export(args) -> int:
+    from .bundle import export
+
+    store = _open_store(args)
+    start, end = _times(args)
+    try:
+        counts = export(store, start, end, args.out, with_payloads=args.with_payloads)
+    except ValueError as error:
+        raise CliError(str(error)) from None
+    rows = sum(counts.values())
+    print(f"wrote {args.out}: {rows} rows of {len(counts)} tables, config.json, index.html (open it in a browser)")
+    return 0
+
+
 def _store_args(parser) -> None:
     parser.add_argument("--store")
     parser.add_argument("--config")
@@ -146,6 +175,7 @@ def add_parsers(sub) -> None:
     ar.add_argument("--profile", help="an availability profile of the configuration (default: the first)")
     ar.add_argument("--format", choices=FORMATS, default="table")
     ar.add_argument("--out", help="write to this file (needed for pdf; default: standard output)")
+    ar.add_argument("--replay", help="read a replay's rows instead of the stored ones it replayed (an id, or latest)")
     ar.set_defaults(func=cmd_ar)
 
     for kind, help_text in (
@@ -170,6 +200,27 @@ def add_parsers(sub) -> None:
     withdraw.add_argument("--who")
     withdraw.add_argument("--wait", default="10s")
     withdraw.set_defaults(func=cmd_withdraw)
+
+    handover = sub.add_parser("handover", help="the shift handover as Markdown (for an e-log) or PDF")
+    _store_args(handover)
+    handover.add_argument("--from", dest="start", help="the shift's start (UTC; default: 8 h before its end)")
+    handover.add_argument("--to", dest="end", help="the shift's end (UTC; default: the latest run)")
+    handover.add_argument("--format", choices=("markdown", "pdf"), default="markdown")
+    handover.add_argument("--out", help="write to this file (needed for pdf; default: standard output)")
+    handover.add_argument(
+        "--base-url", default="", help="the dashboard's address for the links, e.g. https://hf.example.org"
+    )
+    handover.set_defaults(func=cmd_handover)
+
+    bundle = sub.add_parser(
+        "export", help="a window as a self-contained post-mortem bundle (Parquet, config, static page)"
+    )
+    _store_args(bundle)
+    bundle.add_argument("--from", dest="start", required=True, help="UTC time, e.g. 2026-11-20T06:00")
+    bundle.add_argument("--to", dest="end", required=True)
+    bundle.add_argument("out", help="a new folder for the bundle")
+    bundle.add_argument("--with-payloads", action="store_true", help="also the archived raw payloads")
+    bundle.set_defaults(func=cmd_export)
 
     listing = report_sub.add_parser("corrections", help="every correction recorded")
     _store_args(listing)
