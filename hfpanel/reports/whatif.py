@@ -30,6 +30,7 @@ from ..collector import ParseResult, SourceError
 from ..levels import DOWNTIME, NOINFO, NOINFO_STATUS, OK, Levels
 from ..queries import whatif as q
 from ..rating import NoInfoPolicy, check_rating, check_rollup, is_downtime_rollup, rate, rating_type, rollup
+from ..rating.threshold import high_is_bad
 
 KEYS = ("ratings", "rollups", "noinfo", "levels")
 LEVEL_ORDER = ("critical", "noinfo", "warning", "downtime", "ok")
@@ -92,8 +93,8 @@ def parse_changes(data=None, *, ratings=None, rollups=None, noinfo=None, levels=
 @dataclasses.dataclass
 class WhatIf:
     """Stored and what-if side by side. ``modules`` / ``categories``: one row per run and name with
-    ``level`` (stored) and ``whatif_level``; ``summary``: per name, runs at each level both ways and
-    how many runs changed; ``ar`` / ``ar_whatif``: A/R summaries (None without a profile's modules)."""
+    ``level`` (stored) and ``whatif_level``; ``summary``: per name, runs at each level both ways, how
+    many runs changed, and the level changes (the ``level_changed`` events) each way; ``ar`` / ``ar_whatif``: A/R summaries (None without a profile's modules)."""
 
     since: pd.Timestamp
     until: pd.Timestamp
@@ -121,9 +122,16 @@ class WhatIf:
         return left.merge(right, on=keys, how="outer")
 
 
-def _level(levels: Levels, status: float, downtime: str) -> str:
-    level = levels.level(status)
-    return DOWNTIME if downtime and level != OK else level
+def levels_of(levels: Levels, status: np.ndarray, downtime: np.ndarray, failed: np.ndarray) -> np.ndarray:
+    """Each status's level (as ``Levels.level``), "downtime" where a row was in a downtime and not ok,
+    "noinfo" where its source failed."""
+    level = np.where(
+        np.isnan(status) | (status < 0),
+        NOINFO,
+        np.where(status >= levels.ok, OK, np.where(status >= levels.warning, "warning", "critical")),
+    )
+    level = np.where(downtime & (level != OK), DOWNTIME, level)
+    return np.where(failed, NOINFO, level)
 
 
 def rerate_module(rows: pd.DataFrame, rule: dict | None, metrics: dict, tables: dict) -> np.ndarray:
@@ -144,6 +152,17 @@ def rerate_module(rows: pd.DataFrame, rule: dict | None, metrics: dict, tables: 
         except (SourceError, KeyError, ValueError, TypeError):
             out[i] = NOINFO_STATUS
     return out
+
+
+def threshold_many(rule: dict, values: np.ndarray) -> np.ndarray:
+    """``threshold``'s status for many values at once (what ``Threshold.evaluate`` gives each: a
+    test holds them equal); NaN — a missing metric or value — is no information."""
+    warning, critical = float(rule["warning"]), float(rule["critical"])
+    if high_is_bad(rule):
+        status = np.where(values >= critical, 0.0, np.where(values >= warning, 0.5, 1.0))
+    else:
+        status = np.where(values <= critical, 0.0, np.where(values <= warning, 0.5, 1.0))
+    return np.where(np.isnan(values), NOINFO_STATUS, status)
 
 
 def _members_at(rows: pd.DataFrame, times: list[pd.Timestamp], column: str) -> pd.DataFrame:
@@ -168,17 +187,28 @@ def rollup_runs(rows, times, rules: dict, policy: dict, levels: Levels, categori
         members = [m for m in status.columns if of.get(m) == category]
         rule = {**(rules.get(category) or {"type": "worst"}), **policy}
         s, w, d = (frame[members].to_numpy() for frame in (status, weight, downtime))
+        seen = {}  # runs mostly repeat the run before: roll each distinct set of inputs up once
         for i, when in enumerate(status.index):
             present = ~np.isnan(s[i])
-            rating = rollup(rule, list(s[i][present]), list(w[i][present]), [bool(x) for x in d[i][present]])
-            level = DOWNTIME if is_downtime_rollup(rating) else levels.level(rating.status)
-            out.append((when, category, float(rating.status), level))
+            key = (s[i][present].tobytes(), w[i][present].tobytes(), d[i][present].tobytes(), present.tobytes())
+            if key not in seen:
+                rating = rollup(rule, list(s[i][present]), list(w[i][present]), [bool(x) for x in d[i][present]])
+                seen[key] = (
+                    float(rating.status),
+                    DOWNTIME if is_downtime_rollup(rating) else levels.level(rating.status),
+                )
+            out.append((when, category, *seen[key]))
     return pd.DataFrame(out, columns=["time", "category", "whatif_status", "whatif_level"])
+
+
+def _changes(levels: pd.Series) -> int:
+    values = levels.to_numpy()
+    return int((values[1:] != values[:-1]).sum())
 
 
 def _summary(frame: pd.DataFrame, kind: str, name_column: str) -> pd.DataFrame:
     rows = []
-    for name, part in frame.groupby(name_column, sort=True):
+    for name, part in frame.sort_values("time", kind="stable").groupby(name_column, sort=True):
         stored = part["level"].value_counts()
         after = part["whatif_level"].value_counts()
         rows.append(
@@ -187,6 +217,9 @@ def _summary(frame: pd.DataFrame, kind: str, name_column: str) -> pd.DataFrame:
                 "name": name,
                 "runs": len(part),
                 "runs_changed": int((part["level"] != part["whatif_level"]).sum()),
+                # the level_changed events each would have raised in the window
+                "level_changes": _changes(part["level"]),
+                "whatif_level_changes": _changes(part["whatif_level"]),
                 **{f"{lvl}": int(stored.get(lvl, 0)) for lvl in LEVEL_ORDER},
                 **{f"whatif_{lvl}": int(after.get(lvl, 0)) for lvl in LEVEL_ORDER},
             }
@@ -217,16 +250,25 @@ def what_if(store, since, until, changes=None, profile: str | None = None, **kwa
     if unknown:
         raise WhatIfError([f"rollups.{c}: no category {c!r}" for c in unknown])
     rows = rows.assign(whatif_status=rows["status"].astype(float))
+    failed = rows["error"].to_numpy() != ""
+    fast = {m: r for m, r in changes.ratings.items() if r.get("type") == "threshold"}
+    values = q.metric_values(store, {m: r["metric"] for m, r in fast.items()}, since, until)
     for module, rule in changes.ratings.items():
-        mine = rows["module"] == module
+        mine = (rows["module"] == module).to_numpy()
         part = rows[mine]
+        if module in fast:  # the common case, at numpy speed
+            found = values[values["module"] == module]
+            value = part["run_id"].map(pd.Series(found["value"].to_numpy(), index=found["run_id"])).astype(float)
+            rows.loc[mine, "whatif_status"] = np.where(
+                failed[mine], NOINFO_STATUS, threshold_many(rule, value.to_numpy())
+            )
+            continue
         tables = q.module_tables(store, module, since, until) if "column" in rule else {}
         metrics = q.module_metrics(store, module, since, until)
         rows.loc[mine, "whatif_status"] = rerate_module(part, rule, metrics, tables)
-    rows["whatif_level"] = [
-        NOINFO if err else _level(levels, s, dt)
-        for s, dt, err in zip(rows["whatif_status"], rows["downtime"], rows["error"])
-    ]
+    rows["whatif_level"] = levels_of(
+        levels, rows["whatif_status"].to_numpy(float), rows["downtime"].to_numpy() != "", failed
+    )
     module_frame = rows[["time", "category", "module", "status", "level", "whatif_status", "whatif_level"]]
     times = q.run_times(store, since, until)
     stored_categories = q.category_rows(store, since, until)
@@ -257,12 +299,13 @@ def what_if(store, since, until, changes=None, profile: str | None = None, **kwa
         from ..queries.availability import ar_inputs
 
         inputs = ar_inputs(store, since, until, profile)
-        whatif_rows = inputs.rows.copy()
-        replaced = rows.set_index(["module", "time"])[["whatif_status", "whatif_level"]]
-        keyed = whatif_rows.set_index(["module", "time"]).index
-        hit = keyed.isin(replaced.index)
-        whatif_rows.loc[hit, "level"] = replaced.loc[keyed[hit], "whatif_level"].to_numpy()
-        whatif_rows.loc[hit, "status"] = replaced.loc[keyed[hit], "whatif_status"].to_numpy()
+        merged = inputs.rows.merge(
+            rows[["module", "time", "whatif_status", "whatif_level"]], on=["module", "time"], how="left"
+        )
+        whatif_rows = merged.assign(
+            level=merged["whatif_level"].fillna(merged["level"]),
+            status=merged["whatif_status"].fillna(merged["status"]),
+        ).drop(columns=["whatif_status", "whatif_level"])
         ar, ar_whatif = inputs.compute().summary, inputs.compute(whatif_rows).summary
     except (KeyError, ValueError) as error:
         notes.append(f"A/R not computed: {error}")
