@@ -81,6 +81,7 @@ class DCachePoolsCollector(HttpCollector):
     )
 
     payload_suffix = "json"
+    event_keys = {"pools": ["pool"]}  # a pool gone or added is an event
     accept = "application/json"
     default_rating = {"type": "weakest_link", "table": "pools", "column": "health", "label": "pool"}
 

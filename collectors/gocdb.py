@@ -106,6 +106,7 @@ class GocdbDowntimeCollector(HttpCollector):
     )
 
     payload_suffix = "xml"
+    event_keys = {"downtimes": ["id", "hostname"]}  # a downtime announced or withdrawn
     accept = "application/xml"
 
     site = param.String(default="", doc="GOCDB site (topentity), e.g. 'DESY-HH'; empty: every site (large!).")

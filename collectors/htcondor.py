@@ -135,6 +135,7 @@ class CondorJobsCollector(_CondorCollector):
     )
 
     default_rating = {"type": "threshold", "metric": "held_fraction", "warning": 0.05, "critical": 0.2}
+    event_keys = {"hold_reasons": ["hold_code"]}  # a new hold reason is a new error
 
     def parse(self, payload: bytes) -> ParseResult:
         listing = read_ads(payload, "job")

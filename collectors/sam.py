@@ -78,6 +78,7 @@ class SamCollector(MonitCollector):
         default=[], item_type=str, doc="Only these flavours, any spelling (XROOTD, webdav...)."
     )
 
+    event_keys = {"services": ["host", "flavour"]}  # a tested service appeared or is no longer tested
     default_rating = {
         "type": "weakest_link",
         "table": "services",

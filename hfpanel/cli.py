@@ -1,4 +1,4 @@
-"""The ``hfpanel`` command: config check, collect, serve, demo, status, sql, compact, replay."""
+"""The ``hfpanel`` command: config check, collect, serve, demo, status, sql, compact, replay, events."""
 
 from __future__ import annotations
 
@@ -304,17 +304,24 @@ def cmd_compact(args) -> int:
 
 
 def cmd_replay(args) -> int:
-    """Re-parse an archived payload with today's collector code (e.g. after fixing a parser)."""
+    """Re-parse archived payloads with today's collector code (e.g. after fixing a parser): one payload
+    printed (``--module`` [``--at``]), or every payload ``--since`` a time stored as a replay."""
     from .collector import SourceError
     from .rating import rate
 
     config = _load(args.config)
-    try:
-        module = config.module(args.module)
-    except KeyError:
-        raise CliError(
-            f"no module {args.module!r} in {args.config} (modules: {', '.join(m.name for m in config.modules)})"
-        ) from None
+    if args.module:
+        try:
+            config.module(args.module)
+        except KeyError:
+            raise CliError(
+                f"no module {args.module!r} in {args.config} (modules: {', '.join(m.name for m in config.modules)})"
+            ) from None
+    if args.since:
+        return _replay_since(args, config)
+    if not args.module:
+        raise CliError("give --module NAME (one payload) or --since TIME (every payload, stored as a replay)")
+    module = config.module(args.module)
     found = _open_store(args).raw_payload(module.name, _at(args))
     if found is None:
         print(f"hfpanel replay: no archived payload for module {module.name}", file=sys.stderr)
@@ -323,7 +330,7 @@ def cmd_replay(args) -> int:
     collector = module.make_collector()
     try:
         result = collector.parse(payload)
-        rating = rate(module.effective_rating(collector), result, module.effective_partial(collector), config.levels)
+        rating = rate(module.effective_rating(collector), result)
     except SourceError as error:
         print(f"{module.name} payload of {when} ({len(payload)} bytes): no information — {error}")
         return 0
@@ -332,8 +339,33 @@ def cmd_replay(args) -> int:
         print(f"table {name}: {len(table)} rows, columns {', '.join(map(str, table.columns))}")
     for name, value in sorted(result.metrics.items()):
         print(f"metric {name} = {value}")
-    for item in result.missing:
-        print(f"missing {item.what} {item.key}: {item.reason}")
+    return 0
+
+
+def _replay_since(args, config) -> int:
+    from .replay import replay_payloads
+    from .store import StoreLocked, StoreWriter
+
+    try:
+        since, until = parse_time(args.since), parse_time(args.until)
+    except ValueError as error:
+        raise CliError(f"--since/--until: {error}") from None
+    if since is None:
+        raise CliError("--since: give a time, e.g. 2026-11-01")
+    store = _open_store(args)
+    try:
+        with StoreWriter(config.store, wait=parse_duration(args.wait)) as writer:
+            done = replay_payloads(store, writer, config, since, until, args.module)
+    except StoreLocked as error:
+        raise CliError(str(error), code=3) from None
+    if not done.payloads:
+        print(f"hfpanel replay: no archived payload since {since}", file=sys.stderr)
+        return 1
+    print(
+        f"{done.replay_id}: {done.payloads} payloads of {len(done.modules)} modules re-parsed, {done.failed} without "
+        f"information, {done.changed} at another level than stored (the stored runs are unchanged; "
+        f"read it with hfpanel report ar --replay {done.replay_id})"
+    )
     return 0
 
 
@@ -410,14 +442,19 @@ def build_parser() -> argparse.ArgumentParser:
     compact.add_argument("--wait", default="0")
     compact.set_defaults(func=cmd_compact)
 
-    replay = sub.add_parser("replay", help="re-parse a module's archived payload")
+    replay = sub.add_parser("replay", help="re-parse archived payloads with today's code (one, or --since as a replay)")
     replay.add_argument("--config", required=True)
-    replay.add_argument("--module", required=True)
+    replay.add_argument("--module", help="the module (required without --since)")
     replay.add_argument("--at", help="the payload archived at or before this time (UTC); default: the latest")
+    replay.add_argument("--since", help="every payload since this time, stored as a replay beside the runs")
+    replay.add_argument("--until", help="with --since: up to this time (default: now)")
+    replay.add_argument("--wait", default="10s", help="with --since: wait this long for the collector's write lock")
     replay.set_defaults(func=cmd_replay)
     __import__("hfpanel.ingest.cli", fromlist=["add_parser"]).add_parser(sub)
     __import__("hfpanel.transfers.cli", fromlist=["add_parsers"]).add_parsers(sub)
     __import__("hfpanel.collector_cli", fromlist=["add_parsers"]).add_parsers(sub)
+    __import__("hfpanel.events.cli", fromlist=["add_parsers"]).add_parsers(sub)
+    __import__("hfpanel.api.cli", fromlist=["add_parsers"]).add_parsers(sub)
     __import__("hfpanel.reports.cli", fromlist=["add_parsers"]).add_parsers(sub)
     return parser
 
@@ -435,7 +472,11 @@ def main(argv=None) -> int:
 
 def run_command(args) -> int:
     """Run the chosen command; user errors become one line on stderr and their exit code."""
-    name = " ".join(filter(None, ["hfpanel", args.command, getattr(args, "config_command", None)]))
+    name = " ".join(
+        filter(
+            None, ["hfpanel", args.command, getattr(args, "config_command", None), getattr(args, "token_command", None)]
+        )
+    )
     try:
         return args.func(args)
     except CliError as error:
@@ -469,4 +510,8 @@ def _flush_quietly() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # run the imported module's main, not __main__'s: commands in other modules raise hfpanel.cli.CliError,
+    # which must be the class run_command catches
+    from hfpanel.cli import main as imported_main
+
+    sys.exit(imported_main())

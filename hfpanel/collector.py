@@ -31,7 +31,14 @@ ENTRY_POINT_GROUP = "hfpanel.collectors"
 
 
 class SourceError(Exception):
-    """A source failed; ``str(error)`` is the one-line reason a shifter reads."""
+    """A source failed; ``str(error)`` is the one-line reason a shifter reads.
+
+    The module then has no information, unless ``status`` says otherwise: a source silent past a
+    configured age is itself the problem (``push``: critical after ``critical_after``)."""
+
+    def __init__(self, message: str = "", status: float | None = None):
+        super().__init__(message)
+        self.status = status
 
 
 @dataclasses.dataclass(frozen=True)
@@ -159,6 +166,9 @@ class Collector(param.Parameterized):
     default_instruction: ClassVar[str] = ""
     #: file suffix of the archived payload, for people who export it
     payload_suffix: ClassVar[str] = "bin"
+    #: detail tables whose rows are watched for appearing/vanishing (events), by their key columns:
+    #: e.g. ``{"pools": ["pool"]}``; a site's ``notifications.events.rows`` may add or override
+    event_keys: ClassVar[dict[str, list[str]]] = {}
     #: what an answer with parts missing means when the config gives no ``partial:`` (None: the
     #: built-in policy, see :mod:`hfpanel.rating.partial`), e.g. ``{"level": "warning", "noinfo_above": 0.5}``
     default_partial: ClassVar[dict | str | None] = None

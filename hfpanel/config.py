@@ -22,9 +22,11 @@ from typing import Any
 
 import yaml
 
+from .api.settings import ApiSettings, parse_api
 from .collector import Collector, collector_class
 from .config_error import ConfigError
 from .durations import parse_duration
+from .events.config import Notifications, parse_notifications
 from .levels import Levels
 from .rating import PartialPolicy, check_rating, check_rollup
 from .reports.profiles import parse_profiles
@@ -98,8 +100,12 @@ class SiteConfig:
     categories: list[Category]
     modules: list[Module]
     config_hash: str
+    #: the ``notifications:`` section: how events are derived, rules, receivers (hfpanel.events)
+    notifications: Notifications = dataclasses.field(default_factory=Notifications)
     #: availability profiles (``availability:``, ``hfpanel.reports.profiles``), oldest version first
     availability: list = dataclasses.field(default_factory=list)
+    #: the ``api:`` section (state folder, push limits)
+    api: ApiSettings = dataclasses.field(default_factory=ApiSettings)
 
     def category(self, name: str) -> Category:
         """The category called ``name``; KeyError naming it when there is none."""
@@ -392,6 +398,10 @@ def _read_module(index: int, raw, reading: _Reading, names: set, categories: set
         )
     cls = _collector(values["collector"], where, problems)
     params = values["params"] if isinstance(values["params"], dict) else {}
+    site_values = {"store": reading.values["store"], "module": name}
+    for key in getattr(cls, "site_params", ()):  # what a collector takes from the site (push: store, module)
+        if not params.get(key) and site_values.get(key) is not None:
+            params = {**params, key: str(site_values[key])}
     if cls is not None and values["params"] is not None:
         params = _collector_params(cls, values["collector"], params, reading.values["http"], where, problems)
     for problem in check_rating(raw.get("rating")) + PartialPolicy.check(raw.get("partial")):
@@ -449,6 +459,12 @@ def _check_transfers(raw, reading: _Reading) -> None:
     return None
 
 
+def _read_notifications(raw, reading: _Reading) -> Notifications:
+    """Events, rules and receivers (hfpanel/events/config.py reads them; module names are checked)."""
+    modules = {m.name: m for m in reading.values.get("modules") or []}
+    return parse_notifications(raw, reading.problems.add, modules)
+
+
 def _read_availability(raw, reading: _Reading) -> list:
     """Availability profiles: groups of modules or categories, AND/OR, dated (hfpanel.reports.profiles)."""
     modules = {m.name: m.category for m in reading.values.get("modules") or []}
@@ -456,6 +472,15 @@ def _read_availability(raw, reading: _Reading) -> list:
     for where, message in problems:
         reading.problems.add(where, message)
     return profiles
+
+
+def _read_api(raw, reading: _Reading) -> ApiSettings:
+    """The API's state folder and push limits (``hfpanel.api.settings``)."""
+    problems: list[str] = []
+    settings = parse_api(raw, reading.path.parent if reading.path is not None else None, problems)
+    for problem in problems:
+        reading.problems.add("", problem)
+    return settings
 
 
 #: every top-level key of site.yaml and the function that reads it, in the order they are read
@@ -469,7 +494,9 @@ SECTIONS: dict[str, Callable[[Any, _Reading], Any]] = {
     "categories": _read_categories,
     "modules": _read_modules,
     "transfers": _check_transfers,
+    "notifications": _read_notifications,
     "availability": _read_availability,
+    "api": _read_api,
 }
 
 
@@ -493,7 +520,9 @@ def parse_config(data, source: str = "<config>", path: Path | None = None, text:
         levels=reading.values["levels"],
         categories=reading.values["categories"],
         modules=reading.values["modules"],
+        notifications=reading.values["notifications"],
         availability=reading.values["availability"],
+        api=reading.values["api"],
         config_hash=hashlib.sha256((text or yaml.safe_dump(data, sort_keys=True)).encode()).hexdigest()[:12],
     )
 

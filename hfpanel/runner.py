@@ -21,6 +21,8 @@ from .collector import ParseResult, SourceError
 from .config import Module, SiteConfig
 from .downtime import DOWNTIME_COLLECTOR, downtime_reason, ongoing_outages
 from .durations import format_duration
+from .events.derive import ModuleRow, RunView
+from .events.engine import EventEngine
 from .levels import DOWNTIME, NOINFO_STATUS, OK
 from .rating import is_downtime_rollup, partial, rate, rollup
 from .store import Store, StoreWriter
@@ -69,6 +71,7 @@ def execute(module: Module, collector=None, run_time: float | None = None, level
     rated; parts of the answer that did not arrive are the module's ``partial`` policy's to weigh."""
     outcome = Outcome(module)
     started = _time.monotonic()
+    forced = None
     try:
         collector = collector or module.make_collector()
         collector.run_time = run_time
@@ -81,10 +84,13 @@ def execute(module: Module, collector=None, run_time: float | None = None, level
         outcome.status, outcome.message, outcome.inputs = rating.status, rating.message, rating.inputs
     except SourceError as error:
         outcome.error = str(error)
+        forced = error.status
     except Exception as error:  # a collector bug must not take the run down; say what it was
         log.exception("module %s failed unexpectedly", module.name)
         outcome.error = f"internal error in collector '{module.collector}': {type(error).__name__}: {error}"
-    if outcome.error:
+    if outcome.error and forced is not None:  # a source whose silence is itself the verdict
+        outcome.status, outcome.message = float(forced), outcome.error
+    elif outcome.error:
         outcome.status, outcome.message = NOINFO_STATUS, f"no information: {outcome.error}"
     outcome.duration = _time.monotonic() - started
     return outcome
@@ -151,6 +157,8 @@ class Runner:
         self._effective = stored_config.effective_config(config)
         self._digest = stored_config.digest(self._effective)
         self._stored_digests: set[str] | None = None
+        #: derives each run's events, committed with the run (hfpanel.events)
+        self.events = EventEngine(config)
 
     def due(self, previous: pd.DataFrame, now: pd.Timestamp) -> list[Module]:
         return [
@@ -234,7 +242,13 @@ class Runner:
         )
         if self._digest not in self._known_digests(writer):
             tables[stored_config.TABLE] = stored_config.config_row(self._effective, now)
-        writer.write(tables)  # one atomic commit: runs is visible together with everything else
+        event_tables, state = self.events.after_run(writer, self._run_view(run_id, now, statuses, categories, outcomes))
+        tables.update(event_tables)
+        try:
+            writer.write(tables, state=state)  # one atomic commit: runs, events and all visible together
+        except BaseException:
+            self.events.reset()  # its state ran ahead of the store
+            raise
         self._stored_digests.add(self._digest)
         self._state = merged
         return RunSummary(run_id, now, statuses, categories, _time.monotonic() - wall_start)
@@ -247,6 +261,25 @@ class Runner:
                 with Store(writer.root) as store:
                     self._stored_digests = stored_config.stored_digests(store)
         return self._stored_digests
+
+    def _run_view(self, run_id, now, statuses, categories, outcomes) -> RunView:
+        """The run as event derivation reads it: module rows, category levels, metrics, keyed rows."""
+        keyed = self.events.deriver.row_keys()
+        rows = {}
+        for o in outcomes:
+            if o.result is None or o.status < 0 or o.module.name not in keyed:
+                continue
+            for table, columns in keyed[o.module.name].items():
+                if table in o.result.tables:
+                    rows[(o.module.name, table)] = self.events.deriver.keys_of(o.result.tables[table], columns)
+        return RunView(
+            run_id=run_id,
+            time=now,
+            modules=[ModuleRow(r.module, r.category, r.level, bool(r.stale), r.message) for r in statuses.itertuples()],
+            categories=dict(zip(categories["category"], categories["level"])) if not categories.empty else {},
+            metrics={(o.module.name, k): float(v) for o in outcomes if o.result for k, v in o.result.metrics.items()},
+            rows=rows,
+        )
 
     # -- building the tables ----------------------------------------------------------------
     def _previous(self, writer: StoreWriter, now) -> pd.DataFrame:
@@ -289,7 +322,7 @@ class Runner:
         rows = []
         for o in outcomes:
             m = o.module
-            good = now if o.status >= 0 else last_good.get(m.name)
+            good = now if o.status >= 0 and not o.error else last_good.get(m.name)
             good = None if good is None or pd.isna(good) else pd.Timestamp(good)
             stale = good is None or (now - good).total_seconds() > m.max_age
             message = o.message

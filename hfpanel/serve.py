@@ -3,7 +3,7 @@
 The root URL ``/`` is the overview; the view is in the query (``/?time=2026-11-20T14:00:00&module=sam_ce``).
 ``/plots`` is the analyst's plot builder, its settings in the query too; ``/transfers`` the FTS and
 XRootD transfer views (filters in the query); ``/availability`` the month's availability and
-reliability (``?month=2026-11``). ``/api/v1/`` is the JSON/CSV API (``hfpanel.api``) on the same port.
+reliability (``?month=2026-11``); ``/whatif`` stored history beside a re-rating. ``/api/v1/`` is the JSON/CSV API (``hfpanel.api``) on the same port.
 """
 
 from __future__ import annotations
@@ -105,8 +105,9 @@ def serve(store, config=None, port: int = 5006, address: str = "127.0.0.1", show
     from apps.overview import build
     from apps.plots import build as build_plots
     from apps.transfers import build as build_transfers
+    from apps.whatif import build as build_whatif
 
-    from .api import patterns as api_patterns
+    from .api.server import patterns as api_patterns
     from .config import ConfigError, load_config
     from .queries.loaders import shared_store
 
@@ -129,6 +130,7 @@ def serve(store, config=None, port: int = 5006, address: str = "127.0.0.1", show
         "/plots": _page(build_plots, store=store, config=site_config),
         "/transfers": _page(build_transfers, store=store, config=site_config),
         "/availability": _page(build_availability, store=store, config=site_config),
+        "/whatif": _page(build_whatif, store=store, config=site_config),
     }
     try:
         server = pn.serve(

@@ -44,8 +44,59 @@ def _operation(route, context) -> dict:
     return operation
 
 
+def _push_operation(context) -> dict:
+    from .. import push
+    from .push_handler import push_modules
+
+    modules = push_modules(context.config)
+    refusals = {
+        "400": "the body does not follow the schema (the message names the first problem)",
+        "401": "unsigned, unknown/revoked/expired token, timestamp outside the window, or a bad signature",
+        "403": "the token's scopes do not cover this module",
+        "404": "no push module of that name",
+        "409": "replayed: the nonce was used before",
+        "413": "the body is larger than the configured limit",
+        "429": "too many pushes with this token (see Retry-After)",
+    }
+    responses = {
+        "202": {
+            "description": "accepted: on disk, rated at the module's next run",
+            "content": {
+                "application/json": {
+                    "schema": schemas.obj(
+                        {
+                            "module": schemas.STR,
+                            "accepted": schemas.INT,
+                            "first_id": schemas.INT,
+                            "last_id": schemas.INT,
+                        }
+                    )
+                }
+            },
+        }
+    }
+    for code, text in refusals.items():
+        responses[code] = {"description": text, "content": {"application/json": {"schema": schemas.ref("Error")}}}
+    module = {"type": "string"}
+    if context.config is not None:
+        module["enum"] = modules
+    return {
+        "operationId": "push",
+        "summary": "Push test results to a module of collector type push (signed; see the description).",
+        "description": "Sign with the token: Authorization: "
+        f"{push.SCHEME} id=<token id>, ts=<unix seconds>, nonce=<16-64 hex>, sig=<hex of HMAC-SHA256 with key "
+        "sha256(token secret) over '<ts>\\n<nonce>\\nPOST\\n<path>\\n' + raw body>. "
+        f"Accepted within {push.WINDOW_S} s of the server's clock, each nonce once.",
+        "parameters": [{"name": "module", "in": "path", "required": True, "schema": module}],
+        "requestBody": {"required": True, "content": {"application/json": {"schema": push.BODY_SCHEMA}}},
+        "responses": responses,
+        "security": [{"pushSignature": []}],
+    }
+
+
 def document(context) -> dict:
     from .routes import PREFIX, ROUTES
+    from .server import PUSH_PATH
 
     site, title = context.site()
     return {
@@ -58,6 +109,19 @@ def document(context) -> dict:
             "carries an ETag and Last-Modified from the store's latest commit; send them back to get a 304.",
         },
         "servers": [{"url": PREFIX}],
-        "paths": {route.path: {"get": _operation(route, context)} for route in ROUTES},
-        "components": {"schemas": schemas.COMPONENTS},
+        "paths": {
+            **{route.path: {"get": _operation(route, context)} for route in ROUTES},
+            PUSH_PATH: {"post": _push_operation(context)},
+        },
+        "components": {
+            "schemas": schemas.COMPONENTS,
+            "securitySchemes": {
+                "pushSignature": {
+                    "type": "apiKey",
+                    "in": "header",
+                    "name": "Authorization",
+                    "description": "HFP-HMAC-SHA256 signature of the request (see the push operation)",
+                }
+            },
+        },
     }

@@ -241,8 +241,20 @@ def page(table: Table, limit: int, state: dict) -> tuple[pd.DataFrame, dict | No
 LIVE_ROUTES = {"status", "category", "modules", "module"}
 
 
+PUSH_PATH = "/push/{module}"
+
+
 def patterns(store, config=None) -> list[tuple]:
     """The tornado routes of the API for ``store`` (a path or a ``Store``) and its ``config``."""
-    context = ApiContext(shared_store(store) if not hasattr(store, "sql") else store, config)
+    from .push_handler import Pushes, PushHandler
+    from .settings import ApiSettings
+    from .tokens import TokenStore
+
+    opened = shared_store(store) if not hasattr(store, "sql") else store
+    context = ApiContext(opened, config)
+    settings = config.api if config is not None else ApiSettings()
+    state = settings.state_folder(opened.root)
+    pushes = Pushes(config, state, TokenStore(state))
     routes = [(route_pattern(route), ApiHandler, {"context": context, "route": route}) for route in ROUTES]
-    return [*routes, (PREFIX + r"(?:/.*)?", NotFound)]
+    push_route = (PREFIX + PUSH_PATH.replace("{module}", "(?P<module>[^/]+)"), PushHandler, {"pushes": pushes})
+    return [*routes, push_route, (PREFIX + r"(?:/.*)?", NotFound)]

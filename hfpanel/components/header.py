@@ -13,7 +13,13 @@ from ..levels import CRITICAL, DOWNTIME, NOINFO, OK, WARNING
 from .style import CSS, LEVEL_COLORS
 
 #: (path relative to the server root, title) of every page, in the order shown
-PAGES = (("./", "Site status"), ("plots", "Plots"), ("transfers", "Transfers"), ("availability", "Availability"))
+PAGES = (
+    ("./", "Site status"),
+    ("plots", "Plots"),
+    ("transfers", "Transfers"),
+    ("availability", "Availability"),
+    ("whatif", "What if"),
+)
 COUNT_LEVELS = (CRITICAL, NOINFO, WARNING, DOWNTIME, OK)
 
 

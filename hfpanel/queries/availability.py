@@ -109,9 +109,36 @@ def _modules(effective: dict | None, config, rows: pd.DataFrame) -> list[dict]:
     return [{"name": m, "category": c} for m, c in zip(pairs.get("module", []), pairs.get("category", []))]
 
 
-def ar_report(store, start, end, profile: str | None = None, config=None) -> ARReport:
-    """A/R of [start, end) for ``profile`` (default: the first configured; without any, every category
-    AND'ed). KeyError naming the known profiles when ``profile`` is not one."""
+@dataclasses.dataclass
+class ARInputs:
+    """What an A/R computation of a window reads from the store (``ar.compute``'s arguments)."""
+
+    site: str
+    profile: str
+    profiles: list[str]
+    start: pd.Timestamp
+    end: pd.Timestamp
+    rows: pd.DataFrame
+    versions: list
+    validity: dict
+    outages: pd.DataFrame  # announced in GOCDB
+    added: pd.DataFrame  # downtimes added after the fact
+    excluded: pd.DataFrame
+    corrections: pd.DataFrame
+    warning: float
+
+    def compute(self, rows: pd.DataFrame | None = None, corrected: bool = True) -> ARResult:
+        """A/R of these inputs (of other module rows, e.g. a what-if's), with or without the corrections."""
+        rows = self.rows if rows is None else rows
+        if not corrected:
+            return compute(rows, self.start, self.end, self.versions, self.validity, self.outages, None, self.warning)
+        downtimes = pd.concat([self.outages, self.added], ignore_index=True) if not self.added.empty else self.outages
+        return compute(rows, self.start, self.end, self.versions, self.validity, downtimes, self.excluded, self.warning)
+
+
+def ar_inputs(store, start, end, profile: str | None = None, config=None, replay: str | None = None) -> ARInputs:
+    """Everything an A/R of [start, end) for ``profile`` reads (default: the first configured; without
+    any, every category AND'ed). KeyError naming the known profiles when ``profile`` is not one."""
     start, end = parse_time(start), parse_time(end)
     if start is None or end is None or end <= start:
         raise ValueError("an A/R window needs a start before its end")
@@ -131,6 +158,10 @@ def ar_report(store, start, end, profile: str | None = None, config=None) -> ARR
     chosen_versions = versions(found, chosen)
     validity = {m["name"]: float(m.get("max_age") or 3600.0) for m in modules}
     rows = module_rows(store, start, end, max(validity.values(), default=3600.0))
+    if replay:  # the reader's choice: a replay's rows in place of the stored ones it replayed
+        from ..replay import with_replay
+
+        rows = with_replay(store, rows, replay, start - pd.Timedelta(days=1), end)
     gocdb = sorted(set(rows.loc[rows["collector"] == DOWNTIME_COLLECTOR, "module"])) if not rows.empty else []
     gocdb += [m["name"] for m in modules if m.get("collector") == DOWNTIME_COLLECTOR and m["name"] not in gocdb]
     hosts = {m["name"]: list(m.get("hosts") or []) for m in modules if m.get("hosts")}
@@ -139,12 +170,38 @@ def ar_report(store, start, end, profile: str | None = None, config=None) -> ARR
     added = corrections.in_force(recorded, corrections.DOWNTIME, start, end)
     added = added.assign(source="added")[DOWNTIME_COLUMNS]
     excluded = corrections.in_force(recorded, corrections.EXCLUSION, start, end)
-    downtimes = pd.concat([outages, added], ignore_index=True) if not added.empty else outages
-    result = compute(rows, start, end, chosen_versions, validity, downtimes, excluded, levels_warning)
-    original = compute(rows, start, end, chosen_versions, validity, outages, None, levels_warning)
     run = store.latest_run(end - pd.Timedelta(microseconds=1))
     site = "" if run is None or "site" not in run.index or pd.isna(run["site"]) else str(run["site"])
-    return ARReport(site, chosen, names(found), start, end, result, original, recorded)
+    return ARInputs(
+        site,
+        chosen,
+        names(found),
+        start,
+        end,
+        rows,
+        chosen_versions,
+        validity,
+        outages,
+        added,
+        excluded,
+        recorded,
+        levels_warning,
+    )
+
+
+def ar_report(store, start, end, profile: str | None = None, config=None, replay: str | None = None) -> ARReport:
+    """A/R of [start, end) for ``profile``, corrected and original (see ``ar_inputs``)."""
+    inputs = ar_inputs(store, start, end, profile, config, replay)
+    return ARReport(
+        inputs.site,
+        inputs.profile,
+        inputs.profiles,
+        inputs.start,
+        inputs.end,
+        inputs.compute(),
+        inputs.compute(corrected=False),
+        inputs.corrections,
+    )
 
 
 def ar_month(store, month: str, profile: str | None = None, config=None) -> ARReport:

@@ -30,9 +30,9 @@ def _report(args):
     store = _open_store(args)
     config = _load(args.config) if getattr(args, "config", None) else None
     try:
-        return ar_report(store, start, end, profile=args.profile, config=config)
+        return ar_report(store, start, end, profile=args.profile, config=config, replay=args.replay)
     except KeyError as error:
-        raise CliError(f"--profile: {error.args[0]}") from None
+        raise CliError(f"{'--replay' if 'replay' in str(error) else '--profile'}: {error.args[0]}") from None
 
 
 def _write(out: str | None, write_text=None, write_binary=None) -> None:
@@ -146,6 +146,7 @@ def add_parsers(sub) -> None:
     ar.add_argument("--profile", help="an availability profile of the configuration (default: the first)")
     ar.add_argument("--format", choices=FORMATS, default="table")
     ar.add_argument("--out", help="write to this file (needed for pdf; default: standard output)")
+    ar.add_argument("--replay", help="read a replay's rows instead of the stored ones it replayed (an id, or latest)")
     ar.set_defaults(func=cmd_ar)
 
     for kind, help_text in (

@@ -57,11 +57,18 @@ def test_every_page_shares_the_header(page, server):
         ("plots", "Plots"),
         ("transfers", "Transfers"),
         ("availability", "Availability"),
+        ("whatif", "What if"),
     ):
         page.goto(server + path)
         nav = page.locator("nav.hf-nav")
         nav.wait_for()
-        assert [a.inner_text() for a in nav.locator("a").all()] == ["Site status", "Plots", "Transfers", "Availability"]
+        assert [a.inner_text() for a in nav.locator("a").all()] == [
+            "Site status",
+            "Plots",
+            "Transfers",
+            "Availability",
+            "What if",
+        ]
         assert nav.locator('a[aria-current="page"]').inner_text() == active
         assert page.locator(".hf-topbar h1").inner_text() == "TEST-SITE"  # the site's name, on every page
 

@@ -11,7 +11,7 @@ import tornado.httpserver
 import tornado.web
 from browser_support import free_port
 
-from hfpanel.api import patterns
+from hfpanel.api.server import patterns
 
 
 @contextlib.contextmanager

@@ -28,6 +28,11 @@ SPEC = {"o": {"health": 1.0}, "w": {"health": 0.5}, "c": {"health": 0.1}, "n": {
 
 
 def ar_config(root: Path, ce: dict, ce2: dict, srm: dict, or_from: str | None = None, extra_modules=()):
+    return parse_config(ar_config_data(root, ce, ce2, srm, or_from, extra_modules))
+
+
+def ar_config_data(root: Path, ce: dict, ce2: dict, srm: dict, or_from: str | None = None, extra_modules=()) -> dict:
+    """The configuration as the YAML mapping (``ar_config`` parses it)."""
     ce_group = {"name": "CE", "combine": "or", "modules": ["sam_ce", "sam_ce2"]}
     profiles = [
         {
@@ -47,20 +52,18 @@ def ar_config(root: Path, ce: dict, ce2: dict, srm: dict, or_from: str | None = 
         "max_age": "90m",
         **extra,
     }
-    return parse_config(
-        {
-            "site": {"name": "T2_XX_TEST"},
-            "store": str(root),
-            "categories": [{"name": "availability"}, {"name": "storage"}],
-            "modules": [
-                module("sam_ce", "availability", ce, hosts=["ce1.example.org"]),
-                module("sam_ce2", "availability", ce2),
-                module("sam_srm", "storage", srm, hosts=["se1.example.org"]),
-                *extra_modules,
-            ],
-            "availability": {"profiles": profiles},
-        }
-    )
+    return {
+        "site": {"name": "T2_XX_TEST"},
+        "store": str(root),
+        "categories": [{"name": "availability"}, {"name": "storage"}],
+        "modules": [
+            module("sam_ce", "availability", ce, hosts=["ce1.example.org"]),
+            module("sam_ce2", "availability", ce2),
+            module("sam_srm", "storage", srm, hosts=["se1.example.org"]),
+            *extra_modules,
+        ],
+        "availability": {"profiles": profiles},
+    }
 
 
 @dataclasses.dataclass

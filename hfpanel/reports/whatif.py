@@ -1,0 +1,269 @@
+"""What if: re-rate a window of stored history with other rules, beside what was stored.
+
+A site wants to know what a stricter threshold, a k-of-n roll-up instead of the worst, or another
+no-information policy would have shown last week — without touching what the store says happened.
+``what_if(store, since, until, ratings=…, rollups=…, noinfo=…, levels=…)`` applies the rating types of
+``hfpanel.rating`` again to what each collector produced in each stored run (its metrics and detail
+tables), rolls the categories up again at every run as the runner does, and answers with the stored
+and the what-if levels side by side, per module and category and run, a summary of what changed, and
+the A/R both ways. Nothing is written.
+
+Changes (also the YAML the page takes)::
+
+    ratings: {sam_ce: {type: threshold, metric: health, warning: 0.8, critical: 0.5}}   # per module
+    rollups: {storage: {type: k_of_n, k: 1}}                                              # per category
+    noinfo: {noinfo_warning: 0.5, noinfo_unknown: 0.75}                                   # every category
+    levels: {ok: 0.8, warning: 0.4}
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from .. import stored_config
+from ..clock import parse_time
+from ..collector import ParseResult, SourceError
+from ..levels import DOWNTIME, NOINFO, NOINFO_STATUS, OK, Levels
+from ..queries import whatif as q
+from ..rating import NoInfoPolicy, check_rating, check_rollup, is_downtime_rollup, rate, rating_type, rollup
+
+KEYS = ("ratings", "rollups", "noinfo", "levels")
+LEVEL_ORDER = ("critical", "noinfo", "warning", "downtime", "ok")
+
+
+class WhatIfError(ValueError):
+    """Changes that cannot be applied; ``problems`` lists each as 'where: what is wrong'."""
+
+    def __init__(self, problems: list[str]):
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+@dataclasses.dataclass
+class Changes:
+    ratings: dict = dataclasses.field(default_factory=dict)
+    rollups: dict = dataclasses.field(default_factory=dict)
+    noinfo: dict = dataclasses.field(default_factory=dict)
+    levels: dict = dataclasses.field(default_factory=dict)
+
+    def any(self) -> bool:
+        return bool(self.ratings or self.rollups or self.noinfo or self.levels)
+
+
+def parse_changes(data=None, *, ratings=None, rollups=None, noinfo=None, levels=None) -> Changes:
+    """Changes from a mapping or YAML text (or keyword arguments), each rule checked as the site
+    configuration checks it; WhatIfError names every problem."""
+    if isinstance(data, str):
+        try:
+            data = yaml.safe_load(data) or {}
+        except yaml.YAMLError as error:
+            raise WhatIfError([f"not YAML: {getattr(error, 'problem', error)}"]) from None
+    data = dict(data or {})
+    for key, value in (("ratings", ratings), ("rollups", rollups), ("noinfo", noinfo), ("levels", levels)):
+        if value is not None:
+            data[key] = value
+    problems = [f"unknown key '{k}' (known: {', '.join(KEYS)})" for k in sorted(set(data) - set(KEYS))]
+    for key in KEYS:
+        if data.get(key) is not None and not isinstance(data[key], dict):
+            problems.append(f"key '{key}': must be a mapping")
+            data[key] = {}
+    changes = Changes(**{k: dict(data.get(k) or {}) for k in KEYS})
+    for module, rule in changes.ratings.items():
+        problems += [f"ratings.{module}: {p}" for p in check_rating(rule)]
+    for category, raw in list(changes.rollups.items()):
+        rule, found = check_rollup(raw, 10**6)
+        changes.rollups[category] = rule
+        problems += [f"rollups.{category}: {p}" for p in found]
+    _, found = check_rollup({"type": "worst", **changes.noinfo}, 1)
+    problems += [f"noinfo: {p.replace('rollup.', '')}" for p in found]
+    try:
+        Levels(**changes.levels)
+    except (TypeError, ValueError) as error:
+        problems.append(f"levels: {error}")
+    if problems:
+        raise WhatIfError(problems)
+    return changes
+
+
+@dataclasses.dataclass
+class WhatIf:
+    """Stored and what-if side by side. ``modules`` / ``categories``: one row per run and name with
+    ``level`` (stored) and ``whatif_level``; ``summary``: per name, runs at each level both ways and
+    how many runs changed; ``ar`` / ``ar_whatif``: A/R summaries (None without a profile's modules)."""
+
+    since: pd.Timestamp
+    until: pd.Timestamp
+    changes: Changes
+    modules: pd.DataFrame
+    categories: pd.DataFrame
+    summary: pd.DataFrame
+    ar: pd.DataFrame | None = None
+    ar_whatif: pd.DataFrame | None = None
+    notes: list = dataclasses.field(default_factory=list)
+
+    def changed(self) -> pd.DataFrame:
+        """The summary rows whose levels differ in at least one run."""
+        return self.summary[self.summary["runs_changed"] > 0]
+
+    def ar_side_by_side(self) -> pd.DataFrame:
+        """Stored and what-if A/R per scope (empty when nothing could be computed)."""
+        if self.ar is None or self.ar_whatif is None:
+            return pd.DataFrame(columns=["scope", "name", "availability", "reliability"])
+        keys = ["scope", "name"]
+        left = self.ar[[*keys, "availability", "reliability"]]
+        right = self.ar_whatif[[*keys, "availability", "reliability"]].rename(
+            columns={"availability": "whatif_availability", "reliability": "whatif_reliability"}
+        )
+        return left.merge(right, on=keys, how="outer")
+
+
+def _level(levels: Levels, status: float, downtime: str) -> str:
+    level = levels.level(status)
+    return DOWNTIME if downtime and level != OK else level
+
+
+def rerate_module(rows: pd.DataFrame, rule: dict | None, metrics: dict, tables: dict) -> np.ndarray:
+    """New statuses of one module's stored rows under ``rule``: a row whose source failed stays
+    without information; a rule the stored data cannot answer gives no information."""
+    kind = rating_type(rule)
+    out = np.empty(len(rows))
+    for i, (run_id, when, error) in enumerate(zip(rows["run_id"], rows["time"], rows["error"])):
+        if error:
+            out[i] = NOINFO_STATUS
+            continue
+        result = ParseResult(
+            tables={name: by_time[when] for name, by_time in tables.items() if when in by_time},
+            metrics=metrics.get(run_id, {}),
+        )
+        try:
+            out[i] = rate(rule, kind.prepare(rule, result)).status
+        except (SourceError, KeyError, ValueError, TypeError):
+            out[i] = NOINFO_STATUS
+    return out
+
+
+def _members_at(rows: pd.DataFrame, times: list[pd.Timestamp], column: str) -> pd.DataFrame:
+    """For every run time, each module's latest value of ``column`` at or before it (as the runner
+    merges a run's rows with the modules that did not run)."""
+    wide = rows.pivot_table(index="time", columns="module", values=column, aggfunc="last")
+    index = wide.index.union(pd.DatetimeIndex(times))
+    return wide.reindex(index).ffill().reindex(pd.DatetimeIndex(times))
+
+
+def rollup_runs(rows, times, rules: dict, policy: dict, levels: Levels, categories: list[str]) -> pd.DataFrame:
+    """Each category's status and level at every run time, rolled up from ``rows`` (status, weight,
+    level of every module) with ``rules[category]`` and the no-information ``policy`` keys."""
+    if rows.empty or not times:
+        return pd.DataFrame(columns=["time", "category", "whatif_status", "whatif_level"])
+    status = _members_at(rows, times, "status")
+    weight = _members_at(rows, times, "weight")
+    downtime = _members_at(rows.assign(dt=(rows["level"] == DOWNTIME).astype(float)), times, "dt")
+    of = rows.drop_duplicates("module", keep="last").set_index("module")["category"]
+    out = []
+    for category in categories:
+        members = [m for m in status.columns if of.get(m) == category]
+        rule = {**(rules.get(category) or {"type": "worst"}), **policy}
+        s, w, d = (frame[members].to_numpy() for frame in (status, weight, downtime))
+        for i, when in enumerate(status.index):
+            present = ~np.isnan(s[i])
+            rating = rollup(rule, list(s[i][present]), list(w[i][present]), [bool(x) for x in d[i][present]])
+            level = DOWNTIME if is_downtime_rollup(rating) else levels.level(rating.status)
+            out.append((when, category, float(rating.status), level))
+    return pd.DataFrame(out, columns=["time", "category", "whatif_status", "whatif_level"])
+
+
+def _summary(frame: pd.DataFrame, kind: str, name_column: str) -> pd.DataFrame:
+    rows = []
+    for name, part in frame.groupby(name_column, sort=True):
+        stored = part["level"].value_counts()
+        after = part["whatif_level"].value_counts()
+        rows.append(
+            {
+                "kind": kind,
+                "name": name,
+                "runs": len(part),
+                "runs_changed": int((part["level"] != part["whatif_level"]).sum()),
+                **{f"{lvl}": int(stored.get(lvl, 0)) for lvl in LEVEL_ORDER},
+                **{f"whatif_{lvl}": int(after.get(lvl, 0)) for lvl in LEVEL_ORDER},
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def what_if(store, since, until, changes=None, profile: str | None = None, **kwargs) -> WhatIf:
+    """Stored levels and A/R of (since, until] beside those the ``changes`` would have given.
+
+    ``changes`` is a ``Changes``, a mapping or YAML text; or give ``ratings=``, ``rollups=``,
+    ``noinfo=``, ``levels=`` directly. Nothing is written to the store."""
+    since, until = parse_time(since), parse_time(until)
+    if since is None or until is None or until <= since:
+        raise WhatIfError(["a what-if window needs a start before its end"])
+    changes = changes if isinstance(changes, Changes) else parse_changes(changes, **kwargs)
+    effective = stored_config.config_at(store, until) or stored_config.config_at(store) or {}
+    stored_levels = effective.get("levels") or {}
+    levels = Levels(**{**stored_levels, **changes.levels})
+    rules = {c["name"]: c.get("rollup") for c in effective.get("categories", [])}
+    rules.update(changes.rollups)
+    notes = []
+    rows = q.status_rows(store, since, until)
+    unknown = sorted(set(changes.ratings) - set(rows["module"]))
+    if unknown:
+        raise WhatIfError([f"ratings.{m}: no module {m!r} has rows in this window" for m in unknown])
+    unknown = sorted(set(changes.rollups) - set(rows["category"]) - set(rules))
+    if unknown:
+        raise WhatIfError([f"rollups.{c}: no category {c!r}" for c in unknown])
+    rows = rows.assign(whatif_status=rows["status"].astype(float))
+    for module, rule in changes.ratings.items():
+        mine = rows["module"] == module
+        part = rows[mine]
+        tables = q.module_tables(store, module, since, until) if "column" in rule else {}
+        metrics = q.module_metrics(store, module, since, until)
+        rows.loc[mine, "whatif_status"] = rerate_module(part, rule, metrics, tables)
+    rows["whatif_level"] = [
+        NOINFO if err else _level(levels, s, dt)
+        for s, dt, err in zip(rows["whatif_status"], rows["downtime"], rows["error"])
+    ]
+    module_frame = rows[["time", "category", "module", "status", "level", "whatif_status", "whatif_level"]]
+    times = q.run_times(store, since, until)
+    stored_categories = q.category_rows(store, since, until)
+    policy = {k: v for k, v in changes.noinfo.items() if k in NoInfoPolicy.KEYS}
+    lookback = q.status_rows(store, since - pd.Timedelta(days=1), since)  # modules that did not run in the window
+    base = pd.concat([lookback.assign(whatif_status=lookback["status"], whatif_level=lookback["level"]), rows])
+    redone = rollup_runs(
+        base.assign(status=base["whatif_status"], level=base["whatif_level"]),
+        times,
+        rules,
+        policy,
+        levels,
+        sorted(set(stored_categories["category"]) | set(rules)),
+    )
+    # a category none of the changes touch keeps what was stored (a re-roll-up under today's
+    # configuration could differ for reasons that are not the question)
+    touched = set(rules) if changes.noinfo or changes.levels else set(changes.rollups)
+    touched |= set(rows.loc[rows["module"].isin(list(changes.ratings)), "category"])
+    redone = redone[redone["category"].isin(touched)]
+    categories = stored_categories.merge(redone, on=["time", "category"], how="left")
+    categories["whatif_level"] = categories["whatif_level"].fillna(categories["level"])
+    categories["whatif_status"] = categories["whatif_status"].fillna(categories["status"])
+    summary = pd.concat(
+        [_summary(categories, "category", "category"), _summary(module_frame, "module", "module")], ignore_index=True
+    )
+    ar = ar_whatif = None
+    try:
+        from ..queries.availability import ar_inputs
+
+        inputs = ar_inputs(store, since, until, profile)
+        whatif_rows = inputs.rows.copy()
+        replaced = rows.set_index(["module", "time"])[["whatif_status", "whatif_level"]]
+        keyed = whatif_rows.set_index(["module", "time"]).index
+        hit = keyed.isin(replaced.index)
+        whatif_rows.loc[hit, "level"] = replaced.loc[keyed[hit], "whatif_level"].to_numpy()
+        whatif_rows.loc[hit, "status"] = replaced.loc[keyed[hit], "whatif_status"].to_numpy()
+        ar, ar_whatif = inputs.compute().summary, inputs.compute(whatif_rows).summary
+    except (KeyError, ValueError) as error:
+        notes.append(f"A/R not computed: {error}")
+    return WhatIf(since, until, changes, module_frame, categories, summary, ar, ar_whatif, notes)
