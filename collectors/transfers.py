@@ -20,6 +20,7 @@ import param
 from hfpanel.collector import Collector, Missing, ParseResult, SourceError
 from hfpanel.durations import format_duration, parse_duration
 from hfpanel.store import Store
+from hfpanel.transfers.config import EfficiencyLevels
 
 #: the statistics' bin, seconds
 BIN = 600
@@ -43,8 +44,8 @@ class TransferEfficiencyCollector(Collector):
     default_rating = {
         "type": "threshold",
         "metric": "efficiency",
-        "warning": 0.9,
-        "critical": 0.7,
+        "warning": EfficiencyLevels.warning,  # the transfer matrix's colours say the same
+        "critical": EfficiencyLevels.critical,
         "direction": "below",
     }
     default_instruction = (

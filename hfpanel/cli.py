@@ -38,7 +38,8 @@ class CliError(Exception):
 #: exit codes of every command (``hfpanel status`` answers like a Nagios check: see NAGIOS)
 EXIT_CODES = """exit codes:
   0    done (status: every module ok or in downtime)
-  1    nothing to show: no archived payload (replay), the source failed (record); status: some module warning
+  1    nothing to show: no archived payload (replay), the source failed (record), a receiver failed (notify);
+       status: some module warning
   2    bad input: usage, configuration, time, SQL, unknown module, missing store; status: some module critical
   3    the store is busy: another writer holds it; status: unknown (no run, modules without information,
        or any error of the status command itself, as a Nagios plugin answers)
@@ -177,33 +178,54 @@ def collect_loop(config, every: float | None, force: bool, wait: float | None, q
         signal.signal(signal.SIGTERM, _stop)
         signal.signal(signal.SIGINT, _stop)
     runner = Runner(config)
-    try:
-        with StoreWriter(config.store, wait=wait) as writer:
-            while True:
+    first = True
+    while True:
+        try:
+            # the lock is held for a run (and its sending), not between runs: `hfpanel ack`,
+            # `silence` and the ingest daemon commit in between
+            with StoreWriter(config.store, wait=wait if first else max(wait or 0.0, 60.0)) as writer:
                 bar = _progress(disable=quiet or not sys.stderr.isatty())
                 summary = runner.run_once(writer, force=force, progress=bar)
                 bar.close()
                 if summary.committed:
                     writer.compact()
-                if quiet:
-                    pass
-                elif summary.committed:
-                    print_summary(
-                        summary.statuses,
-                        f"run {summary.run_id}: {len(summary.statuses)} modules in {summary.duration:.1f}s",
-                    )
-                else:
-                    print(nothing_due(summary))
-                if not every:
-                    return 0
-                deadline = time.monotonic() + every
-                while not stop["now"] and time.monotonic() < deadline:
-                    time.sleep(min(1.0, deadline - time.monotonic()))
-                if stop["now"]:
-                    return 0
-    except StoreLocked as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 3
+                    send_notifications(writer, config)
+        except StoreLocked as error:
+            if first:
+                print(f"error: {error}", file=sys.stderr)
+                return 3
+            log.warning("run skipped: %s", error)
+            summary = None
+        first = False
+        if quiet or summary is None:
+            pass
+        elif summary.committed:
+            print_summary(
+                summary.statuses,
+                f"run {summary.run_id}: {len(summary.statuses)} modules in {summary.duration:.1f}s",
+            )
+        else:
+            print(nothing_due(summary))
+        if not every:
+            return 0
+        deadline = time.monotonic() + every
+        while not stop["now"] and time.monotonic() < deadline:
+            time.sleep(min(1.0, deadline - time.monotonic()))
+        if stop["now"]:
+            return 0
+
+
+def send_notifications(writer, config) -> None:
+    """Send what the run queued (hfpanel.events.outbox): after its commit, within the delivery
+    budget; a failure is one log line and never the run's."""
+    if not config.notifications.notify.receivers:
+        return
+    from .events.outbox import dispatch
+
+    try:
+        dispatch(writer, config)
+    except Exception as error:  # the run is committed; its messages wait in the outbox
+        log.error("notifications not sent: %s: %s (they wait in the outbox)", type(error).__name__, error)
 
 
 def cmd_collect(args) -> int:
@@ -456,6 +478,7 @@ def build_parser() -> argparse.ArgumentParser:
     __import__("hfpanel.events.cli", fromlist=["add_parsers"]).add_parsers(sub)
     __import__("hfpanel.api.cli", fromlist=["add_parsers"]).add_parsers(sub)
     __import__("hfpanel.reports.cli", fromlist=["add_parsers"]).add_parsers(sub)
+    __import__("hfpanel.events.cli", fromlist=["add_parsers"]).add_notification_parsers(sub)
     return parser
 
 

@@ -64,6 +64,8 @@ class Module:
     hosts: list = dataclasses.field(default_factory=list)
     #: what an answer with parts missing means (the module's ``partial:``, else the site's default)
     partial: dict | str | None = None
+    #: labels notification rules may match on (e.g. {team: storage}), besides site/category/module
+    labels: dict = dataclasses.field(default_factory=dict)
 
     def effective_rating(self, collector: Collector | None = None) -> dict | None:
         """The rule that rates this module: the config's ``rating``, else its collector's default
@@ -104,6 +106,8 @@ class SiteConfig:
     notifications: Notifications = dataclasses.field(default_factory=Notifications)
     #: availability profiles (``availability:``, ``hfpanel.reports.profiles``), oldest version first
     availability: list = dataclasses.field(default_factory=list)
+    #: the ``transfers:`` section (``hfpanel.transfers.config.TransfersConfig``), None without one
+    transfers: Any = None
     #: the ``api:`` section (state folder, push limits)
     api: ApiSettings = dataclasses.field(default_factory=ApiSettings)
 
@@ -167,6 +171,13 @@ def _hosts(value) -> list:
     return value
 
 
+def _labels(value) -> dict:
+    value = value or {}
+    if not isinstance(value, dict) or not all(isinstance(v, (str, int, float)) for v in value.values()):
+        raise ValueError("must be a mapping of label -> text, e.g. {team: storage}")
+    return {str(k): str(v) for k, v in value.items()}
+
+
 def _as_is(value):
     return value
 
@@ -218,6 +229,7 @@ MODULE_KEYS = {
     "instruction": Key(_text, "What a shifter should do when the module is not green (default: the collector's).", ""),
     "links": Key(_links, "Links shown next to the module: a list of {title, url}.", []),
     "hosts": Key(_hosts, "Hosts the module watches: in a GOCDB outage the module shows 'downtime'.", []),
+    "labels": Key(_labels, "Labels notification rules can match (e.g. {team: storage}); see docs/events.md.", {}),
 }
 
 
@@ -429,6 +441,7 @@ def _read_module(index: int, raw, reading: _Reading, names: set, categories: set
         links=values["links"] or [],
         hosts=values["hosts"] or [],
         partial=raw["partial"] if "partial" in raw else reading.values["defaults"].get("partial"),
+        labels=values["labels"] or {},
         **durations,
     )
 
@@ -442,13 +455,13 @@ def _read_modules(raw, reading: _Reading) -> list[Module]:
     return [module for module in modules if module is not None]
 
 
-def _check_transfers(raw, reading: _Reading) -> None:
-    """The ingest daemon's section, checked here too so that one check covers the file (it is read
-    for use by ``hfpanel.transfers.config``)."""
+def _read_transfers(raw, reading: _Reading):
+    """The ingest daemon's section, checked here too so that one check covers the file; kept as
+    ``SiteConfig.transfers`` for the transfer views (the matrix's efficiency levels)."""
     if raw is None:
         return None
     try:
-        parse_transfers(
+        return parse_transfers(
             reading.data,
             source=reading.source,
             need_subscriptions=False,
@@ -493,7 +506,7 @@ SECTIONS: dict[str, Callable[[Any, _Reading], Any]] = {
     "http": _read_http,
     "categories": _read_categories,
     "modules": _read_modules,
-    "transfers": _check_transfers,
+    "transfers": _read_transfers,
     "notifications": _read_notifications,
     "availability": _read_availability,
     "api": _read_api,
@@ -524,6 +537,7 @@ def parse_config(data, source: str = "<config>", path: Path | None = None, text:
         availability=reading.values["availability"],
         api=reading.values["api"],
         config_hash=hashlib.sha256((text or yaml.safe_dump(data, sort_keys=True)).encode()).hexdigest()[:12],
+        transfers=reading.values["transfers"],
     )
 
 

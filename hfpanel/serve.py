@@ -3,7 +3,8 @@
 The root URL ``/`` is the overview; the view is in the query (``/?time=2026-11-20T14:00:00&module=sam_ce``).
 ``/plots`` is the analyst's plot builder, its settings in the query too; ``/transfers`` the FTS and
 XRootD transfer views (filters in the query); ``/availability`` the month's availability and
-reliability (``?month=2026-11``); ``/whatif`` stored history beside a re-rating. ``/api/v1/`` is the JSON/CSV API (``hfpanel.api``) on the same port.
+reliability (``?month=2026-11``); ``/whatif`` stored history beside a re-rating;
+``/handover`` the shift handover. ``/api/v1/`` is the JSON/CSV API (``hfpanel.api``) on the same port.
 """
 
 from __future__ import annotations
@@ -102,6 +103,7 @@ def serve(store, config=None, port: int = 5006, address: str = "127.0.0.1", show
     import panel as pn
 
     from apps.availability import build as build_availability
+    from apps.handover import build as build_handover
     from apps.overview import build
     from apps.plots import build as build_plots
     from apps.transfers import build as build_transfers
@@ -131,6 +133,7 @@ def serve(store, config=None, port: int = 5006, address: str = "127.0.0.1", show
         "/transfers": _page(build_transfers, store=store, config=site_config),
         "/availability": _page(build_availability, store=store, config=site_config),
         "/whatif": _page(build_whatif, store=store, config=site_config),
+        "/handover": _page(build_handover, store=store, config=site_config),
     }
     try:
         server = pn.serve(

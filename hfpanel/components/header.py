@@ -19,6 +19,7 @@ PAGES = (
     ("transfers", "Transfers"),
     ("availability", "Availability"),
     ("whatif", "What if"),
+    ("handover", "Handover"),
 )
 COUNT_LEVELS = (CRITICAL, NOINFO, WARNING, DOWNTIME, OK)
 

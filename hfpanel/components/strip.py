@@ -1,8 +1,11 @@
 """StatusStrip: the last hours of every category and module as strips of coloured cells.
 
 HappyFace 4's home page: one row per category and per module, one cell per run (15-minute runs
-over 24 hours: 96 cells), coloured by the level stored for that run; a cell is empty when the
-module has no row in that run. Clicking a cell sets ``time`` to that run (link it to TimeTravel).
+over 24 hours: 96 cells), coloured by the level stored for that run. A module that runs every
+30 minutes or hourly has no row in most runs: its result holds until its next run is due, so those
+cells are drawn in its colour, joined to the run that produced it (no zebra stripes); a run that
+should have brought a result and did not is marked "no run" (a white cell with a cross). Clicking a
+cell sets ``time`` to that run (link it to TimeTravel).
 
 All strips come from one SQL over the window's day partitions only (``history.strip``), so the
 view costs the same on a store holding a day or a year.
@@ -17,24 +20,40 @@ import pandas as pd
 import panel as pn
 import param
 
+from ..durations import format_duration
 from ..queries import history, loaders
 from .base import StoreView, to_time
-from .strip_canvas import CODE, StripCanvas
+from .strip_canvas import CODE, MISSING, StripCanvas
 from .style import CSS, LEVEL_COLORS, LEVEL_WORDS, esc, fmt_status, fmt_time
 
-#: the fill of a cell without a row
+#: the fill of a cell without a row (the module was not configured yet)
 EMPTY_COLOR = "#f1f3f4"
+#: the fill of a run that should have brought a result and did not (drawn with a cross)
+MISSING_COLOR = "#ffffff"
 ROW_PX = 17
 #: the hover text of a cell is cut to this many characters
 HOVER_CHARS = 160
 
 
-def _label_every(cells: int) -> int:
-    """A tick label every n cells so that about a dozen labels fit."""
-    for step in (1, 2, 3, 4, 6, 8, 12, 16, 24, 48, 96, 192, 384):
-        if cells / step <= 13:
-            return step
-    return max(1, cells // 12)
+def _code(level: str, state: str) -> str:
+    """The canvas's character of a cell: the level's, in capitals when the result is held; "x" for
+    a missing run."""
+    if state == "missing":
+        return MISSING
+    code = CODE.get(level, ".")
+    return code.upper() if state == "held" else code
+
+
+def _hover(level: str, status: str, message: str, state: str, result: str, every: float) -> str:
+    """The hover text of a cell: what it shows, and for a cell without a run of its own, why."""
+    if state == "missing":
+        return f"no run: a result was due (runs every {format_duration(every)}); last result {result}"
+    if not state:
+        return ""
+    text = f"{level} · status {status}"
+    if state == "held":
+        text += f"\nheld: the result of {result} (runs every {format_duration(every)})"
+    return text + (f"\n{message}" if message else "")
 
 
 class StatusStrip(StoreView):
@@ -75,6 +94,7 @@ class StatusStrip(StoreView):
         self._data = pd.DataFrame(columns=history.STRIP_COLUMNS + ["run_time"])
         self._cells = pd.DataFrame(columns=history.CELL_COLUMNS)
         self._window: tuple[pd.Timestamp, pd.Timestamp] | None = None
+        self._every: dict[str, float] = {}
         self._plot_key = None
         self._grid_frame = pd.DataFrame()
         self._head = pn.pane.HTML("", stylesheets=[CSS], sizing_mode="stretch_width", margin=(4, 10))
@@ -83,7 +103,11 @@ class StatusStrip(StoreView):
             row_px=ROW_PX,
             sizing_mode="stretch_width",
             margin=(0, 10),
-            colors={CODE[k]: v for k, v in LEVEL_COLORS.items()},
+            colors={
+                **{CODE[k]: v for k, v in LEVEL_COLORS.items()},
+                **{CODE[k].upper(): v for k, v in LEVEL_COLORS.items()},
+                MISSING: MISSING_COLOR,
+            },
         )
         self._layout = pn.Column(self._head, self._plot, sizing_mode="stretch_width")
         self._start()
@@ -184,7 +208,8 @@ class StatusStrip(StoreView):
             self._set_empty("No store given." if self.store is None else "The store has no runs yet.")
             return
         since, until = window
-        answer = history.strip(self.store, since, until, self.category or None, self.max_cells)
+        self._every = self._intervals(until)
+        answer = history.strip(self.store, since, until, self.category or None, self.max_cells, intervals=self._every)
         cells, rows = answer["cells"], answer["rows"]
         self._cells = cells
         self._rows = self._display_rows(rows)
@@ -196,12 +221,20 @@ class StatusStrip(StoreView):
         )
         self._render_head(since, until)
         labels = tuple(zip(self._rows["kind"], self._rows["name"], self._rows["title"]))
-        key = (since, until, self.category, self.max_cells, labels)
+        key = (since, until, self.category, self.max_cells, labels, tuple(sorted(self._every.items())))
         if key != self._plot_key:
             self._plot_key = key
             self._draw(key)
             self._plot.visible = not cells.empty and not self._rows.empty
         self._plot.marked = self._viewed_cell()
+
+    def _intervals(self, until) -> dict[str, float]:
+        """How often each module runs (seconds): the site config's, else the configuration stored
+        with the window's last run (a store served without ``--config``)."""
+        if self.config is not None:
+            return {m.name: float(m.interval) for m in self.config.modules}
+        stored = loaders.stored_config(self.store, until) or {}
+        return {m["name"]: float(m["interval"]) for m in stored.get("modules", []) if m.get("interval")}
 
     def _set_empty(self, text: str) -> None:
         self._rows = self._rows.iloc[0:0]
@@ -272,8 +305,14 @@ class StatusStrip(StoreView):
             for level, color in LEVEL_COLORS.items()
         )
         legend += (
-            f'<span style="white-space:nowrap;margin-left:12px"><i class="hf-dot" style="background:{EMPTY_COLOR};'
-            'border:1px solid #bdc1c6"></i>no row</span>'
+            '<span style="white-space:nowrap;margin-left:12px" title="a run that should have brought a result '
+            'and did not">'
+            f'<i class="hf-dot" style="background:{MISSING_COLOR};border:1px solid #5f6368;border-radius:0"></i>'
+            "no run</span>"
+            '<span style="white-space:nowrap;margin-left:12px" title="the module was not configured yet">'
+            f'<i class="hf-dot" style="background:{EMPTY_COLOR};border:1px solid #bdc1c6"></i>no row</span>'
+            '<span style="margin-left:12px">A result holds until the module\'s next run is due: '
+            "its colour carries on, joined.</span>"
         )
         self._head.object = (
             f'<div class="hf-header"><b style="font-size:1.15em">Last {self.hours:g} h</b>'
@@ -293,9 +332,13 @@ class StatusStrip(StoreView):
         known = rows >= 0
         at = rows[known] * n_cells + filled["cell"].to_numpy(dtype=int)[known]
         level = np.full(size, "", dtype=object)
+        state = np.full(size, "", dtype=object)
         status = np.full(size, np.nan)
         message = np.full(size, "", dtype=object)
+        result = np.full(size, "", dtype=object)
         level[at] = filled["level"].to_numpy(dtype=object)[known]
+        state[at] = filled["state"].to_numpy(dtype=object)[known]
+        result[at] = [fmt_time(t) for t in filled["time"].to_numpy()[known]]
         status[at] = filled["status"].to_numpy(dtype=float)[known]
         messages = filled["message"].to_numpy(dtype=object)[known]
         message[at] = [str(m)[:HOVER_CHARS] if isinstance(m, str) else "" for m in messages]
@@ -319,8 +362,16 @@ class StatusStrip(StoreView):
                 "y0": -row - 1.0 + 0.06,
                 "y1": -row - 0.06,
                 "level": level,
-                "color": [LEVEL_COLORS.get(lvl, EMPTY_COLOR) if lvl else EMPTY_COLOR for lvl in level],
-                "level_text": [LEVEL_WORDS.get(lvl, lvl) if lvl else "no row" for lvl in level],
+                "state": state,
+                "color": [
+                    MISSING_COLOR if st == "missing" else LEVEL_COLORS.get(lvl, EMPTY_COLOR) if lvl else EMPTY_COLOR
+                    for lvl, st in zip(level, state)
+                ],
+                "level_text": [
+                    "no run" if st == "missing" else LEVEL_WORDS.get(lvl, lvl) if lvl else "no row"
+                    for lvl, st in zip(level, state)
+                ],
+                "result": result,
                 "status_text": [
                     (texts.get(s) or texts.setdefault(s, fmt_status(s))) if lvl else "—"
                     for s, lvl in zip(status, level)
@@ -344,24 +395,24 @@ class StatusStrip(StoreView):
         """The grid and the canvas parameters: a level code per cell, labels, ticks, hover texts."""
         grid = self._grid()
         n_cells = len(self._cells)
-        step = _label_every(n_cells)
         last = pd.to_datetime(self._cells["time"])
         long = (last.iloc[-1] - last.iloc[0]) > pd.Timedelta(hours=30)
-        ticks = [[i, last.iloc[i].strftime("%m-%d %H:%M" if long else "%H:%M")] for i in range(0, n_cells, step)]
+        ticks = [[i, stamp.strftime("%m-%d %H:%M" if long else "%H:%M")] for i, stamp in enumerate(last)]
         labels = [
-            (str(t).upper() if k == "category" else "\u2003" + str(t))[:48]
+            str(t).upper() if k == "category" else "\u2003" + str(t)
             for k, t in zip(self._rows["kind"], self._rows["title"])
         ]
+        default = history.DEFAULT_INTERVAL
         hover = [
-            f"{lvl} · status {st}" + (f"\n{msg}" if msg else "") if code != "." else ""
-            for lvl, st, msg, code in zip(
-                grid["level_text"], grid["status_text"], grid["message"], (CODE.get(x, ".") for x in grid["level"])
+            _hover(lvl, st, msg, state, result, self._every.get(name, default))
+            for lvl, st, msg, state, result, name in zip(
+                grid["level_text"], grid["status_text"], grid["message"], grid["state"], grid["result"], grid["name"]
             )
         ]
         index, texts = pd.factorize(pd.Series(hover))
         index = np.where(np.array(hover, dtype=object) == "", -1, index)
         return grid, dict(
-            codes="".join(CODE.get(x, ".") for x in grid["level"]),
+            codes="".join(_code(lvl, state) for lvl, state in zip(grid["level"], grid["state"])),
             n_cells=n_cells,
             labels=labels,
             kinds=list(self._rows["kind"]),

@@ -78,3 +78,411 @@ def add_parsers(sub) -> None:
     events.add_argument("--limit", type=int, default=200, help="rows printed as a table (default 200)")
     events.add_argument("--format", choices=("table", "csv", "json"), default="table")
     events.set_defaults(func=cmd_events)
+    events_sub = events.add_subparsers(dest="events_command", required=False)
+    replay = events_sub.add_parser(
+        "replay",
+        help="re-derive events and incidents from the stored history with these (or other) rules; send nothing",
+    )
+    replay.add_argument("--config", required=True, help="the site configuration (its rules, unless --rules)")
+    replay.add_argument("--since", required=True, help="from this time (UTC)")
+    replay.add_argument("--until", help="up to this time (UTC; default: the latest run)")
+    replay.add_argument("--rules", help="a YAML file whose notifications: section replaces the configuration's")
+    replay.add_argument("--events", action="store_true", help="also list every event re-derived")
+    replay.add_argument("--limit", type=int, default=500)
+    replay.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    replay.set_defaults(func=cmd_replay)
+
+
+def _proposed(config_path: str, rules_path: str | None):
+    """The site configuration, with the ``notifications:`` section of ``rules_path`` when given."""
+    import yaml
+
+    from ..cli import _load
+    from ..config import ConfigError, parse_config
+
+    if not rules_path:
+        return _load(config_path)
+    try:
+        site = yaml.safe_load(open(config_path).read())
+        rules = yaml.safe_load(open(rules_path).read())
+    except (OSError, yaml.YAMLError) as error:
+        from ..cli import CliError
+
+        raise CliError(f"--rules: cannot read {rules_path}: {getattr(error, 'strerror', None) or error}") from None
+    section = rules.get("notifications", rules) if isinstance(rules, dict) else rules
+    try:
+        from pathlib import Path
+
+        return parse_config({**site, "notifications": section}, source=rules_path, path=Path(config_path).resolve())
+    except ConfigError as error:
+        import sys
+
+        for problem in error.problems:
+            print(problem, file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def cmd_replay(args) -> int:
+    import sys
+
+    from ..cli import CliError, print_table
+    from ..clock import parse_time
+    from ..store import Store
+    from .replay import replay
+
+    config = _proposed(args.config, args.rules)
+    try:
+        since, until = parse_time(args.since), parse_time(args.until)
+    except ValueError as error:
+        raise CliError(f"--since/--until: {error}") from None
+    try:
+        store = Store(config.store)
+    except FileNotFoundError:
+        raise CliError(f"no store at {config.store}") from None
+    result = replay(store, config, since, until)
+    if args.events and args.format == "table":
+        frame = result.events[["time", "kind", "subject", "text"]]
+        print_table(frame.assign(time=frame["time"].dt.strftime("%Y-%m-%d %H:%M")), args.limit)
+        print()
+    messages = result.messages
+    if args.format != "table":
+        print_table(messages.drop(columns=["html", "payload"]), args.limit, args.format)
+        return 0
+    shown = (
+        messages.groupby("message_id", sort=False)
+        .agg(
+            time=("time", "first"),
+            kind=("kind", "first"),
+            receivers=("receiver", ", ".join),
+            subject=("subject", "first"),
+        )
+        .reset_index(drop=True)
+    )
+    if shown.empty:
+        print("no message would have been sent")
+    else:
+        print_table(shown.assign(time=shown["time"].dt.strftime("%Y-%m-%d %H:%M")), args.limit)
+    incidents = messages["incident_id"].nunique() if not messages.empty else 0
+    print(
+        f"{result.runs} runs, {len(result.events)} events, {incidents} incidents, {len(shown)} messages "
+        f"(nothing sent) in {result.seconds:.1f}s",
+        file=sys.stderr,
+    )
+    return 0
+
+
+# -- incidents, acknowledgements, silences ------------------------------------------------------------
+def _writer(args):
+    from ..cli import CliError
+    from ..durations import parse_duration
+    from ..store import StoreWriter
+
+    path = _store_dir(args)
+    if not (path / "_manifest.json").exists():
+        raise CliError(f"no store at {path} (give --store DIR of an existing store)")
+    try:
+        return StoreWriter(path, wait=parse_duration(args.wait))
+    except ValueError as error:
+        raise CliError(f"--wait: {error}") from None
+
+
+def _store_dir(args):
+    from ..cli import _store_path
+
+    return _store_path(args)
+
+
+def _author(args) -> str:
+    import getpass
+
+    return args.author or getpass.getuser()
+
+
+def _incident(store, prefix: str):
+    """The latest version of the incident whose id starts with ``prefix`` (one-line error otherwise)."""
+    from ..cli import CliError
+    from ..queries.events import incidents
+
+    frame = incidents(store, include_resolved=True)
+    found = frame[frame["incident_id"].str.startswith(prefix)] if not frame.empty else frame
+    if found.empty:
+        raise CliError(f"no incident {prefix!r} (hfpanel incidents lists them)")
+    if len(found) > 1:
+        raise CliError(f"{prefix!r} names {len(found)} incidents: give more of the id")
+    return found.iloc[0]
+
+
+def cmd_incidents(args) -> int:
+    from ..cli import _open_store, print_table
+    from ..queries.events import incidents
+
+    store = _open_store(args)
+    frame = incidents(store, include_resolved=args.all)
+    if frame.empty:
+        print("no open incidents" if not args.all else "no incidents")
+        return 0
+    shown = frame.assign(
+        opened=frame["opened"].dt.strftime("%Y-%m-%d %H:%M"),
+        ack=[f"{b}: {c}" if b else "" for b, c in zip(frame["acked_by"], frame["ack_comment"])],
+    )[["incident_id", "status", "level", "rule", "category", "opened", "alerts", "summary", "ack"]]
+    print_table(shown, args.limit, args.format)
+    return 0
+
+
+def cmd_ack(args) -> int:
+    import pandas as pd
+
+    from ..cli import CliError
+    from ..clock import utcnow
+    from ..durations import format_duration, parse_duration
+    from ..store import Store
+    from . import tables
+
+    now = utcnow()
+    expires = None
+    if args.expires:
+        try:
+            expires = now + pd.Timedelta(seconds=parse_duration(args.expires))
+        except ValueError as error:
+            raise CliError(f"--expires: {error}") from None
+    with _writer(args) as writer, Store(writer.root) as store:
+        incident = _incident(store, args.incident)
+        if incident["status"] != "open":
+            raise CliError(f"incident {incident['incident_id']} is {incident['status']}: nothing to acknowledge")
+        row = {
+            "ack_id": f"ack-{now:%Y%m%dT%H%M%S%f}",
+            "incident_id": incident["incident_id"],
+            "time": now,
+            "action": "unack" if args.remove else "ack",
+            "author": _author(args),
+            "comment": args.comment or "",
+            "expires": expires,
+            "sticky": bool(args.sticky),
+        }
+        writer.write({tables.ACKS: tables.typed(pd.DataFrame([row], columns=list(tables.ACK_COLUMNS)))})
+    what = "acknowledgement removed from" if args.remove else "acknowledged"
+    until = f" until {expires:%Y-%m-%d %H:%M} UTC ({format_duration(parse_duration(args.expires))})" if expires else ""
+    kind = " (sticky)" if args.sticky else ""
+    print(f"{what} {incident['incident_id']} ({incident['summary']}) by {row['author']}{kind}{until}")
+    return 0
+
+
+def _matchers(items) -> dict:
+    from ..cli import CliError
+    from .rules_config import MATCH_KEYS, read_matcher
+
+    raw: dict = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        if not sep or not value:
+            raise CliError(f"--match: {item!r} is not LABEL=VALUE (e.g. module=sam_ce, category=storage)")
+        if key in MATCH_KEYS and key != "labels":
+            raw.setdefault(key, []).append(value)
+        else:
+            raw.setdefault("labels", {}).setdefault(key, []).append(value)
+    problems = []
+    read_matcher(raw, "--match", lambda k, msg: problems.append(f"{k}: {msg}"))
+    if problems:
+        raise CliError(problems[0])
+    if not raw:
+        raise CliError("give at least one --match LABEL=VALUE (a silence of everything is not what you want)")
+    return raw
+
+
+def cmd_silence(args) -> int:
+    import json
+
+    import pandas as pd
+
+    from ..cli import CliError, _open_store, print_table
+    from ..clock import parse_time, utcnow
+    from ..durations import parse_duration
+    from ..queries.events import silences
+    from ..store import Store
+    from . import tables
+
+    if args.silence_command == "list":
+        frame = silences(_open_store(args), include_ended=args.all)
+        if frame.empty:
+            print("no silences" if args.all else "no active silences")
+            return 0
+        print_table(frame[["silence_id", "author", "comment", "start", "end", "matchers"]], args.limit, args.format)
+        return 0
+    now = utcnow()
+    with _writer(args) as writer, Store(writer.root) as store:
+        if args.silence_command == "expire":
+            current = silences(store, include_ended=True)
+            found = current[current["silence_id"].str.startswith(args.silence)] if not current.empty else current
+            if len(found) != 1:
+                raise CliError(f"no silence {args.silence!r}" if found.empty else f"{args.silence!r} names several")
+            row = found.iloc[0].to_dict()
+            row.update(version=int(row["version"]) + 1, time=now, action="expire", end=min(now, row["end"]))
+            row["author"] = _author(args)
+        else:
+            try:
+                start = parse_time(args.start) or now
+                end = parse_time(args.end) if args.end else start + pd.Timedelta(seconds=parse_duration(args.duration))
+            except ValueError as error:
+                raise CliError(f"--start/--end/--for: {error}") from None
+            if end <= start:
+                raise CliError("the silence ends before it starts")
+            matchers = _matchers(args.match)
+            if not args.comment:
+                raise CliError("--comment: say why (it is shown with the silence)")
+            row = {
+                "silence_id": f"sil-{now:%Y%m%dT%H%M%S%f}",
+                "version": 1,
+                "time": now,
+                "action": "create",
+                "author": _author(args),
+                "comment": args.comment,
+                "start": start,
+                "end": end,
+                "matchers": json.dumps(matchers, sort_keys=True),
+            }
+        frame = tables.typed(pd.DataFrame([row], columns=list(tables.SILENCE_COLUMNS)))
+        writer.write({tables.SILENCES: frame})
+    verb = "expired" if args.silence_command == "expire" else "silenced"
+    print(
+        f"{verb} {row['silence_id']}: {row['matchers']} from {row['start']:%Y-%m-%d %H:%M} to {row['end']:%Y-%m-%d %H:%M} UTC"
+    )
+    return 0
+
+
+# -- sending ------------------------------------------------------------------------------------
+def cmd_notify(args) -> int:
+    from ..cli import CliError, _load, print_table
+    from ..store import Store, StoreLocked, StoreWriter
+    from .outbox import dispatch, pending
+
+    config = _load(args.config)
+    if args.notify_command == "test":
+        return notify_test(config)
+    if args.notify_command == "outbox":
+        try:
+            store = Store(config.store)
+        except FileNotFoundError:
+            raise CliError(f"no store at {config.store}") from None
+        frame = pending(store)
+        if frame.empty:
+            print("the outbox is empty: every message was delivered or given up")
+            return 0
+        print_table(frame[["time", "receiver", "kind", "subject", "attempts", "next_attempt", "last_error"]], 200)
+        return 0
+    try:
+        with StoreWriter(config.store, wait=60) as writer:
+            done = dispatch(writer, config, budget=args.budget)
+    except StoreLocked as error:
+        raise CliError(str(error), code=3) from None
+    ok = sum(1 for d in done if d["ok"])
+    print(f"{ok} delivered, {len(done) - ok} failed" + (" (see hfpanel notify outbox)" if len(done) - ok else ""))
+    return 0 if ok == len(done) else 1
+
+
+def notify_test(config) -> int:
+    """A sample message through every receiver: what each said."""
+    import json
+
+    from ..clock import utcnow
+    from .delivery import DeliveryError, send
+
+    receivers = config.notifications.notify.receivers
+    if not receivers:
+        print("no receivers configured (notifications.receivers in the site configuration)")
+        return 1
+    now = utcnow()
+    failed = 0
+    for name, receiver in receivers.items():
+        key = f"test-{now:%Y%m%dT%H%M%S}"
+        text = f"This is a test message from hfpanel for site {config.site}, sent at {now:%Y-%m-%d %H:%M:%S} UTC."
+        row = {
+            "message_id": key,
+            "incident_id": "test",
+            "run_id": "test",
+            "receiver": name,
+            "kind": "test",
+            "subject": f"{config.site} TEST: hfpanel can reach {name}",
+            "text": text + "\n",
+            "html": f"<p>{text}</p>",
+            "payload": json.dumps(
+                {
+                    "version": "4",
+                    "status": "firing",
+                    "receiver": name,
+                    "groupLabels": {"alertname": "hfpanel_test"},
+                    "commonLabels": {"alertname": "hfpanel_test", "site": config.site},
+                    "commonAnnotations": {"summary": text},
+                    "externalURL": config.notifications.notify.base_url,
+                    "alerts": [],
+                    "incidentId": "test",
+                    "runId": "test",
+                    "idempotencyKey": key,
+                }
+            ),
+        }
+        try:
+            detail = send(receiver, row)
+            print(f"{name} ({receiver.kind}): delivered — {detail}")
+        except DeliveryError as error:
+            failed += 1
+            print(f"{name} ({receiver.kind}): FAILED — {error}")
+    return 1 if failed else 0
+
+
+def add_notification_parsers(sub) -> None:
+    def store_args(parser, wait: bool = False):
+        parser.add_argument("--store")
+        parser.add_argument("--config")
+        if wait:
+            parser.add_argument("--wait", default="60", help="wait this long for the collector's lock (default 60s)")
+
+    incidents = sub.add_parser("incidents", help="list open incidents (--all: resolved too) with who acknowledged them")
+    store_args(incidents)
+    incidents.add_argument("--all", action="store_true")
+    incidents.add_argument("--limit", type=int, default=200)
+    incidents.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    incidents.set_defaults(func=cmd_incidents)
+
+    ack = sub.add_parser("ack", help="acknowledge an incident: no reminders while someone works on it")
+    ack.add_argument("incident", help="the incident id (or its unique beginning)")
+    ack.add_argument("--author", help="who (default: your user name)")
+    ack.add_argument("--comment", help="why, what is being done", required=False)
+    ack.add_argument("--expires", help="the acknowledgement ends after this long, e.g. 4h")
+    ack.add_argument("--sticky", action="store_true", help="keep it through changes of level (default: cleared)")
+    ack.add_argument("--remove", action="store_true", help="take the acknowledgement back")
+    store_args(ack, wait=True)
+    ack.set_defaults(func=cmd_ack)
+
+    silence = sub.add_parser("silence", help="hold back messages of matching alerts for a while")
+    silence_sub = silence.add_subparsers(dest="silence_command", required=True)
+    add = silence_sub.add_parser("add", help="a new silence: --match LABEL=VALUE … --comment WHY --for 2h")
+    add.add_argument("--match", action="append", help="site=, category=, module=, level=, kind= or a label (repeat)")
+    add.add_argument("--author")
+    add.add_argument("--comment")
+    add.add_argument("--start", help="from (UTC; default now)")
+    add.add_argument("--end", help="until (UTC)")
+    add.add_argument("--for", dest="duration", default="2h", help="or this long (default 2h)")
+    store_args(add, wait=True)
+    listing = silence_sub.add_parser("list", help="active silences (--all: ended ones too)")
+    listing.add_argument("--all", action="store_true")
+    listing.add_argument("--limit", type=int, default=200)
+    listing.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    store_args(listing)
+    expire = silence_sub.add_parser("expire", help="end a silence now")
+    expire.add_argument("silence")
+    expire.add_argument("--author")
+    store_args(expire, wait=True)
+    silence.set_defaults(func=cmd_silence)
+
+    notify = sub.add_parser("notify", help="send what the outbox holds, test the receivers, list the outbox")
+    notify_sub = notify.add_subparsers(dest="notify_command", required=True)
+    for name, text in (
+        ("send", "send every due message now (the collector does this after each run)"),
+        ("test", "send a sample message through every configured receiver and say what happened"),
+        ("outbox", "list messages not yet delivered (with their last error)"),
+    ):
+        command = notify_sub.add_parser(name, help=text)
+        command.add_argument("--config", required=True)
+        if name == "send":
+            command.add_argument("--budget", type=float, default=None, help="seconds to spend at most")
+    notify.set_defaults(func=cmd_notify)

@@ -1,4 +1,4 @@
-"""The ``notifications:`` section of site.yaml: how events are derived (and, later, who hears of them).
+"""The ``notifications:`` section of site.yaml: how events are derived, and who hears of them.
 
 Validated like the rest of the file: every problem is collected and named
 ``file: section 'notifications': key 'events.metric_jumps.z': what is wrong``. An absent section means
@@ -18,6 +18,8 @@ the defaults: events are derived and stored, nothing is sent.
         feed:                       # the transfer feed, from ingest_health modules' metrics
           backlog_limit: 100000
           silence: 30m
+      flapping: {window: 21, high: 30, low: 25}
+      # receivers, rules, inhibit, downtime_grace_runs, delivery, base_url: rules_config.py
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ import fnmatch
 
 from ..durations import parse_duration
 from .flapping import Flapping
+from .rules_config import KEYS as RULE_KEYS
+from .rules_config import RuleSettings, read_rules
 
 
 @dataclasses.dataclass
@@ -65,6 +69,8 @@ class EventSettings:
 class Notifications:
     events: EventSettings = dataclasses.field(default_factory=EventSettings)
     flapping: Flapping = dataclasses.field(default_factory=Flapping)
+    #: receivers, rules, inhibitions, delivery (hfpanel/events/rules_config.py)
+    notify: RuleSettings = dataclasses.field(default_factory=RuleSettings)
 
 
 # -- reading -----------------------------------------------------------------------------------------
@@ -110,7 +116,7 @@ FLAPPING_KEYS = {
     "low": _number(0),
     "enabled": _flag,
 }
-SECTION_KEYS = {"events", "flapping"}
+SECTION_KEYS = {"events", "flapping", *RULE_KEYS}
 
 
 class _Where:
@@ -203,4 +209,5 @@ def parse_notifications(raw, add_problem, modules: dict | None = None) -> Notifi
             where.problem(
                 "flapping", f"need 0 <= low ({result.flapping.low:g}) <= high ({result.flapping.high:g}) <= 100"
             )
+    result.notify = read_rules(section, where.problem)
     return result

@@ -52,6 +52,17 @@ KINDS = (
     BACKLOG_NORMAL,
 )
 
+#: kinds that end what another kind began (a rule matches the beginning; these resolve it)
+RESOLVING_KINDS = (FRESH, REPORTING, FEED_RESUMED, BACKLOG_NORMAL, FLAPPING_STOPPED)
+#: what began -> what ends it; kinds in neither are one-shot (a row appeared, a metric jumped, a gap)
+CONDITIONS = {
+    STALE: FRESH,
+    SILENT: REPORTING,
+    FEED_SILENT: FEED_RESUMED,
+    BACKLOG_HIGH: BACKLOG_NORMAL,
+    FLAPPING_STARTED: FLAPPING_STOPPED,
+}
+
 #: the ``events`` table's columns, in order (docs/events.md describes each)
 COLUMNS = (
     "event_id",

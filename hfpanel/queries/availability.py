@@ -66,33 +66,56 @@ def module_rows(store, start, end, lookback: float) -> pd.DataFrame:
     )
 
 
-def gocdb_outages(store, start, end, hosts: dict[str, list[str]], gocdb_modules: list[str]) -> pd.DataFrame:
-    """Scheduled OUTAGEs stored by ``gocdb_downtimes`` modules overlapping [start, end), one row per
-    module whose ``hosts`` they hit (each downtime as last announced)."""
+ANNOUNCED_COLUMNS = ["id", "hostname", "severity", "kind", "start", "end", "description"]
+
+
+def gocdb_modules(store) -> list[str]:
+    """Modules that stored a GOCDB ``downtimes`` table."""
+    suffix = "__downtimes"
+    return [
+        t[len("detail__") : -len(suffix)] for t in store.tables() if t.startswith("detail__") and t.endswith(suffix)
+    ]
+
+
+def announced_downtimes(store, start, end, modules: list[str] | None = None) -> pd.DataFrame:
+    """Every downtime stored by GOCDB modules (``modules``; default all) overlapping [start, end), each
+    as last announced: one row per downtime and host."""
     frames = []
-    for module in gocdb_modules:
+    for module in gocdb_modules(store) if modules is None else modules:
         table = detail_table_name(module, "downtimes")
         if not store.has_table(table):
             continue
+        have = _columns(store, table)
+        description = "arg_max(description, time)" if "description" in have else "''"
         frames.append(
             store.sql(
                 f"SELECT id, hostname, arg_max(severity, time) AS severity, arg_max(classification, time) AS kind, "
-                f'arg_max(start, time) AS start, arg_max("end", time) AS "end" '
+                f'arg_max(start, time) AS start, arg_max("end", time) AS "end", {description} AS description '
                 f"FROM {store.scan(table, pd.Timestamp(start) - pd.Timedelta(days=31), end)} GROUP BY id, hostname"
             )
         )
-    rows = []
-    for frame in frames:
-        frame = frame[
-            (frame["severity"].astype(str).str.upper() == "OUTAGE")
-            & (frame["kind"].astype(str).str.upper() == "SCHEDULED")
-            & (pd.to_datetime(frame["end"]) > pd.Timestamp(start))
-            & (pd.to_datetime(frame["start"]) < pd.Timestamp(end))
-        ]
-        for item in frame.itertuples():
-            for module, watched in hosts.items():
-                if item.hostname in watched:
-                    rows.append((item.start, item.end, module, "gocdb", f"GOCDB {item.id} on {item.hostname}", ""))
+    if not frames:
+        return pd.DataFrame(columns=ANNOUNCED_COLUMNS)
+    frame = pd.concat(frames, ignore_index=True)
+    overlapping = (pd.to_datetime(frame["end"]) > pd.Timestamp(start)) & (
+        pd.to_datetime(frame["start"]) < pd.Timestamp(end)
+    )
+    return frame[overlapping].sort_values(["start", "id"]).reset_index(drop=True)[ANNOUNCED_COLUMNS]
+
+
+def gocdb_outages(store, start, end, hosts: dict[str, list[str]], gocdb: list[str]) -> pd.DataFrame:
+    """Scheduled OUTAGEs stored by ``gocdb_downtimes`` modules overlapping [start, end), one row per
+    module whose ``hosts`` they hit (each downtime as last announced)."""
+    frame = announced_downtimes(store, start, end, gocdb)
+    frame = frame[
+        (frame["severity"].astype(str).str.upper() == "OUTAGE") & (frame["kind"].astype(str).str.upper() == "SCHEDULED")
+    ]
+    rows = [
+        (item.start, item.end, module, "gocdb", f"GOCDB {item.id} on {item.hostname}", "")
+        for item in frame.itertuples()
+        for module, watched in hosts.items()
+        if item.hostname in watched
+    ]
     return pd.DataFrame(rows, columns=DOWNTIME_COLUMNS).drop_duplicates(ignore_index=True)
 
 

@@ -74,3 +74,74 @@ def counts(store, since=None, until=None, every: str = "1h", **filters) -> pd.Da
         return pd.DataFrame(columns=["time", "kind", "events"])
     frame = frame.assign(time=frame["time"].dt.floor(every))
     return frame.groupby(["time", "kind"]).size().reset_index(name="events")
+
+
+def incidents(store, include_resolved: bool = False, since=None) -> pd.DataFrame:
+    """Each incident's latest version (its state now), open ones first then newest; with
+    ``include_resolved`` also the resolved ones (opened since ``since`` when given)."""
+    from ..events.tables import INCIDENT_COLUMNS, INCIDENTS
+
+    if not store.has_table(INCIDENTS):
+        return pd.DataFrame(columns=list(INCIDENT_COLUMNS))
+    where, params = [], []
+    if not include_resolved:
+        where.append("status = 'open'")
+    if since is not None:
+        where.append("opened >= ?")
+        params.append(utc_naive(since).to_pydatetime())
+    return store.sql(
+        f"SELECT {', '.join(INCIDENT_COLUMNS)} FROM {INCIDENTS} "
+        "QUALIFY row_number() OVER (PARTITION BY incident_id ORDER BY version DESC) = 1 "
+        + (f"AND {' AND '.join(where)} " if where else "")
+        + "ORDER BY status = 'open' DESC, opened DESC",
+        params,
+    )
+
+
+def incident_history(store, incident_id: str) -> pd.DataFrame:
+    """Every version of one incident, oldest first (what changed when, who acknowledged)."""
+    from ..events.tables import INCIDENTS
+
+    if not store.has_table(INCIDENTS):
+        return pd.DataFrame()
+    return store.sql(f"SELECT * EXCLUDE (day) FROM {INCIDENTS} WHERE incident_id = ? ORDER BY version", [incident_id])
+
+
+def silences(store, include_ended: bool = False, at=None) -> pd.DataFrame:
+    """Each silence's latest version; only those not ended at ``at`` (default: now) unless ``include_ended``."""
+    from ..clock import utcnow
+    from ..events.tables import SILENCE_COLUMNS, SILENCES
+
+    if not store.has_table(SILENCES):
+        return pd.DataFrame(columns=list(SILENCE_COLUMNS))
+    at = utc_naive(at) if at is not None else utcnow()
+    quoted = ", ".join(f'"{c}"' for c in SILENCE_COLUMNS)  # "end" is an SQL keyword
+    frame = store.sql(
+        f"SELECT {quoted} FROM {SILENCES} "
+        "QUALIFY row_number() OVER (PARTITION BY silence_id ORDER BY version DESC) = 1 ORDER BY start DESC"
+    )
+    return frame if include_ended else frame[frame["end"] > at].reset_index(drop=True)
+
+
+def deliveries(store, failed_only: bool = False) -> pd.DataFrame:
+    """Each outbox message with its latest delivery attempt: delivered, waiting to retry, or failed."""
+    from ..events.tables import DELIVERIES, OUTBOX
+
+    if not store.has_table(OUTBOX):
+        return pd.DataFrame(
+            columns=["time", "incident_id", "receiver", "kind", "subject", "state", "attempts", "error"]
+        )
+    attempts = (
+        f"SELECT message_id, receiver, max(attempt) AS attempts, bool_or(ok) AS ok, bool_or(final) AS final, "
+        f"arg_max(error, attempt) AS error, max(time) AS last_attempt FROM {DELIVERIES} GROUP BY ALL"
+        if store.has_table(DELIVERIES)
+        else "SELECT NULL AS message_id, NULL AS receiver, 0 AS attempts, false AS ok, false AS final, "
+        "'' AS error, NULL::TIMESTAMP AS last_attempt WHERE false"
+    )
+    frame = store.sql(
+        f"WITH d AS ({attempts}) SELECT o.time, o.incident_id, o.receiver, o.kind, o.subject, "
+        "CASE WHEN d.ok THEN 'delivered' WHEN d.final THEN 'failed' WHEN d.attempts > 0 THEN 'retrying' "
+        "ELSE 'queued' END AS state, coalesce(d.attempts, 0) AS attempts, coalesce(d.error, '') AS error, "
+        f"d.last_attempt FROM {OUTBOX} o LEFT JOIN d USING (message_id, receiver) ORDER BY o.time DESC"
+    )
+    return frame[frame["state"] != "delivered"].reset_index(drop=True) if failed_only else frame

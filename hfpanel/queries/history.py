@@ -10,8 +10,12 @@ Cached frames are shared between sessions: treat them as read-only.
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
+from ..config import DEFAULTS
+from ..durations import parse_duration
+from ..runner import DUE_SLACK
 from ..store import Store
 from ..store.reader import STATUS_LOOKBACK, detail_table_name
 from ..units import is_missing
@@ -26,8 +30,12 @@ SEVERITY_SQL = (
     "WHEN 'downtime' THEN 3 WHEN 'ok' THEN 4 ELSE 5 END"
 )
 #: the empty answer of ``strip``
-STRIP_COLUMNS = ["kind", "category", "name", "title", "cell", "time", "level", "status", "message"]
+STRIP_COLUMNS = ["kind", "category", "name", "title", "cell", "time", "level", "status", "message", "state"]
 CELL_COLUMNS = ["cell", "time", "first", "runs"]
+#: per strip row of a bin: its latest row (what holds after the bin)
+LAST_COLUMNS = ["last", "last_level", "last_status", "last_message"]
+#: a module's interval when neither the config nor the stored config names one
+DEFAULT_INTERVAL = parse_duration(DEFAULTS["interval"])
 CHANGE_COLUMNS = [
     "module",
     "category",
@@ -53,19 +61,54 @@ def window_end(store: Store, at=None) -> pd.Timestamp | None:
 
 
 # -- status strips -------------------------------------------------------------------------------
-def strip(store: Store, since, until, category: str | None = None, max_cells: int = 400) -> dict:
+def strip(
+    store: Store,
+    since,
+    until,
+    category: str | None = None,
+    max_cells: int = 400,
+    intervals: dict[str, float] | None = None,
+    default_interval: float = DEFAULT_INTERVAL,
+) -> dict:
     """Every category's and module's levels in (``since``, ``until``], one cell per run.
 
     One SQL over the window's day partitions only (``runs``, ``module_status``,
     ``category_status``). With more than ``max_cells`` runs in the window, the window is cut into
     ``max_cells`` equal time bins and each bin shows its worst level (clicking it goes to the
     bin's last run). Returns ``{"rows": frame, "cells": frame}``: ``rows`` has one row per
-    (kind, name, cell) that has a stored row (kind "category" or "module"; ``time`` is the time of
+    (kind, name, cell) that shows something (kind "category" or "module"; ``time`` is the time of
     the row shown), ``cells`` one row per cell (``time`` = the cell's last run, ``first`` its first).
+
+    A module runs every ``intervals[name]`` seconds (else ``default_interval``), so a run without a
+    row of a 30-minute module is not a gap: its last result holds until the next one is due. Each
+    row's ``state`` says which: ``run`` (a stored row), ``held`` (the last result, still current:
+    level, status, message and time are that result's) or ``missing`` (a result was due and no run
+    brought it: level "", ``time`` the last result's). A module without an earlier row (not
+    configured yet) has no row.
     """
     since, until = pd.Timestamp(since), pd.Timestamp(until)
-    key = (_key_time(since), _key_time(until), category or "", int(max_cells))
-    return loaders.cached("strip", store, key, lambda: _strip(store, since, until, category, int(max_cells)))
+    intervals = {str(k): float(v) for k, v in (intervals or {}).items()}
+    key = (
+        _key_time(since),
+        _key_time(until),
+        category or "",
+        int(max_cells),
+        tuple(sorted(intervals.items())),
+        float(default_interval),
+    )
+    return loaders.cached(
+        "strip",
+        store,
+        key,
+        lambda: _hold(
+            store,
+            _strip(store, since, until, category, int(max_cells)),
+            since,
+            category,
+            intervals,
+            float(default_interval),
+        ),
+    )
 
 
 def _strip(store: Store, since, until, category, max_cells) -> dict:
@@ -112,13 +155,20 @@ def _strip(store: Store, since, until, category, max_cells) -> dict:
                    arg_min(s.time, {rank}) AS time,
                    arg_min(s.level, {rank}) AS level,
                    arg_min(s.status, {rank}) AS status,
-                   arg_min(s.message, {rank}) AS message
+                   arg_min(s.message, {rank}) AS message,
+                   -- the bin's latest row: the result that holds after the bin
+                   max(s.time) AS last,
+                   arg_max(s.level, s.time) AS last_level,
+                   arg_max(s.status, s.time) AS last_status,
+                   arg_max(s.message, s.time) AS last_message
             FROM s JOIN numbered n ON s.time = n.time
             GROUP BY s.kind, s.category, s.name, n.cell)
         SELECT 'cell' AS kind, NULL AS category, NULL AS name, NULL AS title, cell, time, NULL AS level,
-               NULL AS status, NULL AS message, first, runs FROM cells
+               NULL AS status, NULL AS message, first, runs,
+               NULL AS last, NULL AS last_level, NULL AS last_status, NULL AS last_message FROM cells
         UNION ALL
-        SELECT b.kind, b.category, b.name, b.title, c.cell, b.time, b.level, b.status, b.message, NULL, NULL
+        SELECT b.kind, b.category, b.name, b.title, c.cell, b.time, b.level, b.status, b.message, NULL, NULL,
+               b.last, b.last_level, b.last_status, b.last_message
         FROM binned b JOIN cells c ON b.bin = c.bin
         ORDER BY kind, name, cell
     """
@@ -130,9 +180,75 @@ def _strip(store: Store, since, until, category, max_cells) -> dict:
     is_cell = (frame["kind"] == "cell").to_numpy()
     cells = frame.loc[is_cell, CELL_COLUMNS].reset_index(drop=True)
     cells = cells.astype({"cell": int, "runs": int})
-    rows = frame.loc[~is_cell, STRIP_COLUMNS].reset_index(drop=True)
-    rows = rows.astype({"cell": int, "status": float})
+    rows = frame.loc[~is_cell, STRIP_COLUMNS[:-1] + LAST_COLUMNS].reset_index(drop=True)
+    rows = rows.astype({"cell": int, "status": float, "last_status": float}).assign(state="run")
     return {"rows": rows, "cells": cells}
+
+
+def _previous(store: Store, since, lookback: float, category) -> pd.DataFrame:
+    """Each module's latest row in (``since`` - ``lookback`` s, ``since``]: what holds as the window
+    opens (only the partitions of that stretch are read)."""
+    start = since - pd.Timedelta(seconds=lookback)
+    if not store.has_table("module_status") or lookback <= 0:
+        return pd.DataFrame(columns=["name", "category", "title", *LAST_COLUMNS])
+    where_cat = " AND category = ?" if category else ""
+    return store.sql(
+        f"""SELECT module AS name, arg_max(category, time) AS category, arg_max(title, time) AS title,
+                   max(time) AS last, arg_max(level, time) AS last_level, arg_max(status, time) AS last_status,
+                   arg_max(message, time) AS last_message
+            FROM {store.scan("module_status", start, since)} WHERE time > ? AND time <= ?{where_cat}
+            GROUP BY module""",
+        [_py(start), _py(since)] + ([category] if category else []),
+    )
+
+
+def _hold(store: Store, answer: dict, since, category, intervals: dict, default: float) -> dict:
+    """The cells of module strips without a row: ``held`` while the module's last result is
+    current (the next run of it was not due yet: as the runner decides, ``runner.DUE_SLACK``
+    early), else ``missing``. Categories are rolled up in every run and are never held."""
+    rows, cells = answer["rows"], answer["cells"]
+    if cells.empty:
+        return {"rows": rows[STRIP_COLUMNS], "cells": cells}
+    modules = rows[rows["kind"] == "module"]
+    longest = max([default, *intervals.values()])
+    before = _previous(store, since, longest, category)
+    names = sorted(set(modules["name"]) | set(before["name"]))
+    if not names:
+        return {"rows": rows[STRIP_COLUMNS], "cells": cells}
+    n = len(cells)
+    # one line per module × cell, the window's rows on theirs, the row before the window at cell -1
+    full = pd.DataFrame({"name": np.repeat(names, n + 1), "cell": np.tile(np.arange(-1, n), len(names))})
+    seed = before.assign(cell=-1, state="before")
+    found = pd.concat([seed, modules], ignore_index=True) if not seed.empty else modules
+    full = full.merge(found, on=["name", "cell"], how="left").sort_values(["name", "cell"], kind="stable")
+    carried = full.groupby("name", sort=False)[["category", "title", *LAST_COLUMNS]].ffill()
+    previous = carried.groupby(full["name"], sort=False).shift(1)  # the result before each cell
+    empty = full["state"].isna().to_numpy() & (full["cell"] >= 0).to_numpy()
+    had = previous["last"].notna().to_numpy()
+    firsts = pd.to_datetime(cells.set_index("cell")["first"])
+    first = full["cell"].map(firsts)
+    every = full["name"].map(lambda name: intervals.get(name, default)).astype(float)
+    due = pd.to_datetime(previous["last"]) + pd.to_timedelta(every - DUE_SLACK, unit="s")
+    held = empty & had & (first < due).to_numpy()
+    missing = empty & had & ~held
+    filled = pd.DataFrame(
+        {
+            "kind": "module",
+            "category": previous["category"],
+            "name": full["name"],
+            "title": previous["title"],
+            "cell": full["cell"],
+            "time": pd.to_datetime(previous["last"]),
+            "level": previous["last_level"],
+            "status": previous["last_status"].astype(float),
+            "message": previous["last_message"],
+            "state": np.where(held, "held", "missing"),
+        }
+    )[held | missing]
+    filled.loc[filled["state"] == "missing", ["level", "status", "message"]] = ["", np.nan, ""]
+    out = pd.concat([rows[STRIP_COLUMNS], filled[STRIP_COLUMNS]], ignore_index=True)
+    out = out.sort_values(["kind", "name", "cell"], kind="stable").reset_index(drop=True)
+    return {"rows": out, "cells": cells}
 
 
 # -- what changed ------------------------------------------------------------------------------------

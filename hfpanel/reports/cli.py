@@ -131,6 +131,21 @@ def cmd_list(args) -> int:
     return 0 if not frame.empty else 1
 
 
+def cmd_handover(args) -> int:
+    from .handover import handover, to_markdown, write_pdf
+
+    store = _open_store(args)
+    try:
+        shift = handover(store, args.start, args.end, base_url=args.base_url)
+    except ValueError as error:
+        raise CliError(str(error)) from None
+    if args.format == "pdf":
+        _write(args.out, write_binary=lambda path: write_pdf(shift, path))
+    else:
+        _write(args.out, lambda out: out.write(to_markdown(shift)))
+    return 0
+
+
 def _store_args(parser) -> None:
     parser.add_argument("--store")
     parser.add_argument("--config")
@@ -171,6 +186,17 @@ def add_parsers(sub) -> None:
     withdraw.add_argument("--who")
     withdraw.add_argument("--wait", default="10s")
     withdraw.set_defaults(func=cmd_withdraw)
+
+    handover = sub.add_parser("handover", help="the shift handover as Markdown (for an e-log) or PDF")
+    _store_args(handover)
+    handover.add_argument("--from", dest="start", help="the shift's start (UTC; default: 8 h before its end)")
+    handover.add_argument("--to", dest="end", help="the shift's end (UTC; default: the latest run)")
+    handover.add_argument("--format", choices=("markdown", "pdf"), default="markdown")
+    handover.add_argument("--out", help="write to this file (needed for pdf; default: standard output)")
+    handover.add_argument(
+        "--base-url", default="", help="the dashboard's address for the links, e.g. https://hf.example.org"
+    )
+    handover.set_defaults(func=cmd_handover)
 
     listing = report_sub.add_parser("corrections", help="every correction recorded")
     _store_args(listing)

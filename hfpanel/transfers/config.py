@@ -44,6 +44,7 @@ SECTION_KEYS = {
     "sites",
     "store_wait",
     "aggregate_every",
+    "efficiency_levels",
 }
 _HOST = re.compile(r"^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(\d{1,5})$")
 
@@ -91,6 +92,62 @@ class Subscription:
     durable: str | None = None
 
 
+@dataclasses.dataclass(frozen=True)
+class EfficiencyLevels:
+    """Where a transfer efficiency turns bad: below ``warning`` a warning, below ``critical``
+    critical (fractions 0…1). The defaults are the ``transfer_efficiency`` module's rating, so the
+    matrix and the module say the same of a link. On WLCG a 62 % link is bad, not "yellow-green"."""
+
+    warning: float = 0.9
+    critical: float = 0.7
+
+    def level(self, efficiency) -> str:
+        """``ok``, ``warning``, ``critical`` — or ``noinfo`` without a value (no transfers)."""
+        if efficiency is None or efficiency != efficiency:  # None or NaN
+            return "noinfo"
+        value = float(efficiency)
+        return "critical" if value < self.critical else "warning" if value < self.warning else "ok"
+
+
+def _fraction(value):
+    """0.9, 90 % or "90%" → 0.9; None when it is neither a fraction nor a percentage."""
+    if isinstance(value, str) and value.strip().endswith("%"):
+        try:
+            return float(value.strip()[:-1]) / 100.0
+        except ValueError:
+            return None
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value <= 1:
+        return float(value)
+    return None
+
+
+def _efficiency_levels(raw, add) -> EfficiencyLevels:
+    """``efficiency_levels: {warning: 90%, critical: 70%}`` (fractions or percentages)."""
+    default = EfficiencyLevels()
+    if raw is None:
+        return default
+    if not isinstance(raw, dict):
+        add("efficiency_levels", "must be a mapping like {warning: 90%, critical: 70%}")
+        return default
+    for key in sorted(set(raw) - {"warning", "critical"}):
+        add(f"efficiency_levels.{key}", "unknown key (known: critical, warning)")
+    values = {}
+    for key in ("warning", "critical"):
+        value = _fraction(raw.get(key, getattr(default, key)))
+        if value is None or not 0 <= value <= 1:
+            add(f"efficiency_levels.{key}", f"must be a fraction 0…1 or a percentage like 80%, got {raw[key]!r}")
+            value = getattr(default, key)
+        values[key] = value
+    if values["critical"] > values["warning"]:
+        add(
+            "efficiency_levels",
+            f"critical ({values['critical']:.0%}) must not be above warning ({values['warning']:.0%}): "
+            "below critical is worse than below warning",
+        )
+        return default
+    return EfficiencyLevels(**values)
+
+
 @dataclasses.dataclass
 class TransfersConfig:
     store: Path
@@ -106,6 +163,8 @@ class TransfersConfig:
     aggregate_every: float = 60.0
     retention: dict = dataclasses.field(default_factory=lambda: {"raw": 30 * 86400.0, "stats": 5 * 365 * 86400.0})
     sites: dict = dataclasses.field(default_factory=dict)
+    #: the matrix's colours: where an efficiency is a warning, where critical
+    efficiency_levels: EfficiencyLevels = dataclasses.field(default_factory=EfficiencyLevels)
 
     def kind_of(self, destination: str) -> str | None:
         return next((s.kind for s in self.subscriptions if s.destination == destination), None)
@@ -278,6 +337,7 @@ def parse_transfers(
         aggregate_every=_duration(section.get("aggregate_every", "1m"), "aggregate_every", add),
         retention=retention,
         sites=section.get("sites") or {},
+        efficiency_levels=_efficiency_levels(section.get("efficiency_levels"), add),
     )
     if problems:
         raise ConfigError(problems)

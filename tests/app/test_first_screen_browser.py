@@ -7,6 +7,8 @@ import pytest
 from browser_support import served, tile
 from store_factory import build_store
 
+from hfpanel.components.header import PAGES
+
 pytestmark = pytest.mark.browser
 
 
@@ -52,23 +54,11 @@ def test_an_all_green_site_says_so_in_one_line(page, tmp_path):
 
 
 def test_every_page_shares_the_header(page, server):
-    for path, active in (
-        ("", "Site status"),
-        ("plots", "Plots"),
-        ("transfers", "Transfers"),
-        ("availability", "Availability"),
-        ("whatif", "What if"),
-    ):
+    for path, active in ((p.removeprefix("./"), title) for p, title in PAGES):
         page.goto(server + path)
         nav = page.locator("nav.hf-nav")
         nav.wait_for()
-        assert [a.inner_text() for a in nav.locator("a").all()] == [
-            "Site status",
-            "Plots",
-            "Transfers",
-            "Availability",
-            "What if",
-        ]
+        assert [a.inner_text() for a in nav.locator("a").all()] == [title for _, title in PAGES]
         assert nav.locator('a[aria-current="page"]').inner_text() == active
         assert page.locator(".hf-topbar h1").inner_text() == "TEST-SITE"  # the site's name, on every page
 

@@ -284,7 +284,7 @@ def test_notifications_section_is_validated_precisely(tmp_path):
     with pytest.raises(ConfigError) as error:
         parse_config(raw, source="site.yaml")
     assert error.value.problems == [
-        "site.yaml: section 'notifications': key 'event': unknown key (known: events, flapping)",
+        "site.yaml: section 'notifications': key 'event': unknown key (known: base_url, delivery, downtime_grace_runs, events, flapping, inhibit, receivers, rules)",
         "site.yaml: section 'notifications': key 'events.rows.nope': no module 'nope' (modules: m)",
         "site.yaml: section 'notifications': key 'events.rows.m.other': must be a list of column names",
         "site.yaml: section 'notifications': key 'events.metric_jumps.colour': unknown key "

@@ -15,11 +15,44 @@ from store_factory import FakeCollector  # noqa: F401  (registers the "fake" col
 
 from hfpanel.config import parse_config
 from hfpanel.events.derive import ModuleRow, RunView
+from hfpanel.events.outbox import dispatch
 from hfpanel.queries.events import events as query_events
 from hfpanel.runner import Runner
 from hfpanel.store import Store, StoreWriter
 
 START = pd.Timestamp("2026-11-20 00:00")
+
+
+def notifying(smtp_port: int | None = None, hook_url: str | None = None, **rule) -> dict:
+    """A notifications section: mail to the SMTP sink and/or the webhook sink, one rule (``rule``
+    overrides: match, for, keep_firing, repeat, group_by)."""
+    receivers = []
+    if smtp_port:
+        receivers.append(
+            {
+                "name": "mail",
+                "mail": {
+                    "to": ["grid-admins@example.org"],
+                    "from": "hfpanel@example.org",
+                    "smtp": {"host": "127.0.0.1", "port": smtp_port, "security": "none"},
+                },
+            }
+        )
+    if hook_url:
+        receivers.append({"name": "hook", "webhook": {"url": hook_url, "timeout": "5s"}})
+    return {
+        "base_url": "https://hfpanel.example.org",
+        "receivers": receivers,
+        "rules": [
+            {
+                "name": "critical",
+                "match": {"level": ["critical"]},
+                "receivers": [r["name"] for r in receivers],
+                **rule,
+            }
+        ],
+        "delivery": {"attempts": 4, "backoff": "1m", "max_backoff": "10m"},
+    }
 
 
 def config(root: Path, modules: dict, specs: dict | None = None, notifications=None, extra_modules=(), **module_keys):
@@ -57,7 +90,7 @@ class EventSite:
         self.time, self.step = pd.Timestamp(start), pd.Timedelta(step)
         self.runner = None
 
-    def run(self, specs: dict | None = None, fresh_runner: bool = False, at=None):
+    def run(self, specs: dict | None = None, fresh_runner: bool = False, at=None, send: bool = True):
         cfg = config(self.root, self.modules, specs, self.notifications)
         if self.runner is None or fresh_runner:
             self.runner = Runner(cfg)
@@ -68,8 +101,24 @@ class EventSite:
         when = pd.Timestamp(at) if at is not None else self.time
         with StoreWriter(self.root) as writer:
             summary = self.runner.run_once(writer, now=when, force=True)
+            if send and cfg.notifications.notify.receivers:
+                dispatch(writer, cfg, now=when)
         self.time = when + self.step
         return summary
+
+    def send(self, at=None):
+        """Send what the outbox holds (as the collector does after a run), at ``at`` (default: now)."""
+        cfg = config(self.root, self.modules, {}, self.notifications)
+        with StoreWriter(self.root) as writer:
+            return dispatch(writer, cfg, now=pd.Timestamp(at) if at is not None else self.time)
+
+    def table(self, name: str) -> pd.DataFrame:
+        with Store(self.root) as store:
+            return (
+                store.sql(f"SELECT * EXCLUDE (day) FROM {name} ORDER BY time")
+                if store.has_table(name)
+                else pd.DataFrame()
+            )
 
     def events(self, **filters) -> pd.DataFrame:
         with Store(self.root) as store:

@@ -11,6 +11,7 @@ import pytest
 from panel.io.location import Location
 from store_factory_transfers import DAY2, END, HOSTILE, build_transfer_store
 
+from hfpanel.components.style import LEVEL_COLORS
 from hfpanel.components.transfers import (
     SiteHistory,
     SiteStatistics,
@@ -20,6 +21,7 @@ from hfpanel.components.transfers import (
     XRootDAccess,
 )
 from hfpanel.components.transfers.page import TransferPage
+from hfpanel.config import load_config
 from hfpanel.queries import loaders
 from hfpanel.store import StoreWriter
 
@@ -114,10 +116,32 @@ def test_a_hostile_site_name_and_message_are_text(store):
 def test_colour_by_efficiency_or_volume(store):
     matrix = TransferMatrix(store=store)
     cells = matrix._cells().set_index(["src", "dst"])
-    assert cells.loc[(B, C), "color"] == "#006837" and cells.loc[(C, A), "color"] == "#a50026"
+    assert cells.loc[(B, C), "color"] == LEVEL_COLORS["ok"] and cells.loc[(C, A), "color"] == LEVEL_COLORS["critical"]
     matrix.color_by = "volume"
     cells = matrix._cells().set_index(["src", "dst"])
     assert cells.loc[(B, C), "color"] == "#08306b"  # the most bytes: the darkest blue
+
+
+def test_efficiency_colours_are_the_levels_of_every_other_view(store, tmp_path):
+    """A 64 % link is bad on WLCG: critical by default (the transfer_efficiency module's rating),
+    in the colour critical has everywhere; the thresholds are the site's and the legend says them."""
+    matrix = TransferMatrix(store=store)
+    assert efficiency(matrix, A, B) == pytest.approx(9 / 14)
+    cells = matrix._cells().set_index(["src", "dst"])
+    assert cells.loc[(A, B), "color"] == LEVEL_COLORS["critical"]
+    assert set(cells["color"]) <= {LEVEL_COLORS[level] for level in ("ok", "warning", "critical")}
+    legend = html_of(matrix)
+    assert "≥ 90%" in legend and "70%–90%" in legend and "&lt; 70%" in legend
+    site = tmp_path / "site.yaml"
+    site.write_text(
+        "site: {name: T2_XX}\nstore: store\ncategories: [{name: c}]\n"
+        "modules: [{name: m, category: c, collector: http_json, params: {url: 'file:///x.json'}}]\n"
+        "transfers:\n  efficiency_levels: {warning: 95%, critical: 60%}\n"
+    )
+    matrix.config = load_config(site)
+    cells = matrix._cells().set_index(["src", "dst"])
+    assert cells.loc[(A, B), "color"] == LEVEL_COLORS["warning"]
+    assert "≥ 95%" in html_of(matrix) and "&lt; 60%" in html_of(matrix)
 
 
 # -- errors ------------------------------------------------------------------------------------------

@@ -136,6 +136,21 @@ transfers:
     assert any("subscriptions[0].kind': must be one of" in p for p in problems)
 
 
+def test_transfer_efficiency_levels_are_read_and_checked(tmp_path):
+    """The matrix's thresholds: fractions or percentages, checked with the rest of the file."""
+    config = load_config(write(tmp_path, GOOD + "transfers:\n  efficiency_levels: {warning: 95%, critical: 0.6}\n"))
+    levels = config.transfers.efficiency_levels
+    assert (levels.warning, levels.critical) == (0.95, 0.6)
+    assert [levels.level(v) for v in (0.62, 0.5, 0.96, None)] == ["warning", "critical", "ok", "noinfo"]
+    assert load_config(write(tmp_path, GOOD)).transfers is None, "no section: the views use the defaults"
+    bad = GOOD + "transfers:\n  efficiency_levels: {warning: 70%, critical: 80%, red: 1}\n"
+    text = "\n".join(problems_of(tmp_path, bad))
+    assert "section 'transfers': key 'efficiency_levels.red': unknown key (known: critical, warning)" in text
+    assert "key 'efficiency_levels': critical (80%) must not be above warning (70%)" in text
+    text = "\n".join(problems_of(tmp_path, GOOD + "transfers:\n  efficiency_levels: {warning: 90}\n"))
+    assert "key 'efficiency_levels.warning': must be a fraction 0…1 or a percentage like 80%, got 90" in text
+
+
 def test_a_category_keeps_its_description(tmp_path):
     text = GOOD.replace(
         "{name: compute, title: Compute, rollup: worst}",

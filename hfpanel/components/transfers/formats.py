@@ -1,5 +1,6 @@
 """Numbers and colours of the transfer views: byte volumes, rates and percentages as a shifter
-reads them, and the colour scales of the matrix (efficiency red → green, volume light → dark)."""
+reads them, and the colours of the matrix (efficiency by level — ``transfers.efficiency_levels`` —
+in the colours of every other view; volume light → dark)."""
 
 from __future__ import annotations
 
@@ -7,23 +8,12 @@ import math
 
 import pandas as pd
 
+from ...transfers.config import EfficiencyLevels
 from ...units import format_bytes, format_percent, format_rate
-from ..style import esc
+from ..style import LEVEL_COLORS, esc
 
-#: efficiency 0 → red … 1 → green (ColorBrewer RdYlGn, 11 steps)
-EFFICIENCY_COLORS = (
-    "#a50026",
-    "#d73027",
-    "#f46d43",
-    "#fdae61",
-    "#fee08b",
-    "#ffffbf",
-    "#d9ef8b",
-    "#a6d96a",
-    "#66bd63",
-    "#1a9850",
-    "#006837",
-)
+#: the colour of a pair without transfers
+NO_DATA_COLOR = "#e8eaed"
 #: little volume → light … most volume → dark (ColorBrewer Blues, 9 steps)
 VOLUME_COLORS = ("#f7fbff", "#deebf7", "#c6dbef", "#9ecae1", "#6baed6", "#4292c6", "#2171b5", "#08519c", "#08306b")
 CARD = {"background": "#ffffff", "border-radius": "10px", "box-shadow": "0 1px 3px rgba(60,64,67,.3)"}
@@ -33,10 +23,22 @@ CARD = {"background": "#ffffff", "border-radius": "10px", "box-shadow": "0 1px 3
 fmt_bytes, fmt_rate, fmt_percent = format_bytes, format_rate, format_percent
 
 
-def efficiency_color(value) -> str:
-    if value is None or pd.isna(value):
-        return "#e8eaed"
-    return EFFICIENCY_COLORS[max(0, min(10, int(round(float(value) * 10))))]
+def efficiency_color(value, levels: EfficiencyLevels | None = None) -> str:
+    """The level colour every other view uses (``style.LEVEL_COLORS``) of the efficiency's level:
+    thresholds, not a linear scale (a 62 % link is critical, not yellow-green)."""
+    level = (levels or EfficiencyLevels()).level(None if value is None or pd.isna(value) else value)
+    return NO_DATA_COLOR if level == "noinfo" else LEVEL_COLORS[level]
+
+
+def efficiency_legend(levels: EfficiencyLevels | None = None) -> list[tuple[str, str, str]]:
+    """(colour, level, range) for the matrix's legend: ≥ 90 %, 70–90 %, < 70 %."""
+    levels = levels or EfficiencyLevels()
+    warning, critical = f"{levels.warning:.0%}", f"{levels.critical:.0%}"
+    return [
+        (LEVEL_COLORS["ok"], "ok", f"≥ {warning}"),
+        (LEVEL_COLORS["warning"], "warning", f"{critical}–{warning}"),
+        (LEVEL_COLORS["critical"], "critical", f"< {critical}"),
+    ]
 
 
 def volume_colors(values) -> list[str]:

@@ -16,13 +16,14 @@ import param
 
 from ...queries import transfer_pairs as pairs
 from ...queries import transfers as queries
+from ...transfers.config import EfficiencyLevels
 from ..style import CSS, esc
 from .common import TransferView
 from .formats import (
     CARD,
-    EFFICIENCY_COLORS,
     VOLUME_COLORS,
     efficiency_color,
+    efficiency_legend,
     fmt_bytes,
     fmt_percent,
     fmt_rate,
@@ -144,19 +145,31 @@ class TransferMatrix(TransferView):
             self._plot.visible = False
             self._head.object += message_html("No transfers in this window and filter.")
         else:
-            key = (id(frame), self.color_by)
+            key = (id(frame), self.color_by, self.efficiency_levels)
             if key != self._plot_key:
                 self._plot_key = key
                 self._plot.object = self._build_plot()
             self._plot.visible = True
         self._render_pair()
 
+    @property
+    def efficiency_levels(self) -> EfficiencyLevels:
+        """Where an efficiency turns warning and critical: ``transfers.efficiency_levels`` of the
+        site config, else the defaults (those of the ``transfer_efficiency`` module)."""
+        transfers = getattr(self.config, "transfers", None)
+        return transfers.efficiency_levels if transfers is not None else EfficiencyLevels()
+
     def _legend(self) -> str:
-        """A small colour ramp: 0 % → 100 %, or least → most bytes (log scale)."""
-        colors = EFFICIENCY_COLORS if self.color_by == "efficiency" else VOLUME_COLORS[1:]
-        ends = ("0%", "100%") if self.color_by == "efficiency" else ("least", "most bytes (log)")
-        ramp = "".join(f'<i style="display:inline-block;width:10px;height:10px;background:{c}"></i>' for c in colors)
-        return f'<span style="white-space:nowrap">{ends[0]} {ramp} {ends[1]}</span>'
+        """The efficiency levels with their thresholds, or a ramp least → most bytes (log scale)."""
+        swatch = '<i style="display:inline-block;width:10px;height:10px;background:{}"></i>'
+        if self.color_by == "efficiency":
+            return " ".join(
+                f'<span class="hf-eff-level" style="white-space:nowrap">{swatch.format(color)} {esc(text)} '
+                f"{esc(level)}</span>"
+                for color, level, text in efficiency_legend(self.efficiency_levels)
+            )
+        ramp = "".join(swatch.format(c) for c in VOLUME_COLORS[1:])
+        return f'<span style="white-space:nowrap">least {ramp} most bytes (log)</span>'
 
     def _cells(self) -> pd.DataFrame:
         frame = self._frame
@@ -165,7 +178,7 @@ class TransferMatrix(TransferView):
         x = frame["dst_site"].astype(str).map(column).astype(float)
         y = -frame["src_site"].astype(str).map(row).astype(float)
         colors = (
-            [efficiency_color(e) for e in frame["efficiency"]]
+            [efficiency_color(e, self.efficiency_levels) for e in frame["efficiency"]]
             if self.color_by == "efficiency"
             else volume_colors(list(frame["bytes"]))
         )

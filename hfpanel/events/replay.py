@@ -1,0 +1,187 @@
+"""Replay: the stored history re-derived with the current (or a proposed) rule set, sending nothing.
+
+``replay(store, config, since, until)`` walks the stored runs in (since, until] as the collector would
+have: the same ``Deriver`` (its state read back as of ``since``), the same ``Notifier`` (starting with
+no open incident, the stored silences honoured by their times, acknowledgements by when they were
+given). It answers what would have been sent, and when — a site tunes its rules against last month
+before switching them on (``hfpanel events replay --since … --rules proposed.yaml``).
+
+Two things are not re-derived from raw data: keyed detail rows (their ``row_*`` events are read from
+the stored ``events`` table: re-reading a year of detail tables is not worth it), and metric jumps,
+which are computed for all runs at once (``batch_jumps``: the same baseline and thresholds as the
+live path, vectorised with pandas' rolling quantiles — a test holds the two to the same answers).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time as _time
+
+import numpy as np
+import pandas as pd
+
+from . import model as m
+from .derive import FEED_COLLECTOR, Deriver, ModuleRow, RunView, bootstrap
+from .incidents import Notifier
+from .messages import Renderer
+
+ROW_KINDS = (m.ROW_APPEARED, m.ROW_VANISHED)
+
+
+@dataclasses.dataclass
+class Replay:
+    events: pd.DataFrame  # every event re-derived
+    messages: pd.DataFrame  # every message that would have been sent (one row per receiver)
+    runs: int
+    seconds: float
+
+
+def batch_jumps(frame: pd.DataFrame, settings, modules: dict) -> pd.DataFrame:
+    """Metric jumps of many runs at once: ``frame`` has time, run_id, module, metric, value (oldest
+    first, warm-up runs included). Returns the rows where a jump begins (flagged now, not at the
+    series' previous value), with the baseline's median."""
+    frame = frame[frame["value"].notna()]
+    keep = np.fromiter((settings.watches(a, b) for a, b in zip(frame["module"], frame["metric"])), bool, len(frame))
+    frame = frame[keep].reset_index(drop=True)
+    if frame.empty:
+        return frame.assign(median=[])
+    series = frame["module"] + "\x00" + frame["metric"]
+    grouped = frame.groupby(series, sort=False)["value"]
+
+    def previous(q: float) -> pd.Series:
+        rolled = grouped.rolling(settings.window, min_periods=settings.min_runs).quantile(q)
+        rolled = rolled.reset_index(level=0, drop=True).sort_index()
+        return rolled.groupby(series).shift(1)  # the baseline is the values before this one
+
+    median, q1, q3 = previous(0.5), previous(0.25), previous(0.75)
+    spread = (q3 - q1) / 1.349
+    delta = (frame["value"] - median).abs()
+    flagged = (
+        (delta > settings.z * spread) & (delta > settings.min_change * median.abs()) & (delta > settings.min_delta)
+    )
+    flagged &= median.notna()
+    before = flagged.groupby(series).shift(1, fill_value=False).astype(bool)
+    starts = flagged & ~before
+    return frame[starts].assign(median=median[starts])
+
+
+def _jump_event(row, modules, levels) -> m.Event:
+    from .derive import _fmt
+
+    mod = modules.get(row.module)
+    return m.Event(
+        m.METRIC_JUMP,
+        f"metric/{row.module}/{row.metric}",
+        f"{row.module} {row.metric}: {_fmt(row.value)} (usually {_fmt(row.median)})",
+        category=mod.category if mod else "",
+        module=row.module,
+        level=levels.get(row.module, ""),
+        before=_fmt(row.median),
+        after=_fmt(row.value),
+        value=row.value,
+    )
+
+
+def replay(store, config, since, until=None, progress=None) -> Replay:
+    started = _time.monotonic()
+    since = pd.Timestamp(since)
+    until = pd.Timestamp(until) if until is not None else pd.Timestamp("2200-01-01")
+    deriver, notifier, renderer = Deriver(config), Notifier(config), Renderer(config)
+    notifier.replaying = True
+    jumps_settings = deriver.settings.metric_jumps
+    deriver.settings = dataclasses.replace(deriver.settings, metric_jumps=None)  # batch path below
+    if store.has_table("module_status"):
+        deriver.state = bootstrap(deriver, store, since, None)
+    deriver.state.windows = {}
+    span = [since.to_pydatetime(), until.to_pydatetime()]
+    runs = store.runs(since, until)
+    runs = runs[runs["time"] > since].reset_index(drop=True)
+    statuses = store.sql(
+        f"SELECT run_id, time, module, category, level, stale, message FROM {store.scan('module_status', since, until)} "
+        "WHERE time > ? AND time <= ? ORDER BY time, module",
+        span,
+    )
+    categories = store.sql(
+        f"SELECT run_id, category, level FROM {store.scan('category_status', since, until)} "
+        "WHERE time > ? AND time <= ?",
+        span,
+    )
+    feed_modules = [mod.name for mod in config.modules if mod.collector == FEED_COLLECTOR]
+    metrics = pd.DataFrame(columns=["time", "run_id", "module", "metric", "value"])
+    if store.has_table("metrics"):
+        warm = since - pd.Timedelta(days=7)
+        metrics = store.sql(
+            f"SELECT time, run_id, module, metric, value FROM {store.scan('metrics', warm, until)} "
+            "WHERE time > ? AND time <= ? ORDER BY time, module, metric",
+            [warm.to_pydatetime(), until.to_pydatetime()],
+        )
+    jumps = batch_jumps(metrics, jumps_settings, deriver.modules) if jumps_settings is not None else None
+    jumps_by_run = {} if jumps is None else {k: g for k, g in jumps[jumps["time"] > since].groupby("run_id")}
+    feed = metrics[metrics["module"].isin(feed_modules) & (metrics["time"] > since)]
+    feed_by_run = {k: g for k, g in feed.groupby("run_id")}
+    stored = pd.DataFrame()
+    if store.has_table(m.TABLE):
+        stored = store.sql(
+            f"SELECT * EXCLUDE (day) FROM {store.scan(m.TABLE, since, until)} WHERE time > ? AND time <= ? "
+            f"AND kind IN ({', '.join('?' for _ in ROW_KINDS)})",
+            [*span, *ROW_KINDS],
+        )
+    rows_by_run = {k: g for k, g in stored.groupby("run_id")} if not stored.empty else {}
+    if store.has_table("acks"):
+        notifier.acks = store.sql("SELECT * EXCLUDE (day) FROM acks ORDER BY time").to_dict("records")
+    if store.has_table("silences"):
+        latest = store.sql(
+            "SELECT * EXCLUDE (day) FROM silences "
+            "QUALIFY row_number() OVER (PARTITION BY silence_id ORDER BY version DESC) = 1"
+        )
+        notifier.silences = {r["silence_id"]: r for r in latest.to_dict("records")}
+    cats = {k: dict(zip(g["category"], g["level"])) for k, g in categories.groupby("run_id")}
+    run_ids = statuses["run_id"].to_numpy()
+    bounds = np.flatnonzero(run_ids[1:] != run_ids[:-1]) + 1
+    starts = np.concatenate([[0], bounds]) if len(run_ids) else np.array([], dtype=int)
+    ends = np.concatenate([bounds, [len(run_ids)]]) if len(run_ids) else np.array([], dtype=int)
+    columns = [statuses[c].tolist() for c in ("module", "category", "level", "stale", "message")]
+    times = dict(zip(runs["run_id"], runs["time"]))
+    all_events, messages = [], []
+    steps = zip(starts, ends)
+    for start, end in progress(steps, total=len(starts)) if progress else steps:
+        run_id = run_ids[start]
+        when = pd.Timestamp(times.get(run_id, statuses["time"].iat[start]))
+        modules = [
+            ModuleRow(columns[0][i], columns[1][i], columns[2][i], bool(columns[3][i]), columns[4][i])
+            for i in range(start, end)
+        ]
+        feed_rows = feed_by_run.get(run_id)
+        run_metrics = (
+            {}
+            if feed_rows is None
+            else {(a, b): float(v) for a, b, v in zip(feed_rows["module"], feed_rows["metric"], feed_rows["value"])}
+        )
+        run = RunView(run_id, when, modules, cats.get(run_id, {}), run_metrics, {})
+        events = deriver.derive(run)
+        if run_id in jumps_by_run:
+            events += [_jump_event(r, deriver.modules, deriver.state.levels) for r in jumps_by_run[run_id].itertuples()]
+        if run_id in rows_by_run:
+            for r in rows_by_run[run_id].itertuples():
+                events.append(
+                    m.Event(
+                        r.kind,
+                        r.subject,
+                        r.text,
+                        r.category,
+                        r.module,
+                        r.level,
+                        r.before,
+                        r.after,
+                        r.value,
+                        __import__("json").loads(r.labels) if r.labels else {},
+                    )
+                )
+        all_events.append(m.frame(events, run_id, when, config.site))
+        if notifier.active:
+            sent, _ = notifier.evaluate(run, events, deriver.state)
+            if sent:
+                messages.append(renderer.outbox_rows(sent))
+    events = pd.concat(all_events, ignore_index=True) if all_events else m.frame([], "", since, config.site)
+    outbox = pd.concat(messages, ignore_index=True) if messages else renderer.outbox_rows([])
+    return Replay(events, outbox, len(starts), _time.monotonic() - started)

@@ -1,0 +1,110 @@
+"""``hfpanel handover`` and its page: what changed level (from the stored events), what is not green
+and since when, downtimes of the next shift, A/R so far; Markdown escaped, links to time travel, PDF."""
+
+import io
+
+import pandas as pd
+import pytest
+from panel.io.location import Location
+from pypdf import PdfReader
+from store_factory_reports import DAY, build_ar_store
+
+from hfpanel.cli import main
+from hfpanel.components.handover import HandoverView
+from hfpanel.reports import corrections
+from hfpanel.reports.handover import handover, to_markdown
+from hfpanel.store import Store, StoreWriter
+
+HOSTILE = "<script>alert(1)</script> [click](http://evil) **bold**"
+
+
+@pytest.fixture(scope="module")
+def root(tmp_path_factory):
+    built = build_ar_store(tmp_path_factory.mktemp("handover") / "store")
+    when = DAY + pd.Timedelta(hours=15)
+    announced = pd.DataFrame(
+        [
+            {
+                "run_id": "g1",
+                "time": when,
+                "module": "gocdb",
+                "id": 99,
+                "hostname": "se1.example.org",
+                "severity": "OUTAGE",
+                "classification": "SCHEDULED",
+                "start": DAY + pd.Timedelta(hours=18),
+                "end": DAY + pd.Timedelta(hours=20),
+                "description": HOSTILE,
+            },
+            {
+                "run_id": "g1",
+                "time": when,
+                "module": "gocdb",
+                "id": 98,
+                "hostname": "ce9.example.org",
+                "severity": "WARNING",
+                "classification": "SCHEDULED",
+                "start": DAY - pd.Timedelta(days=1),
+                "end": DAY + pd.Timedelta(days=3),
+                "description": "already running",
+            },
+        ]
+    )
+    with StoreWriter(built.root) as writer:
+        writer.write({"detail__gocdb__downtimes": announced})
+        corrections.record(
+            writer,
+            corrections.correction_row(
+                "downtime", DAY + pd.Timedelta(hours=17), DAY + pd.Timedelta(hours=19), "", "UPS test", "erin"
+            ),
+        )
+    return built.root
+
+
+def test_the_shift_in_markdown(root):
+    with Store(root) as store:
+        shift = handover(
+            store, DAY + pd.Timedelta(hours=6), DAY + pd.Timedelta(hours=16), base_url="https://hf.example.org/"
+        )
+    assert shift.events_stored
+    assert list(zip(shift.changes["module"], shift.changes["before"], shift.changes["after"])) == [
+        ("sam_ce", "critical", "noinfo")
+    ]
+    text = to_markdown(shift)
+    assert "# Shift handover — T2\\_XX\\_TEST" in text
+    assert (
+        "- [2026-11-03 14:00 UTC](https://hf.example.org/?time=2026-11-03T14%3A00%3A00&module=sam_ce) "
+        "**sam\\_ce** CRITICAL → NO INFO" in text
+    )
+    assert (
+        "- **NO INFO** [sam\\_ce](https://hf.example.org/?time=2026-11-03T16%3A00%3A00&module=sam_ce) since 2026-11-03 14:00 UTC"
+        in text
+    )
+    # the next shift's downtimes: GOCDB's (escaped) and one added after the fact; not the one already running
+    assert "2026-11-03 18:00 UTC to 2026-11-03 20:00 UTC se1.example.org: GOCDB 99 outage (scheduled)" in text
+    assert "&lt;script&gt;" in text and "<script>" not in text and "\\[click\\](http://evil)" in text
+    assert "whole site: added by erin: UPS test" in text and "ce9.example.org" not in text
+    assert "| site | wlcg |" in text
+
+
+def test_cli_markdown_and_pdf(root, tmp_path, capsys):
+    args = ["handover", "--store", str(root), "--from", "2026-11-03T06:00", "--to", "2026-11-03T16:00"]
+    assert main(args) == 0
+    assert "## Changed level during the shift (1)" in capsys.readouterr().out
+    out = tmp_path / "handover.pdf"
+    assert main([*args, "--format", "pdf", "--out", str(out)]) == 0
+    text = "\n".join(page.extract_text() for page in PdfReader(out).pages)
+    assert "Shift handover" in text and "sam_ce" in text and "UPS test" in text
+    assert main(["handover", "--store", str(root), "--from", "2026-11-03T16:00", "--to", "2026-11-03T06:00"]) == 2
+    assert "a shift needs a start before its end" in capsys.readouterr().err
+    assert main(["handover", "--store", str(root), "--format", "pdf"]) == 2
+    assert "--format pdf needs --out FILE" in capsys.readouterr().err
+
+
+def test_the_page_takes_the_shift_from_its_url(root):
+    view = HandoverView(store=root)
+    view.sync_url(Location(search="?from=2026-11-03T06%3A00%3A00&to=2026-11-03T16%3A00%3A00"))
+    assert view.failure is None and view.handover.until == DAY + pd.Timedelta(hours=16)
+    assert "CRITICAL → NO INFO" in view._markdown.object
+    assert view.markdown_bytes().getvalue().decode() == view._markdown.object
+    assert PdfReader(io.BytesIO(view.pdf_bytes().getvalue())).pages
