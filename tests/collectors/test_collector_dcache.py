@@ -273,6 +273,7 @@ def _runner_config(tmp_path, url: str, **module) -> object:
 
 def test_one_failing_pool_is_named_and_the_rest_rated(srv, tmp_path, capsys):
     from hfpanel.cli import main
+    from hfpanel.components.problems import ProblemList
     from hfpanel.components.why import WhyThisColour
 
     fine = {name: ENABLED for name in USAGE}  # every pool fine but one, which answers HTTP 500
@@ -302,6 +303,10 @@ def test_one_failing_pool_is_named_and_the_rest_rated(srv, tmp_path, capsys):
         and s.endswith("the rule gave 1.0 on what arrived, the policy makes it 0.5 → WARNING.")
         for s in why.sentences
     ), why.sentences
+
+    problems = ProblemList(store=tmp_path).data.set_index("module")  # the first screen says it too
+    assert problems.loc["dcache_pools", "level"] == "warning"
+    assert problems.loc["dcache_pools", "message"].startswith(f"1 of 4 pools missing: {broken} (HTTP 500")
 
     assert main(["status", "--store", str(tmp_path), "--at", "2026-03-10 09:00"]) == 1  # Nagios WARNING
     assert f"1 of 4 pools missing: {broken} (HTTP 500 Internal Server Error)" in capsys.readouterr().out
