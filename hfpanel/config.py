@@ -23,6 +23,7 @@ from typing import Any
 import yaml
 
 from .api.settings import ApiSettings, parse_api
+from .auth.settings import AuthSettings, parse_auth
 from .collector import Collector, collector_class
 from .config_error import ConfigError
 from .durations import parse_duration
@@ -110,6 +111,8 @@ class SiteConfig:
     transfers: Any = None
     #: the ``api:`` section (state folder, push limits)
     api: ApiSettings = dataclasses.field(default_factory=ApiSettings)
+    #: the ``auth:`` section (sign-in, access rules)
+    auth: AuthSettings = dataclasses.field(default_factory=AuthSettings)
 
     def category(self, name: str) -> Category:
         """The category called ``name``; KeyError naming it when there is none."""
@@ -496,6 +499,15 @@ def _read_api(raw, reading: _Reading) -> ApiSettings:
     return settings
 
 
+def _read_auth(raw, reading: _Reading) -> AuthSettings:
+    """Sign-in and access (``hfpanel.auth.settings``)."""
+    problems: list[str] = []
+    settings = parse_auth(raw, reading.path.parent if reading.path is not None else None, problems)
+    for problem in problems:
+        reading.problems.add("", problem)
+    return settings
+
+
 #: every top-level key of site.yaml and the function that reads it, in the order they are read
 #: (modules need the categories, defaults and http settings read before them)
 SECTIONS: dict[str, Callable[[Any, _Reading], Any]] = {
@@ -510,6 +522,7 @@ SECTIONS: dict[str, Callable[[Any, _Reading], Any]] = {
     "notifications": _read_notifications,
     "availability": _read_availability,
     "api": _read_api,
+    "auth": _read_auth,
 }
 
 
@@ -536,6 +549,7 @@ def parse_config(data, source: str = "<config>", path: Path | None = None, text:
         notifications=reading.values["notifications"],
         availability=reading.values["availability"],
         api=reading.values["api"],
+        auth=reading.values["auth"],
         config_hash=hashlib.sha256((text or yaml.safe_dump(data, sort_keys=True)).encode()).hexdigest()[:12],
         transfers=reading.values["transfers"],
     )

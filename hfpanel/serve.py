@@ -83,13 +83,84 @@ def _page(build, **kwargs):
     return page
 
 
-def _origins(address: str, port: int) -> list[str]:
+def _origins(address: str, port: int, configured=()) -> list[str]:
+    """The exact WebSocket origins (host:port) accepted: this address, loopback names, and the names
+    browsers use behind a proxy (``auth.origins``; without a port: 443, the proxy's). Bokeh compares
+    them whole, so ``dashboard.example.org.attacker.net`` is not ``dashboard.example.org``."""
     hosts = [address, "localhost", "127.0.0.1"]
     if address in ("0.0.0.0", "::", ""):
         import socket
 
         hosts = ["localhost", "127.0.0.1", socket.gethostname(), socket.getfqdn()]
-    return list(dict.fromkeys(f"{host}:{port}" for host in hosts if host))
+    found = [f"{host}:{port}" for host in hosts if host]
+    for origin in configured:  # bokeh reads an origin without a port as :80, whatever its scheme
+        found += [origin] if ":" in origin else [f"{origin}:80", f"{origin}:443"]
+    return list(dict.fromkeys(found))
+
+
+def _door(store, config, address: str):
+    """The gate (who a request is) and the server options sign-in needs: outside mode ``none``,
+    signed session ids and cookies with the configured secret, XSRF protection and the sign-in pages.
+    ``AuthRefused`` when the configuration must not be served (no secret; mode none off loopback)."""
+    from .api.settings import ApiSettings
+    from .api.tokens import TokenStore
+    from .auth.gate import Gate
+    from .auth.provider import HfpanelAuth
+
+    settings = config.api if config is not None else ApiSettings()
+    gate = Gate(config.auth if config is not None else None, TokenStore(settings.state_folder(store)), address)
+    if gate.open:
+        return gate, {}
+    title = config.title if config is not None else "hfpanel"
+    return gate, {
+        "auth_provider": HfpanelAuth(gate, title),
+        "cookie_secret": gate.secret,
+        "secret_key": gate.secret.encode(),
+        "sign_sessions": True,
+        "xsrf_cookies": True,
+    }
+
+
+def app_options(store, site_config, port: int, address: str) -> tuple[dict, dict]:
+    """The pages and the ``pn.serve`` options of ``hfpanel serve`` (the API, the sign-in, exact
+    WebSocket origins); ``AuthRefused`` when the configuration must not be served as it is."""
+    from apps.availability import build as build_availability
+    from apps.events import build as build_events
+    from apps.handover import build as build_handover
+    from apps.overview import build
+    from apps.plots import build as build_plots
+    from apps.transfers import build as build_transfers
+    from apps.whatif import build as build_whatif
+
+    from .api.server import patterns as api_patterns
+
+    gate, secured = _door(store, site_config, address)
+    pages = {
+        "/": _page(build, store=store, config=site_config),
+        "/plots": _page(build_plots, store=store, config=site_config),
+        "/transfers": _page(build_transfers, store=store, config=site_config),
+        "/availability": _page(build_availability, store=store, config=site_config),
+        "/events": _page(build_events, store=store, config=site_config),
+        "/whatif": _page(build_whatif, store=store, config=site_config),
+        "/handover": _page(build_handover, store=store, config=site_config),
+    }
+    options = {
+        "port": port,
+        "address": address,
+        "websocket_origin": _origins(address, port, site_config.auth.origins if site_config else ()),
+        "title": "hfpanel — site status",
+        "verbose": False,
+        "extra_patterns": api_patterns(store, site_config, gate),
+        **secured,
+    }
+    return pages, options
+
+
+def harden(server) -> None:
+    """Security headers on every answer of ``server`` (a bokeh Server), whoever's handler made it."""
+    from .auth.headers import SecurityHeaders
+
+    server._tornado.add_transform(SecurityHeaders)
 
 
 def serve(store, config=None, port: int = 5006, address: str = "127.0.0.1", show: bool = False) -> int:
@@ -102,14 +173,7 @@ def serve(store, config=None, port: int = 5006, address: str = "127.0.0.1", show
     """
     import panel as pn
 
-    from apps.availability import build as build_availability
-    from apps.handover import build as build_handover
-    from apps.overview import build
-    from apps.plots import build as build_plots
-    from apps.transfers import build as build_transfers
-    from apps.whatif import build as build_whatif
-
-    from .api.server import patterns as api_patterns
+    from .auth.gate import AuthRefused
     from .config import ConfigError, load_config
     from .queries.loaders import shared_store
 
@@ -127,29 +191,17 @@ def serve(store, config=None, port: int = 5006, address: str = "127.0.0.1", show
             for problem in error.problems:
                 print(problem, file=sys.stderr)
             return 2
-    pages = {
-        "/": _page(build, store=store, config=site_config),
-        "/plots": _page(build_plots, store=store, config=site_config),
-        "/transfers": _page(build_transfers, store=store, config=site_config),
-        "/availability": _page(build_availability, store=store, config=site_config),
-        "/whatif": _page(build_whatif, store=store, config=site_config),
-        "/handover": _page(build_handover, store=store, config=site_config),
-    }
     try:
-        server = pn.serve(
-            pages,
-            port=port,
-            address=address,
-            websocket_origin=_origins(address, port),
-            show=show,
-            start=False,
-            title="hfpanel — site status",
-            verbose=False,
-            extra_patterns=api_patterns(store, site_config),
-        )
+        pages, options = app_options(store, site_config, port, address)
+    except AuthRefused as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    try:
+        server = pn.serve(pages, show=show, start=False, **options)
     except OSError as error:
         print(f"error: cannot listen on {address}:{port}: {error.strerror or error}", file=sys.stderr)
         return 1
+    harden(server)
     host = f"[{address}]" if ":" in address else address
     url = f"http://{host}:{server.port}/"
     log.info("serving %s at %s", store, url)

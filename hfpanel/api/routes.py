@@ -14,6 +14,10 @@ from collections.abc import Callable
 
 import pandas as pd
 
+from ..auth.access import Viewer
+from ..auth.identity import NOBODY_NEEDED
+from ..events.model import COLUMNS as EVENT_COLUMNS
+from ..queries import events as event_queries
 from ..queries import feed, history, loaders, status
 from ..queries import transfer_filters as tf
 from ..queries import transfers as tq
@@ -29,17 +33,97 @@ CHANGES_WINDOW = pd.Timedelta(hours=24)
 
 
 class ApiContext:
-    """What a route may ask about: one read-only store and the site configuration (may be None)."""
+    """What a route may ask about: one read-only store, the site configuration (may be None) and
+    the reader (``viewer``: which categories and modules they may see; everything by default)."""
 
-    def __init__(self, store, config=None):
+    def __init__(self, store, config=None, viewer=None):
         self.store = store
         self.config = config
+        self.viewer = viewer if viewer is not None else Viewer(NOBODY_NEEDED)
+
+    def for_viewer(self, viewer) -> ApiContext:
+        return ApiContext(self.store, self.config, viewer)
+
+    @property
+    def restricted(self) -> bool:
+        return not self.viewer.sees_everything
+
+    def module_categories(self) -> dict[str, str]:
+        """module -> category, from the configuration and the store's latest rows."""
+        found = {}
+        frame = loaders.status_at(self.store)
+        if not frame.empty:
+            found.update(zip(frame["module"], frame["category"]))
+        if self.config is not None:
+            found.update({m.name: m.category for m in self.config.modules})
+        return found
+
+    def visible(self, module: str, category: str | None = None) -> bool:
+        if not self.restricted:
+            return True
+        category = category if category is not None else self.module_categories().get(module)
+        return self.viewer.module(module, category)
 
     def modules(self) -> list[str]:
-        return loaders.module_names(self.store, self.config)
+        names = loaders.module_names(self.store, self.config)
+        if not self.restricted:
+            return names
+        categories = self.module_categories()
+        return [n for n in names if self.viewer.module(n, categories.get(n))]
+
+    def only_visible(self, frame: pd.DataFrame, column: str = "module") -> pd.DataFrame:
+        """The rows of ``frame`` about modules the reader may see."""
+        if not self.restricted or frame.empty:
+            return frame
+        categories = self.module_categories()
+        keep = [
+            self.viewer.module(m, c if isinstance(c, str) else categories.get(m))
+            for m, c in zip(frame[column], frame["category"] if "category" in frame.columns else [None] * len(frame))
+        ]
+        return frame[keep]
+
+    def visible_categories(self, modules: pd.DataFrame) -> set | None:
+        """The categories the reader sees (None: all): those of their modules, if their rules let them."""
+        if not self.restricted:
+            return None
+        names = set(modules["category"]) | ({c.name for c in self.config.categories} if self.config else set())
+        return {
+            c for c in names if self.viewer.category(c) and (c in set(modules["category"]) or not self._hidden_in(c))
+        }
+
+    def _hidden_in(self, category: str) -> bool:
+        return any(c == category and not self.visible(m, c) for m, c in self.module_categories().items())
+
+    def only_visible_events(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """Events about modules and categories the reader may see (site-wide events stay)."""
+        if not self.restricted or frame.empty:
+            return frame
+        keep = [
+            (self.viewer.module(m, c or None) if m else (self.viewer.category(c) if c else True))
+            for m, c in zip(frame["module"].fillna(""), frame["category"].fillna(""))
+        ]
+        return frame[keep]
+
+    def only_visible_incidents(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """Incidents whose category and every module named in them the reader may see."""
+        if not self.restricted or frame.empty:
+            return frame
+        hidden = [m for m, c in self.module_categories().items() if not self.viewer.module(m, c)]
+        keep = []
+        for category, subjects, alerts in zip(frame["category"].fillna(""), frame["subjects"], frame["alerts"]):
+            text = f"{subjects} {alerts}"
+            keep.append(
+                (not category or self.viewer.category(category))
+                and not any(f"module/{m}" in text or f"/{m}/" in text for m in hidden)
+            )
+        return frame[keep]
 
     def categories(self) -> list[str]:
-        return list(status.category_frame(self.store, None, self.config)["category"])
+        modules = self.only_visible(status.module_frame(self.store, None, self.config))
+        frame = status.category_frame(
+            self.store, None, self.config, modules=modules, categories=self.visible_categories(modules)
+        )
+        return list(frame["category"])
 
     def tables(self) -> list[str]:
         names = history.detail_table_names(self.store)
@@ -123,14 +207,23 @@ RUN_COLUMNS = list(s.COMPONENTS["Run"]["properties"])
 CHANGE_COLUMNS = list(s.COMPONENTS["LevelChange"]["properties"])
 
 
+def _module_frame(call: Call, at) -> pd.DataFrame:
+    """Every module the reader may see, as ``queries.status`` answers (internal columns kept)."""
+    return call.context.only_visible(status.module_frame(call.context.store, at, call.context.config))
+
+
 def _modules(call: Call, at) -> pd.DataFrame:
-    frame = status.module_frame(call.context.store, at, call.context.config)
+    frame = _module_frame(call, at)
     frame = frame.assign(stale=frame["is_stale"].astype(bool), since_exact=frame["since_exact"].astype(bool))
     return frame[MODULE_COLUMNS]
 
 
 def _categories(call: Call, at, modules=None) -> pd.DataFrame:
-    return status.category_frame(call.context.store, at, call.context.config, modules=modules)[CATEGORY_COLUMNS]
+    """Each category the reader sees, rolled up from the modules they see when some are hidden."""
+    modules = modules if modules is not None else _module_frame(call, at)
+    visible = call.context.visible_categories(modules)
+    frame = status.category_frame(call.context.store, at, call.context.config, modules=modules, categories=visible)
+    return frame[CATEGORY_COLUMNS]
 
 
 def _pin_at(call: Call) -> tuple[pd.Timestamp | None, dict]:
@@ -161,7 +254,7 @@ def answer_site(call: Call) -> dict:
     site, title = call.context.site()
     run = _run(call.context, None)
     modules = _modules(call, None)
-    categories = _categories(call, None, modules=status.module_frame(call.context.store, None, call.context.config))
+    categories = _categories(call, None)
     counts = modules["level"].value_counts()
     described = {c.name: c.description for c in call.context.config.categories} if call.context.config else {}
     return {
@@ -182,8 +275,7 @@ def answer_site(call: Call) -> dict:
 def answer_status(call: Call) -> dict:
     at = call.args.get("at")
     run = _run(call.context, at)
-    frame = status.module_frame(call.context.store, at, call.context.config)
-    categories = _categories(call, at, modules=frame)
+    categories = _categories(call, at)
     modules = _modules(call, at)
     counts = modules["level"].value_counts()
     return {
@@ -205,7 +297,7 @@ def answer_category(call: Call) -> dict:
     at = call.args.get("at")
     name = call.args["category"]
     modules = _modules(call, at)
-    categories = _categories(call, at, modules=status.module_frame(call.context.store, at, call.context.config))
+    categories = _categories(call, at)
     row = categories[categories["category"] == name]
     if row.empty:
         raise ApiError(404, f"no category {name!r} at {rfc3339(at) or 'now'}")
@@ -299,6 +391,8 @@ def answer_runs(call: Call) -> Table:
     for column in RUN_COLUMNS:
         if column not in frame.columns:
             frame = frame.assign(**{column: None})
+    if call.context.restricted:  # the site-wide counts would tell about modules the reader may not see
+        frame = frame.assign(**{c: None for c in ("modules", "ok", "warning", "critical", "noinfo")})
     return Table(
         frame[RUN_COLUMNS],
         RUN_COLUMNS,
@@ -311,7 +405,7 @@ def answer_runs(call: Call) -> Table:
 def answer_changes(call: Call) -> Table:
     since, until = _window(call, CHANGES_WINDOW)
     frame = (
-        history.level_changes(call.context.store, since, until)
+        call.context.only_visible(history.level_changes(call.context.store, since, until))
         if until is not None
         else pd.DataFrame(columns=CHANGE_COLUMNS)
     )
@@ -325,7 +419,13 @@ def answer_changes(call: Call) -> Table:
 
 def answer_feed(call: Call) -> dict:
     try:
-        answer = feed.feed(call.context.store, call.context.config, call.args.get("since_run"), call.args.get("at"))
+        answer = feed.feed(
+            call.context.store,
+            call.context.config,
+            call.args.get("since_run"),
+            call.args.get("at"),
+            visible=call.context if call.context.restricted else None,
+        )
     except feed.UnknownRun as error:
         raise ApiError(404, str(error)) from None
     answer["time"] = rfc3339(answer["time"])
@@ -333,6 +433,38 @@ def answer_feed(call: Call) -> dict:
     for change in answer["changes"]:
         change["time"] = rfc3339(change["time"])
     return answer
+
+
+def answer_events(call: Call) -> Table:
+    since, until = _window(call, CHANGES_WINDOW)
+    frame = pd.DataFrame(columns=list(EVENT_COLUMNS))
+    if until is not None:
+        frame = event_queries.events(
+            call.context.store,
+            since,
+            until,
+            module=call.args.get("module"),
+            kind=call.args.get("kind"),
+            category=call.args.get("category"),
+            levels=call.args.get("level"),
+        )
+        frame = call.context.only_visible_events(frame)
+    return Table(
+        frame[list(EVENT_COLUMNS)],
+        list(EVENT_COLUMNS),
+        {"since": rfc3339(since), "until": rfc3339(until)},
+        pin={"since": rfc3339(since), "until": rfc3339(until)},
+    )
+
+
+def answer_incidents(call: Call) -> Table:
+    from ..events.tables import INCIDENT_COLUMNS
+
+    frame = event_queries.incidents(
+        call.context.store, include_resolved=call.args.get("state") == "all", since=call.args.get("since")
+    )
+    frame = call.context.only_visible_incidents(frame)
+    return Table(frame, list(INCIDENT_COLUMNS), {"state": call.args.get("state") or "open"})
 
 
 #: view -> (question, the columns it answers, what it is)
@@ -348,6 +480,8 @@ TRANSFER_VIEWS = {
 
 def answer_transfers(call: Call) -> Table:
     view = call.args["view"]
+    if not call.context.viewer.page("transfers"):
+        raise ApiError(403, "the transfer statistics are not open to you (auth.access: page transfers)")
     question, columns, _ = TRANSFER_VIEWS[view]
     try:
         filters = tf.make_filters(
@@ -517,6 +651,35 @@ ROUTES: list[Route] = [
         answer_changes,
         s.table_answer(s.ref("LevelChange"), WINDOW_META),
         params=(SINCE, UNTIL),
+        table=True,
+    ),
+    Route(
+        "/events",
+        "events",
+        "What changed, as derived after each run (level changes, staleness, rows, metric jumps, …; docs/events.md).",
+        answer_events,
+        s.table_answer(s.ref("Event"), WINDOW_META),
+        params=(
+            SINCE,
+            UNTIL,
+            Param("module", "Only this module's events."),
+            Param("category", "Only this category's events."),
+            Param("kind", "Only events of this kind, e.g. level_changed."),
+            Param("level", "Only events leaving the subject at this level.", "name", choices=tuple(s.LEVELS)),
+        ),
+        table=True,
+        description="Default window: the 24 hours before the latest run.",
+    ),
+    Route(
+        "/incidents",
+        "incidents",
+        "Incidents (events grouped by the notification rules): open ones, or all opened since a time.",
+        answer_incidents,
+        s.table_answer(s.ref("Incident"), {"state": s.STR}),
+        params=(
+            Param("state", "open (default) or all (resolved ones too).", "name", choices=("open", "all")),
+            Param("since", "With state=all: only incidents opened since this time.", "time"),
+        ),
         table=True,
     ),
     Route(

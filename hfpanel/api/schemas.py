@@ -142,6 +142,33 @@ COMPONENTS = {
         "description": "One row of a transfer view (columns per view; see the view's description).",
         "additionalProperties": True,
     },
+    "Event": obj(
+        {
+            "event_id": STR,
+            "run_id": NSTR,
+            "time": TIME,
+            "site": NSTR,
+            "category": NSTR,
+            "module": NSTR,
+            "subject": STR,
+            "kind": STR,
+            "level": NSTR,
+            "before": NSTR,
+            "after": NSTR,
+            "value": NNUM,
+            "text": NSTR,
+            "labels": NSTR,
+        },
+        description="One event (docs/events.md): what changed, when, about what.",
+    ),
+    "Incident": {
+        "type": "object",
+        "description": "An incident's latest version (hfpanel.events: rule, status, level, opened, resolved, "
+        "acknowledgement, the alerts and subjects it groups).",
+        "properties": {"incident_id": STR, "status": STR, "opened": NTIME, "resolved": NTIME, "level": NSTR},
+        "required": ["incident_id", "status"],
+        "additionalProperties": True,
+    },
     "Link": obj({"title": STR, "url": STR}, required=["url"], extra=True),
 }
 

@@ -88,14 +88,28 @@ class ApiHandler(JsonErrors):
 
     SUPPORTED_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 
-    def initialize(self, context: ApiContext, route: Route) -> None:
-        self.context, self.route = context, route
+    def initialize(self, context: ApiContext, route: Route, gate) -> None:
+        self.context, self.route, self.gate = context, route, gate
 
     def check_xsrf_cookie(self) -> None:  # read-only routes change nothing
         return None
 
+    def _reader(self) -> None:
+        """The reader's view of the API; a 401 when the site needs a sign-in or a token they lack."""
+        identity = self.gate.identify(self)
+        if identity is None:
+            raise ApiError(
+                401,
+                "sign in first, or send an API token with scope read: Authorization: Bearer hfp_…",
+                {"WWW-Authenticate": 'Bearer realm="hfpanel"'},
+            )
+        self.context = self.context.for_viewer(self.gate.viewer(identity))
+        if not self.gate.open:
+            self.set_header("Cache-Control", "private, no-cache")
+
     async def get(self, **path) -> None:
         try:
+            self._reader()
             raw = self._query()
             fmt = self._format(raw)
             if self._not_modified(fmt):
@@ -152,7 +166,7 @@ class ApiHandler(JsonErrors):
         live = self.route.name in LIVE_ROUTES and not self.get_query_argument("at", None)
         if live:
             changed = max(changed, time.time() // LIVE_SECONDS * LIVE_SECONDS)
-        key = repr((stamp, self.request.uri, fmt, live and time.time() // LIVE_SECONDS))
+        key = repr((stamp, self.request.uri, fmt, live and time.time() // LIVE_SECONDS, self.context.viewer.key))
         etag = '"' + hashlib.sha256(key.encode()).hexdigest()[:32] + '"'
         return etag, datetime.fromtimestamp(int(changed), timezone.utc) if changed else None
 
@@ -244,8 +258,10 @@ LIVE_ROUTES = {"status", "category", "modules", "module"}
 PUSH_PATH = "/push/{module}"
 
 
-def patterns(store, config=None) -> list[tuple]:
-    """The tornado routes of the API for ``store`` (a path or a ``Store``) and its ``config``."""
+def patterns(store, config=None, gate=None) -> list[tuple]:
+    """The tornado routes of the API for ``store`` (a path or a ``Store``) and its ``config``;
+    ``gate`` (``hfpanel.auth.gate.Gate``) says who a request is (default: no sign-in, loopback)."""
+    from ..auth.gate import Gate
     from .push_handler import Pushes, PushHandler
     from .settings import ApiSettings
     from .tokens import TokenStore
@@ -254,7 +270,13 @@ def patterns(store, config=None) -> list[tuple]:
     context = ApiContext(opened, config)
     settings = config.api if config is not None else ApiSettings()
     state = settings.state_folder(opened.root)
-    pushes = Pushes(config, state, TokenStore(state))
-    routes = [(route_pattern(route), ApiHandler, {"context": context, "route": route}) for route in ROUTES]
+    tokens = TokenStore(state)
+    if gate is None:
+        gate = Gate(config.auth if config is not None else None, tokens)
+    gate.tokens = gate.tokens or tokens
+    pushes = Pushes(config, state, tokens)
+    routes = [
+        (route_pattern(route), ApiHandler, {"context": context, "route": route, "gate": gate}) for route in ROUTES
+    ]
     push_route = (PREFIX + PUSH_PATH.replace("{module}", "(?P<module>[^/]+)"), PushHandler, {"pushes": pushes})
     return [*routes, push_route, (PREFIX + r"(?:/.*)?", NotFound)]

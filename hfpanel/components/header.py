@@ -18,6 +18,7 @@ PAGES = (
     ("plots", "Plots"),
     ("transfers", "Transfers"),
     ("availability", "Availability"),
+    ("events", "Events"),
     ("whatif", "What if"),
     ("handover", "Handover"),
 )

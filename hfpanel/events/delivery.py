@@ -115,8 +115,10 @@ def send_webhook(settings: dict, row: dict) -> str:
     except requests.Timeout:
         raise DeliveryError(f"webhook {settings['url']}: timed out after {settings['timeout']:g}s") from None
     except requests.RequestException as error:
-        reason = getattr(getattr(error, "args", [None])[0], "reason", None) or error
-        raise DeliveryError(f"webhook {settings['url']}: {first_line(str(reason))}") from None
+        reason = first_line(str(getattr(getattr(error, "args", [None])[0], "reason", None) or error))
+        if "] " in reason and "[Errno" in reason:  # urllib3's "HTTPConnection(...): Failed …: [Errno 111] …"
+            reason = reason.rsplit("] ", 1)[1]
+        raise DeliveryError(f"webhook {settings['url']}: {reason}") from None
     if not 200 <= response.status_code < 300:
         raise DeliveryError(f"webhook {settings['url']}: HTTP {response.status_code}")
     return f"HTTP {response.status_code}"

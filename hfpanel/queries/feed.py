@@ -41,13 +41,20 @@ def run_time(store, run_id: str) -> pd.Timestamp:
     return when
 
 
-def feed(store, config=None, since_run: str | None = None, at=None) -> dict:
+def feed(store, config=None, since_run: str | None = None, at=None, visible=None) -> dict:
     """The compact feed at ``at`` (None: the latest run): site, run, overall level, the level of each
     category, counts of modules by level, and the level changes after ``since_run`` (else the last
-    24 hours), newest first, at most ``MAX_CHANGES``."""
+    24 hours), newest first, at most ``MAX_CHANGES``.
+
+    ``visible`` (with ``only_visible(frame)`` and ``visible_categories(modules)``, as the API's
+    context has) keeps to what a reader may see: counts, categories and changes of those only."""
     run = loaders.latest_run(store, at)
     modules = status.module_frame(store, at, config)
-    categories = status.category_frame(store, at, config, modules=modules)
+    shown = None
+    if visible is not None:
+        modules = visible.only_visible(modules)
+        shown = visible.visible_categories(modules)
+    categories = status.category_frame(store, at, config, modules=modules, categories=shown)
     counts = modules["level"].value_counts() if not modules.empty else pd.Series(dtype=int)
     answer = {
         "site": loaders.site_name(store) or (config.site if config is not None else ""),
@@ -71,6 +78,8 @@ def feed(store, config=None, since_run: str | None = None, at=None) -> dict:
     if since >= until:
         return answer
     changes = history.level_changes(store, since, until)
+    if visible is not None:
+        changes = visible.only_visible(changes)
     answer["changes_truncated"] = len(changes) > MAX_CHANGES
     newest = changes.sort_values(["time", "module"], ascending=[False, True]).head(MAX_CHANGES)
     answer["changes"] = [

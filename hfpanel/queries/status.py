@@ -133,15 +133,22 @@ def _category_titles(store, time, config) -> dict:
     return titles
 
 
-def category_frame(store, time=None, config=None, modules: pd.DataFrame | None = None) -> pd.DataFrame:
+def category_frame(store, time=None, config=None, modules: pd.DataFrame | None = None, categories=None) -> pd.DataFrame:
     """One row per category: its rolled-up status and level (as the runner stored it; the worst
-    module when the store has none) and how many of its modules are at each level."""
+    module when the store has none) and how many of its modules are at each level.
+
+    ``categories`` (a set of names) restricts the answer to what a reader may see; ``modules`` is
+    then only the modules they may see, and each category is the worst of those (the stored
+    roll-up would let a hidden module's level through)."""
+    restricted = categories is not None
     modules = modules if modules is not None else module_frame(store, time, config)
-    stored = loaders.category_status_at(store, time) if store is not None else pd.DataFrame()
+    stored = loaders.category_status_at(store, time) if store is not None and not restricted else pd.DataFrame()
     stored = stored.set_index("category") if not stored.empty else stored
     titles = _category_titles(store, time, config)
     for name in modules["category"]:
         titles.setdefault(name, name)
+    if restricted:
+        titles = {name: title for name, title in titles.items() if name in categories}
     rows = []
     for name, title in titles.items():
         members = modules[modules["category"] == name]

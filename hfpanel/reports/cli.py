@@ -146,6 +146,20 @@ def cmd_handover(args) -> int:
     return 0
 
 
+def cmd_export(args) -> int:
+    from .bundle import export
+
+    store = _open_store(args)
+    start, end = _times(args)
+    try:
+        counts = export(store, start, end, args.out, with_payloads=args.with_payloads)
+    except ValueError as error:
+        raise CliError(str(error)) from None
+    rows = sum(counts.values())
+    print(f"wrote {args.out}: {rows} rows of {len(counts)} tables, config.json, index.html (open it in a browser)")
+    return 0
+
+
 def _store_args(parser) -> None:
     parser.add_argument("--store")
     parser.add_argument("--config")
@@ -197,6 +211,16 @@ def add_parsers(sub) -> None:
         "--base-url", default="", help="the dashboard's address for the links, e.g. https://hf.example.org"
     )
     handover.set_defaults(func=cmd_handover)
+
+    bundle = sub.add_parser(
+        "export", help="a window as a self-contained post-mortem bundle (Parquet, config, static page)"
+    )
+    _store_args(bundle)
+    bundle.add_argument("--from", dest="start", required=True, help="UTC time, e.g. 2026-11-20T06:00")
+    bundle.add_argument("--to", dest="end", required=True)
+    bundle.add_argument("out", help="a new folder for the bundle")
+    bundle.add_argument("--with-payloads", action="store_true", help="also the archived raw payloads")
+    bundle.set_defaults(func=cmd_export)
 
     listing = report_sub.add_parser("corrections", help="every correction recorded")
     _store_args(listing)

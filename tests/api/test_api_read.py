@@ -16,7 +16,7 @@ from store_factory import DEFAULT_SCENARIO, HOSTILE, build_store, site_config
 from store_factory_transfers import build_transfer_store
 
 from hfpanel.api.routes import PREFIX
-from hfpanel.queries import transfer_filters, transfers
+from hfpanel.queries import events, transfer_filters, transfers
 from hfpanel.queries.loaders import shared_store
 from hfpanel.runner import Runner
 from hfpanel.store import StoreWriter
@@ -169,3 +169,16 @@ def test_transfer_statistics_are_the_views_numbers(tmp_path):
     assert all(r["transfers"] for r in cms["rows"]) and len(cms["rows"]) < len(matrix["rows"])
     assert "<script>" in errors and "TRANSFER ERROR: Connection timed out after <n> s" in errors
     assert site_answer.status_code == 200 and site_answer.json()["run_id"] is None  # a store without runs
+
+
+def test_events_are_the_stored_events_filtered_and_paged(site):
+    store = shared_store(site.root)
+    with served_api(site.root, site.config) as url:
+        everything = requests.get(f"{url}{PREFIX}/events", timeout=30).json()
+        sam, pages = follow(f"{url}{PREFIX}/events", module="sam_ce", limit=1)
+        changed = requests.get(f"{url}{PREFIX}/events", params={"kind": "level_changed", "level": "critical"}).json()
+    since, until = site.times[-1] - pd.Timedelta(hours=24), site.times[-1]
+    expected = events.events(store, since, until)
+    assert [e["event_id"] for e in everything["rows"]] == list(expected["event_id"]) and len(expected)
+    assert sam and {e["module"] for e in sam} == {"sam_ce"} and pages == len(sam)
+    assert [e["subject"] for e in changed["rows"]] == ["module/sam_ce"]
