@@ -49,6 +49,11 @@ class Gate:
                 raise AuthRefused(f"auth mode {self.settings.mode} needs a cookie secret: {error}") from None
             if len(self.secret) < 32:
                 raise AuthRefused("the cookie secret is shorter than 32 characters (e.g. openssl rand -hex 32)")
+            if self.settings.mode == "oidc":
+                try:
+                    self.settings.oidc.client_secret()
+                except SecretMissing as error:
+                    raise AuthRefused(f"auth mode oidc needs the client secret: {error}") from None
 
     @property
     def open(self) -> bool:

@@ -88,3 +88,14 @@ def module_tables(store, module: str, since, until) -> dict[str, dict[pd.Timesta
             pd.Timestamp(when): source_columns(rows.dropna(axis=1, how="all")) for when, rows in frame.groupby("time")
         }
     return out
+
+
+def metric_values(store, module: str, metric: str, since, until) -> pd.DataFrame:
+    """``run_id``, ``value`` of one metric of ``module`` in (since, until]."""
+    if not store.has_table("metrics"):
+        return pd.DataFrame(columns=["run_id", "value"])
+    return store.sql(
+        f"SELECT run_id, value FROM {store.scan('metrics', since, until)} "
+        "WHERE module = ? AND metric = ? AND time > ? AND time <= ?",
+        [module, metric, _py(since), _py(until)],
+    )

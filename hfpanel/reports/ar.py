@@ -100,19 +100,20 @@ def _ns(values) -> np.ndarray:
     return pd.to_datetime(pd.Series(values)).astype("datetime64[ns]").to_numpy().astype(np.int64)
 
 
-def _inside(starts: np.ndarray, intervals: pd.DataFrame) -> np.ndarray:
+def _intervals(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(starts, ends, scope) of a downtime/exclusion frame as arrays (scope "" is every module)."""
+    if frame.empty:
+        return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, dtype=object)
+    return _ns(frame["start"]), _ns(frame["end"]), frame["module"].fillna("").astype(str).to_numpy()
+
+
+def _inside(starts: np.ndarray, intervals: tuple, module: str) -> np.ndarray:
+    """Which instants lie in an interval that applies to ``module``."""
     mask = np.zeros(len(starts), dtype=bool)
-    for low, high in zip(_ns(intervals["start"]), _ns(intervals["end"])):
+    lows, highs, scope = intervals
+    for low, high in zip(lows[(scope == "") | (scope == module)], highs[(scope == "") | (scope == module)]):
         mask |= (starts >= low) & (starts < high)
     return mask
-
-
-def _for(frame: pd.DataFrame, module: str) -> pd.DataFrame:
-    """Rows of a downtime/exclusion frame that apply to ``module`` (an empty ``module`` is the site)."""
-    if frame.empty:
-        return frame
-    scope = frame["module"].fillna("").astype(str)
-    return frame[(scope == "") | (scope == module)]
 
 
 def combine(states: list[np.ndarray], how: str, size: int = 0) -> np.ndarray:
@@ -165,9 +166,9 @@ def compute(
         ends = times + np.int64(validity.get(module, DEFAULT_VALIDITY) * 1e9)
         per_module[module] = (times, ends, row_states(group, warning))
         points += [times, ends]
-    for frame in (downtimes, exclusions):
-        if not frame.empty:
-            points += [_ns(frame["start"]), _ns(frame["end"])]
+    down, excluded = _intervals(downtimes), _intervals(exclusions)
+    for lows, highs, _ in (down, excluded):
+        points += [lows, highs]
     bounds = np.unique(np.clip(np.concatenate(points), lo, hi))
     seg_start, seg_len = bounds[:-1], np.diff(bounds)
     day_index = ((seg_start - first_day) // DAY).astype(np.int64)
@@ -181,8 +182,8 @@ def compute(
             index = np.searchsorted(times, seg_start, side="right") - 1
             valid = (index >= 0) & (seg_start < ends[np.maximum(index, 0)])
             state = np.where(valid, row_state[np.maximum(index, 0)], UNKNOWN).astype(np.int8)
-        state[_inside(seg_start, _for(downtimes, module))] = SD
-        state[_inside(seg_start, _for(exclusions, module))] = EXCLUDED
+        state[_inside(seg_start, down, module)] = SD
+        state[_inside(seg_start, excluded, module)] = EXCLUDED
         states[module] = state
 
     out, segments = [], []
@@ -253,11 +254,10 @@ def summarise(daily: pd.DataFrame) -> pd.DataFrame:
     if daily.empty:
         return _empty_frame([c for c in COLUMNS if c != "day"])
     order = {"site": 0, "group": 1, "module": 2}
-    summed = (
-        daily.groupby(["scope", "name"], sort=False)
-        .agg({**{c: "sum" for c in HOUR_COLUMNS}, "profile": lambda p: ", ".join(dict.fromkeys(x for x in p if x))})
-        .reset_index()
-    )
+    summed = daily.groupby(["scope", "name"], sort=False)[HOUR_COLUMNS].sum().reset_index()
+    used = daily[["scope", "name", "profile"]].drop_duplicates()
+    used = used[used["profile"] != ""].groupby(["scope", "name"], sort=False)["profile"].agg(", ".join)
+    summed["profile"] = [used.get((s, n), "") for s, n in zip(summed["scope"], summed["name"])]
     summed = _with_ratios(summed)
     summed = (
         summed.assign(_order=summed["scope"].map(order)).sort_values("_order", kind="stable").drop(columns="_order")

@@ -30,6 +30,7 @@ from ..collector import ParseResult, SourceError
 from ..levels import DOWNTIME, NOINFO, NOINFO_STATUS, OK, Levels
 from ..queries import whatif as q
 from ..rating import NoInfoPolicy, check_rating, check_rollup, is_downtime_rollup, rate, rating_type, rollup
+from ..rating.threshold import high_is_bad
 
 KEYS = ("ratings", "rollups", "noinfo", "levels")
 LEVEL_ORDER = ("critical", "noinfo", "warning", "downtime", "ok")
@@ -92,8 +93,8 @@ def parse_changes(data=None, *, ratings=None, rollups=None, noinfo=None, levels=
 @dataclasses.dataclass
 class WhatIf:
     """Stored and what-if side by side. ``modules`` / ``categories``: one row per run and name with
-    ``level`` (stored) and ``whatif_level``; ``summary``: per name, runs at each level both ways and
-    how many runs changed; ``ar`` / ``ar_whatif``: A/R summaries (None without a profile's modules)."""
+    ``level`` (stored) and ``whatif_level``; ``summary``: per name, runs at each level both ways, how
+    many runs changed, and the level changes (the ``level_changed`` events) each way; ``ar`` / ``ar_whatif``: A/R summaries (None without a profile's modules)."""
 
     since: pd.Timestamp
     until: pd.Timestamp
@@ -146,6 +147,17 @@ def rerate_module(rows: pd.DataFrame, rule: dict | None, metrics: dict, tables: 
     return out
 
 
+def threshold_many(rule: dict, values: np.ndarray) -> np.ndarray:
+    """``threshold``'s status for many values at once (what ``Threshold.evaluate`` gives each: a
+    test holds them equal); NaN — a missing metric or value — is no information."""
+    warning, critical = float(rule["warning"]), float(rule["critical"])
+    if high_is_bad(rule):
+        status = np.where(values >= critical, 0.0, np.where(values >= warning, 0.5, 1.0))
+    else:
+        status = np.where(values <= critical, 0.0, np.where(values <= warning, 0.5, 1.0))
+    return np.where(np.isnan(values), NOINFO_STATUS, status)
+
+
 def _members_at(rows: pd.DataFrame, times: list[pd.Timestamp], column: str) -> pd.DataFrame:
     """For every run time, each module's latest value of ``column`` at or before it (as the runner
     merges a run's rows with the modules that did not run)."""
@@ -176,9 +188,14 @@ def rollup_runs(rows, times, rules: dict, policy: dict, levels: Levels, categori
     return pd.DataFrame(out, columns=["time", "category", "whatif_status", "whatif_level"])
 
 
+def _changes(levels: pd.Series) -> int:
+    values = levels.to_numpy()
+    return int((values[1:] != values[:-1]).sum())
+
+
 def _summary(frame: pd.DataFrame, kind: str, name_column: str) -> pd.DataFrame:
     rows = []
-    for name, part in frame.groupby(name_column, sort=True):
+    for name, part in frame.sort_values("time", kind="stable").groupby(name_column, sort=True):
         stored = part["level"].value_counts()
         after = part["whatif_level"].value_counts()
         rows.append(
@@ -187,6 +204,9 @@ def _summary(frame: pd.DataFrame, kind: str, name_column: str) -> pd.DataFrame:
                 "name": name,
                 "runs": len(part),
                 "runs_changed": int((part["level"] != part["whatif_level"]).sum()),
+                # the level_changed events each would have raised in the window
+                "level_changes": _changes(part["level"]),
+                "whatif_level_changes": _changes(part["whatif_level"]),
                 **{f"{lvl}": int(stored.get(lvl, 0)) for lvl in LEVEL_ORDER},
                 **{f"whatif_{lvl}": int(after.get(lvl, 0)) for lvl in LEVEL_ORDER},
             }
@@ -220,6 +240,12 @@ def what_if(store, since, until, changes=None, profile: str | None = None, **kwa
     for module, rule in changes.ratings.items():
         mine = rows["module"] == module
         part = rows[mine]
+        if rule.get("type") == "threshold":  # the common case, at numpy speed
+            found = q.metric_values(store, module, rule["metric"], since, until)
+            values = part["run_id"].map(dict(zip(found["run_id"], found["value"]))).astype(float).to_numpy()
+            statuses = threshold_many(rule, values)
+            rows.loc[mine, "whatif_status"] = np.where(part["error"].to_numpy() != "", NOINFO_STATUS, statuses)
+            continue
         tables = q.module_tables(store, module, since, until) if "column" in rule else {}
         metrics = q.module_metrics(store, module, since, until)
         rows.loc[mine, "whatif_status"] = rerate_module(part, rule, metrics, tables)

@@ -62,10 +62,10 @@ def secured_config(root, auth: dict | None = None):
 
 
 @contextlib.contextmanager
-def served_secured(root, auth: dict | None = None):
+def served_secured(root, auth: dict | None = None, port: int | None = None):
     build_store(root)
     config = secured_config(root, auth)
-    port = free_port()
+    port = port or free_port()
     pages, options = app_options(root, config, port, "127.0.0.1")
     thread = pn.serve(pages, threaded=True, show=False, **options)
     deadline = time.monotonic() + 60
