@@ -381,8 +381,8 @@ def test_a_what_if_rerates_a_partial_run_as_partial(srv, tmp_path):
     now = pd.Timestamp("2026-03-10 08:50")
     with StoreWriter(tmp_path) as writer:
         Runner(_runner_config(tmp_path, srv.url(""))).run_once(writer, now=now, force=True)
-    rule = {"type": "threshold", "metric": "disabled", "warning": 1, "critical": 2}
-    for rule in (rule, {"type": "weakest_link", "table": "pools", "column": "health", "label": "pool"}):
+    threshold = {"type": "threshold", "metric": "disabled", "warning": 1, "critical": 2}
+    for rule in (threshold, {"type": "weakest_link", "table": "pools", "column": "health", "label": "pool"}):
         with Store(tmp_path) as store:
             result = what_if(store, now - pd.Timedelta(hours=1), now, ratings={"dcache_pools": rule})
         row = result.modules.set_index("module").loc["dcache_pools"]
