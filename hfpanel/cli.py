@@ -16,6 +16,7 @@ from . import logs
 from .clock import parse_time
 from .config import ConfigError, load_config
 from .durations import format_duration, parse_duration
+from .store.retention import DEFAULTS as RETENTION_DEFAULTS
 
 log = logging.getLogger("hfpanel")
 LEVEL_MARK = {"ok": "OK  ", "warning": "WARN", "critical": "CRIT", "noinfo": "N/A ", "downtime": "DOWN"}
@@ -164,9 +165,11 @@ def nothing_due(summary) -> str:
 
 
 def collect_loop(config, every: float | None, force: bool, wait: float | None, quiet: bool) -> int:
-    """Run once, or every ``every`` seconds until SIGTERM/SIGINT; compacts finished days after runs."""
+    """Run once, or every ``every`` seconds until SIGTERM/SIGINT; after a run, compacts finished
+    days and applies the retention (from where the last prune stopped: cheap)."""
     from .runner import Runner
     from .store import StoreLocked, StoreWriter
+    from .store.retention import prune
 
     stop = {"now": False}
     if every:
@@ -189,6 +192,7 @@ def collect_loop(config, every: float | None, force: bool, wait: float | None, q
                 bar.close()
                 if summary.committed:
                     writer.compact()
+                    prune(writer, config.retention, now=summary.time)
                     send_notifications(writer, config)
         except StoreLocked as error:
             if first:
@@ -311,6 +315,50 @@ def cmd_sql(args) -> int:
     except duckdb.Error as error:
         raise CliError(f"SQL: {str(error).splitlines()[0]}") from None
     print_table(frame, args.limit, args.format)
+    return 0
+
+
+def cmd_prune(args) -> int:
+    """Apply the retention: the store's table families (``retention:``), then the transfer tables
+    (``transfers.retention:``); each in one commit, readers never see half a prune."""
+    import yaml
+
+    from .store import StoreLocked, StoreWriter
+    from .store.manifest import MANIFEST
+    from .store.retention import FAMILIES, parse_retention, prune
+    from .transfers.cli import prune_transfers, settings
+
+    if not args.store and not args.config:
+        raise CliError("give --store DIR or --config FILE")
+    try:
+        wait = parse_duration(args.wait)
+    except ValueError as error:
+        raise CliError(f"--wait: {error}") from None
+    root, transfers = settings(args)
+    section = None
+    if args.config:
+        section = (yaml.safe_load(Path(args.config).read_text()) or {}).get("retention")
+    retention, problems = parse_retention(section)
+    if problems:
+        raise CliError(f"{args.config}: {problems[0][0]}: {problems[0][1]}")
+    try:
+        retention = retention.with_overrides({f: getattr(args, f) for f in FAMILIES})
+    except ValueError as error:
+        raise CliError(f"retention: {error}") from None
+    if not (root / MANIFEST).exists():
+        raise CliError(f"no store at {root}")
+    try:
+        with StoreWriter(root, wait=wait) as writer:
+            dropped = prune(writer, retention, everything=True)
+        transfers = prune_transfers(root, transfers, args.raw, args.stats, wait)
+    except StoreLocked as error:
+        raise CliError(str(error), code=3) from None
+    except ValueError as error:  # a --raw/--stats duration
+        raise CliError(f"retention: {error}") from None
+    if not dropped and not transfers:
+        print("nothing to prune")
+    for name, days in [*dropped.items(), *sorted(transfers.items())]:
+        print(f"{name}: {len(days)} day(s) dropped ({days[0]} .. {days[-1]})")
     return 0
 
 
@@ -463,6 +511,26 @@ def build_parser() -> argparse.ArgumentParser:
     compact.add_argument("--today", action="store_true", help="also compact today's partition")
     compact.add_argument("--wait", default="0")
     compact.set_defaults(func=cmd_compact)
+
+    prune = sub.add_parser(
+        "prune",
+        help="drop the days older than the retention (retention: and transfers.retention: of site.yaml)",
+        description="Retire every whole day older than its table family's retention, in one commit; retired "
+        "files are deleted by a later writer after a grace period (readers mid-query keep them). Families and "
+        "defaults: "
+        + ", ".join(f"{family} {value}" for family, value in RETENTION_DEFAULTS.items())
+        + "; transfer tables: raw 30d (only once aggregated), statistics 5y.",
+    )
+    prune.add_argument("--store", help="the store folder (default: the config's)")
+    prune.add_argument("--config", help="site YAML with retention: (and transfers.retention:)")
+    for family, value in RETENTION_DEFAULTS.items():
+        prune.add_argument(
+            f"--{family}", metavar="DURATION", help=f"keep {family} this long (default: config, {value})"
+        )
+    prune.add_argument("--raw", metavar="DURATION", help="keep raw transfer tables this long (default: config, 30d)")
+    prune.add_argument("--stats", metavar="DURATION", help="keep transfer statistics this long (default: config, 5y)")
+    prune.add_argument("--wait", default="60", help="wait this long for another writer (default 60s)")
+    prune.set_defaults(func=cmd_prune)
 
     replay = sub.add_parser("replay", help="re-parse archived payloads with today's code (one, or --since as a replay)")
     replay.add_argument("--config", required=True)

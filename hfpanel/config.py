@@ -31,6 +31,7 @@ from .events.config import Notifications, parse_notifications
 from .levels import Levels
 from .rating import PartialPolicy, check_rating, check_rollup
 from .reports.profiles import parse_profiles
+from .store.retention import Retention, parse_retention
 from .transfers.config import parse_transfers
 
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -107,6 +108,8 @@ class SiteConfig:
     notifications: Notifications = dataclasses.field(default_factory=Notifications)
     #: availability profiles (``availability:``, ``hfpanel.reports.profiles``), oldest version first
     availability: list = dataclasses.field(default_factory=list)
+    #: days kept per table family (``retention:``, ``hfpanel.store.retention``)
+    retention: Retention = dataclasses.field(default_factory=Retention.default)
     #: the ``transfers:`` section (``hfpanel.transfers.config.TransfersConfig``), None without one
     transfers: Any = None
     #: the ``api:`` section (state folder, push limits)
@@ -490,6 +493,14 @@ def _read_availability(raw, reading: _Reading) -> list:
     return profiles
 
 
+def _read_retention(raw, reading: _Reading) -> Retention:
+    """How long each family of tables is kept (hfpanel.store.retention); absent: the defaults."""
+    retention, problems = parse_retention(raw)
+    for where, message in problems:
+        reading.problems.add(where, message)
+    return retention
+
+
 def _read_api(raw, reading: _Reading) -> ApiSettings:
     """The API's state folder and push limits (``hfpanel.api.settings``)."""
     problems: list[str] = []
@@ -521,6 +532,7 @@ SECTIONS: dict[str, Callable[[Any, _Reading], Any]] = {
     "transfers": _read_transfers,
     "notifications": _read_notifications,
     "availability": _read_availability,
+    "retention": _read_retention,
     "api": _read_api,
     "auth": _read_auth,
 }
@@ -548,6 +560,7 @@ def parse_config(data, source: str = "<config>", path: Path | None = None, text:
         modules=reading.values["modules"],
         notifications=reading.values["notifications"],
         availability=reading.values["availability"],
+        retention=reading.values["retention"],
         api=reading.values["api"],
         auth=reading.values["auth"],
         config_hash=hashlib.sha256((text or yaml.safe_dump(data, sort_keys=True)).encode()).hexdigest()[:12],

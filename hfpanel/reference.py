@@ -21,6 +21,7 @@ from .http import HttpCollector
 from .monit import MonitCollector
 from .rating import NO_RULE, RATING_TYPES, ROLLUP_TYPES
 from .reports.profiles import GROUP_KEYS, PROFILE_KEYS
+from .store import retention
 from .tabular import TableSelection
 
 #: parameter families documented once, each with the defaults of the class that declares them
@@ -129,6 +130,13 @@ def site_section() -> list[str]:
         "whose collector has them; a module's own `params` win.",
         "",
         "`availability:` holds `profiles:`, the availability/reliability profiles (docs/reports.md).",
+        "",
+        "`retention:` says how long each family of tables is kept (`hfpanel collect` prunes after each run, "
+        "`hfpanel prune` on demand): "
+        + ", ".join(f"`{family}` (default `{value}`)" for family, value in retention.DEFAULTS.items())
+        + "; a duration such as `30d`, `26w`, `1y`, or `forever`. Families: `payloads` is `raw_payloads`, "
+        "`details` every detail table, `statuses` `module_status`, `category_status` and `runs`, `metrics` "
+        "`metrics`; stored configurations are kept for ever. Sizes per module-year: docs/benchmarks.md.",
         "",
     ]
     for title, keys in (

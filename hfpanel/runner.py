@@ -257,7 +257,7 @@ class Runner:
         """The configurations the store holds (read once; this runner is the only writer after)."""
         if self._stored_digests is None:
             self._stored_digests = set()
-            if writer.manifest["tables"].get(stored_config.TABLE):
+            if writer.has_table(stored_config.TABLE):
                 with Store(writer.root) as store:
                     self._stored_digests = stored_config.stored_digests(store)
         return self._stored_digests
@@ -287,7 +287,7 @@ class Runner:
         writer), from the store before it."""
         if self._state is not None:
             return self._state
-        if not writer.manifest["tables"].get("module_status"):
+        if not writer.has_table("module_status"):
             return pd.DataFrame()
         with Store(writer.root) as store:
             return store.status_at(now)
@@ -308,7 +308,7 @@ class Runner:
         ]
         if fresh:
             self._reference[key] = pd.concat(fresh, ignore_index=True)
-        elif key not in self._reference and writer.manifest["tables"]:
+        elif key not in self._reference and writer.manifest.catalog:
             modules = [m.name for m in self.config.modules if m.collector == collector]
             stored = []
             if modules:

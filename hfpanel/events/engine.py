@@ -44,7 +44,7 @@ class EventEngine:
     def _prepare(self, writer, at) -> None:
         if not self._ready:
             small = writer.state(STATE_KEY)
-            if writer.manifest["tables"].get("module_status"):
+            if writer.has_table("module_status"):
                 with Store(writer.root) as store:
                     self.deriver.state = bootstrap(self.deriver, store, at, small)
             else:
@@ -55,7 +55,7 @@ class EventEngine:
 
     def _read_controls(self, writer) -> None:
         """Acknowledgements and silences set since the last run (``hfpanel ack``/``silence``)."""
-        parts = {name: writer.manifest["tables"].get(name, []) for name in (tables.ACKS, tables.SILENCES)}
+        parts = {name: writer.manifest.parts(name) for name in (tables.ACKS, tables.SILENCES)}
         if parts == self._controls or not self.notifier.active:
             return
         with Store(writer.root) as store:

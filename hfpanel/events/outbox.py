@@ -66,7 +66,7 @@ def dispatch(writer, config, now=None, budget: float | None = None, clock=utcnow
     """Send every due message of the outbox; returns the delivery rows committed (one per attempt)."""
     notify = config.notifications.notify
     budget = notify.delivery.budget if budget is None else budget
-    if not writer.manifest["tables"].get(OUTBOX):
+    if not writer.has_table(OUTBOX):
         return []
     with Store(writer.root) as store:
         todo = pending(store)

@@ -103,12 +103,14 @@ def module_tables(store, module: str, since, until) -> dict[str, dict[pd.Timesta
     return out
 
 
-def metric_values(store, module: str, metric: str, since, until) -> pd.DataFrame:
-    """``run_id``, ``value`` of one metric of ``module`` in (since, until]."""
-    if not store.has_table("metrics"):
-        return pd.DataFrame(columns=["run_id", "value"])
+def metric_values(store, metrics: dict[str, str], since, until) -> pd.DataFrame:
+    """``module``, ``run_id``, ``value`` of one metric per module (``{module: metric}``) in (since, until],
+    in one scan."""
+    if not store.has_table("metrics") or not metrics:
+        return pd.DataFrame(columns=["module", "run_id", "value"])
+    pairs = " OR ".join("(module = ? AND metric = ?)" for _ in metrics)
     return store.sql(
-        f"SELECT run_id, value FROM {store.scan('metrics', since, until)} "
-        "WHERE module = ? AND metric = ? AND time > ? AND time <= ?",
-        [module, metric, _py(since), _py(until)],
+        f"SELECT module, run_id, value FROM {store.scan('metrics', since, until)} "
+        f"WHERE time > ? AND time <= ? AND ({pairs})",
+        [_py(since), _py(until), *[x for pair in metrics.items() for x in pair]],
     )

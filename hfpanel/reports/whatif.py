@@ -122,9 +122,16 @@ class WhatIf:
         return left.merge(right, on=keys, how="outer")
 
 
-def _level(levels: Levels, status: float, downtime: str) -> str:
-    level = levels.level(status)
-    return DOWNTIME if downtime and level != OK else level
+def levels_of(levels: Levels, status: np.ndarray, downtime: np.ndarray, failed: np.ndarray) -> np.ndarray:
+    """Each status's level (as ``Levels.level``), "downtime" where a row was in a downtime and not ok,
+    "noinfo" where its source failed."""
+    level = np.where(
+        np.isnan(status) | (status < 0),
+        NOINFO,
+        np.where(status >= levels.ok, OK, np.where(status >= levels.warning, "warning", "critical")),
+    )
+    level = np.where(downtime & (level != OK), DOWNTIME, level)
+    return np.where(failed, NOINFO, level)
 
 
 def rerate_module(rows: pd.DataFrame, rule: dict | None, metrics: dict, tables: dict) -> np.ndarray:
@@ -180,11 +187,17 @@ def rollup_runs(rows, times, rules: dict, policy: dict, levels: Levels, categori
         members = [m for m in status.columns if of.get(m) == category]
         rule = {**(rules.get(category) or {"type": "worst"}), **policy}
         s, w, d = (frame[members].to_numpy() for frame in (status, weight, downtime))
+        seen = {}  # runs mostly repeat the run before: roll each distinct set of inputs up once
         for i, when in enumerate(status.index):
             present = ~np.isnan(s[i])
-            rating = rollup(rule, list(s[i][present]), list(w[i][present]), [bool(x) for x in d[i][present]])
-            level = DOWNTIME if is_downtime_rollup(rating) else levels.level(rating.status)
-            out.append((when, category, float(rating.status), level))
+            key = (s[i][present].tobytes(), w[i][present].tobytes(), d[i][present].tobytes(), present.tobytes())
+            if key not in seen:
+                rating = rollup(rule, list(s[i][present]), list(w[i][present]), [bool(x) for x in d[i][present]])
+                seen[key] = (
+                    float(rating.status),
+                    DOWNTIME if is_downtime_rollup(rating) else levels.level(rating.status),
+                )
+            out.append((when, category, *seen[key]))
     return pd.DataFrame(out, columns=["time", "category", "whatif_status", "whatif_level"])
 
 
@@ -237,14 +250,18 @@ def what_if(store, since, until, changes=None, profile: str | None = None, **kwa
     if unknown:
         raise WhatIfError([f"rollups.{c}: no category {c!r}" for c in unknown])
     rows = rows.assign(whatif_status=rows["status"].astype(float))
+    failed = rows["error"].to_numpy() != ""
+    fast = {m: r for m, r in changes.ratings.items() if r.get("type") == "threshold"}
+    values = q.metric_values(store, {m: r["metric"] for m, r in fast.items()}, since, until)
     for module, rule in changes.ratings.items():
-        mine = rows["module"] == module
+        mine = (rows["module"] == module).to_numpy()
         part = rows[mine]
-        if rule.get("type") == "threshold":  # the common case, at numpy speed
-            found = q.metric_values(store, module, rule["metric"], since, until)
-            values = part["run_id"].map(dict(zip(found["run_id"], found["value"]))).astype(float).to_numpy()
-            statuses = threshold_many(rule, values)
-            rows.loc[mine, "whatif_status"] = np.where(part["error"].to_numpy() != "", NOINFO_STATUS, statuses)
+        if module in fast:  # the common case, at numpy speed
+            found = values[values["module"] == module]
+            value = part["run_id"].map(pd.Series(found["value"].to_numpy(), index=found["run_id"])).astype(float)
+            rows.loc[mine, "whatif_status"] = np.where(
+                failed[mine], NOINFO_STATUS, threshold_many(rule, value.to_numpy())
+            )
             continue
         tables = q.module_tables(store, module, since, until) if "column" in rule else {}
         metrics = q.module_metrics(store, module, since, until)
@@ -256,10 +273,9 @@ def what_if(store, since, until, changes=None, profile: str | None = None, **kwa
             rows.loc[mine, "whatif_status"] = partial.reapply(
                 rows.loc[mine, "whatif_status"], rows.loc[mine, "missing"], policy, levels
             )
-    rows["whatif_level"] = [
-        NOINFO if err else _level(levels, s, dt)
-        for s, dt, err in zip(rows["whatif_status"], rows["downtime"], rows["error"])
-    ]
+    rows["whatif_level"] = levels_of(
+        levels, rows["whatif_status"].to_numpy(float), rows["downtime"].to_numpy() != "", failed
+    )
     module_frame = rows[["time", "category", "module", "status", "level", "whatif_status", "whatif_level"]]
     times = q.run_times(store, since, until)
     stored_categories = q.category_rows(store, since, until)
@@ -290,12 +306,13 @@ def what_if(store, since, until, changes=None, profile: str | None = None, **kwa
         from ..queries.availability import ar_inputs
 
         inputs = ar_inputs(store, since, until, profile)
-        whatif_rows = inputs.rows.copy()
-        replaced = rows.set_index(["module", "time"])[["whatif_status", "whatif_level"]]
-        keyed = whatif_rows.set_index(["module", "time"]).index
-        hit = keyed.isin(replaced.index)
-        whatif_rows.loc[hit, "level"] = replaced.loc[keyed[hit], "whatif_level"].to_numpy()
-        whatif_rows.loc[hit, "status"] = replaced.loc[keyed[hit], "whatif_status"].to_numpy()
+        merged = inputs.rows.merge(
+            rows[["module", "time", "whatif_status", "whatif_level"]], on=["module", "time"], how="left"
+        )
+        whatif_rows = merged.assign(
+            level=merged["whatif_level"].fillna(merged["level"]),
+            status=merged["whatif_status"].fillna(merged["status"]),
+        ).drop(columns=["whatif_status", "whatif_level"])
         ar, ar_whatif = inputs.compute().summary, inputs.compute(whatif_rows).summary
     except (KeyError, ValueError) as error:
         notes.append(f"A/R not computed: {error}")

@@ -8,7 +8,9 @@ process-level ``Store``, a cursor per query, as dbt-duckdb does.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import os
+import re
 import threading
 import weakref
 from pathlib import Path
@@ -18,10 +20,15 @@ import pandas as pd
 
 from . import manifest
 from .frames import utc_naive
+from .manifest import detail_table_name  # noqa: F401  (imported from here by the queries)
 
 EARLIEST, LATEST = pd.Timestamp("1970-01-01"), pd.Timestamp("2200-01-01")
 #: how far back "the status as it was at time t" looks for a module's last row
 STATUS_LOOKBACK = pd.Timedelta(days=7)
+#: words in a query that ask about every table (so every view must exist)
+_CATALOG_WORDS = re.compile(r"\b(show|information_schema|duckdb_\w+|pg_catalog)\b", re.IGNORECASE)
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_LITERAL = re.compile(r"'(?:[^']|'')*'")
 
 
 _open_stores: weakref.WeakSet[Store] = weakref.WeakSet()
@@ -34,12 +41,59 @@ def _close_all() -> None:
         store.close()
 
 
-def detail_table_name(module: str, table: str = "rows") -> str:
-    return f"detail__{module}__{table}"
-
-
 def _sql_list(paths: list[str]) -> str:
     return "[" + ", ".join("'" + p.replace("'", "''") + "'" for p in paths) + "]"
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def read_sql(root: Path, parts: list[str], module: str | None = None) -> str:
+    """SQL reading these files as one table, with the ``day`` column every table has (the UTC
+    date of ``time``); packed detail files are filtered to ``module``'s rows."""
+    sql = (
+        f"SELECT *, CAST(time AS DATE) AS day FROM read_parquet({_sql_list([str(root / p) for p in parts])}, "
+        f"hive_partitioning = false, union_by_name = true)"
+    )
+    return f"({sql} WHERE module = {_quote(module)})" if module is not None else f"({sql})"
+
+
+class SharedLock:
+    """Many holders in ``shared`` mode, or one in ``exclusive`` (a waiting exclusive holder goes
+    next): queries share the views, remaking them waits for running queries and holds new ones."""
+
+    def __init__(self):
+        self._cond = threading.Condition()
+        self._shared = 0
+        self._exclusive = False
+        self._waiting = 0
+
+    @contextlib.contextmanager
+    def shared(self):
+        with self._cond:
+            self._cond.wait_for(lambda: not self._exclusive and not self._waiting)
+            self._shared += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._shared -= 1
+                self._cond.notify_all()
+
+    @contextlib.contextmanager
+    def exclusive(self):
+        with self._cond:
+            self._waiting += 1
+            self._cond.wait_for(lambda: not self._exclusive and not self._shared)
+            self._waiting -= 1
+            self._exclusive = True
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._exclusive = False
+                self._cond.notify_all()
 
 
 class Store:
@@ -51,9 +105,13 @@ class Store:
             raise FileNotFoundError(f"no store at {self.root} (run `hfpanel collect` or `hfpanel demo` first)")
         self._con = duckdb.connect(":memory:")
         self._con.execute("SET TimeZone='UTC'") if self._has_icu() else None
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
         self._stamp = None
-        self._tables: dict[str, list[str]] = {}
+        self._segments: dict[str, dict] = {}  # segment name -> content (segments never change)
+        self._manifest = manifest.empty(self.root)
+        self._views: dict[str, tuple] = {}  # view name -> the files it was made over
+        self._views_of = None  # the manifest every view was made from
+        self._views_lock = SharedLock()
         _open_stores.add(self)
 
     def close(self) -> None:
@@ -83,75 +141,105 @@ class Store:
             return None
 
     def refresh(self) -> bool:
-        """Re-read the manifest if it changed; returns True when the views were rebuilt."""
+        """Re-read the manifest's top file if it changed (days are read when a query needs them,
+        views made when a query names them); returns True when it changed."""
         stamp = self.stamp()
         if stamp == self._stamp:
             return False
         with self._lock:
             if stamp == self._stamp:
                 return False
-            data = manifest.read(self.root)
-            tables = {name: parts for name, parts in data["tables"].items() if parts}
-            for name in set(self._tables) - set(tables):
-                self._con.execute(f'DROP VIEW IF EXISTS "{name}"')
-            for name, parts in tables.items():
-                if self._tables.get(name) == parts:
-                    continue
-                files = _sql_list([str(self.root / p) for p in parts])
-                self._con.execute(
-                    f'CREATE OR REPLACE VIEW "{name}" AS SELECT * FROM read_parquet({files}, '
-                    f"hive_partitioning = true, union_by_name = true)"
-                )
-            self._tables, self._stamp = tables, stamp
+            data = manifest.read(self.root, segments=self._segments)
+            live = data.segment_names()
+            for gone in [n for n in self._segments if n not in live]:
+                del self._segments[gone]
+            self._manifest, self._stamp = data, stamp
         return True
+
+    def _ensure_views(self, query: str) -> None:
+        """A view for every table the query names (made when first named: opening a store costs
+        nothing per table). When the manifest changed, every view is remade from it at once, with
+        no query running: a query never joins one commit's ``runs`` with another's statuses."""
+        query = _LITERAL.sub("''", query)  # file names in a scan's list are not table names
+        every = _CATALOG_WORDS.search(query) is not None
+        words = set() if every else set(_WORD.findall(query))
+        data = self._manifest
+        wanted = data.tables() if every else [w for w in words if data.has(w)]
+        if data is self._views_of and all(w in self._views for w in wanted):
+            return
+        with self._views_lock.exclusive():
+            data = self._manifest  # the newest, whatever this thread saw before waiting
+            wanted = data.tables() if every else [w for w in words if data.has(w)]
+            for name in [v for v in self._views if not data.has(v)]:
+                self._con.execute(f'DROP VIEW IF EXISTS "{name}"')
+                del self._views[name]
+            for name in set(wanted) | (set(self._views) if data is not self._views_of else set()):
+                days = data.days_of(name)
+                parts = [p for d in days for p in data.day(d).parts(name)]
+                module = data.module_of(name, days)
+                if not parts or self._views.get(name) == (parts, module):
+                    continue
+                self._con.execute(
+                    f'CREATE OR REPLACE VIEW "{name}" AS SELECT * FROM {read_sql(self.root, parts, module)}'
+                )
+                self._views[name] = (parts, module)
+            self._views_of = data
 
     def state(self, key: str, default=None):
         """A value committed in the manifest's ``state`` (see ``StoreWriter.write``)."""
-        return manifest.read(self.root).get("state", {}).get(key, default)
+        return manifest.read(self.root).state.get(key, default)
 
     def parts(self, table: str) -> list[str]:
-        """The live files of ``table``, relative to the store root (``table/day=…/part-….parquet``)."""
+        """The live files of ``table``, relative to the store root (``table/day=…/part-….parquet``;
+        a packed detail table's files hold other modules' rows too)."""
         self.refresh()
-        return list(self._tables.get(table, []))
+        return self._manifest.parts(table)
 
     def tables(self) -> list[str]:
         self.refresh()
-        return sorted(self._tables)
+        return self._manifest.tables()
 
     def has_table(self, name: str) -> bool:
         self.refresh()
-        return name in self._tables
+        return self._manifest.has(name)
 
     def scan(self, table: str, since=None, until=None) -> str:
         """SQL for one table restricted to the day partitions in [since, until]: the manifest
         knows each file's day, so the planner never opens files outside the window."""
         self.refresh()
+        data = self._manifest
         low = utc_naive(since).strftime("%Y-%m-%d") if since is not None else ""
         high = utc_naive(until).strftime("%Y-%m-%d") if until is not None else "9999"
-        parts = [p for p in self._tables.get(table, []) if low <= p.split("/")[1][4:] <= high]
-        if not parts:
+        days = data.days_of(table, low, high)
+        parts = [p for d in days for p in data.day(d).parts(table)]
+        if parts:
+            return read_sql(self.root, parts, data.module_of(table, days))
+        last = self.last_day(table)  # nothing in the window: no rows, with the table's columns
+        if last is None:
             return f'(SELECT * FROM "{table}" WHERE false)'
-        return (
-            f"read_parquet({_sql_list([str(self.root / p) for p in parts])}, "
-            f"hive_partitioning = true, union_by_name = true)"
-        )
+        day = last.strftime("%Y-%m-%d")
+        return f"(SELECT * FROM {read_sql(self.root, data.day(day).parts(table), data.module_of(table, [day]))} WHERE false)"
 
     def last_day(self, table: str, until=None) -> pd.Timestamp | None:
         """The latest day partition of ``table`` at or before ``until`` (from the manifest)."""
         self.refresh()
+        data = self._manifest
         high = utc_naive(until).strftime("%Y-%m-%d") if until is not None else "9999"
-        days = [p.split("/")[1][4:] for p in self._tables.get(table, [])]
-        days = [d for d in days if d <= high]
-        return pd.Timestamp(max(days)) if days else None
+        for day in reversed(data.days_of(table, "", high)):
+            if data.day(day).parts(table):
+                return pd.Timestamp(day)
+        return None
 
     def sql(self, query: str, params=None) -> pd.DataFrame:
         """Run SQL over every table of the store (table names are view names)."""
         self.refresh()
-        cursor = self._con.cursor()
-        try:
-            return cursor.execute(query, params or []).df()
-        finally:
-            cursor.close()
+        self._ensure_views(query)
+        with self._views_lock.shared():
+            cursor = self._con.cursor()
+            try:
+                return cursor.execute(query, params or []).df()
+            finally:
+                cursor.close()
 
     # -- the questions everyone asks --------------------------------------------------------
     def runs(self, start=None, end=None) -> pd.DataFrame:
@@ -285,8 +373,8 @@ class Store:
         times = self.run_times()
         return {
             "root": str(self.root),
-            "tables": len(self._tables),
-            "files": sum(len(p) for p in self._tables.values()),
+            "tables": len(self._manifest.tables()),
+            "files": len(self._manifest.files()),
             "runs": len(times),
             "first_run": times[0] if times else None,
             "last_run": times[-1] if times else None,

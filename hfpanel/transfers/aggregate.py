@@ -210,7 +210,7 @@ def aggregate_into(
     """
     start = time.perf_counter()
     previous = int(writer.state(WATERMARK, 0) or 0)
-    if writer.manifest.get("generation", 0) <= previous and since is None:
+    if writer.manifest.generation <= previous and since is None:
         return Summary(watermark=previous, previous=previous, nothing_new=True)
     with shared_lock:
         computing = engine or shared_engine()

@@ -1,10 +1,10 @@
-"""``hfpanel transfers aggregate|recompute|import-monit`` and ``hfpanel prune``: the statistics' command line.
+"""``hfpanel transfers aggregate|recompute|import-monit``: the statistics' command line.
 
 ``aggregate`` is what cron (or the ingest daemon itself) runs every few minutes; ``recompute
 --since DATE`` rebuilds statistics after a topology change; both compute on DuckDB or, with
 ``--engine spark [--master URL] [--conf k=v ...]``, on Spark. ``import-monit`` loads days of
-MONIT's archive into the raw tables. ``prune`` applies the retention (``transfers.retention:
-{raw: 30d, stats: 5y}``) in one atomic commit.
+MONIT's archive into the raw tables. ``hfpanel prune`` (hfpanel/cli.py) applies the transfer
+tables' retention (``transfers.retention: {raw: 30d, stats: 5y}``) through ``prune_transfers``.
 
 Exit codes: 0 done; 2 bad arguments or configuration (a bad ``--conf`` included); 3 the store is
 being written by another process; 4 the engine cannot start (pyspark or Java missing, Spark
@@ -196,23 +196,23 @@ def cmd_import_monit(args) -> int:
     return 0
 
 
-def cmd_prune(args) -> int:
+def settings(args) -> tuple[Path, object]:
+    """The store and the transfers settings of ``--config``/``--store`` (for ``hfpanel prune``)."""
+    return _settings(args)
+
+
+def prune_transfers(root: Path, config, raw: str | None, stats: str | None, wait: float) -> dict[str, list[str]]:
+    """The transfer tables' retention (``transfers.retention``, overridden by ``--raw``/``--stats``)."""
     from .aggregate import transfers_section
     from .retention import RETENTION, prune
 
-    root, config = _settings(args)
     retention = {**RETENTION, **(transfers_section(config).get("retention") or {})}
-    retention.update({k: v for k, v in (("raw", args.raw), ("stats", args.stats)) if v})
-    dropped = prune(root, retention, wait=args.wait)
-    if not dropped:
-        print("nothing to prune")
-    for table, days in sorted(dropped.items()):
-        print(f"{table}: {len(days)} day(s) dropped ({days[0]} .. {days[-1]})")
-    return 0
+    retention.update({k: v for k, v in (("raw", raw), ("stats", stats)) if v})
+    return prune(root, retention, wait=wait)
 
 
 def add_parsers(sub) -> None:
-    """Register ``transfers`` (aggregate, recompute) and ``prune`` on hfpanel's subparsers."""
+    """Register ``transfers`` (aggregate, recompute, import-monit) on hfpanel's subparsers."""
     transfers = sub.add_parser("transfers", help="transfer statistics from the raw FTS/XRootD tables")
     commands = transfers.add_subparsers(dest="transfers_command", required=True)
 
@@ -260,9 +260,3 @@ def add_parsers(sub) -> None:
     monit.add_argument("--day", required=True, metavar="DATE", help="the (first) day to import, YYYY-MM-DD")
     monit.add_argument("--until", metavar="DATE", help="the last day to import (default: --day)")
     monit.set_defaults(func=cmd_import_monit)
-
-    prune = sub.add_parser("prune", help="drop raw and statistics days older than the retention")
-    common(prune)
-    prune.add_argument("--raw", help="keep raw tables this long (default: config, else 30d)")
-    prune.add_argument("--stats", help="keep statistics this long (default: config, else 5y)")
-    prune.set_defaults(func=cmd_prune)

@@ -8,14 +8,13 @@ so an incremental run's result is a *delta* that readers and :func:`merge_sql` s
 
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from hfpanel.store.manifest import MANIFEST
+from hfpanel.store import manifest
 
 from .sites import SiteResolver
 
@@ -147,10 +146,10 @@ def store_statistics(engine, root: str, resolver: SiteResolver, check_duplicates
     (``s3://``, ``hdfs://``) — computed from its live raw files, nothing written (a full rebuild,
     without ``time``). How a notebook or a check reads a store that this process cannot commit to."""
     base = str(root).rstrip("/")
-    tables = json.loads(engine.read_text(f"{base}/{MANIFEST}"))["tables"]
+    data = manifest.read(base, read_text=engine.read_text)
     out = {}
     for raw in FAMILIES:
-        parts = tables.get(raw, [])
+        parts = data.parts(raw)
         if parts:
             engine.files(raw, [f"{base}/{part}" for part in parts])
             out.update(compute(engine, resolver, [raw], check_duplicates))

@@ -173,7 +173,7 @@ class KeyWindow:
         data = manifest.read(root)
         before = len(self._seen)
         for table in RAW_TABLES:
-            for part in data["tables"].get(table, []):
+            for part in data.parts(table):
                 path = os.path.join(root, part)
                 try:
                     recent = part.split("/")[1][4:] >= first_day or os.stat(path).st_mtime >= cutoff

@@ -17,6 +17,7 @@ import pyarrow.parquet as pq
 
 from hfpanel.store import StoreWriter
 from hfpanel.store.manifest import MANIFEST
+from hfpanel.store.retention import days_kept
 
 from .compute import DAY, FAMILIES, STATS_TABLES
 
@@ -32,23 +33,15 @@ def day_of(t: int) -> str:
     return time.strftime("%Y-%m-%d", time.gmtime(int(t) - int(t) % DAY))
 
 
-def parts_by_day(manifest: dict, table: str) -> dict[str, list[str]]:
+def parts_by_day(manifest, table: str) -> dict[str, list[str]]:
     """The table's part paths (relative to the store) per ``YYYY-MM-DD`` day."""
-    days: dict[str, list[str]] = {}
-    for part in manifest["tables"].get(table, []):
-        days.setdefault(part.split("/")[1][4:], []).append(part)
-    return days
+    return manifest.parts_by_day(table)
 
 
 def retention_days(value) -> int:
     """Whole days kept for a retention like ``30d``, ``5y`` or ``26w``; a number is seconds (as
     hfpanel.transfers.config parses durations)."""
-    from hfpanel.durations import parse_duration
-
-    text = str(value).strip()
-    if isinstance(value, str) and text.endswith("y"):
-        return int(float(text[:-1]) * 365)
-    return int(parse_duration(value) // DAY)
+    return days_kept(value, at_least_a_day=False)
 
 
 def expired_days(days, keep_days: int, now: float | None = None) -> list[str]:

@@ -159,7 +159,7 @@ def test_fixture_streams_land_once_each_with_quarantine_and_durable_topics(tmp_p
 
 
 def _generation(store):
-    return manifest.read(store)["generation"] if (store / "_manifest.json").exists() else 0
+    return manifest.read(store).generation if (store / "_manifest.json").exists() else 0
 
 
 def test_sigkill_mid_batch_loses_and_doubles_nothing(tmp_path, broker):

@@ -127,7 +127,7 @@ def test_aggregate_and_recompute_on_spark_write_what_duckdb_writes(spark, tmp_pa
     for name in SCHEMAS:
         assert merged(spark_root, name) == merged(duck_root, name), name
     assert Store(spark_root).sql("SELECT sum(transfers) AS n FROM transfer_stats_1d")["n"].iloc[0] == 3000 + 3
-    assert manifest.read(spark_root)["state"][WATERMARK] == manifest.read(duck_root)["state"][WATERMARK]
+    assert manifest.read(spark_root).state[WATERMARK] == manifest.read(duck_root).state[WATERMARK]
     spark_summary = recompute(spark_root, "2026-01-01", resolver=resolver, engine=engine)
     recompute(duck_root, "2026-01-01", resolver=resolver)
     assert spark_summary.mode == {"fts_complete": "rebuild", "xrootd_close": "rebuild"}

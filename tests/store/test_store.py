@@ -150,7 +150,8 @@ def test_writer_killed_with_sigkill_mid_run_loses_nothing_committed(tmp_path, de
     assert len(visible) >= announced  # nothing announced as committed is lost
     assert len(store.detail("m00")) == 20_000  # the latest visible run is whole
     with StoreWriter(tmp_path) as writer:  # the next writer cleans up and carries on
-        assert not list(tmp_path.rglob(".tmp-*"))
+        on_disk = {str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*.parquet")}
+        assert on_disk == writer.manifest.files()  # the killed commit's files are gone, no others
         writer.write(synthetic_run(len(visible) + 1000))
     assert len(Store(tmp_path).runs()) == len(visible) + 1
 
@@ -172,7 +173,7 @@ def test_replace_days_swaps_a_day_atomically_and_state_moves_with_it(tmp_path):
             replace_days={"stats": ["2026-03-01"]},
             state={"watermark": 7},
         )
-        assert writer.manifest["generation"] == generation
+        assert writer.manifest.generation == generation
         assert writer.state("watermark") == 7
     store = Store(tmp_path)
     assert store.sql("SELECT n FROM stats ORDER BY time")["n"].tolist() == [10, 2]

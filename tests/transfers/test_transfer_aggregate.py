@@ -179,7 +179,7 @@ def test_a_second_run_with_nothing_new_does_no_work(small):
     summary = aggregate(small, CONFIG)
     assert summary.nothing_new and summary.bins == 0
     with StoreWriter(small) as writer:
-        assert writer.manifest["generation"] == generation == writer.state(WATERMARK)
+        assert writer.manifest.generation == generation == writer.state(WATERMARK)
 
 
 def test_an_empty_store_or_one_without_transfers_is_fine(tmp_path):
@@ -243,7 +243,7 @@ def test_prune_drops_only_whole_expired_days_in_one_commit(tmp_path):
     aggregate(tmp_path, CONFIG)
     commit(tmp_path, [fts("unaggregated", old + 9)])
     with StoreWriter(tmp_path) as writer:
-        generation = writer.manifest["generation"]
+        generation = writer.manifest.generation
     now = recent + 3600
     assert prune(tmp_path, {"raw": "30d", "stats": "5y"}, now=now) == {}  # raw of the old day not aggregated yet
     aggregate(tmp_path, CONFIG)
@@ -252,7 +252,7 @@ def test_prune_drops_only_whole_expired_days_in_one_commit(tmp_path):
     assert store.sql("SELECT key FROM fts_complete")["key"].tolist() == ["recent"]
     assert store.sql("SELECT sum(transfers) AS n FROM transfer_stats_1d")["n"].iloc[0] == 3
     with StoreWriter(tmp_path) as writer:
-        assert writer.manifest["generation"] == generation + 2  # one aggregation, one prune commit
+        assert writer.manifest.generation == generation + 2  # one aggregation, one prune commit
     assert prune(tmp_path, {"raw": "40d", "stats": "5y"}, now=now) == {}
     commit(tmp_path, [fts("too-late", old + 7)])  # a late row for a day whose raw rows are gone
     assert aggregate(tmp_path, CONFIG).bins == 0

@@ -187,7 +187,7 @@ def test_overflowing_number_in_a_skipped_field_is_the_known_difference():
 
 
 def stored(store, table):
-    parts = manifest.read(store)["tables"].get(table, [])
+    parts = manifest.read(store).parts(table)
     return [row for part in parts for row in pq.read_table(store / part, partitioning=None).to_pylist()]
 
 

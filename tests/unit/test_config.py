@@ -184,16 +184,16 @@ def test_mistakes_in_every_section_are_named_at_once(tmp_path):
 
 
 def test_a_new_top_level_section_is_one_reader(tmp_path, monkeypatch):
-    """How another part adds its section (retention:, notifications:): a function and one line."""
+    """How another part adds its section (as retention: and notifications: were): a function and one line."""
     import hfpanel.config as config_module
 
-    def read_retention(raw, reading):
+    def read_archive(raw, reading):
         if raw is not None and not isinstance(raw, dict):
-            reading.problems.add("", "key 'retention': must be a mapping of table family to duration")
+            reading.problems.add("", "key 'archive': must be a mapping of setting to value")
         return raw
 
-    text = GOOD + "retention: {payloads: 30d}\n"
-    assert "unknown top-level key 'retention'" in "\n".join(problems_of(tmp_path, text))
-    monkeypatch.setitem(config_module.SECTIONS, "retention", read_retention)
+    text = GOOD + "archive: {bucket: old-runs}\n"
+    assert "unknown top-level key 'archive'" in "\n".join(problems_of(tmp_path, text))
+    monkeypatch.setitem(config_module.SECTIONS, "archive", read_archive)
     load_config(write(tmp_path, text))
-    assert "key 'retention': must be a mapping" in "\n".join(problems_of(tmp_path, GOOD + "retention: 30d\n"))
+    assert "key 'archive': must be a mapping" in "\n".join(problems_of(tmp_path, GOOD + "archive: 30d\n"))
