@@ -545,6 +545,7 @@ def build_parser() -> argparse.ArgumentParser:
     __import__("hfpanel.collector_cli", fromlist=["add_parsers"]).add_parsers(sub)
     __import__("hfpanel.events.cli", fromlist=["add_parsers"]).add_parsers(sub)
     __import__("hfpanel.api.cli", fromlist=["add_parsers"]).add_parsers(sub)
+    __import__("hfpanel.auth.cli", fromlist=["add_parsers"]).add_parsers(sub)
     __import__("hfpanel.reports.cli", fromlist=["add_parsers"]).add_parsers(sub)
     __import__("hfpanel.events.cli", fromlist=["add_parsers"]).add_notification_parsers(sub)
     return parser
@@ -565,7 +566,14 @@ def run_command(args) -> int:
     """Run the chosen command; user errors become one line on stderr and their exit code."""
     name = " ".join(
         filter(
-            None, ["hfpanel", args.command, getattr(args, "config_command", None), getattr(args, "token_command", None)]
+            None,
+            [
+                "hfpanel",
+                args.command,
+                getattr(args, "config_command", None),
+                getattr(args, "token_command", None),
+                getattr(args, "auth_command", None),
+            ],
         )
     )
     try:
