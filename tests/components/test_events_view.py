@@ -82,3 +82,47 @@ def test_a_store_without_events_says_so(tmp_path):
         assert log.data.empty and "No events match." in log._log.object
         board = IncidentBoard(store=store)
         assert "<h3>Open (0)</h3>" in board._html.object
+
+
+def _click(button):
+    button.clicks += 1
+
+
+def test_acknowledge_and_silence_from_the_page(tmp_path):
+    site = _site(tmp_path)
+    incident = site.table("incidents")["incident_id"].iloc[0]
+    with Store(tmp_path / "store") as store:
+        page = EventsPage(store=store)
+        actions = page.actions
+        assert list(actions.incident.options.values()) == [incident]
+        _click(actions.ack_button)  # nobody said who they are: nothing written
+        assert actions.status == "not done: say who you are (the author is shown with the acknowledgement)"
+        assert "not done" in actions._status.object
+        actions.author.value, actions.comment.value = "dana", f"restarting the CE {HOSTILE}"
+        _click(actions.ack_button)
+        assert actions.status == f"acknowledged {incident} by dana (the next run applies it)"
+        html = page.board._html.object
+        assert "<h3>Acknowledged (1)</h3>" in html and "acknowledged by <b>dana</b>: restarting the CE &lt;img" in html
+        assert "applied at the next run" in html and HOSTILE not in html
+        # a silence: a mistake is named, then one that works, then ended
+        actions.matchers.value, actions.silence_comment.value = "level=red", "intervention"
+        _click(actions.silence_button)
+        assert (
+            actions.status
+            == "not done: Silence what matches.level: unknown level red (known: ok, warning, critical, noinfo, downtime)"
+        )
+        actions.matchers.value = "module=pool category=storage"
+        _click(actions.silence_button)
+        assert actions.status.startswith('silenced {"category": ["storage"], "module": ["pool"]} until ')
+        assert "<b>Silences in force</b>" in page.board._html.object
+        assert "dana: intervention" in page.board._html.object
+        (silence,) = actions.silence.options.values()
+        _click(actions.expire_button)
+        assert actions.status == f"ended {silence}"
+        assert actions.silence.options == {} and "Silences in force" not in page.board._html.object
+    # the next run applies the acknowledgement: stored in the incident, as `hfpanel ack` would have
+    site.run({"ce": {"health": 0.1}, "pool": {"health": 0.5}})
+    latest = site.table("incidents").sort_values("version").iloc[-1]
+    assert (latest["acked_by"], latest["ack_comment"]) == ("dana", f"restarting the CE {HOSTILE}")
+    acks = site.table("acks")
+    assert acks[["author", "action"]].values.tolist() == [["dana", "ack"]]
