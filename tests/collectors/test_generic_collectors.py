@@ -208,7 +208,7 @@ def test_transport_faults_reach_the_collector_with_its_params(srv):
     assert reason(collect, broken) == f"HTTP 503 Service Unavailable from {broken.url}"
     assert srv.hits("/err") == 2
     big = HttpJsonCollector(url=srv.route("/big", fixture("sam/sam_results.json")), max_bytes=10_000, **FAST)
-    assert reason(collect, big) == "document larger than the 10.0 kB limit"
+    assert reason(collect, big) == "document larger than the 10 kB limit"
 
 
 def test_missing_where_column_lists_the_columns():
@@ -453,7 +453,7 @@ def test_command_failures():
         "expected JSON, got an HTML page (<title>x</title>)"
     )
     big = CommandCollector(argv=python("print('[' + '1,' * 5000 + '1]')"), max_bytes=1000)
-    assert reason(collect, big) == "command output larger than the 1.0 kB limit"
+    assert reason(collect, big) == "command output larger than the 1 kB limit"
 
 
 def test_command_timeout_kills_it_quickly():

@@ -235,9 +235,10 @@ def test_a_receiver_that_fails_then_recovers_gets_each_message_exactly_once(tmp_
     hook.fail_next(2, status=503)
     site.run(critical(["ce"]))  # both refuse: queued with a reason, retried with backoff
     deliveries = site.table("deliveries")
-    assert deliveries[["receiver", "ok", "error"]].values.tolist() == [
-        ["mail", False, f"SMTP 127.0.0.1:{smtp.port}: 451 4.3.0 try again later"],
+    # one attempt each, committed one after the other at the same run time: no order between them
+    assert sorted(deliveries[["receiver", "ok", "error"]].values.tolist()) == [
         ["hook", False, f"webhook {hook.url}: HTTP 503"],
+        ["mail", False, f"SMTP 127.0.0.1:{smtp.port}: 451 4.3.0 try again later"],
     ]
     site.run({})  # 15 minutes later (past the 1-minute backoff): mail goes, the hook fails again
     site.run({})
@@ -469,3 +470,33 @@ def test_ack_and_silence_mistakes_are_one_line(tmp_path, capsys, argv, message):
     err = capsys.readouterr().err
     assert err.startswith(message), err
     assert err.count("\n") == 1
+
+
+def test_inhibit_by_state_a_downtime_mutes_its_consequences(tmp_path):
+    rule_extra = {
+        "extra": {
+            "inhibit": [
+                {"source": {"category": ["storage"], "level": ["downtime"]}, "target": {"category": ["compute"]}}
+            ]
+        }
+    }
+    deriver, notifier = _notifier(tmp_path, {"se": "storage", "hc": "compute", "ce": "availability"}, **rule_extra)
+    said = _step(deriver, notifier, 0, {"se": "ok", "hc": "ok", "ce": "ok"})
+    said += _step(deriver, notifier, 1, {"se": "downtime", "hc": "critical", "ce": "critical"})
+    said += _step(deriver, notifier, 2, {"se": "downtime", "hc": "critical", "ce": "critical"})
+    assert said == [("firing", ["ce"])]  # hc's failure is the SE downtime's consequence; ce's is not
+
+
+def test_after_downtime_keeps_a_look_back_source_quiet_for_its_window(tmp_path):
+    deriver, notifier = _notifier(tmp_path, {"hc": "compute", "ce": "availability"}, after_downtime="1h")
+    said = _step(deriver, notifier, 0, {"hc": "ok", "ce": "ok"})
+    for i in range(1, 4):
+        said += _step(deriver, notifier, i, {"hc": "downtime", "ce": "downtime"})
+    # the downtime ended at run 4: hc still judges the last hour's failed jobs for 4 runs (1h), then recovers
+    for i in range(4, 8):
+        said += _step(deriver, notifier, i, {"hc": "critical", "ce": "ok"})
+    said += _step(deriver, notifier, 8, {"hc": "ok", "ce": "ok"})
+    assert said == []
+    # a failure after that window is news again
+    said += _step(deriver, notifier, 9, {"hc": "critical", "ce": "ok"})
+    assert said == [("firing", ["hc"])]
