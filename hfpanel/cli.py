@@ -35,8 +35,9 @@ EXIT_CODES = """exit codes:
   1    nothing to show: no archived payload (replay), the source failed (record), a receiver failed (notify);
        status: some module warning
   2    bad input: usage, configuration, time, SQL, unknown module, missing store; status: some module critical
-  3    the store is busy: another writer holds it; status: unknown (no run, modules without information,
-       or any error of the status command itself, as a Nagios plugin answers)
+  3    the store is busy: another writer holds it; status: unknown (no run, modules without information
+       — also a module whose last row is older than its max_age: the collector stopped —, or any error
+       of the status command itself, as a Nagios plugin answers)
   70   internal error (a bug: run again with -vv for the traceback and report it)
   130  interrupted (Ctrl-C)
   141  the output pipe was closed (e.g. | head): stops quietly"""

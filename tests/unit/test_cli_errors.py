@@ -120,9 +120,9 @@ def test_status_of_a_store_nobody_writes_is_unknown_not_ok(tmp_path):
     than its max age (90m), so now nothing is known. The check says UNKNOWN (3), not OK, and each
     line says how old its data is; at the time of that run the same store was fine (0)."""
     import pandas as pd
+    from store_factory import DEFAULT_SCENARIO
 
     from hfpanel.clock import utcnow
-    from store_factory import DEFAULT_SCENARIO
 
     last = utcnow().floor("min") - pd.Timedelta(hours=3)
     info = build_store(tmp_path / "store", scenario=DEFAULT_SCENARIO[:1], end=last)
