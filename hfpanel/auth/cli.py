@@ -12,9 +12,10 @@ from pathlib import Path
 
 import yaml
 
+from ..cli_common import CliError, OneLineErrorParser
+
 
 def cmd_user(args) -> int:
-    from ..cli import CliError
     from .passwords import hash_password
 
     if sys.stdin.isatty():
@@ -44,7 +45,6 @@ def cmd_user(args) -> int:
 
 
 def add_parsers(sub) -> None:
-    from ..cli import OneLineErrorParser
 
     auth = sub.add_parser("auth", help="users of basic sign-in")
     commands = auth.add_subparsers(dest="auth_command", required=True, parser_class=OneLineErrorParser)
