@@ -3,8 +3,8 @@
 ``EventLog`` is the timeline (every event of the window as a mark per kind, coloured by level) and the
 filterable log; each row links to the time-travel view of its run (``./?time=…&module=…``).
 ``IncidentBoard`` lists the incidents: open, acknowledged, silenced and resolved today, each with who
-and why, and the messages not delivered (with the reason). ``EventsPage`` holds both, and the forms
-to acknowledge and silence (``IncidentActions``). All of it
+and why, and the messages not delivered (with the reason). ``EventsPage`` holds both, the forms to
+acknowledge and silence (``IncidentActions``) and the replay of the rules (``ReplayView``). All of it
 renders in a notebook too (``EventLog(store=…)``). Text from sources is escaped.
 """
 
@@ -25,6 +25,7 @@ from ..queries import events as queries
 from ..units import iso
 from .base import StoreView
 from .incident_actions import IncidentActions
+from .replay_view import ReplayView
 from .style import CSS, LEVEL_COLORS, esc
 from .url import DURATION, UrlField, UrlSync
 
@@ -299,7 +300,8 @@ class EventsPage(pn.viewable.Viewer):
         self.log = EventLog(store=store, config=config, **log_params)
         self.board = IncidentBoard(store=store, config=config)
         self.actions = IncidentActions(store=self.log.store, config=config, on_change=self.board._guarded_update)
+        self.replay = ReplayView(store=self.log.store, config=config)
         self.store, self.config = self.log.store, self.log.config
 
     def __panel__(self):
-        return pn.Column(self.board, self.actions, self.log, sizing_mode="stretch_width")
+        return pn.Column(self.board, self.actions, self.replay, self.log, sizing_mode="stretch_width")

@@ -126,3 +126,48 @@ def test_acknowledge_and_silence_from_the_page(tmp_path):
     assert (latest["acked_by"], latest["ack_comment"]) == ("dana", f"restarting the CE {HOSTILE}")
     acks = site.table("acks")
     assert acks[["author", "action"]].values.tolist() == [["dana", "ack"]]
+
+
+def test_the_page_replays_the_rules_in_force_and_proposed_ones(tmp_path):
+    import yaml
+
+    from hfpanel.config import load_config
+
+    site = _site(tmp_path)
+    site.run({})  # the ce and pool problems end
+    notifications = site.notifications
+    raw = {
+        "site": "T2_TEST",
+        "store": str(tmp_path / "store"),
+        "categories": [{"name": "availability"}, {"name": "storage"}],
+        "modules": [
+            {"name": n, "category": c, "collector": "fake", "interval": "15m", "max_age": "1h"}
+            for n, c in {"ce": "availability", "pool": "storage"}.items()
+        ],
+        "notifications": notifications,
+    }
+    (tmp_path / "site.yaml").write_text(yaml.safe_dump(raw))
+    cfg = load_config(tmp_path / "site.yaml")
+    queued, attempts = len(site.table("outbox")), len(site.table("deliveries"))
+    with Store(tmp_path / "store") as store:
+        page = EventsPage(store=store, config=cfg)
+        view = page.replay
+        _click(view.button)
+        # the rules in force: ce's outage (critical only) opened and resolved
+        assert view.data[["kind", "subject"]].values.tolist() == [
+            ["firing", "T2_TEST CRITICAL category=availability: ce"],
+            ["resolved", "T2_TEST RESOLVED category=availability after 30m: ce"],
+        ]
+        assert "<b>2 messages</b> would have been sent with the rules in force" in view._result.object
+        assert len(site.table("outbox")) == queued and len(site.table("deliveries")) == attempts  # nothing sent
+        # proposed: warnings too, grouped by site; and a mistake is named, not a traceback
+        view.rules = yaml.safe_dump(
+            {"rules": [dict(notifications["rules"][0], match={"level": ["critical", "warning"]}, group_by=["site"])]}
+        )
+        _click(view.button)
+        assert view.data["kind"].tolist() == ["firing", "update", "resolved"], view._result.object
+        assert "with the proposed rules" in view._result.object
+        view.rules = "rules: [{name: x, receivers: [nobody]}]"
+        _click(view.button)
+        assert view.data.empty
+        assert "Not replayed." in view._result.object and "no receiver &#x27;nobody&#x27;" in view._result.object
