@@ -45,6 +45,17 @@ def test_a_roll_up_and_no_information_policy_change_only_touch_categories(root):
     assert availability["whatif_noinfo"] == 6 and availability["noinfo"] == 0
 
 
+def test_the_stored_rules_given_again_change_nothing(root):
+    """Every category rolled up again at every run (the policy given is the default one) gives the
+    levels the runner stored: the what-if's own roll-up is the runner's, run by run."""
+    with Store(root) as store:
+        same = engine.what_if(store, SINCE, UNTIL, noinfo={"noinfo_warning": 0.25, "noinfo_unknown": 0.5})
+    categories = same.summary[same.summary["kind"] == "category"]
+    assert set(categories["name"]) == {"availability", "storage"} and categories["runs"].min() == 24
+    assert categories["runs_changed"].tolist() == [0, 0]
+    assert (same.categories["status"] == same.categories["whatif_status"]).all()
+
+
 def test_bad_changes_are_named_precisely():
     with pytest.raises(engine.WhatIfError) as error:
         engine.parse_changes(
