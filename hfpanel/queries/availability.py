@@ -63,6 +63,7 @@ def module_rows(store, start, end, lookback: float) -> pd.DataFrame:
         f"SELECT module, category, time, level, status, {extra} FROM {store.scan('module_status', since, end)} "
         "WHERE time >= ? AND time < ? ORDER BY time",
         [since.to_pydatetime(), pd.Timestamp(end).to_pydatetime()],
+        arrow=True,
     )
 
 

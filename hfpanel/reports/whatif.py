@@ -263,30 +263,35 @@ def rollup_runs(rows, times, rules: dict, policy: dict, levels: Levels, categori
     return pd.concat(out, ignore_index=True) if out else pd.DataFrame(columns=COLUMNS)
 
 
-def _changes(levels: pd.Series) -> int:
-    values = levels.to_numpy()
-    return int((values[1:] != values[:-1]).sum())
-
-
 def _summary(frame: pd.DataFrame, kind: str, name_column: str) -> pd.DataFrame:
-    rows = []
-    for name, part in frame.sort_values("time", kind="stable").groupby(name_column, sort=True):
-        stored = part["level"].value_counts()
-        after = part["whatif_level"].value_counts()
-        rows.append(
-            {
-                "kind": kind,
-                "name": name,
-                "runs": len(part),
-                "runs_changed": int((part["level"] != part["whatif_level"]).sum()),
-                # the level_changed events each would have raised in the window
-                "level_changes": _changes(part["level"]),
-                "whatif_level_changes": _changes(part["whatif_level"]),
-                **{f"{lvl}": int(stored.get(lvl, 0)) for lvl in LEVEL_ORDER},
-                **{f"whatif_{lvl}": int(after.get(lvl, 0)) for lvl in LEVEL_ORDER},
-            }
-        )
-    return pd.DataFrame(rows)
+    """Per name (oldest run first): runs, runs changed, the level changes each way (the
+    ``level_changed`` events each would have raised in the window) and runs per level each way —
+    counted for every name at once."""
+    if frame.empty:
+        return pd.DataFrame()
+    frame = frame.sort_values([name_column, "time"], kind="stable")
+    codes, names = pd.factorize(frame[name_column], sort=True)
+    both, labels = pd.factorize(pd.concat([frame["level"], frame["whatif_level"]], ignore_index=True))
+    before, after = both[: len(frame)], both[len(frame) :]
+    n = len(names)
+    same = codes[1:] == codes[:-1]
+
+    def count(flags: np.ndarray, at: np.ndarray = codes) -> np.ndarray:
+        return np.bincount(at, weights=flags, minlength=n).astype(int)
+
+    out = {
+        "kind": kind,
+        "name": list(names),
+        "runs": np.bincount(codes, minlength=n),
+        "runs_changed": count(before != after),
+        "level_changes": count(same & (before[1:] != before[:-1]), codes[1:]),
+        "whatif_level_changes": count(same & (after[1:] != after[:-1]), codes[1:]),
+    }
+    index = {label: i for i, label in enumerate(labels)}
+    for prefix, values in (("", before), ("whatif_", after)):
+        for level in LEVEL_ORDER:
+            out[f"{prefix}{level}"] = count(values == index.get(level, -2))
+    return pd.DataFrame(out)
 
 
 def what_if(store, since, until, changes=None, profile: str | None = None, **kwargs) -> WhatIf:
