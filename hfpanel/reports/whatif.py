@@ -19,6 +19,7 @@ Changes (also the YAML the page takes)::
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -27,6 +28,7 @@ import yaml
 from .. import stored_config
 from ..clock import parse_time
 from ..collector import ParseResult, SourceError
+from ..config import SiteConfig, load_config
 from ..levels import DOWNTIME, NOINFO, NOINFO_STATUS, OK, Levels
 from ..queries import whatif as q
 from ..rating import NoInfoPolicy, check_rating, check_rollup, is_downtime_rollup, partial, rate, rating_type, rollup
@@ -105,6 +107,37 @@ class WhatIf:
     ar: pd.DataFrame | None = None
     ar_whatif: pd.DataFrame | None = None
     notes: list = dataclasses.field(default_factory=list)
+    #: with a site configuration that has notification rules: the events and messages its rules give
+    #: over the window replayed with the stored levels (``messages``) and with the what-if levels
+    #: (``whatif_messages``); ``events_compared``: events per kind both ways
+    messages: pd.DataFrame | None = None
+    whatif_messages: pd.DataFrame | None = None
+    events_compared: pd.DataFrame | None = None
+
+    def notifications_side_by_side(self) -> pd.DataFrame:
+        """Per notification rule and kind of message (firing, resolved, reminders…): how many
+        incidents and messages the stored levels and the what-if levels would have given (empty
+        without notification rules)."""
+        columns = ["rule", "kind", "incidents", "messages", "whatif_incidents", "whatif_messages"]
+        if self.messages is None or self.whatif_messages is None:
+            return pd.DataFrame(columns=columns)
+
+        def count(frame: pd.DataFrame, prefix: str) -> pd.DataFrame:
+            if frame.empty:
+                return pd.DataFrame(columns=["rule", "kind", f"{prefix}incidents", f"{prefix}messages"])
+            return (
+                frame.groupby(["rule", "kind"])
+                .agg(
+                    **{f"{prefix}incidents": ("incident_id", "nunique"), f"{prefix}messages": ("message_id", "nunique")}
+                )
+                .reset_index()
+            )
+
+        merged = count(self.messages, "").merge(
+            count(self.whatif_messages, "whatif_"), on=["rule", "kind"], how="outer"
+        )
+        counts = [c for c in columns if c not in ("rule", "kind")]
+        return merged.reindex(columns=columns).fillna({c: 0 for c in counts}).astype({c: int for c in counts})
 
     def changed(self) -> pd.DataFrame:
         """The summary rows whose levels differ in at least one run."""
@@ -294,11 +327,14 @@ def _summary(frame: pd.DataFrame, kind: str, name_column: str) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
-def what_if(store, since, until, changes=None, profile: str | None = None, **kwargs) -> WhatIf:
+def what_if(store, since, until, changes=None, profile: str | None = None, config=None, **kwargs) -> WhatIf:
     """Stored levels and A/R of (since, until] beside those the ``changes`` would have given.
 
     ``changes`` is a ``Changes``, a mapping or YAML text; or give ``ratings=``, ``rollups=``,
-    ``noinfo=``, ``levels=`` directly. Nothing is written to the store."""
+    ``noinfo=``, ``levels=`` directly. With ``config`` (the site configuration, a SiteConfig or a
+    path) that has notification rules, its rules are replayed over the window with the stored and
+    with the what-if levels: the events and messages each would have given. Nothing is written to
+    the store and nothing is sent."""
     since, until = parse_time(since), parse_time(until)
     if since is None or until is None or until <= since:
         raise WhatIfError(["a what-if window needs a start before its end"])
@@ -383,4 +419,32 @@ def what_if(store, since, until, changes=None, profile: str | None = None, **kwa
         ar, ar_whatif = (inputs.compute(r, segments=False).summary for r in (None, whatif_rows))
     except (KeyError, ValueError) as error:
         notes.append(f"A/R not computed: {error}")
-    return WhatIf(since, until, changes, module_frame, categories, summary, ar, ar_whatif, notes)
+    result = WhatIf(since, until, changes, module_frame, categories, summary, ar, ar_whatif, notes)
+    if config is not None:
+        _notifications(store, config, result)
+    return result
+
+
+def _notifications(store, config, result: WhatIf) -> None:
+    """The site's notification rules replayed over the window twice — with the stored levels and with
+    the what-if ones — so the events and messages each would have given stand side by side."""
+    from ..events.replay import replay
+
+    if not isinstance(config, SiteConfig):
+        config = load_config(Path(config))
+    if not config.notifications.notify.rules:
+        result.notes.append("notifications not compared: the site configuration has no notification rules")
+        return
+    modules = result.modules[["time", "module", "whatif_level"]].rename(columns={"whatif_level": "level"})
+    categories = result.categories[["time", "category", "whatif_level"]].rename(columns={"whatif_level": "level"})
+    stored = replay(store, config, result.since, result.until)
+    changed = replay(store, config, result.since, result.until, module_levels=modules, category_levels=categories)
+    result.messages, result.whatif_messages = stored.messages, changed.messages
+    kinds = (
+        stored.events["kind"]
+        .value_counts()
+        .rename("events")
+        .to_frame()
+        .join(changed.events["kind"].value_counts().rename("whatif_events"), how="outer")
+    )
+    result.events_compared = kinds.fillna(0).astype(int).rename_axis("kind").reset_index()
