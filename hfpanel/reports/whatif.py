@@ -364,6 +364,7 @@ def what_if(store, since, until, changes=None, profile: str | None = None, confi
         values = values.drop_duplicates(["run_id", "module"], keep="last")  # one value per row, whatever is stored
         found = rows[["run_id", "module"]].merge(values, on=["run_id", "module"], how="left", sort=False)
         value = found["value"].to_numpy(float, na_value=np.nan)
+        del found, values  # a year of rows is large: keep one copy at a time
     for module, rule in changes.ratings.items():
         mine = at[module]
         if module in fast:
@@ -387,7 +388,7 @@ def what_if(store, since, until, changes=None, profile: str | None = None, confi
     lookback = q.status_rows(store, since - LOOKBACK, since)  # modules that did not run in the window
     base = pd.concat([lookback.assign(whatif_status=lookback["status"], whatif_level=lookback["level"]), rows])
     redone = rollup_runs(
-        base.assign(status=base["whatif_status"], level=base["whatif_level"]),
+        base[["time", "module", "category", "weight"]].assign(status=base["whatif_status"], level=base["whatif_level"]),
         times,
         rules,
         policy,
