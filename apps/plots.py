@@ -10,7 +10,7 @@ import os
 
 import panel as pn
 
-from hfpanel.components.page import prepare_document, site_header, site_title
+from hfpanel.components.page import fit_narrow_screens, prepare_document, site_header, site_title
 from hfpanel.components.plots import PlotBuilder
 from hfpanel.queries.loaders import shared_store
 
@@ -23,7 +23,9 @@ def build(store=None, config=None) -> pn.viewable.Viewable:
         builder.sync_url()
         prepare_document(f"{site_title(builder.store, builder.config)} — plots")
     header = site_header(builder.store, builder.config, active="plots", subtitle="plots")
-    return pn.Column(header, builder.__panel__(), sizing_mode="stretch_width")
+    page = pn.Column(header, builder.__panel__(), sizing_mode="stretch_width")
+    fit_narrow_screens(page)
+    return page
 
 
 if pn.state.served:

@@ -41,6 +41,7 @@ def synthetic_status(times, modules, categories, rng, health=None) -> pd.DataFra
             "downtime": "",
             "weight": 1.0,
             "message": "synthetic",
+            "title": np.tile(modules, len(times)),
             "health": health,
         }
     )

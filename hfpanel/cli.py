@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 from . import logs
+from .cli_common import CliError, OneLineErrorParser, load_or_exit, open_store, print_table, store_path
 from .clock import parse_time
 from .config import ConfigError, load_config
 from .durations import format_duration, parse_duration
@@ -26,14 +27,6 @@ def _progress(disable: bool):
     from tqdm import tqdm
 
     return tqdm(total=0, unit="module", desc="collecting", disable=disable, leave=False, file=sys.stderr)
-
-
-class CliError(Exception):
-    """A mistake of the user's (bad argument, missing store, bad SQL): one line on stderr, ``code``."""
-
-    def __init__(self, message: str, code: int = 2):
-        super().__init__(message)
-        self.code = code
 
 
 #: exit codes of every command (``hfpanel status`` answers like a Nagios check: see NAGIOS)
@@ -113,25 +106,6 @@ def print_summary(frame, title: str, out=None, now=None) -> None:
     )
 
 
-def print_table(frame, limit: int, fmt: str = "table", out=None) -> None:
-    """A query's answer: an aligned table (no index, no pandas ellipses), or CSV / JSON lines."""
-    out = out or sys.stdout
-    if fmt == "csv":
-        frame.to_csv(out, index=False)
-        return
-    if fmt == "json":
-        frame.to_json(out, orient="records", lines=True, date_format="iso")
-        return
-    shown = frame.head(limit)
-    if frame.empty:
-        print("(no rows)" if len(frame.columns) else "(no result)", file=out)
-        return
-    text = shown.astype(object).where(shown.notna(), "").to_string(index=False, max_colwidth=80)
-    print(text, file=out)
-    more = f", showing the first {limit} (--limit N)" if len(frame) > limit else ""
-    print(f"({len(frame)} row{'s' if len(frame) != 1 else ''}{more})", file=out)
-
-
 def cmd_config_check(args) -> int:
     try:
         config = load_config(args.file)
@@ -145,15 +119,6 @@ def cmd_config_check(args) -> int:
         f"{len(config.modules)} modules, store {config.store}"
     )
     return 0
-
-
-def _load(path):
-    try:
-        return load_config(path)
-    except ConfigError as error:
-        for problem in error.problems:
-            print(problem, file=sys.stderr)
-        raise SystemExit(2) from None
 
 
 def nothing_due(summary) -> str:
@@ -233,24 +198,16 @@ def send_notifications(writer, config) -> None:
 
 
 def cmd_collect(args) -> int:
-    config = _load(args.config)
+    config = load_or_exit(args.config)
     every = parse_duration(args.every) if args.every else None
     wait = None if args.wait == "forever" else parse_duration(args.wait)
     return collect_loop(config, every, args.force, wait, args.quiet)
 
 
-def _store_path(args) -> Path:
-    if getattr(args, "store", None):
-        return Path(args.store)
-    if getattr(args, "config", None):
-        return _load(args.config).store
-    raise CliError("give --store DIR or --config FILE")
-
-
 def cmd_serve(args) -> int:
     from .serve import serve
 
-    return serve(store=_store_path(args), config=args.config, port=args.port, address=args.address, show=args.show)
+    return serve(store=store_path(args), config=args.config, port=args.port, address=args.address, show=args.show)
 
 
 def cmd_demo(args) -> int:
@@ -266,18 +223,6 @@ def cmd_demo(args) -> int:
     )
 
 
-def _open_store(args):
-    from .store import Store
-
-    path = _store_path(args)
-    try:
-        return Store(path)
-    except FileNotFoundError:
-        raise CliError(
-            f"no store at {path} (give --store DIR of an existing store, or run hfpanel collect first)"
-        ) from None
-
-
 def _at(args):
     """The ``--at`` time of a command (None = now), or a one-line usage error."""
     try:
@@ -290,7 +235,7 @@ def cmd_status(args) -> int:
     """Every module at a time, worst first, with since when; exits like a Nagios check."""
     from .queries.since import with_since
 
-    store = _open_store(args)
+    store = open_store(args)
     at = _at(args)
     frame = store.status_at(at)
     run = store.latest_run(at)
@@ -309,7 +254,7 @@ def cmd_status(args) -> int:
 def cmd_sql(args) -> int:
     import duckdb
 
-    store = _open_store(args)
+    store = open_store(args)
     try:
         frame = store.sql(args.query)
     except duckdb.Error as error:
@@ -367,7 +312,7 @@ def cmd_compact(args) -> int:
 
     from .store import StoreWriter
 
-    with StoreWriter(_store_path(args), wait=parse_duration(args.wait)) as writer:
+    with StoreWriter(store_path(args), wait=parse_duration(args.wait)) as writer:
         merged = writer.compact(keep_today=not args.today, progress=lambda items: tqdm(items, desc="compacting"))
     print(f"merged {merged} files")
     return 0
@@ -379,7 +324,7 @@ def cmd_replay(args) -> int:
     from .collector import SourceError
     from .rating import rate
 
-    config = _load(args.config)
+    config = load_or_exit(args.config)
     if args.module:
         try:
             config.module(args.module)
@@ -392,7 +337,7 @@ def cmd_replay(args) -> int:
     if not args.module:
         raise CliError("give --module NAME (one payload) or --since TIME (every payload, stored as a replay)")
     module = config.module(args.module)
-    found = _open_store(args).raw_payload(module.name, _at(args))
+    found = open_store(args).raw_payload(module.name, _at(args))
     if found is None:
         print(f"hfpanel replay: no archived payload for module {module.name}", file=sys.stderr)
         return 1
@@ -422,7 +367,7 @@ def _replay_since(args, config) -> int:
         raise CliError(f"--since/--until: {error}") from None
     if since is None:
         raise CliError("--since: give a time, e.g. 2026-11-01")
-    store = _open_store(args)
+    store = open_store(args)
     try:
         with StoreWriter(config.store, wait=parse_duration(args.wait)) as writer:
             done = replay_payloads(store, writer, config, since, until, args.module)
@@ -437,13 +382,6 @@ def _replay_since(args, config) -> int:
         f"read it with hfpanel report ar --replay {done.replay_id})"
     )
     return 0
-
-
-class OneLineErrorParser(argparse.ArgumentParser):
-    """argparse, but a usage mistake is one line (the command and what is wrong), exit code 2."""
-
-    def error(self, message: str):
-        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -545,6 +483,7 @@ def build_parser() -> argparse.ArgumentParser:
     __import__("hfpanel.collector_cli", fromlist=["add_parsers"]).add_parsers(sub)
     __import__("hfpanel.events.cli", fromlist=["add_parsers"]).add_parsers(sub)
     __import__("hfpanel.api.cli", fromlist=["add_parsers"]).add_parsers(sub)
+    __import__("hfpanel.auth.cli", fromlist=["add_parsers"]).add_parsers(sub)
     __import__("hfpanel.reports.cli", fromlist=["add_parsers"]).add_parsers(sub)
     __import__("hfpanel.events.cli", fromlist=["add_parsers"]).add_notification_parsers(sub)
     return parser
@@ -565,7 +504,14 @@ def run_command(args) -> int:
     """Run the chosen command; user errors become one line on stderr and their exit code."""
     name = " ".join(
         filter(
-            None, ["hfpanel", args.command, getattr(args, "config_command", None), getattr(args, "token_command", None)]
+            None,
+            [
+                "hfpanel",
+                args.command,
+                getattr(args, "config_command", None),
+                getattr(args, "token_command", None),
+                getattr(args, "auth_command", None),
+            ],
         )
     )
     try:

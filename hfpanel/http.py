@@ -46,6 +46,7 @@ from urllib3.util.retry import Retry
 
 from hfpanel import __version__
 from hfpanel.collector import Budget, Collector, SourceError
+from hfpanel.units import format_bytes
 
 __all__ = [
     "DEFAULT_MAX_BYTES",
@@ -53,7 +54,7 @@ __all__ = [
     "RETRY_STATUSES",
     "HttpCollector",
     "fetch_url",
-    "format_bytes",
+    "format_bytes",  # hfpanel.units' (re-exported: the size messages use the one formatter)
     "read_bearer_token",
     "redact_url",
 ]
@@ -108,15 +109,6 @@ class _Bearer(requests.auth.AuthBase):
 
     def __repr__(self) -> str:
         return "<bearer token>"
-
-
-def format_bytes(n: int) -> str:
-    """``10_000_000 -> '10.0 MB'``, ``1500 -> '1.5 kB'`` (decimal units, as in the size messages)."""
-    if n >= 1_000_000:
-        return f"{n / 1e6:.1f} MB"
-    if n >= 1_000:
-        return f"{n / 1e3:.1f} kB"
-    return f"{n} bytes"
 
 
 def _too_large(max_bytes: int) -> SourceError:

@@ -24,7 +24,7 @@ import subprocess
 import tempfile
 
 from hfpanel.collector import SourceError
-from hfpanel.http import format_bytes
+from hfpanel.units import format_bytes
 
 __all__ = ["Completed", "first_line", "load_payload", "run"]
 

@@ -28,6 +28,7 @@ from .rating import is_downtime_rollup, partial, rate, rollup
 from .store import Store, StoreWriter
 from .store.reader import detail_table_name
 from .topology import TOPOLOGY_COLLECTOR, attach_sites
+from .units import format_bytes
 
 log = logging.getLogger("hfpanel.runner")
 #: a module is due when this little before its interval has passed (cron jitter)
@@ -78,7 +79,7 @@ def execute(module: Module, collector=None, run_time: float | None = None, level
         outcome.source_url = collector.source_url()
         outcome.payload = collector.fetch()
         if len(outcome.payload) > collector.max_bytes:
-            raise SourceError(f"document larger than the {collector.max_bytes / 1e6:.1f} MB limit")
+            raise SourceError(f"document larger than the {format_bytes(collector.max_bytes)} limit")
         outcome.result = collector.parse(outcome.payload)
         rating = rate(module.effective_rating(collector), outcome.result, module.effective_partial(collector), levels)
         outcome.status, outcome.message, outcome.inputs = rating.status, rating.message, rating.inputs

@@ -110,27 +110,62 @@ def format_id(value) -> str:
     return str(value)
 
 
-#: column-name endings → the unit of the column (the first match wins)
+def format_millis(value) -> str:
+    """A duration in milliseconds, as ``format_seconds`` says it: ``transfer_ms`` 48200 → ``48s``."""
+    return "—" if is_missing(value) else format_seconds(float(value) / 1000.0)
+
+
+#: column names that look like a unit and are not one (epoch times in seconds)
+_NOT_A_UNIT = ("start_s", "end_s", "t")
+#: column-name endings (or beginnings, ``bytes_read``) → the unit of the column (the first match wins)
 _UNIT_BY_NAME = (
-    (("_id", "id", "jobid", "clusterid", "procid", "pid"), "id"),
+    (("_id", "id", "jobid", "clusterid", "procid", "pid", "_code", "commit"), "id"),
     (("throughput", "bytes_per_s", "bytes_s", "_bps", "rate_bytes"), "rate"),
     (("bytes", "_size", "filesize", "size_b", "volume", "_free", "_total", "_used", "precious", "removable"), "bytes"),
+    (("_ms",), "millis"),
     (("duration_s", "_seconds", "_s", "duration", "age_s", "elapsed"), "seconds"),
-    (("efficiency", "fraction", "ratio"), "percent"),
+    (("efficiency", "fraction", "ratio", "availability"), "percent"),
 )
+_UNIT_BY_START = (("bytes_", "bytes"),)
 FORMATTERS = {
     "id": format_id,
     "rate": format_rate,
     "bytes": format_bytes,
+    "millis": format_millis,
     "seconds": format_seconds,
     "percent": format_percent,
 }
+#: a "duration" above this many seconds (30 years) is a point in time (epoch), shown as a plain number
+_EPOCH_SECONDS = 30 * 365 * 86400.0
 
 
 def unit_of(column: str) -> str | None:
     """The unit a column's name implies (``transferred_bytes`` → bytes), or None for plain numbers."""
     name = str(column).lower()
+    if name in _NOT_A_UNIT:
+        return None
     for endings, unit in _UNIT_BY_NAME:
         if any(name == e.strip("_") or name.endswith(e) for e in endings):
             return unit
-    return None
+    return next((unit for start, unit in _UNIT_BY_START if name.startswith(start)), None)
+
+
+def column_units(frame: pd.DataFrame) -> dict[str, str]:
+    """The unit of each numeric column of ``frame``, by its name and checked against its values: a
+    "ratio" holding 90.2 is already a percentage (no unit), a "_ms" column holding 1.8e12 is an epoch
+    time, an "id" (plain digits, no thousands separator)."""
+    units = {}
+    for column in frame.columns:
+        series = frame[column]
+        if not pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
+            continue
+        unit = unit_of(column)
+        values = pd.to_numeric(series, errors="coerce").dropna()
+        if unit == "percent" and not values.empty and not values.between(0, 1.0001).all():
+            unit = None
+        if unit in ("seconds", "millis") and not values.empty:
+            largest = values.abs().max() / (1000.0 if unit == "millis" else 1.0)
+            unit = "id" if largest > _EPOCH_SECONDS else unit
+        if unit:
+            units[str(column)] = unit
+    return units

@@ -11,16 +11,16 @@ import sys
 import time
 from pathlib import Path
 
+from ..cli_common import CliError, OneLineErrorParser, load_or_exit
 from ..durations import format_duration, parse_duration
 
 
 def _folder(args) -> Path:
-    from ..cli import CliError, _load
 
     if args.state:
         return Path(args.state)
     if args.config:
-        config = _load(args.config)
+        config = load_or_exit(args.config)
         return config.api.state_folder(config.store)
     if args.store:
         return Path(args.store) / "_api"
@@ -38,7 +38,6 @@ def _when(stamp) -> str:
 
 
 def _duration(text, option):
-    from ..cli import CliError
 
     try:
         return parse_duration(text)
@@ -47,7 +46,6 @@ def _duration(text, option):
 
 
 def cmd_create(args) -> int:
-    from ..cli import CliError
     from .tokens import TokenError
 
     expires = _duration(args.expires, "--expires") if args.expires else None
@@ -79,7 +77,6 @@ def cmd_list(args) -> int:
 
 
 def cmd_revoke(args) -> int:
-    from ..cli import CliError
     from .tokens import TokenError
 
     try:
@@ -91,7 +88,6 @@ def cmd_revoke(args) -> int:
 
 
 def cmd_rotate(args) -> int:
-    from ..cli import CliError
     from .tokens import TokenError
 
     overlap = _duration(args.overlap, "--overlap")
@@ -110,7 +106,6 @@ def cmd_rotate(args) -> int:
 
 def add_parsers(sub) -> None:
     """Register ``hfpanel token …`` on the main command's subparsers."""
-    from ..cli import OneLineErrorParser
 
     token = sub.add_parser("token", help="create, list, revoke or rotate API tokens")
     commands = token.add_subparsers(dest="token_command", required=True, parser_class=OneLineErrorParser)

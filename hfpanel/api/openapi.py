@@ -5,9 +5,11 @@ parameters): nothing is documented that the server does not route, and the rever
 
 from __future__ import annotations
 
-from .. import __version__
+from .. import __version__, push
 from . import schemas
+from .base import PREFIX, PUSH_PATH
 from .params import CURSOR, FORMAT, LIMIT
+from .push_handler import push_modules
 
 ERRORS = {
     "400": "bad input: a parameter that is malformed, unknown or out of range",
@@ -45,9 +47,6 @@ def _operation(route, context) -> dict:
 
 
 def _push_operation(context) -> dict:
-    from .. import push
-    from .push_handler import push_modules
-
     modules = push_modules(context.config)
     refusals = {
         "400": "the body does not follow the schema (the message names the first problem)",
@@ -94,10 +93,8 @@ def _push_operation(context) -> dict:
     }
 
 
-def document(context) -> dict:
-    from .routes import PREFIX, ROUTES
-    from .server import PUSH_PATH
-
+def document(context, routes) -> dict:
+    """The OpenAPI 3.1 document of ``routes`` (the read routes' table) and the push operation."""
     site, title = context.site()
     return {
         "openapi": "3.1.0",
@@ -110,7 +107,7 @@ def document(context) -> dict:
         },
         "servers": [{"url": PREFIX}],
         "paths": {
-            **{route.path: {"get": _operation(route, context)} for route in ROUTES},
+            **{route.path: {"get": _operation(route, context)} for route in routes},
             PUSH_PATH: {"post": _push_operation(context)},
         },
         "components": {

@@ -20,9 +20,9 @@ import time
 import tornado.web
 
 from .. import push
+from .base import EXECUTOR, JSON, JsonErrors
 from .errors import ApiError
 from .render import to_json
-from .server import EXECUTOR, JSON, JsonErrors
 
 log = logging.getLogger("hfpanel.api.push")
 

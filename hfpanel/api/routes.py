@@ -22,11 +22,12 @@ from ..queries import feed, history, loaders, status
 from ..queries import transfer_filters as tf
 from ..queries import transfers as tq
 from . import schemas as s
+from .base import PREFIX
 from .errors import ApiError
+from .openapi import document
 from .params import AT, SINCE, UNTIL, Param
 from .render import records, rfc3339
 
-PREFIX = "/api/v1"
 #: how far back a history, metric or run list looks when no ``since`` is given
 DEFAULT_WINDOW = pd.Timedelta(days=7)
 CHANGES_WINDOW = pd.Timedelta(hours=24)
@@ -245,9 +246,7 @@ def answer_index(call: Call) -> dict:
 
 
 def answer_openapi(call: Call) -> dict:
-    from .openapi import document
-
-    return document(call.context)
+    return document(call.context, ROUTES)
 
 
 def answer_site(call: Call) -> dict:

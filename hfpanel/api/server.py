@@ -13,67 +13,28 @@ import hashlib
 import logging
 import re
 import time
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from email.utils import format_datetime, parsedate_to_datetime
 from urllib.parse import urlencode
 
 import pandas as pd
-import tornado.web
 
 from ..clock import utc_naive
 from ..queries.loaders import shared_store
+from .base import CSV, EXECUTOR, JSON, LIVE_SECONDS, PREFIX, PUSH_PATH, JsonErrors
 from .errors import ApiError
 from .params import CURSOR, FORMAT, LIMIT
+from .push_handler import Pushes, PushHandler
 from .render import decode_cursor, encode_cursor, records, rfc3339, to_csv, to_json
-from .routes import PREFIX, ROUTES, ApiContext, Call, Route, Table
+from .routes import ROUTES, ApiContext, Call, Route, Table
 
 log = logging.getLogger("hfpanel.api")
-#: answers are computed here, off the event loop that also serves the pages' websockets
-EXECUTOR = ThreadPoolExecutor(max_workers=4, thread_name_prefix="hfpanel-api")
-#: ages in live answers are to the minute: the ETag of "now" changes at least this often
-LIVE_SECONDS = 60
-SECURITY_HEADERS = {
-    "X-Content-Type-Options": "nosniff",
-    "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
-    "Referrer-Policy": "no-referrer",
-    "X-Frame-Options": "DENY",
-    "Cache-Control": "no-cache",
-}
-JSON = "application/json; charset=utf-8"
-CSV = "text/csv; charset=utf-8"
 
 
 def route_pattern(route: Route) -> str:
     """The tornado pattern of a route: each ``{name}`` one path segment (``[^/]+``)."""
     path = re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", route.path)
     return PREFIX + ("/?" if path == "/" else path)
-
-
-class JsonErrors(tornado.web.RequestHandler):
-    """Security headers on every answer, and every refusal as one JSON line."""
-
-    def set_default_headers(self) -> None:
-        for name, value in SECURITY_HEADERS.items():
-            self.set_header(name, value)
-
-    def compute_etag(self):  # ours are set explicitly (from the store), never from the body
-        return None
-
-    def write_error(self, status_code: int, **kwargs) -> None:
-        error = kwargs.get("exc_info", (None, None))[1]
-        message = error.message if isinstance(error, ApiError) else self._reason
-        if isinstance(error, tornado.web.HTTPError) and status_code == 405:
-            message = f"method {self.request.method} not allowed here"
-        self.send_json_error(ApiError(status_code, message))
-
-    def send_json_error(self, error: ApiError) -> None:
-        self.clear()
-        self.set_status(error.status)
-        for name, value in error.headers.items():
-            self.set_header(name, value)
-        self.set_header("Content-Type", JSON)
-        self.finish(to_json({"error": {"status": error.status, "message": error.message}}))
 
 
 class NotFound(JsonErrors):
@@ -255,14 +216,10 @@ def page(table: Table, limit: int, state: dict) -> tuple[pd.DataFrame, dict | No
 LIVE_ROUTES = {"status", "category", "modules", "module"}
 
 
-PUSH_PATH = "/push/{module}"
-
-
 def patterns(store, config=None, gate=None) -> list[tuple]:
     """The tornado routes of the API for ``store`` (a path or a ``Store``) and its ``config``;
     ``gate`` (``hfpanel.auth.gate.Gate``) says who a request is (default: no sign-in, loopback)."""
     from ..auth.gate import Gate
-    from .push_handler import Pushes, PushHandler
     from .settings import ApiSettings
     from .tokens import TokenStore
 

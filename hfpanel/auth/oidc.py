@@ -28,7 +28,7 @@ from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
 from .identity import Identity, set_session
-from .provider import LOGIN, _Page, safe_next
+from .pages import LOGIN, Page, safe_next
 
 log = logging.getLogger("hfpanel.auth")
 FLOW_COOKIE = "hfpanel_oidc"
@@ -128,7 +128,7 @@ def oidc_login(gate, attributes: dict) -> type:
     discovery = Discovery(settings.issuer)
     secret = settings.client_secret()
 
-    class OidcLogin(_Page):
+    class OidcLogin(Page):
         def _redirect_uri(self) -> str:
             return settings.redirect_uri or f"{self.request.protocol}://{self.request.host}{LOGIN}"
 

@@ -13,48 +13,16 @@ import logging
 import threading
 import time
 
-import tornado.web
 from bokeh.server.auth_provider import AuthProvider
 
 from .identity import COOKIE, Identity, set_session
+from .oidc import oidc_login
+from .pages import LOGIN, LOGOUT, Page, safe_next
 from .passwords import read_users, verify
 
 log = logging.getLogger("hfpanel.auth")
-LOGIN, LOGOUT = "/login", "/logout"
-PAGE_CSP = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'"
 #: failed password attempts allowed per client address per minute
 ATTEMPTS_PER_MINUTE = 10
-
-
-def safe_next(value: str | None) -> str:
-    """Where to go after signing in: a path of this site, never another site (``//evil``, ``\\evil``)."""
-    if not value or not value.startswith("/") or value.startswith("//") or "\\" in value or "\n" in value:
-        return "/"
-    return value
-
-
-FORM = """<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport"
-content="width=device-width, initial-scale=1"><title>Sign in — {title}</title><style>
-body{{font-family:system-ui,sans-serif;max-width:24rem;margin:4rem auto;padding:0 1rem}}
-label{{display:block;margin:.8rem 0 .2rem}}input{{width:100%;padding:.4rem;font-size:1rem}}
-button{{margin-top:1rem;padding:.5rem 1.2rem;font-size:1rem}}.problem{{color:#b00020}}</style></head>
-<body><h1>{title}</h1>{body}</body></html>"""
-
-
-class _Page(tornado.web.RequestHandler):
-    gate = None
-    title = "hfpanel"
-
-    def set_default_headers(self) -> None:
-        self.set_header("Content-Security-Policy", PAGE_CSP)
-        self.set_header("X-Frame-Options", "DENY")
-        self.set_header("X-Content-Type-Options", "nosniff")
-        self.set_header("Referrer-Policy", "no-referrer")
-        self.set_header("Cache-Control", "no-store")
-
-    def page(self, body: str, status: int = 200) -> None:
-        self.set_status(status)
-        self.finish(FORM.format(title=html.escape(self.title), body=body))
 
 
 class _Attempts:
@@ -74,7 +42,7 @@ class _Attempts:
             self._seen.setdefault(address, []).append(time.monotonic())
 
 
-class PasswordLogin(_Page):
+class PasswordLogin(Page):
     """basic: a name and password checked against the users file (scrypt hashes)."""
 
     attempts = None
@@ -112,7 +80,7 @@ class PasswordLogin(_Page):
         self.redirect(safe_next(self.get_argument("next", "/")))
 
 
-class CertificateLogin(_Page):
+class CertificateLogin(Page):
     """x509: nothing to type; say what is missing."""
 
     def get(self) -> None:
@@ -123,7 +91,7 @@ class CertificateLogin(_Page):
         )
 
 
-class Logout(_Page):
+class Logout(Page):
     def get(self) -> None:
         self.clear_cookie(COOKIE, path="/")
         self.redirect(LOGIN)
@@ -138,8 +106,6 @@ class HfpanelAuth(AuthProvider):
         if gate.settings.mode == "basic":
             self._login = type("Login", (PasswordLogin,), {**attributes, "attempts": _Attempts()})
         elif gate.settings.mode == "oidc":
-            from .oidc import oidc_login
-
             self._login = oidc_login(gate, attributes)
         else:
             self._login = type("Login", (CertificateLogin,), attributes)

@@ -19,6 +19,7 @@ from .changes import WhatChanged
 from .header import PageHeader
 from .module_view import ModuleView
 from .overview import StatusOverview
+from .page import fit_narrow_screens
 from .problems import PROBLEM_LEVELS, ProblemList
 from .search import Search
 from .strip import StatusStrip
@@ -27,10 +28,6 @@ from .url import TIME, UrlField, UrlSync
 from .why import WhyThisColour
 
 log = logging.getLogger("hfpanel.components")
-#: on every layout of the page: rows wrap, and a narrow screen may squeeze a layout below the sum of
-#: its children's widths (which Panel otherwise makes its minimum width)
-NARROW_CSS = ":host { min-width: 0 !important; }"
-WRAP_CSS = ":host { min-width: 0 !important; flex-wrap: wrap; }"
 #: milliseconds between checks for a new run
 REFRESH_PERIOD = 10_000
 
@@ -114,11 +111,7 @@ class Dashboard(UrlSync, StoreView):
     def _wrap_rows(self) -> None:
         """Let every row of the page wrap and no layout insist on the sum of its children's widths
         (Panel's computed minimum), so that a phone (375 px) gets no horizontal scroll."""
-        layouts = list(self._layout.select(pn.layout.ListPanel))
-        for child in self._children():
-            layouts += list(child.__panel__().select(pn.layout.ListPanel))
-        for layout in layouts:
-            layout.stylesheets = [*layout.stylesheets, WRAP_CSS if isinstance(layout, pn.Row) else NARROW_CSS]
+        fit_narrow_screens(self._layout, *self._children())
 
     @property
     def data(self) -> pd.DataFrame:

@@ -17,6 +17,7 @@ from ..queries.status import module_frame
 from .base import StoreView
 from .problems import since_words
 from .style import CSS, LEVEL_COLORS, esc, fmt_status, fmt_time, level_of, link, pill, stale_badge
+from .tables import formatters
 
 #: columns of a detail table that are the store's bookkeeping, not the source's content
 BOOKKEEPING = ("run_id", "time", "module")
@@ -325,15 +326,10 @@ class ModuleView(StoreView):
                 f'<span class="hf-muted">{esc(note)}</span>'
             )
         shown = frame.drop(columns=[c for c in BOOKKEEPING if c in frame.columns]) if not frame.empty else frame
-        # text cells are shown as plain text: Tabulator's own escaping formatter, never HTML
-        formatters = {
-            str(c): {"type": "plaintext"}
-            for c in shown.columns
-            if not pd.api.types.is_numeric_dtype(shown[c]) and not pd.api.types.is_datetime64_any_dtype(shown[c])
-        }
         if frame is not self._shown_detail:  # cached frames: same object means same content
             self._shown_detail = frame
-            self._table.param.update(value=shown, formatters=formatters)
+            # numbers in their units (raw values kept for sorting and downloads), text as plain text
+            self._table.param.update(value=shown, formatters=formatters(shown))
         self._table.visible = not frame.empty
         self._csv.param.update(filename=self.download_name("csv"), visible=not frame.empty)
         self._parquet.param.update(filename=self.download_name("parquet"), visible=not frame.empty)

@@ -12,6 +12,10 @@ import panel as pn
 from ..queries import loaders
 from .header import PageHeader
 
+#: on every layout of a page: rows wrap, and a narrow screen may squeeze a layout below the sum of
+#: its children's widths (which Panel otherwise makes its minimum width)
+NARROW_CSS = ":host { min-width: 0 !important; }"
+WRAP_CSS = ":host { min-width: 0 !important; flex-wrap: wrap; }"
 #: Panel's page template with the viewport of a phone added to its head
 PHONE_READY = (
     "{% block preamble %}{{ super() }}"
@@ -26,6 +30,20 @@ def prepare_document(title: str) -> None:
         return
     document.title = title
     document.template = PHONE_READY
+
+
+def fit_narrow_screens(*roots) -> None:
+    """Let every row under ``roots`` (layouts or components) wrap and no layout insist on the sum of
+    its children's widths (Panel's computed minimum), so that a phone (375 px) gets one column and
+    no horizontal scroll. Call once the page's layouts are built."""
+    layouts = []
+    for root in roots:
+        panel = root.__panel__() if isinstance(root, pn.viewable.Viewer) else root
+        layouts += list(panel.select(pn.layout.ListPanel))
+    for layout in dict.fromkeys(layouts):
+        css = WRAP_CSS if isinstance(layout, pn.Row) else NARROW_CSS
+        if css not in layout.stylesheets:
+            layout.stylesheets = [*layout.stylesheets, css]
 
 
 def site_title(store, config=None) -> str:

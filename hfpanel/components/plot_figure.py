@@ -12,6 +12,7 @@ import holoviews.plotting.bokeh  # noqa: F401  (the backend, loaded without note
 import pandas as pd
 
 from ..levels import CRITICAL, DOWNTIME, NOINFO, WARNING
+from ..units import unit_of
 from .style import LEVEL_COLORS
 
 #: status levels shaded behind the curves
@@ -42,10 +43,40 @@ PALETTE = (
 
 _TOOLTIPS = [("series", "@label"), ("time", "@time{%F %H:%M}"), ("value", "@value{0,0.[000]}"), ("samples", "@count")]
 _FORMATTERS = {"@time": "datetime"}
+#: the words of an axis per unit (``hfpanel.units.unit_of`` of the series' column)
+UNIT_WORDS = {
+    "bytes": "bytes",
+    "rate": "bytes/s",
+    "seconds": "seconds",
+    "millis": "milliseconds",
+    "percent": "fraction",
+    "id": "id",
+    None: "",
+}
 
 
 def _colors(labels) -> dict:
     return {label: PALETTE[i % len(PALETTE)] for i, label in enumerate(labels)}
+
+
+def series_unit(series: str) -> str | None:
+    """The unit of a series (``module:metric`` or ``module.table:column``) by its column's name."""
+    return unit_of(str(series).split(":", 1)[-1])
+
+
+def axes(frame: pd.DataFrame) -> dict[str, tuple[str, str]]:
+    """Series → (the name of its y axis' dimension, the axis label): one axis per unit, in the
+    order the series come; one axis only when every series has the same unit."""
+    series = list(dict.fromkeys(frame["series"]))
+    units = list(dict.fromkeys(series_unit(s) for s in series))
+    out = {}
+    for s in series:
+        index = units.index(series_unit(s))
+        members = [m for m in series if series_unit(m) == series_unit(s)]
+        word = UNIT_WORDS.get(series_unit(s), "")
+        label = ", ".join(members) if len(members) <= 2 else f"{members[0]} …"
+        out[s] = ("value" if index == 0 else f"value_{index}", f"{label} ({word})" if word else label)
+    return out
 
 
 def build_plot(
@@ -84,6 +115,8 @@ def build_plot(
     else:
         tooltips = _TOOLTIPS
     hover = dict(hover_tooltips=tooltips, hover_formatters=_FORMATTERS)
+    axis_of = axes(frame) if kind != "heatmap" else {}
+    multi = len({name for name, _ in axis_of.values()}) > 1
     if kind == "heatmap":
         cells = frame[["time", "label", "value", "count"]].astype({"label": object})
         heat = hv.HeatMap(cells, ["time", "label"], ["value", "count"]).opts(
@@ -104,40 +137,61 @@ def build_plot(
     for label in labels:
         sub = frame[frame["label"] == label]
         color = colors[label]
+        name, axis_label = axis_of[sub["series"].iloc[0]]
+        if name != "value":  # a second unit: its own y axis (multi_y keys the axes by dimension name)
+            hover = dict(
+                hover_tooltips=[t if t[0] != "value" else ("value", f"@{name}{{0,0.[000]}}") for t in tooltips],
+                hover_formatters=_FORMATTERS,
+            )
+            sub = sub.rename(columns={"value": name})
+        else:
+            hover = dict(hover_tooltips=tooltips, hover_formatters=_FORMATTERS)
+        ydim = hv.Dimension(name, label=axis_label)
         if kind == "bar":
             width = pd.Timedelta(seconds=bin_seconds) * 0.85 / len(labels)
             offset = width * labels.index(label)
+            bottom, top = ("y0", "y1") if name == "value" else (f"{name}_y0", f"{name}_y1")
             rects = pd.DataFrame(
                 {
                     "x0": sub["time"] + offset,
-                    "y0": 0.0,
+                    bottom: 0.0,
                     "x1": sub["time"] + offset + width,
-                    "y1": sub["value"],
+                    top: sub[name],
                     "time": sub["time"],
-                    "value": sub["value"],
+                    name: sub[name],
                     "label": sub["label"],
                     "count": sub["count"],
                 }
             )
             layers.append(
-                hv.Rectangles(rects, ["x0", "y0", "x1", "y1"], ["time", "value", "label", "count"], label=label).opts(
-                    color=color, line_color=color, tools=["hover"], **hover
-                )
+                hv.Rectangles(
+                    rects,
+                    ["x0", hv.Dimension(bottom, label=axis_label), "x1", top],
+                    ["time", name, "label", "count"],
+                    label=label,
+                ).opts(color=color, line_color=color, tools=["hover"], **hover)
             )
             continue
         if kind == "area":
-            layers.append(hv.Area(sub, "time", "value", label=label).opts(color=color, alpha=0.25, line_alpha=0))
+            layers.append(hv.Area(sub, "time", ydim, label=label).opts(color=color, alpha=0.25, line_alpha=0))
         layers.append(
-            hv.Curve(sub, "time", ["value", "label", "count"], label=label).opts(
+            hv.Curve(sub, "time", [ydim, "label", "count"], label=label).opts(
                 color=color, line_width=2, tools=["hover"], hover_mode="vline" if len(labels) <= 4 else "mouse", **hover
             )
         )
     overlay = hv.Overlay(_status_layers(status) + layers)
+    axis = dict(multi_y=True) if multi else dict(ylabel=next(iter(axis_of.values()))[1] if axis_of else ylabel)
+    # the legend under the plot, one entry a line: on a phone a legend beside the plot leaves no plot
+    legend = (
+        dict(legend_position="bottom", legend_opts={"orientation": "vertical", "ncols": 1, "nrows": "auto"})
+        if len(labels) > 1
+        else {}
+    )
     return overlay.opts(
-        legend_position="right" if len(labels) > 1 else "top_left",
+        **(legend or dict(legend_position="top_left")),
         click_policy="hide",
-        ylabel=ylabel,
         xlim=xlim,
+        **axis,
         **common,
     )
 

@@ -10,7 +10,9 @@
 Series are ``"module:metric"`` (the metrics table) or ``"module.table:column"`` (a numeric column of
 a detail table); ``hfpanel.queries.series.available_series(store)`` lists them all. The window is
 ``window`` (6h … 365d) before ``end`` (default: the viewed ``time``, else the latest run), or
-``start``…``end``. Binning (``bin``, "auto" keeps a series at or below 2000 points), the per-bin
+``start``…``end``; the default, ``auto``, fits the data there is: from the series' first sample (at
+most 30 days back). Series of different units (by their column's name: bytes, rates, durations,
+fractions) get a y axis each. Binning (``bin``, "auto" keeps a series at or below 2000 points), the per-bin
 aggregate (``agg``), the per-run combination of a detail table's rows (``per_run``) and grouping
 (``group_by`` a column of the detail table, one series per value) all run in DuckDB over only the
 window's day partitions (see ``series.py``). ``overlay_status`` shades the modules' warning,
@@ -33,12 +35,18 @@ from ..durations import parse_duration
 from ..queries import loaders
 from ..queries import series as S
 from .base import StoreView, to_time
+from .page import fit_narrow_screens
 from .plot_figure import SHADED, build_plot
 from .style import CSS, LEVEL_COLORS, esc, fmt_time, iso
-from .url import DURATION, FLAG, NAMES, TIME, UrlField, UrlSync, differs, integer, names
+from .url import FLAG, NAMES, TIME, UrlField, UrlSync, differs, duration_or, integer, names
 
+#: the default window: from the chosen series' first sample (at most ``AUTO_LONGEST`` back) to the end
+AUTO_WINDOW = "auto"
+AUTO_LONGEST = pd.Timedelta(days=30)
+#: the window of "auto" when no series is chosen or none has data, and its shortest span
+AUTO_FALLBACK, AUTO_SHORTEST = pd.Timedelta(hours=24), pd.Timedelta(hours=1)
 #: the window presets offered (any duration ``parse_duration`` reads is accepted)
-WINDOWS = ("6h", "24h", "7d", "30d", "90d", "365d")
+WINDOWS = (AUTO_WINDOW, "6h", "24h", "7d", "30d", "90d", "365d")
 KINDS = ("line", "area", "bar", "heatmap")
 BIN_CHOICES = (S.AUTO, *S.BINS)
 #: levels shaded by ``overlay_status`` (ok periods stay clear)
@@ -71,7 +79,11 @@ class PlotBuilder(UrlSync, StoreView):
     """
 
     series = param.List(default=[], item_type=str, doc="What to plot: 'module:metric' or 'module.table:column' names.")
-    window = param.String(default="24h", doc="How far back from end (6h, 24h, 7d, 30d, 365d, …) unless start is set.")
+    window = param.String(
+        default=AUTO_WINDOW,
+        doc="How far back from end (6h, 24h, 7d, 30d, 365d, …) unless start is set; 'auto': the data there "
+        "is (from the series' first sample, at most 30 days back).",
+    )
     start = param.ClassSelector(
         class_=pd.Timestamp,
         allow_None=True,
@@ -106,7 +118,7 @@ class PlotBuilder(UrlSync, StoreView):
     _watched = ("store", "time", "config", *SETTINGS)
     url_fields = (
         UrlField("series", codec=NAMES),
-        UrlField("window", codec=DURATION),
+        UrlField("window", codec=duration_or(AUTO_WINDOW)),
         UrlField("start", codec=TIME),
         UrlField("end", codec=TIME),
         UrlField("group_by"),
@@ -139,7 +151,8 @@ class PlotBuilder(UrlSync, StoreView):
         """Set the window from anything time-like (None / "now" / a string / a datetime) in one update."""
         changes = {"start": to_time(start), "end": to_time(end)}
         if window is not None:
-            parse_duration(window)
+            if window != AUTO_WINDOW:
+                parse_duration(window)
             changes["window"] = str(window)
         self.param.update(**changes)
 
@@ -217,6 +230,8 @@ class PlotBuilder(UrlSync, StoreView):
             end = times[-1] if times else utcnow().floor("s")
         if self.start is not None:
             start = self.start
+        elif self.window == AUTO_WINDOW:
+            start = self._auto_start(pd.Timestamp(end))
         else:
             try:
                 seconds = parse_duration(self.window)
@@ -228,6 +243,14 @@ class PlotBuilder(UrlSync, StoreView):
         if end - start > MAX_WINDOW:
             raise S.SeriesError(f"the window is longer than {MAX_WINDOW.days} days: narrow it")
         return pd.Timestamp(start), pd.Timestamp(end)
+
+    def _auto_start(self, end: pd.Timestamp) -> pd.Timestamp:
+        """Where the "auto" window begins: the chosen series' first sample within ``AUTO_LONGEST``
+        before ``end`` (a store of two hours shows two hours, one of three days three days)."""
+        first = S.first_time(self.store, self.series, end - AUTO_LONGEST, end) if self.store is not None else None
+        if first is None:
+            return end - AUTO_FALLBACK
+        return min(first, end - AUTO_SHORTEST)
 
     def compute(self) -> pd.DataFrame:
         """The frame for the current parameters (raises SeriesError/ValueError on a bad one)."""
@@ -362,6 +385,7 @@ class PlotBuilder(UrlSync, StoreView):
             sizing_mode="stretch_width",
             styles={"background": "#ffffff", "border-radius": "10px", "box-shadow": "0 1px 3px rgba(60,64,67,.3)"},
         )
+        fit_narrow_screens(self._layout)
 
     def _from_time_widget(self, name: str, text: str) -> None:
         try:
@@ -442,8 +466,8 @@ class PlotBuilder(UrlSync, StoreView):
             return "choose one or more series"
         agg = self.agg + (f" of per-run {self.per_run}" if self.per_run else "")
         grouped = f" by {self.group_by}" if self.group_by else ""
-        names = ", ".join(self.series[:3]) + (" …" if len(self.series) > 3 else "")
-        return f"{names} — {agg} per {self._bin_used or self.bin}{grouped}"
+        # the series are named by the legend and the axes: a short title fits a phone
+        return f"{agg} per {self._bin_used or self.bin}{grouped}"
 
     def _render_summary(self) -> None:
         if self._error:
@@ -480,7 +504,7 @@ class PlotBuilder(UrlSync, StoreView):
 
 
 # -- one call from a notebook ---------------------------------------------------------------------------
-def plot(store, series=(), window: str = "24h", agg: str = "mean", **params) -> PlotBuilder:
+def plot(store, series=(), window: str = AUTO_WINDOW, agg: str = "mean", **params) -> PlotBuilder:
     """``plot(store, series=["condor_held:held"], window="7d", agg="max", overlay_status=True)``:
     a PlotBuilder (renders in a notebook cell; ``.data`` holds the numbers). ``store`` is a Store or
     a path; every other PlotBuilder parameter (start, end, group_by, bin, per_run, kind, …) can be given."""

@@ -18,6 +18,7 @@ import param
 from ..queries import loaders
 from .base import StoreView
 from .style import CSS, esc, fmt_time
+from .tables import formatters
 
 STATES = ("OK", "REPLICATING", "STUCK", "SUSPENDED", "WAITING_APPROVAL", "INJECT")
 #: background / text colour of each state's button
@@ -40,7 +41,7 @@ COLUMNS = (
     "locks_ok",
     "locks_replicating",
     "locks_stuck",
-    "age_h",
+    "age_s",
     "did",
     "created_at",
     "updated_at",
@@ -134,16 +135,10 @@ class RucioRulesView(StoreView):
         self._rules = rules
         shown = rules if self.state is None or rules.empty else rules[rules["state"] == self.state]
         if not shown.empty:
-            shown = shown.assign(age_h=(shown["age_s"] / 3600).round(1)) if "age_s" in shown else shown
             shown = shown[[c for c in COLUMNS if c in shown.columns]].reset_index(drop=True)
         self._shown = shown
         self._render_head(rules)
-        text = {
-            c: {"type": "plaintext"}
-            for c in shown.columns
-            if shown[c].dtype == object or pd.api.types.is_string_dtype(shown[c])
-        }
-        self._table.param.update(value=shown, formatters=text)
+        self._table.param.update(value=shown, formatters=formatters(shown))
         self._table.visible = not shown.empty
 
     def _render_head(self, rules: pd.DataFrame) -> None:

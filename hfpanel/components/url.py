@@ -53,6 +53,11 @@ def _duration(text: str) -> str:
 DURATION = Codec(_text, _duration)
 
 
+def duration_or(*words: str) -> Codec:
+    """A duration, or one of ``words`` (the plot builder's window: ``auto`` or ``7d``)."""
+    return Codec(_text, lambda text: text if text in words else _duration(text))
+
+
 def integer(low: int, high: int) -> Codec:
     def parse(text: str) -> int:
         value = int(text)

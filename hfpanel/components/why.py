@@ -22,6 +22,7 @@ from ..rating import PartialPolicy, Rating, describe_rule, partial, rate, rating
 from ..stored_config import stored_module
 from .base import StoreView
 from .style import CSS, LEVEL_COLORS, esc, fmt_status, fmt_time, level_of, pill
+from .tables import formatters
 
 
 # -- the rule ---------------------------------------------------------------------------------------
@@ -285,12 +286,7 @@ class WhyThisColour(StoreView):
         frame = self._inputs
         if frame is not self._shown_inputs:
             self._shown_inputs = frame
-            formatters = {
-                str(c): {"type": "plaintext"}
-                for c in frame.columns
-                if frame[c].dtype == object or pd.api.types.is_string_dtype(frame[c])
-            }
-            self._table.param.update(value=frame, formatters=formatters)
+            self._table.param.update(value=frame, formatters=formatters(frame))
         self._table.visible = not frame.empty
         self._caption.object = (
             (

@@ -28,6 +28,7 @@ import yaml
 
 from ..clock import utcnow
 from ..config import load_config
+from ..events.outbox import dispatch
 from ..runner import Runner
 from ..store import Store, StoreWriter
 from .simulator import Simulator
@@ -160,7 +161,8 @@ def backfill(config, simulator: Simulator, start: pd.Timestamp, end: pd.Timestam
                 writer = writer or held.enter_context(StoreWriter(config.store, wait=60))
                 if feeding:
                     feed.aggregate(writer)
-                runner.run_once(writer, now=when)
+                if runner.run_once(writer, now=when).committed:
+                    dispatch(writer, config, now=when)  # the demo's mailbox on disk gets its messages
             if feed is not None and feed.position < _epoch(end):  # runs already current, feed behind
                 held.close()
                 writer = None
@@ -206,7 +208,8 @@ def keep_collecting(
                 if feed is not None:
                     feed.advance(utcnow())
                 with StoreWriter(config.store, wait=60) as writer:
-                    runner.run_once(writer, force=True)
+                    if runner.run_once(writer, force=True).committed:
+                        dispatch(writer, config)
                     writer.compact()
             except Exception:  # the served demo must outlive a failed run; the log says why
                 log.exception("live demo run failed")

@@ -683,6 +683,75 @@ def demo_config(base_url: str, store: str) -> dict:
         "categories": [dict(c) for c in CATEGORIES],
         "modules": demo_modules(base) + transfer_modules(store),
         "transfers": transfers_section(store),
+        "notifications": notifications_section(store),
+    }
+
+
+def notifications_section(store) -> dict:
+    """Rules a Tier-2 might start with, delivered to a mailbox on disk (``<store>.inbox/messages.jsonl``,
+    :mod:`hfpanel.demo.inbox`): a critical problem that lasts two runs, per category; sources
+    without information for half an hour; the transfer feed. The demo's incidents give a short list
+    (README: "The demo's messages")."""
+    inbox = f"{store}.inbox"
+    return {
+        "base_url": "http://localhost:5006",
+        "receivers": [
+            {"name": "shifters", "command": {"argv": [sys.executable, "-m", "hfpanel.demo.inbox", inbox]}},
+        ],
+        "rules": [
+            {
+                "name": "critical",
+                "match": {
+                    "level": ["critical"],
+                    "category": ["availability", "storage", "data_management", "network", "services", "site_status"],
+                },
+                "for": "2 runs",
+                "keep_firing": "30m",
+                "group_by": ["site", "category"],
+                "repeat": "12h",
+                "receivers": ["shifters"],
+            },
+            {
+                # HammerCloud judges its last 4 hours of jobs and the transfer efficiency its last hour:
+                # after a downtime they still count its failures for that long
+                "name": "critical-jobs-and-transfers",
+                "match": {"level": ["critical"], "category": ["compute", "transfers"]},
+                "for": "2 runs",
+                "keep_firing": "30m",
+                "after_downtime": "4h",
+                "group_by": ["site", "category"],
+                "repeat": "12h",
+                "receivers": ["shifters"],
+            },
+            {
+                # a warning that lasts (stuck Rucio rules, a slow CE) is worth a message too
+                "name": "lasting-warning",
+                "match": {"level": ["warning"]},
+                "for": "4h",
+                "keep_firing": "1h",
+                "after_downtime": "4h",
+                "group_by": ["site", "category"],
+                "receivers": ["shifters"],
+            },
+            {
+                "name": "no-information",
+                "match": {"level": ["noinfo"]},
+                "for": "30m",
+                "keep_firing": "30m",
+                "group_by": ["site", "category"],
+                "receivers": ["shifters"],
+            },
+            {"name": "transfer-feed", "match": {"kind": ["feed_silent", "backlog_high"]}, "receivers": ["shifters"]},
+        ],
+        # while the storage element is in its scheduled downtime, failing HammerCloud jobs (they read
+        # local data) and transfers are its consequence, not news
+        "inhibit": [
+            {
+                "source": {"category": ["storage", "availability"], "level": ["downtime"]},
+                "target": {"category": ["compute", "transfers"]},
+                "equal": ["site"],
+            }
+        ],
     }
 
 

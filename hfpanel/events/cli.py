@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import argparse
 
+from ..cli_common import CliError, load_or_exit, open_store, print_table, store_path
 from . import model
 
 
 def _window(args, store):
     """(since, until) from --since/--until/--last; the default is the day before the latest run."""
-    from ..cli import CliError
     from ..clock import parse_time
     from ..durations import parse_duration
 
@@ -37,13 +37,12 @@ def _window(args, store):
 
 
 def cmd_events(args) -> int:
-    from ..cli import CliError, _open_store, print_table
     from ..queries.events import events
 
     unknown = sorted(set(args.kind or []) - set(model.KINDS))
     if unknown:
         raise CliError(f"--kind: unknown kind {', '.join(unknown)} (kinds: {', '.join(model.KINDS)})")
-    store = _open_store(args)
+    store = open_store(args)
     since, until = _window(args, store)
     frame = events(store, since, until, module=args.module, kind=args.kind, category=args.category)
     if args.format == "table":
@@ -97,17 +96,14 @@ def _proposed(config_path: str, rules_path: str | None):
     """The site configuration, with the ``notifications:`` section of ``rules_path`` when given."""
     import yaml
 
-    from ..cli import _load
     from ..config import ConfigError, parse_config
 
     if not rules_path:
-        return _load(config_path)
+        return load_or_exit(config_path)
     try:
         site = yaml.safe_load(open(config_path).read())
         rules = yaml.safe_load(open(rules_path).read())
     except (OSError, yaml.YAMLError) as error:
-        from ..cli import CliError
-
         raise CliError(f"--rules: cannot read {rules_path}: {getattr(error, 'strerror', None) or error}") from None
     section = rules.get("notifications", rules) if isinstance(rules, dict) else rules
     try:
@@ -125,7 +121,6 @@ def _proposed(config_path: str, rules_path: str | None):
 def cmd_replay(args) -> int:
     import sys
 
-    from ..cli import CliError, print_table
     from ..clock import parse_time
     from ..store import Store
     from .replay import replay
@@ -173,7 +168,6 @@ def cmd_replay(args) -> int:
 
 # -- incidents, acknowledgements, silences ------------------------------------------------------------
 def _writer(args):
-    from ..cli import CliError
     from ..durations import parse_duration
     from ..store import StoreWriter
 
@@ -187,9 +181,8 @@ def _writer(args):
 
 
 def _store_dir(args):
-    from ..cli import _store_path
 
-    return _store_path(args)
+    return store_path(args)
 
 
 def _author(args) -> str:
@@ -200,7 +193,6 @@ def _author(args) -> str:
 
 def _incident(store, prefix: str):
     """The latest version of the incident whose id starts with ``prefix`` (one-line error otherwise)."""
-    from ..cli import CliError
     from ..queries.events import incidents
 
     frame = incidents(store, include_resolved=True)
@@ -213,10 +205,9 @@ def _incident(store, prefix: str):
 
 
 def cmd_incidents(args) -> int:
-    from ..cli import _open_store, print_table
     from ..queries.events import incidents
 
-    store = _open_store(args)
+    store = open_store(args)
     frame = incidents(store, include_resolved=args.all)
     if frame.empty:
         print("no open incidents" if not args.all else "no incidents")
@@ -232,7 +223,6 @@ def cmd_incidents(args) -> int:
 def cmd_ack(args) -> int:
     import pandas as pd
 
-    from ..cli import CliError
     from ..clock import utcnow
     from ..durations import format_duration, parse_duration
     from ..store import Store
@@ -268,7 +258,6 @@ def cmd_ack(args) -> int:
 
 
 def _matchers(items) -> dict:
-    from ..cli import CliError
     from .rules_config import MATCH_KEYS, read_matcher
 
     raw: dict = {}
@@ -294,7 +283,6 @@ def cmd_silence(args) -> int:
 
     import pandas as pd
 
-    from ..cli import CliError, _open_store, print_table
     from ..clock import parse_time, utcnow
     from ..durations import parse_duration
     from ..queries.events import silences
@@ -302,7 +290,7 @@ def cmd_silence(args) -> int:
     from . import tables
 
     if args.silence_command == "list":
-        frame = silences(_open_store(args), include_ended=args.all)
+        frame = silences(open_store(args), include_ended=args.all)
         if frame.empty:
             print("no silences" if args.all else "no active silences")
             return 0
@@ -351,11 +339,10 @@ def cmd_silence(args) -> int:
 
 # -- sending ------------------------------------------------------------------------------------
 def cmd_notify(args) -> int:
-    from ..cli import CliError, _load, print_table
     from ..store import Store, StoreLocked, StoreWriter
     from .outbox import dispatch, pending
 
-    config = _load(args.config)
+    config = load_or_exit(args.config)
     if args.notify_command == "test":
         return notify_test(config)
     if args.notify_command == "outbox":

@@ -13,7 +13,7 @@ the defaults: events are derived and stored, nothing is sent.
           min_runs: 8               # no judgement before this many
           z: 6                      # robust z: |x - median| / (IQR / 1.349)
           min_change: 0.5           # and at least this fraction of |median| ...
-          min_delta: 0              # ... and this absolute change
+          min_delta: 2              # ... and this absolute change
           metrics: ["*"]            # module:metric patterns (fnmatch); exclude: [...] leaves some out
         feed:                       # the transfer feed, from ingest_health modules' metrics
           backlog_limit: 100000
@@ -39,7 +39,8 @@ class MetricJumps:
     min_runs: int = 8
     z: float = 6.0
     min_change: float = 0.5
-    min_delta: float = 0.0
+    #: small counts (0 → 1 held job) are not jumps however steady they were
+    min_delta: float = 2.0
     metrics: list = dataclasses.field(default_factory=lambda: ["*"])
     exclude: list = dataclasses.field(default_factory=list)
 

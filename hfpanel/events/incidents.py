@@ -137,11 +137,13 @@ class Notifier:
         self.incidents: dict[str, Incident] = {}  # open ones
         self.grace: dict[str, int] = {}  # module -> runs left after its downtime ended
         self.downtime: set[str] = set()
+        self.downtime_ended: dict[str, str] = {}  # module -> when its last downtime ended
         self.messages_text: dict[str, str] = {}  # module -> its latest message
         self.acks: list[dict] = []  # every ack/unack row, oldest first
         self.silences: dict[str, dict] = {}  # silence_id -> latest version
         self._matches: dict[tuple, bool] = {}  # (rule, module, level) -> does the rule match
         self.replaying = False
+        self.flapping_now: set[str] = set()
 
     @property
     def active(self) -> bool:
@@ -149,17 +151,15 @@ class Notifier:
 
     # -- state --------------------------------------------------------------------------------------
     def snapshot(self) -> dict:
+        alerted = {a.labels.get("module") for a in self.alerts.values()}
         return {
-            "alerts": {k: dataclasses.asdict(a) for k, a in self.alerts.items()},
-            "incidents": {k: dataclasses.asdict(i) for k, i in self.incidents.items()},
+            "alerts": {k: dict(vars(a)) for k, a in self.alerts.items()},
+            "incidents": {k: dict(vars(i)) for k, i in self.incidents.items()},
             "grace": self.grace,
             "downtime": sorted(self.downtime),
+            "downtime_ended": self.downtime_ended,
             # the latest message of the modules alerts are about (the others' are re-read each run)
-            "texts": {
-                n: t
-                for n, t in self.messages_text.items()
-                if any(a.labels.get("module") == n for a in self.alerts.values())
-            },
+            "texts": {n: t for n, t in self.messages_text.items() if n in alerted},
         }
 
     def restore(self, data: dict | None) -> None:
@@ -168,6 +168,7 @@ class Notifier:
         self.incidents = {k: Incident(**i) for k, i in data.get("incidents", {}).items()}
         self.grace = dict(data.get("grace", {}))
         self.downtime = set(data.get("downtime", []))
+        self.downtime_ended = dict(data.get("downtime_ended", {}))
         self.messages_text = dict(data.get("texts", {}))
 
     # -- labels -----------------------------------------------------------------------------------
@@ -282,10 +283,10 @@ class Notifier:
         now = pd.Timestamp(run.time)
         for row in run.modules:
             self.messages_text[row.module] = " ".join(str(row.message).split())
-        self._track_downtime(dstate)
+        self._track_downtime(dstate, now)
         changed: dict[str, Incident] = {i.incident_id: i for i in self.apply_acks(now)}
         found = self.candidates(run, events, dstate)
-        frozen = self._frozen(found, dstate)
+        frozen = self._frozen(found, dstate, now)
         fired: list[Alert] = []
         for key, (rule, subject, labels, text, one_shot) in found.items():
             if key in frozen:
@@ -322,13 +323,18 @@ class Notifier:
             if alert.one_shot or (now - _ts(alert.inactive_since)).total_seconds() >= rule.keep_firing:
                 ended.append(alert)
                 del self.alerts[key]
+        self.flapping_now = set(dstate.flaps.flapping)
         messages = self._incidents(run, now, fired, ended, changed)
         for key in [k for k, a in self.alerts.items() if a.one_shot and a.firing]:
             del self.alerts[key]  # a one-shot alert is said once
         return messages, list(changed.values())
 
-    def _track_downtime(self, dstate) -> None:
-        """Modules leaving a downtime get ``downtime_grace_runs`` runs before they may alert."""
+    def _track_downtime(self, dstate, now=None) -> None:
+        """Modules leaving a downtime get ``downtime_grace_runs`` runs before they may alert (and a
+        rule's ``after_downtime`` time, for sources that look back over hours)."""
+        for name, ended in list(self.downtime_ended.items()):
+            if now is not None and (now - _ts(ended)).total_seconds() > 86400:
+                del self.downtime_ended[name]
         for name in list(self.grace):
             self.grace[name] -= 1
             if self.grace[name] < 0:
@@ -337,26 +343,43 @@ class Notifier:
         for name in self.downtime - now_down:
             if self.settings.downtime_grace_runs:
                 self.grace[name] = self.settings.downtime_grace_runs - 1
+            if now is not None:
+                self.downtime_ended[name] = _iso(now)
         self.downtime = now_down
 
-    def _frozen(self, found: dict, dstate) -> set[str]:
+    def _frozen(self, found: dict, dstate, now=None) -> set[str]:
         """Alert keys that neither start nor end this run: flapping modules' levels, modules in
         downtime (for kinds other than their level) or in their grace runs, inhibited targets."""
         frozen = set()
-        for key, (_rule, _subject, labels, _, _) in found.items():
+        for key, (rule, _subject, labels, _, _) in found.items():
             module = labels.get("module", "")
             if module in self.grace or (module in self.downtime and labels.get("kind") != m.LEVEL):
                 frozen.add(key)
+            elif (
+                rule.after_downtime
+                and module in self.downtime_ended
+                and now is not None
+                and (now - _ts(self.downtime_ended[module])).total_seconds() < rule.after_downtime
+            ):
+                frozen.add(key)  # its results still hold the downtime's failures (a look-back window)
             elif labels.get("kind") == m.LEVEL and module in dstate.flaps.flapping:
                 frozen.add(key)
         for key, alert in self.alerts.items():
             module = alert.labels.get("module", "")
-            if alert.labels.get("kind") == m.LEVEL and module in dstate.flaps.flapping:
-                frozen.add(key)  # a flapping module's firing alert does not resolve either
+            # (a flapping module's firing alert may end — once calm for keep_firing — but nothing
+            # new starts until it settles: one "resolved" at most, no re-firing)
             if key not in found and module in self.grace and alert.firing:
                 frozen.add(key)
-        for inhibit in self.settings.inhibit:
+        for number, inhibit in enumerate(self.settings.inhibit):
+            # a source is a firing alert, or a module whose state matches now (e.g. the storage
+            # element in a scheduled downtime: level downtime, which no alert is about)
             sources = [a.labels for a in self.alerts.values() if a.firing and inhibit.source.matches(a.labels)]
+            for module, level in dstate.levels.items():
+                memo = (f"inhibit{number}", module, level)
+                if memo not in self._matches:
+                    self._matches[memo] = inhibit.source.matches(self.module_labels(module, level, m.LEVEL))
+                if self._matches[memo]:
+                    sources.append(self.module_labels(module, level, m.LEVEL))
             if not sources:
                 continue
             for key, (_, _, labels, _, _) in found.items():
@@ -462,9 +485,10 @@ class Notifier:
                 changed[incident.incident_id] = incident
                 continue
             rule = self.rules[incident.rule]
+            settled = [a for _, a in loud if a["labels"].get("module") not in self.flapping_now]
             if (
                 rule.repeat
-                and loud
+                and settled  # a flapping module's alert is frozen: "still" would not be true
                 and not acked
                 and (now - _ts(incident.last_notified)).total_seconds() >= rule.repeat
             ):

@@ -77,6 +77,9 @@ class Rule:
     group_by: tuple = ("site", "category")
     repeat: float | None = None
     receivers: tuple = ()
+    #: after a module's downtime ends, its alerts of this rule wait this long (sources that look back
+    #: over hours, e.g. HammerCloud's 4-hour window, still hold the downtime's failures)
+    after_downtime: float = 0.0
 
 
 @dataclasses.dataclass
@@ -175,7 +178,7 @@ def _read_rule(index: int, raw, receivers: dict, problem) -> Rule | None:
     if not isinstance(raw, dict) or not name:
         problem(key, "each rule needs a name")
         return None
-    known = {"name", "match", "for", "keep_firing", "group_by", "repeat", "receivers"}
+    known = {"name", "match", "for", "keep_firing", "group_by", "repeat", "receivers", "after_downtime"}
     for unknown in sorted(set(raw) - known):
         problem(f"{key}.{unknown}", f"unknown key (known: {', '.join(sorted(known))})")
     match = read_matcher(raw.get("match"), f"{key}.match", problem)
@@ -185,7 +188,7 @@ def _read_rule(index: int, raw, receivers: dict, problem) -> Rule | None:
             rule.for_runs, rule.for_seconds = _pending(raw["for"])
         except ValueError as error:
             problem(f"{key}.for", str(error))
-    for field, target in (("keep_firing", "keep_firing"), ("repeat", "repeat")):
+    for field, target in (("keep_firing", "keep_firing"), ("repeat", "repeat"), ("after_downtime", "after_downtime")):
         if raw.get(field) is not None:
             try:
                 setattr(rule, target, parse_duration(raw[field]))

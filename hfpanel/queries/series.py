@@ -395,6 +395,35 @@ def _group_expression(column: str, duck_type: str) -> str:
     return f"coalesce({text}, '(none)')"
 
 
+def first_time(store: Store, keys, start, end) -> pd.Timestamp | None:
+    """The first sample of any of the series ``keys`` in [start, end] (None: none there): where a
+    window that fits the data begins. Reads only the window's day partitions; cached."""
+    refs = []
+    for key in dict.fromkeys(keys):
+        try:
+            refs.append(parse_series(key))
+        except SeriesError:
+            continue
+    start, end = pd.Timestamp(start), pd.Timestamp(end)
+
+    def compute():
+        found = []
+        for ref in refs:
+            if not store.has_table(ref.store_table):
+                continue
+            metric = " AND metric = ?" if ref.is_metric else ""
+            frame = store.sql(
+                f"SELECT min(time) AS first FROM {store.scan(ref.store_table, start, end)} "
+                f"WHERE module = ?{metric} AND time >= ? AND time <= ?",
+                [ref.module, *([ref.column] if ref.is_metric else []), *_window_args(start, end)],
+            )
+            if not frame.empty and not pd.isna(frame["first"].iloc[0]):
+                found.append(pd.Timestamp(frame["first"].iloc[0]))
+        return min(found) if found else None
+
+    return loaders.cached("series.first", store, (tuple(r.key for r in refs), start, end), compute)
+
+
 def empty_frame() -> pd.DataFrame:
     return pd.DataFrame(
         {

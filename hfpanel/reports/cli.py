@@ -12,7 +12,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from ..cli import CliError, _load, _open_store, _store_path, print_table
+from ..cli_common import CliError, load_or_exit, open_store, print_table, store_path
 from ..clock import parse_time
 from ..durations import parse_duration
 from . import corrections
@@ -27,8 +27,8 @@ def _report(args):
         start, end = month_window(args.month)
     except ValueError as error:
         raise CliError(f"--month: {error}") from None
-    store = _open_store(args)
-    config = _load(args.config) if getattr(args, "config", None) else None
+    store = open_store(args)
+    config = load_or_exit(args.config) if getattr(args, "config", None) else None
     try:
         return ar_report(store, start, end, profile=args.profile, config=config, replay=args.replay)
     except KeyError as error:
@@ -82,11 +82,11 @@ def _times(args):
 def _commit(args, frame) -> int:
     from ..store import StoreLocked, StoreWriter
 
-    path = _store_path(args)
+    path = store_path(args)
     if not path.is_dir():
         raise CliError(f"no store at {path}")
     if getattr(args, "module", None):
-        store = _open_store(args)
+        store = open_store(args)
         known = (
             set(store.sql("SELECT DISTINCT module FROM module_status")["module"])
             if store.has_table("module_status")
@@ -113,7 +113,7 @@ def cmd_correct(args) -> int:
 
 
 def cmd_withdraw(args) -> int:
-    known = corrections.load(_open_store(args))
+    known = corrections.load(open_store(args))
     if args.id not in set(known["id"]):
         raise CliError(f"no correction {args.id!r} (hfpanel report corrections lists them)")
     try:
@@ -126,7 +126,7 @@ def cmd_withdraw(args) -> int:
 
 
 def cmd_list(args) -> int:
-    frame = corrections.load(_open_store(args))
+    frame = corrections.load(open_store(args))
     print_table(frame, 1000, args.format)
     return 0 if not frame.empty else 1
 
@@ -134,7 +134,7 @@ def cmd_list(args) -> int:
 def cmd_handover(args) -> int:
     from .handover import handover, to_markdown, write_pdf
 
-    store = _open_store(args)
+    store = open_store(args)
     try:
         shift = handover(store, args.start, args.end, base_url=args.base_url)
     except ValueError as error:
@@ -149,7 +149,7 @@ def cmd_handover(args) -> int:
 def cmd_export(args) -> int:
     from .bundle import export
 
-    store = _open_store(args)
+    store = open_store(args)
     start, end = _times(args)
     try:
         counts = export(store, start, end, args.out, with_payloads=args.with_payloads)

@@ -29,7 +29,7 @@ from ..clock import parse_time
 from ..collector import ParseResult, SourceError
 from ..levels import DOWNTIME, NOINFO, NOINFO_STATUS, OK, Levels
 from ..queries import whatif as q
-from ..rating import NoInfoPolicy, check_rating, check_rollup, is_downtime_rollup, rate, rating_type, rollup
+from ..rating import NoInfoPolicy, check_rating, check_rollup, is_downtime_rollup, partial, rate, rating_type, rollup
 from ..rating.threshold import high_is_bad
 
 KEYS = ("ratings", "rollups", "noinfo", "levels")
@@ -165,6 +165,37 @@ def threshold_many(rule: dict, values: np.ndarray) -> np.ndarray:
     return np.where(np.isnan(values), NOINFO_STATUS, status)
 
 
+#: roll-ups ``rollup_many`` computes for every run at once
+VECTOR_ROLLUPS = ("worst", "weighted")
+
+
+def rollup_many(rule: dict, s: np.ndarray, w: np.ndarray, d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``rating.rollup`` of a ``worst`` or ``weighted`` roll-up for many runs at once (a test holds it
+    equal to ``rollup``, run by run): ``s`` statuses (runs × members, NaN for a member without a row),
+    ``w`` weights, ``d`` 1 where a member is in downtime. Returns (status, in_downtime) per run."""
+    policy = NoInfoPolicy.of(rule)
+    present = ~np.isnan(s)
+    down = present & (np.nan_to_num(d) > 0)
+    known = present & ~down & (np.nan_to_num(s, nan=-1.0) >= 0)
+    in_downtime, counted = down.sum(axis=1), present.sum(axis=1) - down.sum(axis=1)
+    n_known = known.sum(axis=1)
+    missing = counted - n_known
+    share = np.where(counted > 0, missing / np.maximum(counted, 1), 0.0)
+    values = np.where(known, s, np.inf)
+    worst = values.min(axis=1)
+    if rule.get("type") == "weighted":
+        weights = np.where(known, np.nan_to_num(w), 0.0)
+        total = weights.sum(axis=1)
+        mean = (np.where(known, s, 0.0) * weights).sum(axis=1) / np.where(total > 0, total, 1.0)
+        value = np.where(total > 0, mean, worst)
+    else:
+        value = worst
+    value = np.where((share > policy.warning) & (value > policy.cap), policy.cap, value)
+    unknown = (n_known == 0) | ((share > policy.unknown) & (missing > 0))
+    status = np.where(unknown, NOINFO_STATUS, value)
+    return status, (n_known == 0) & (in_downtime > 0)
+
+
 def _members_at(rows: pd.DataFrame, times: list[pd.Timestamp], column: str) -> pd.DataFrame:
     """For every run time, each module's latest value of ``column`` at or before it (as the runner
     merges a run's rows with the modules that did not run)."""
@@ -187,6 +218,12 @@ def rollup_runs(rows, times, rules: dict, policy: dict, levels: Levels, categori
         members = [m for m in status.columns if of.get(m) == category]
         rule = {**(rules.get(category) or {"type": "worst"}), **policy}
         s, w, d = (frame[members].to_numpy() for frame in (status, weight, downtime))
+        if rule.get("type", "worst") in VECTOR_ROLLUPS:
+            values, in_downtime = rollup_many(rule, s, w, d)
+            level = levels_of(levels, values, np.zeros(len(values), bool), np.zeros(len(values), bool))
+            level = np.where(in_downtime, DOWNTIME, level)
+            out += list(zip(status.index, [category] * len(values), values.astype(float), level))
+            continue
         seen = {}  # runs mostly repeat the run before: roll each distinct set of inputs up once
         for i, when in enumerate(status.index):
             present = ~np.isnan(s[i])
@@ -266,6 +303,13 @@ def what_if(store, since, until, changes=None, profile: str | None = None, **kwa
         tables = q.module_tables(store, module, since, until) if "column" in rule else {}
         metrics = q.module_metrics(store, module, since, until)
         rows.loc[mine, "whatif_status"] = rerate_module(part, rule, metrics, tables)
+    for module in changes.ratings:  # a run whose answer was partial is re-rated as partial, as it was decided
+        mine = (rows["module"] == module) & (rows["missing"] != "")
+        if mine.any():
+            policy = (stored_config.stored_module(effective, module) or {}).get("partial")
+            rows.loc[mine, "whatif_status"] = partial.reapply(
+                rows.loc[mine, "whatif_status"], rows.loc[mine, "missing"], policy, levels
+            )
     rows["whatif_level"] = levels_of(
         levels, rows["whatif_status"].to_numpy(float), rows["downtime"].to_numpy() != "", failed
     )

@@ -19,9 +19,9 @@ from api_server import served_api
 from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate
 
+from hfpanel.api.base import PREFIX, PUSH_PATH
 from hfpanel.api.push_handler import PushHandler
-from hfpanel.api.routes import PREFIX
-from hfpanel.api.server import PUSH_PATH, ApiHandler, patterns
+from hfpanel.api.server import ApiHandler, patterns
 
 RFC3339 = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?Z$")
 

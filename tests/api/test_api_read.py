@@ -15,7 +15,7 @@ from api_server import served_api
 from store_factory import DEFAULT_SCENARIO, HOSTILE, build_store, site_config
 from store_factory_transfers import build_transfer_store
 
-from hfpanel.api.routes import PREFIX
+from hfpanel.api.base import PREFIX
 from hfpanel.queries import events, transfer_filters, transfers
 from hfpanel.queries.loaders import shared_store
 from hfpanel.runner import Runner

@@ -84,3 +84,22 @@ def test_the_api_section_is_checked_with_the_configuration(tmp_path):
     text = "\n".join(error.value.problems)
     assert "key 'api.push_max_body': not a size: 'big'" in text
     assert "key 'api.push_rate': must be a positive number" in text and "key 'api.colour': unknown" in text
+
+
+def test_a_user_of_basic_sign_in_is_added_with_a_hash(tmp_path):
+    users = tmp_path / "users.yaml"
+    added = subprocess.run(
+        [sys.executable, "-m", "hfpanel.cli", "auth", "user", "alice", "--users", str(users), "--group", "storage"],
+        input="correct horse\n", capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert added.returncode == 0, added.stderr
+    from hfpanel.auth.passwords import read_users, verify
+
+    entry = read_users(users)["alice"]
+    assert entry["groups"] == ["storage"] and verify("correct horse", entry["password"])
+    assert "correct horse" not in users.read_text() and stat.S_IMODE(users.stat().st_mode) == 0o600
+    short = subprocess.run(
+        [sys.executable, "-m", "hfpanel.cli", "auth", "user", "bob", "--users", str(users)],
+        input="short\n", capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert short.returncode == 2 and "at least 8 characters" in short.stderr

@@ -443,3 +443,37 @@ def test_pinned_settings_keep_the_window_drawn_while_runs_land(tmp_path):
     pinned = builder.settings(pin=True)
     assert pinned["end"] == site.times[-1].isoformat()
     pd.testing.assert_frame_equal(PlotBuilder.from_settings(store, pinned).data, drawn)
+
+
+# -- the default window and the axes ---------------------------------------------------------------
+def test_the_default_window_fits_the_data_there_is(store, tmp_path):
+    """Three days of data: the builder opens on the three days (not the last 24 hours); with no
+    series it shows the last day; a window given is kept."""
+    builder = PlotBuilder(store=store, series=["pool:load"])
+    assert builder.window == "auto" and builder.window_range() == (START, END)
+    assert builder.data["time"].min() == START and builder.error == ""
+    assert plot(store, series=["pool:load"]).window_range() == (START, END)
+    assert PlotBuilder(store=store).window_range() == (END - pd.Timedelta(hours=24), END)
+    assert plot(store, series=["pool:load"], window="6h").window_range() == (END - pd.Timedelta(hours=6), END)
+    later = PlotBuilder(store=store, series=["pool:load"], time=DAY2)  # time travel: the data up to then
+    assert later.window_range() == (START, DAY2)
+    assert (
+        "window" not in builder.url_params()
+        and plot(store, series=["pool:load"], window="7d").url_params()["window"] == "7d"
+    )
+    pasted = PlotBuilder(store=store)
+    pasted.apply_url_params({"series": "pool:load", "window": "auto"})
+    assert pasted.window == "auto" and pasted.error == ""
+
+
+@pytest.mark.parametrize("kind", ["line", "area", "bar"])
+def test_two_units_get_two_y_axes(store, kind):
+    """Bytes (``free``) and a plain number (``load``) on one plot: each on an axis of its own,
+    labelled with its series and unit; series of one unit share one axis."""
+    both = plot(store, series=["pool.rows:free", "pool:load"], window="24h", bin="1h", kind=kind, overlay_status=True)
+    figure = hv.render(both.plot_object())
+    labels = [axis.axis_label for axis in figure.yaxis]
+    assert len(figure.yaxis) == 2, labels
+    assert "pool.rows:free (bytes)" in labels and "pool:load" in labels
+    one = plot(store, series=["pool:load", "door:latency"], window="24h", bin="1h", kind=kind)
+    assert len(hv.render(one.plot_object()).yaxis) == 1

@@ -237,7 +237,7 @@ def test_silent_and_jump_state_survive_a_restart(tmp_path):
     site = EventSite(
         tmp_path / "store",
         {"a": "x", "b": "x"},
-        notifications={"events": {"metric_jumps": {"window": 4, "min_runs": 3}}},
+        notifications={"events": {"metric_jumps": {"window": 4, "min_runs": 3, "min_delta": 0}}},
     )
     for _ in range(4):
         site.run({"a": {"health": 0.9}, "b": {"health": 0.9}})

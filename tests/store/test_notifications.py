@@ -235,9 +235,10 @@ def test_a_receiver_that_fails_then_recovers_gets_each_message_exactly_once(tmp_
     hook.fail_next(2, status=503)
     site.run(critical(["ce"]))  # both refuse: queued with a reason, retried with backoff
     deliveries = site.table("deliveries")
-    assert deliveries[["receiver", "ok", "error"]].values.tolist() == [
-        ["mail", False, f"SMTP 127.0.0.1:{smtp.port}: 451 4.3.0 try again later"],
+    # one attempt each, committed one after the other at the same run time: no order between them
+    assert sorted(deliveries[["receiver", "ok", "error"]].values.tolist()) == [
         ["hook", False, f"webhook {hook.url}: HTTP 503"],
+        ["mail", False, f"SMTP 127.0.0.1:{smtp.port}: 451 4.3.0 try again later"],
     ]
     site.run({})  # 15 minutes later (past the 1-minute backoff): mail goes, the hook fails again
     site.run({})
@@ -469,3 +470,109 @@ def test_ack_and_silence_mistakes_are_one_line(tmp_path, capsys, argv, message):
     err = capsys.readouterr().err
     assert err.startswith(message), err
     assert err.count("\n") == 1
+
+
+def test_inhibit_by_state_a_downtime_mutes_its_consequences(tmp_path):
+    rule_extra = {
+        "extra": {
+            "inhibit": [
+                {"source": {"category": ["storage"], "level": ["downtime"]}, "target": {"category": ["compute"]}}
+            ]
+        }
+    }
+    deriver, notifier = _notifier(tmp_path, {"se": "storage", "hc": "compute", "ce": "availability"}, **rule_extra)
+    said = _step(deriver, notifier, 0, {"se": "ok", "hc": "ok", "ce": "ok"})
+    said += _step(deriver, notifier, 1, {"se": "downtime", "hc": "critical", "ce": "critical"})
+    said += _step(deriver, notifier, 2, {"se": "downtime", "hc": "critical", "ce": "critical"})
+    assert said == [("firing", ["ce"])]  # hc's failure is the SE downtime's consequence; ce's is not
+
+
+def test_after_downtime_keeps_a_look_back_source_quiet_for_its_window(tmp_path):
+    deriver, notifier = _notifier(tmp_path, {"hc": "compute", "ce": "availability"}, after_downtime="1h")
+    said = _step(deriver, notifier, 0, {"hc": "ok", "ce": "ok"})
+    for i in range(1, 4):
+        said += _step(deriver, notifier, i, {"hc": "downtime", "ce": "downtime"})
+    # the downtime ended at run 4: hc still judges the last hour's failed jobs for 4 runs (1h), then recovers
+    for i in range(4, 8):
+        said += _step(deriver, notifier, i, {"hc": "critical", "ce": "ok"})
+    said += _step(deriver, notifier, 8, {"hc": "ok", "ce": "ok"})
+    assert said == []
+    # a failure after that window is news again
+    said += _step(deriver, notifier, 9, {"hc": "critical", "ce": "ok"})
+    assert said == [("firing", ["hc"])]
+
+
+# -- mail over TLS with a login (a real aiosmtpd with a certificate from a throwaway CA) -------------
+def _secure_mail(port: int, security: str, ca, **login) -> dict:
+    notifications = notifying()
+    notifications["receivers"] = [
+        {
+            "name": "mail",
+            "mail": {
+                "to": ["grid-admins@example.org"],
+                "from": "hfpanel@example.org",
+                "smtp": {"host": "127.0.0.1", "port": port, "security": security, "username": "hfpanel", **login}
+                | ({"ca": str(ca)} if ca else {}),
+            },
+        }
+    ]
+    notifications["rules"][0]["receivers"] = ["mail"]
+    return notifications
+
+
+@pytest.fixture(scope="module")
+def server_cert(tmp_path_factory):
+    from throwaway_ca import CA
+
+    ca = CA(tmp_path_factory.mktemp("ca"))
+    key, cert = ca.issue("smtp", "127.0.0.1", server=True)
+    return ca.cert_path, cert, key
+
+
+@pytest.mark.parametrize("security", ["starttls", "tls"])
+def test_mail_over_tls_with_a_password_from_the_environment_or_a_file(
+    tmp_path, server_cert, security, monkeypatch, caplog
+):
+    ca, cert, key = server_cert
+    secret = "pa55-w0rd-nobody-sees"
+    if security == "starttls":
+        monkeypatch.setenv("HFPANEL_TEST_SMTP_PASSWORD", secret)
+        login = {"password_env": "HFPANEL_TEST_SMTP_PASSWORD"}
+    else:
+        (tmp_path / "smtp-password").write_text(secret + "\n")
+        login = {"password_file": str(tmp_path / "smtp-password")}
+    caplog.set_level("DEBUG")
+    with SmtpSink(tls=(security, cert, key), login=("hfpanel", secret)) as smtp:
+        site = EventSite(
+            tmp_path / "store", {"ce": "availability"}, notifications=_secure_mail(smtp.port, security, ca, **login)
+        )
+        site.run({})
+        site.run(critical(["ce"]))
+        assert smtp.subjects() == ["[hfpanel] T2_TEST CRITICAL category=availability: ce"]
+        assert smtp.logins == ["hfpanel"]
+        body = smtp.messages[0]
+        assert {part.get_content_type() for part in body.walk()} >= {"text/plain", "text/html"}
+    assert site.table("deliveries")["ok"].tolist() == [True]
+    assert secret not in caplog.text
+
+
+def test_mail_login_refused_or_certificate_untrusted_is_a_reason_never_the_password(
+    tmp_path, server_cert, monkeypatch, caplog
+):
+    ca, cert, key = server_cert
+    monkeypatch.setenv("HFPANEL_TEST_SMTP_PASSWORD", "the-wrong-one")
+    caplog.set_level("DEBUG")
+    with SmtpSink(tls=("starttls", cert, key), login=("hfpanel", "the-right-one")) as smtp:
+        wrong = _secure_mail(smtp.port, "starttls", ca, password_env="HFPANEL_TEST_SMTP_PASSWORD")
+        site = EventSite(tmp_path / "a", {"ce": "availability"}, notifications=wrong)
+        site.run({})
+        site.run(critical(["ce"]))
+        untrusted = _secure_mail(smtp.port, "starttls", None, password_env="HFPANEL_TEST_SMTP_PASSWORD")
+        other = EventSite(tmp_path / "b", {"ce": "availability"}, notifications=untrusted)
+        other.run({})
+        other.run(critical(["ce"]))
+        assert smtp.messages == []
+    assert site.table("deliveries")["error"].tolist() == [f"SMTP 127.0.0.1:{smtp.port}: login refused (535)"]
+    error = other.table("deliveries")["error"].iloc[0]
+    assert error.startswith(f"SMTP 127.0.0.1:{smtp.port}: ") and "CERTIFICATE_VERIFY_FAILED" in error, error
+    assert "the-wrong-one" not in caplog.text and "the-right-one" not in caplog.text

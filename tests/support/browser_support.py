@@ -65,7 +65,7 @@ def wait_until_up(url: str, process: subprocess.Popen, log: Path, timeout: float
 
 
 @contextlib.contextmanager
-def served(store: Path, log: Path, config: Path | None = None):
+def served(store: Path, log: Path, config: Path | None = None, verbosity: str = "-v"):
     """`hfpanel serve` on a free port of 127.0.0.1 in a subprocess; yields its URL."""
     port = free_port()
     # the test helpers (store_factory's collectors, named by dotted path in test configs) import by name
@@ -81,7 +81,7 @@ def served(store: Path, log: Path, config: Path | None = None):
         sys.executable,
         "-m",
         "hfpanel.cli",
-        "-v",
+        verbosity,
         "serve",
         "--store",
         str(store),

@@ -80,7 +80,7 @@ def test_document_cut_short_is_truncated_not_timed_out(srv):
 @pytest.mark.parametrize("omit_length", [False, True], ids=["content-length", "streamed"])
 def test_document_larger_than_limit(srv, omit_length):
     url = srv.route("/big", body=b"x" * 1_000_001, omit_length=omit_length)
-    assert reason(fetch_url, url, max_bytes=1_000_000, **FAST) == "document larger than the 1.0 MB limit"
+    assert reason(fetch_url, url, max_bytes=1_000_000, **FAST) == "document larger than the 1 MB limit"
     assert fetch_url(url, max_bytes=2_000_000, **FAST) == b"x" * 1_000_001
 
 
@@ -302,9 +302,9 @@ def test_file_urls(tmp_path):
     doc.write_bytes(b'{"ok": true}')
     assert fetch_url(doc.as_uri()) == b'{"ok": true}'
     assert HttpCollector(url=doc.as_uri()).fetch() == b'{"ok": true}'
-    assert reason(fetch_url, doc.as_uri(), max_bytes=5) == "document larger than the 5 bytes limit"
+    assert reason(fetch_url, doc.as_uri(), max_bytes=5) == "document larger than the 5 B limit"
     assert reason(fetch_url, (tmp_path / "gone.json").as_uri()) == f"file not found: {tmp_path / 'gone.json'}"
 
 
 def test_size_texts():
-    assert [format_bytes(n) for n in (10_000_000, 1_500, 12)] == ["10.0 MB", "1.5 kB", "12 bytes"]
+    assert [format_bytes(n) for n in (10_000_000, 1_500, 12)] == ["10 MB", "1.5 kB", "12 B"]

@@ -20,3 +20,25 @@ def test_threshold_many_is_the_threshold_rating(rule):
     values = np.concatenate([np.random.default_rng(1).uniform(-5, 30, 500), [0.5, 0.8, 5, 10, 20, np.nan]])
     expected = [rate(rule, ParseResult(metrics={"m": v})).status for v in values]
     assert list(threshold_many(rule, values)) == expected
+
+
+@pytest.mark.parametrize("kind", ["worst", "weighted"])
+@pytest.mark.parametrize("policy", [{}, {"noinfo_warning": 0.1, "noinfo_unknown": 0.3}])
+def test_rollup_many_is_the_rollup(kind, policy):
+    from hfpanel.rating import is_downtime_rollup, rollup
+    from hfpanel.reports.whatif import rollup_many
+
+    rng = np.random.default_rng(2)
+    runs, members = 400, 6
+    s = rng.choice([1.0, 0.5, 0.0, 0.93, -1.0, np.nan], size=(runs, members))
+    w = rng.choice([1.0, 2.0, 0.0], size=(runs, members))
+    d = (rng.random((runs, members)) < 0.1).astype(float)
+    s[:5] = np.nan  # runs without any member
+    d[5:10] = 1.0  # every member in downtime
+    rule = {"type": kind, **policy}
+    status, in_downtime = rollup_many(rule, s, w, d)
+    for i in range(runs):
+        present = ~np.isnan(s[i])
+        rating = rollup(rule, list(s[i][present]), list(w[i][present]), [bool(x) for x in d[i][present]])
+        assert status[i] == pytest.approx(rating.status, abs=1e-12), i
+        assert bool(in_downtime[i]) == is_downtime_rollup(rating), i

@@ -18,6 +18,7 @@ from ...queries import transfer_pairs as pairs
 from ...queries import transfers as queries
 from ...transfers.config import EfficiencyLevels
 from ..style import CSS, esc
+from ..tables import formatters
 from .common import TransferView
 from .formats import (
     CARD,
@@ -260,5 +261,5 @@ class TransferMatrix(TransferView):
             self.store, self._filters, self.src, self.dst, self.cell(self.src, self.dst), resolve
         )
         if not self._pair_rows.empty:
-            self._pair_table.value = self._pair_rows
+            self._pair_table.param.update(value=self._pair_rows, formatters=formatters(self._pair_rows))
             self._pair_table.visible = True

@@ -17,7 +17,7 @@ import param
 from ...queries import transfers as queries
 from ...queries.transfer_filters import WINDOWS, make_filters, window_length
 from ..base import StoreView, to_time
-from ..page import site_header
+from ..page import fit_narrow_screens, site_header
 from ..style import CSS, esc, iso
 from ..url import DURATION, TIME, UrlField, UrlSync, differs
 from .errors import TopErrors
@@ -136,6 +136,7 @@ class TransferPage(UrlSync, StoreView):
             sizing_mode="stretch_width",
         )
         self._layout = pn.Column(self._header, filters, self._note, self._tabs, sizing_mode="stretch_width")
+        fit_narrow_screens(self._layout)
 
     def _from_end(self, text: str) -> None:
         try:

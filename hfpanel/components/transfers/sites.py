@@ -12,10 +12,10 @@ import holoviews.plotting.bokeh  # noqa: F401  (the backend, loaded without note
 import pandas as pd
 import panel as pn
 import param
-from bokeh.models.widgets.tables import NumberFormatter
 
 from ...queries import transfers as queries
 from ..style import esc
+from ..tables import formatters
 from .common import TransferView
 from .formats import CARD, fmt_bytes, message_html
 
@@ -41,7 +41,6 @@ class SiteStatistics(TransferView):
             sizing_mode="stretch_width",
             layout="fit_data_table",
             margin=(4, 10),
-            formatters=_FORMATTERS,
         )
         self._table.on_click(self._on_click)
         self._layout = pn.Column(self._head, self._csv, self._table, sizing_mode="stretch_width", styles=CARD)
@@ -65,17 +64,10 @@ class SiteStatistics(TransferView):
             " · out = as source, in = as "
             f"destination · click a row for the site's history</div>"
         )
-        self._table.value = self._frame
+        self._table.param.update(value=self._frame, formatters=formatters(self._frame))
         self._table.visible = not self._frame.empty
         if self._frame.empty:
             self._head.object += message_html("No transfers in this window and filter.")
-
-
-#: efficiency as a percentage, volumes with thousands separators
-_FORMATTERS = {
-    **{f"{d}_efficiency": NumberFormatter(format="0.0%") for d in ("out", "in")},
-    **{f"{d}_bytes": NumberFormatter(format="0,0") for d in ("out", "in")},
-}
 
 
 class SiteHistory(TransferView):

@@ -11,11 +11,11 @@ import holoviews.plotting.bokeh  # noqa: F401  (the backend, loaded without note
 import pandas as pd
 import panel as pn
 import param
-from bokeh.models.widgets.tables import NumberFormatter
 
 from ...queries import transfers as queries
 from ...queries.transfer_filters import XROOTD
 from ..plot_figure import PALETTE
+from ..tables import formatters
 from .common import TransferView
 from .formats import CARD, fmt_bytes, message_html
 
@@ -46,7 +46,6 @@ class XRootDAccess(TransferView):
             sizing_mode="stretch_width",
             layout="fit_data_table",
             margin=(4, 10),
-            formatters={c: NumberFormatter(format="0,0") for c in ("records", "bytes_read", "bytes_written")},
         )
         self._plot = pn.pane.HoloViews(None, sizing_mode="stretch_width", margin=(0, 10))
         self._layout = pn.Column(
@@ -78,7 +77,7 @@ class XRootDAccess(TransferView):
             f"{int(frame['records'].sum()) if not frame.empty else 0} reads, "
             f"{fmt_bytes(frame['bytes_read'].sum() if not frame.empty else 0)} read{note}</div>"
         )
-        self._table.value = frame
+        self._table.param.update(value=frame, formatters=formatters(frame))
         self._table.visible = self._plot.visible = not frame.empty
         if frame.empty:
             self._head.object += message_html("No XRootD records in this window and filter.")
