@@ -102,8 +102,8 @@ def _door(store, config, address: str):
     """The gate (who a request is) and the server options sign-in needs: outside mode ``none``,
     signed session ids and cookies with the configured secret, XSRF protection and the sign-in pages.
     ``AuthRefused`` when the configuration must not be served (no secret; mode none off loopback)."""
-    from .api.settings import ApiSettings
     from .api.tokens import TokenStore
+    from .api_settings import ApiSettings
     from .auth.gate import Gate
     from .auth.provider import HfpanelAuth
 

@@ -19,6 +19,7 @@ from urllib.parse import urlencode
 
 import pandas as pd
 
+from ..availability import corrections
 from ..clock import parse_time
 from ..levels import SEVERITY
 from ..queries import history
@@ -26,7 +27,6 @@ from ..queries.availability import announced_downtimes, ar_report
 from ..queries.events import events as event_log
 from ..queries.since import with_since
 from ..units import fmt_time, iso
-from . import corrections
 from .export import percent
 
 SHIFT = pd.Timedelta(hours=8)
