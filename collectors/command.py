@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import param
 
+from hfpanel import opensearch
 from hfpanel.collector import Collector, ParseResult
 from hfpanel.process import first_line, load_payload, run
 from hfpanel.tabular import TableSelection, check_path, json_table, load_json
@@ -79,4 +80,5 @@ class CommandCollector(Collector, TableSelection):
                 message=message or f"no output (exit code {record.returncode})",
             )
         doc = load_json(record.checked_stdout(self.max_bytes).encode("utf-8"))
-        return self.finish(json_table(doc, self.rows), doc)
+        missing, expected = opensearch.answer_gaps(doc)  # a search answer printed by a script
+        return self.finish(json_table(doc, self.rows), doc, missing=missing, expected=expected)

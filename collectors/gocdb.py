@@ -6,6 +6,8 @@ downtime and affected service, columns ``COLUMNS`` (fixed; times naive UTC). ``p
 "now", so the runner decides what is ongoing: no default rating here. ``fetch()`` asks ``get_downtime``
 (``nested``: ``get_downtime_nested_services``) for ``site`` from today to ``window`` ahead, keeping
 parameters already in ``url``, and follows paging (``<meta><link rel="next">``) into one ``<pages>``.
+A downtime without ID, severity or dates (or with dates that are not numbers), or naming a service
+without a host, is missing, named by its ID: the others still put their modules in downtime.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import pandas as pd
 import param
 from lxml import etree
 
-from hfpanel.collector import ParseResult, SourceError
+from hfpanel.collector import ParseResult, SourceError, each
 from hfpanel.durations import parse_duration
 from hfpanel.http import HttpCollector
 from hfpanel.tabular import reject_markup
@@ -151,15 +153,16 @@ class GocdbDowntimeCollector(HttpCollector):
         return pages[0] if len(pages) == 1 else b"<pages>\n" + b"\n".join(pages) + b"\n</pages>\n"
 
     def parse(self, payload: bytes) -> ParseResult:
-        root, rows = xml_root(payload), []
+        root, elements = xml_root(payload), []
         for page in root.iterchildren("results") if root.tag == "pages" else [root]:
             error = page if page.tag == "error" else page.find("error")
             if error is not None:
                 raise SourceError(f"GOCDB answered with an error: {' '.join(error.itertext()).strip()[:200]}")
             if page.tag != "results":
                 raise SourceError(f"expected GOCDB <results>, got <{page.tag}>")
-            for element in page.iterchildren("DOWNTIME"):
-                rows.extend(_rows(element))
+            elements.extend(page.iterchildren("DOWNTIME"))
+        found, missing = each(elements, _rows, "downtime", key=lambda i, e: e.get("ID") or f"#{i + 1}")
+        rows = [row for rows_of_one in found for row in rows_of_one]
         table = (
             pd.DataFrame(rows, columns=COLUMNS)
             .drop_duplicates(ignore_index=True)
@@ -177,4 +180,10 @@ class GocdbDowntimeCollector(HttpCollector):
             f"{metrics['downtimes']:g} downtimes ({metrics['outages']:g} outages) on "
             f"{table['hostname'].nunique()} hosts"
         )
-        return ParseResult(tables={"downtimes": table}, metrics=metrics, message=message)
+        return ParseResult(
+            tables={"downtimes": table},
+            metrics=metrics,
+            message=message,
+            missing=missing,
+            expected={"downtime": len(elements)} if missing else {},
+        )

@@ -24,9 +24,10 @@ from __future__ import annotations
 
 import param
 
+from hfpanel import opensearch
 from hfpanel.collector import ParseResult
 from hfpanel.http import HttpCollector
-from hfpanel.tabular import TableSelection, check_path, json_table, load_json
+from hfpanel.tabular import TableSelection, check_path, json_table, load_json, load_json_lines
 
 
 class HttpJsonCollector(HttpCollector, TableSelection):
@@ -62,5 +63,17 @@ class HttpJsonCollector(HttpCollector, TableSelection):
         check_path(self.rows, "rows")
 
     def parse(self, payload: bytes) -> ParseResult:
-        doc = load_json(payload, lines=self.lines)
-        return self.finish(json_table(doc, self.rows), doc)
+        """The rows and metrics; a search answer's failed shards or server-side timeout, an NDJSON line
+        that is not JSON and a row whose aggregated value is text are missing, named, and the rest
+        is rated (``hfpanel.rating.partial``)."""
+        if self.lines:
+            doc, missing = load_json_lines(payload)
+            return self.finish(
+                json_table(doc, self.rows),
+                doc,
+                missing=missing,
+                expected={"line": len(doc) + len(missing)} if missing else None,
+            )
+        doc = load_json(payload)
+        missing, expected = opensearch.answer_gaps(doc)
+        return self.finish(json_table(doc, self.rows), doc, missing=missing, expected=expected)

@@ -4,7 +4,9 @@ A stalled feed looks like a quiet grid: transfer plots simply stop. This module 
 ``ingest_rate`` table (and, when ``spool`` is given, the spool's own count of records not yet in
 the store) into a status: a backlog above ``backlog_critical`` or no message for
 ``silence_critical`` is critical; quarantined messages above ``quarantine_warning`` of the last
-hour's messages are a warning. ``fetch()`` reads the store and spool; ``parse()`` is pure.
+hour's messages are a warning. ``fetch()`` reads the store and spool; ``parse()`` is pure. A
+configured spool that is not there or cannot be read is missing (the store's last backlog count
+stands in, and the rating says so).
 Table ``sources``: one row per source domain (``fts``, ``xrootd``).
 """
 
@@ -15,7 +17,7 @@ import json
 import pandas as pd
 import param
 
-from hfpanel.collector import Collector, ParseResult, SourceError
+from hfpanel.collector import Collector, Missing, ParseResult, SourceError
 from hfpanel.durations import format_duration, parse_duration
 from hfpanel.spoolfile import backlog_of
 from hfpanel.store import Store
@@ -71,8 +73,17 @@ class IngestHealthCollector(Collector):
                 )
         except FileNotFoundError as error:
             raise SourceError(str(error)) from None
-        spool = backlog_of(self.spool) if self.spool else None
-        return json.dumps({"now": now, "rows": rows, "spool_backlog": spool}, default=int).encode()
+        spool, spool_error = None, None
+        if self.spool:
+            try:
+                spool = backlog_of(self.spool)
+            except (OSError, ValueError, KeyError, TypeError) as error:  # a checkpoint cut short or unreadable
+                spool_error = f"spool unreadable: {type(error).__name__}: {error}"[:200]
+            else:
+                spool_error = None if spool is not None else "no spool folder there"
+        return json.dumps(
+            {"now": now, "rows": rows, "spool_backlog": spool, "spool_error": spool_error}, default=int
+        ).encode()
 
     def parse(self, payload: bytes) -> ParseResult:
         doc = json.loads(payload)
@@ -120,8 +131,14 @@ class IngestHealthCollector(Collector):
             f", last {format_duration(silence)} ago" if silence != float("inf") else ""
         )
         message = "; ".join(problems + [summary]) if problems else summary
+        missing = (  # the spool's own count is the truth; without it the store's last count stands in
+            [Missing("spool", str(self.spool), f"{doc['spool_error']}: the backlog is the store's last count")]
+            if self.spool and doc.get("spool_backlog") is None and doc.get("spool_error")
+            else []
+        )
         return ParseResult(
             tables={"sources": table},
+            missing=missing,
             message=message,
             metrics={
                 "health": float(health),

@@ -4,7 +4,10 @@
 returns them as ``GET /rules/`` sends them: x-json-stream lines with RFC-1123 times. ``url`` mode reads
 such a list (or a JSON array) as it is from file:// or http(s): recorded payloads, the demo. Tables ``rules``
 and ``states`` (all six, zeros too); metrics per state, ``total``, ``replicating_too_long``,
-``problems`` (stuck + suspended + replicating_too_long), ``locks_stuck``, ``locks_replicating``.
+``waiting_approval_too_long``, ``inject_too_long`` (older than ``replicating_limit``,
+``waiting_approval_limit``, ``inject_limit``), ``problems`` (stuck + suspended + the three too
+long), ``locks_stuck``, ``locks_replicating``. A rule with a missing or mistyped field or an
+unknown state is missing (named, with the reason); the rest is counted.
 ``age_s`` runs from ``created_at`` to the run's time (``Collector.now()``); a payload parsed outside
 a run is read as of its newest ``updated_at``, so re-parsing it later gives the same ages.
 Default rating: ``problems`` warning at 1 (someone should read that rule's error), critical at 10
@@ -24,7 +27,7 @@ import param
 import requests
 
 from hfpanel import logs
-from hfpanel.collector import Collector, ParseResult, SourceError
+from hfpanel.collector import Collector, Missing, ParseResult, SourceError
 from hfpanel.durations import format_duration, parse_duration
 from hfpanel.http import fetch_url, read_bearer_token
 from hfpanel.tabular import reject_markup
@@ -125,10 +128,31 @@ class RucioRulesCollector(Collector):
     activity = param.String(default=None, allow_None=True, doc="Select rules of this activity.")
     states = param.List(default=None, allow_None=True, doc="Select rules in these states, e.g. [STUCK, SUSPENDED].")
     replicating_limit = param.Parameter(default="24h", doc="REPLICATING longer than this counts as a problem.")
+    waiting_approval_limit = param.Parameter(
+        default="7d",
+        doc="WAITING_APPROVAL longer than this counts as a problem (nobody approves or denies the request); null: never.",
+    )
+    inject_limit = param.Parameter(
+        default="6h",
+        doc="INJECT longer than this counts as a problem (the injector daemon is not creating the rule); null: never.",
+    )
 
     def __init__(self, **params):
         super().__init__(**params)
-        self.limit, live, auth = parse_duration(self.replicating_limit), bool(self.rucio_host), self.auth_type
+        live, auth = bool(self.rucio_host), self.auth_type
+        #: how long a rule may stay in each waiting state before it counts as a problem (None: for ever)
+        self.limits = {}
+        for state, key in (
+            ("REPLICATING", "replicating_limit"),
+            ("WAITING_APPROVAL", "waiting_approval_limit"),
+            ("INJECT", "inject_limit"),
+        ):
+            value = getattr(self, key)
+            try:
+                self.limits[state] = None if value is None and key != "replicating_limit" else parse_duration(value)
+            except (ValueError, TypeError) as error:
+                raise ValueError(f"{key}: {error}") from None
+        self.limit = self.limits["REPLICATING"]
         for wrong, why in (
             (live == bool(self.url), "give exactly one of rucio_host (a Rucio server) and url (a recorded list)"),
             ({str(s).upper() for s in self.states or []} - STATES.keys(), f"states: unknown {self.states}"),
@@ -233,15 +257,22 @@ class RucioRulesCollector(Collector):
             dtype=object,
         )
         values = {**{k: pd.to_numeric(raw[k], errors="coerce") for k in LOCKS}, **{k: _time(raw[k]) for k in TIMES}}
+        problem = pd.Series([None] * len(raw), index=raw.index, dtype=object)  # the first problem of each rule
         for key in (*REQUIRED, "stuck_at"):  # a required value missing, or any value of the wrong kind
-            if (bad := values.get(key, raw[key]).isna() & (raw[key].notna() | (key in REQUIRED))).any():
-                row = int(bad.to_numpy().argmax())
-                rule, value = raw["id"][row] if isinstance(raw["id"][row], str) else f"#{row + 1}", raw[key][row]
-                kind = "time" if key in TIMES else "number"
-                what = "missing" if pd.isna(value) else f"is not a {kind} ({value!r:.40})"
-                raise SourceError(f"rule {rule}: {key} {what} (not a Rucio rule list?)")
-        if unknown := sorted(map(str, set(raw["state"]) - STATES.keys())):
-            raise SourceError(f"unknown rule state {unknown[0]!r} (known: {', '.join(STATES)})")
+            bad = values.get(key, raw[key]).isna() & (raw[key].notna() | (key in REQUIRED))
+            kind = "time" if key in TIMES else "number"
+            text = raw[key].map(lambda v, k=kind, key=key: f"{key} is not a {k} ({v!r:.40})" if pd.notna(v) else "")
+            problem = problem.where(problem.notna() | ~bad, text.where(raw[key].notna(), f"{key} missing"))
+        odd = ~raw["state"].isin(list(STATES)) & raw["state"].notna()
+        unknown = raw["state"].map(lambda v: f"unknown rule state {str(v)!r} (known: {', '.join(STATES)})")
+        problem = problem.where(problem.notna() | ~odd, unknown)
+        names = [rule if isinstance(rule, str) else f"#{row + 1}" for row, rule in enumerate(raw["id"])]
+        missing = [Missing("rule", names[row], text) for row, text in problem.items() if text is not None]
+        if missing and len(missing) == len(raw):  # not one readable rule: not a Rucio rule list
+            first = missing[0]
+            raise SourceError(f"rule {first.key}: {first.reason} (not a Rucio rule list?)")
+        ok = problem.isna()
+        raw, values = raw[ok].reset_index(drop=True), {k: v[ok].reset_index(drop=True) for k, v in values.items()}
         frame = raw[["id", "name", "did_type", "rse_expression", "activity", "account", "state"]].rename(
             columns={"id": "rule_id", "name": "did"}
         )
@@ -254,20 +285,25 @@ class RucioRulesCollector(Collector):
         frame["age_s"] = (now - frame["created_at"]).dt.total_seconds()
         frame["bytes"] = pd.to_numeric(raw["bytes"], errors="coerce").astype("float64")
         counts = {s: int((frame["state"] == s).sum()) for s in STATES}
-        too_long = int(((frame["state"] == "REPLICATING") & (frame["age_s"] > self.limit)).sum())
-        problems = counts["STUCK"] + counts["SUSPENDED"] + too_long
+        too_long = {
+            state: int(((frame["state"] == state) & (frame["age_s"] > limit)).sum()) if limit is not None else 0
+            for state, limit in self.limits.items()
+        }
+        problems = counts["STUCK"] + counts["SUSPENDED"] + sum(too_long.values())
         metrics = {
             **{s.lower(): float(n) for s, n in counts.items()},
             "total": float(len(frame)),
-            "replicating_too_long": float(too_long),
+            **{f"{state.lower()}_too_long": float(n) for state, n in too_long.items()},
             "problems": float(problems),
             **{k[:-4]: float(frame[k[:-4]].sum()) for k in LOCKS[1:]},
         }
         parts = [f"{counts[s]} {s}" for s in ("STUCK", "SUSPENDED") if counts[s]]
-        parts += [f"{too_long} REPLICATING > {format_duration(self.limit)}"] if too_long else []
+        parts += [f"{n} {state} > {format_duration(self.limits[state])}" for state, n in too_long.items() if n]
         states = pd.DataFrame({"state": list(STATES), "count": list(counts.values())})
         return ParseResult(
             tables={"rules": frame, "states": states},
             metrics=metrics,
             message=f"{', '.join(parts) or 'none stuck or suspended'} of {len(frame)} rules",
+            missing=missing,
+            expected={"rule": len(rules)} if missing else {},
         )

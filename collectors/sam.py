@@ -5,8 +5,9 @@ of one result, and a window holds several runs), flavours spelt one way (``webda
 ``org.opensciencegrid.htcondorce``/``HTCONDOR-CE``), a service as bad as its worst test, and an
 empty answer treated as the failure it is. Tables: ``results`` (latest per host x flavour x
 metric), ``services`` (worst status per host x flavour, failing metrics named; the rating's
-``host`` labels let the runner match GOCDB downtimes) and ``availability`` (OK among
-OK/WARNING/CRITICAL runs in the window, per site and per host). A service with an UNKNOWN test is
+``host`` labels let the runner match GOCDB downtimes) and ``availability`` (runs up -- OK or
+WARNING, as WLCG's A/R counts them -- among OK/WARNING/CRITICAL runs in the window, per site and
+per host). A service with an UNKNOWN test is
 UNKNOWN unless another test is WARNING or CRITICAL. Metrics: ``critical``, ``warning``, ``ok``,
 ``unknown`` (services) and ``availability``. An answer whose search shards partly failed, or that
 timed out on the server, is rated on the hits that came and says which shards are missing; one
@@ -214,7 +215,9 @@ class SamCollector(MonitCollector):
 
     @staticmethod
     def _availability(runs: pd.DataFrame) -> tuple[pd.DataFrame, float]:
-        """OK among OK/WARNING/CRITICAL test runs, per site (``host`` empty) and per host; and over all."""
+        """Runs that were up -- OK or WARNING, as WLCG's A/R (ARGO) counts them: a WARNING service
+        still serves -- among OK/WARNING/CRITICAL test runs (UNKNOWN is not rated), per site
+        (``host`` empty) and per host; and over all."""
         counts = runs.groupby(["site", "host", "status"]).size().unstack(fill_value=0)
         counts = counts.reindex(columns=list(STATUSES), fill_value=0)
         counts.columns = [c.lower() for c in counts.columns]
@@ -225,7 +228,8 @@ class SamCollector(MonitCollector):
         )
         rated = frame["ok"] + frame["warning"] + frame["critical"]
         frame["results"] = rated + frame["unknown"]
-        frame["availability"] = (frame["ok"] / rated.where(rated > 0)).astype(float)
+        frame["availability"] = ((frame["ok"] + frame["warning"]) / rated.where(rated > 0)).astype(float)
         total = int(per_site[["ok", "warning", "critical"]].to_numpy().sum())
+        up = float(per_site["ok"].sum() + per_site["warning"].sum())
         columns = ["scope", "site", "host", "ok", "warning", "critical", "unknown", "results", "availability"]
-        return frame[columns], (float(per_site["ok"].sum()) / total if total else math.nan)
+        return frame[columns], (up / total if total else math.nan)

@@ -5,7 +5,9 @@ A transfer that fails at the other end is not this site's problem, so the rated 
 side (scope SOURCE when it sends, DESTINATION when it receives). ``success_rate`` (all failures)
 is reported too. Below ``min_transfers`` in the window there is nothing to judge: no info.
 ``fetch()`` reads the store; ``parse()`` is pure. Table ``links``: one row per direction and
-remote site, worst first.
+remote site, worst first. When the feed has stored transfers the aggregation has not reached yet
+(more than ``aggregation_lag`` behind), the 10-minute bins between are missing: the efficiency is
+of part of the window, and the rating says so (``hfpanel.rating.partial``).
 """
 
 from __future__ import annotations
@@ -15,11 +17,13 @@ import json
 import pandas as pd
 import param
 
-from hfpanel.collector import Collector, ParseResult, SourceError
+from hfpanel.collector import Collector, Missing, ParseResult, SourceError
 from hfpanel.durations import format_duration, parse_duration
 from hfpanel.store import Store
 from hfpanel.transfers.config import EfficiencyLevels
 
+#: the statistics' bin, seconds
+BIN = 600
 COLUMNS = [
     "direction",
     "remote_site",
@@ -55,12 +59,20 @@ class TransferEfficiencyCollector(Collector):
     window = param.Parameter(default="1h", doc="How far back to look, e.g. 1h, 6h.")
     min_transfers = param.Integer(default=10, bounds=(0, None), doc="Fewer transfers than this: no info.")
     vo = param.String(default=None, allow_None=True, doc="Only this VO (default: all).")
+    aggregation_lag = param.Parameter(
+        default="20m",
+        doc=(
+            "How far the statistics may trail the stored transfers before the bins between are missing "
+            "(the aggregation runs every aggregate_every)."
+        ),
+    )
 
     def __init__(self, **params):
         super().__init__(**params)
         if not self.store or not self.site:
             raise ValueError("parameters 'store' and 'site' are required")
         self.window_s = parse_duration(self.window)
+        self.lag_s = parse_duration(self.aggregation_lag)
 
     def source_url(self) -> str | None:
         return None
@@ -85,9 +97,37 @@ class TransferEfficiencyCollector(Collector):
                         [self.site] * 4 + [since - since % 600, self.site, self.site, self.vo, self.vo],
                     ).to_dict("records")
                 )
+                newest = self._newest(store, since)
         except FileNotFoundError as error:
             raise SourceError(str(error)) from None
-        return json.dumps({"now": now, "site": self.site, "rows": rows}, default=int).encode()
+        return json.dumps({"now": now, "site": self.site, "rows": rows, **newest}, default=int).encode()
+
+    @staticmethod
+    def _newest(store, since: int) -> dict:
+        """The newest transfer the feed stored (``raw``) and the newest 10-minute bin aggregated
+        (``stats``) in the window, in epoch seconds: the bins between them are not aggregated yet."""
+        newest = {}
+        for key, table in (("raw", "fts_complete"), ("stats", "transfer_stats_10m")):
+            if store.has_table(table):
+                found = store.sql(
+                    f"SELECT max(t) AS t FROM {store.scan(table, pd.Timestamp(since, unit='s'))} WHERE t >= ?", [since]
+                )["t"].iloc[0]
+                newest[key] = None if pd.isna(found) else int(found)
+        return newest
+
+    def missing_bins(self, doc: dict) -> list[Missing]:
+        """The 10-minute bins of the window the feed has transfers for but the aggregation has not
+        reached yet (older than ``aggregation_lag``): efficiency without them is of part of the window."""
+        raw, stats = doc.get("raw"), doc.get("stats")
+        if raw is None:
+            return []
+        first = int(doc["now"] - self.window_s)
+        start = max(first - first % BIN, stats + BIN if stats is not None else 0)
+        stop = min(raw, int(doc["now"] - self.lag_s) - BIN)  # a bin with data, ended more than the lag ago
+        return [
+            Missing("bin", pd.Timestamp(b, unit="s").strftime("%H:%M"), "transfers stored, not aggregated yet")
+            for b in range(start, stop + 1, BIN)
+        ]
 
     def parse(self, payload: bytes) -> ParseResult:
         doc = json.loads(payload)
@@ -116,8 +156,11 @@ class TransferEfficiencyCollector(Collector):
                 f"{transfers} transfers in the last {window}, {site_failures} failed on the site's side, "
                 f"{failures} failed in all{blame}"
             )
+        missing = self.missing_bins(doc)
         return ParseResult(
             tables={"links": links},
+            missing=missing,
+            expected={"bin": -(-int(self.window_s) // BIN)} if missing else {},
             message=message,
             metrics={
                 "efficiency": efficiency,

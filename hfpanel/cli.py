@@ -42,8 +42,9 @@ EXIT_CODES = """exit codes:
   1    nothing to show: no archived payload (replay), the source failed (record), a receiver failed (notify);
        status: some module warning
   2    bad input: usage, configuration, time, SQL, unknown module, missing store; status: some module critical
-  3    the store is busy: another writer holds it; status: unknown (no run, modules without information,
-       or any error of the status command itself, as a Nagios plugin answers)
+  3    the store is busy: another writer holds it; status: unknown (no run, modules without information
+       — also a module whose last row is older than its max_age: the collector stopped —, or any error
+       of the status command itself, as a Nagios plugin answers)
   70   internal error (a bug: run again with -vv for the traceback and report it)
   130  interrupted (Ctrl-C)
   141  the output pipe was closed (e.g. | head): stops quietly"""
@@ -239,7 +240,11 @@ def _at(args):
 
 
 def cmd_status(args) -> int:
-    """Every module at a time, worst first, with since when; exits like a Nagios check."""
+    """Every module at a time, worst first, with since when; exits like a Nagios check. A module
+    whose last row is older than its ``max_age`` at that time has no information (a stopped
+    collector is UNKNOWN, not OK)."""
+    from .clock import utcnow
+    from .queries import status
     from .queries.since import with_since
 
     store = open_store(args)
@@ -250,10 +255,13 @@ def cmd_status(args) -> int:
         print(f"UNKNOWN: no run in {store.root}" + (f" at or before {at:%Y-%m-%d %H:%M} UTC" if at is not None else ""))
         return NAGIOS["unknown"]
     frame = with_since(frame, store, at)
+    reference = pd_time(at) if at is not None else utcnow()
+    config = load_or_exit(args.config) if getattr(args, "config", None) else None
+    frame = status.overdue_as_noinfo(frame, reference, status.max_ages(store, at, config))
     print_summary(
         frame,
         f"{store.root}: status as of run {run['run_id']} ({pd_time(run['time'])} UTC)",
-        now=pd_time(run["time"]) if at is not None else None,
+        now=pd_time(run["time"]) if at is not None else reference,
     )
     return nagios_code(frame)
 

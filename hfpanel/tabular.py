@@ -33,7 +33,7 @@ import jmespath.exceptions
 import pandas as pd
 import param
 
-from hfpanel.collector import ParseResult, SourceError
+from hfpanel.collector import Missing, ParseResult, SourceError
 
 __all__ = [
     "AGGREGATIONS",
@@ -46,6 +46,7 @@ __all__ = [
     "json_path",
     "json_table",
     "load_json",
+    "load_json_lines",
     "records_to_frame",
     "reject_markup",
     "select_rows",
@@ -91,8 +92,7 @@ def _what(exc: json.JSONDecodeError) -> str:
     return exc.msg.removesuffix(" at")  # "Unterminated string starting at" + " at line 3"
 
 
-def load_json(payload: bytes, *, lines: bool = False) -> Any:
-    """Parse a JSON payload (or NDJSON, one value per line, with ``lines``); reasons a shifter reads."""
+def _text_of(payload: bytes) -> str:
     try:
         text = payload.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -100,6 +100,28 @@ def load_json(payload: bytes, *, lines: bool = False) -> Any:
     if not text.strip():
         raise SourceError("empty document")
     reject_markup(text, "JSON")
+    return text
+
+
+def load_json_lines(payload: bytes) -> tuple[list, list[Missing]]:
+    """NDJSON, one value per line: the values, and each line that is not JSON as missing (a stream
+    cut short loses its last line, not the rest); no line readable at all is an error."""
+    values, missing, first = [], [], None
+    for number, line in enumerate(_text_of(payload).splitlines(), 1):
+        if line.strip():
+            try:
+                values.append(json.loads(line))
+            except json.JSONDecodeError as exc:
+                first = first or f"malformed JSON: {_what(exc)} at line {number} column {exc.colno}"
+                missing.append(Missing("line", str(number), f"malformed JSON: {_what(exc)} at column {exc.colno}"))
+    if missing and not values:
+        raise SourceError(first)
+    return values, missing
+
+
+def load_json(payload: bytes, *, lines: bool = False) -> Any:
+    """Parse a JSON payload (or NDJSON, one value per line, with ``lines``); reasons a shifter reads."""
+    text = _text_of(payload)
     if lines:
         values = []
         for number, line in enumerate(text.splitlines(), 1):
@@ -287,7 +309,10 @@ def check_metric_spec(spec: dict | None, *, paths: bool = False, table: bool = T
             raise ValueError(f"metric {name!r}: {how} needs a column name")
 
 
-def _numbers(df: pd.DataFrame, column: str, name: str) -> pd.Series:
+def _numbers(df: pd.DataFrame, column: str, name: str, missing: list[Missing] | None = None) -> pd.Series:
+    """The column as floats. Text where a number belongs is never read as 0: with ``missing`` given,
+    each such row is reported there (and left out of the aggregation) unless no row holds a number;
+    without it, or when none does, it is an error naming the value."""
     if column not in df.columns:
         raise SourceError(f"metric {name!r}: no column {column!r} (columns: {_names(df.columns, 20)})")
     series = df[column]
@@ -295,12 +320,19 @@ def _numbers(df: pd.DataFrame, column: str, name: str) -> pd.Series:
     numbers = pd.to_numeric(series, errors="coerce")
     bad = numbers.isna() & series.notna()
     if bad.any():
-        raise SourceError(f"metric {name!r}: column {column!r} is not numeric (e.g. {series[bad].iloc[0]!r})")
+        if missing is None or not (numbers.notna()).any():
+            raise SourceError(f"metric {name!r}: column {column!r} is not numeric (e.g. {series[bad].iloc[0]!r})")
+        missing += [
+            Missing("row", f"#{position + 1}", f"{column} is {kind_of(value)}, not a number")
+            for position, value in zip(range(len(series)), series)
+            if pd.notna(value) and pd.isna(pd.to_numeric(value, errors="coerce"))
+        ]
     return numbers.astype(float)
 
 
-def table_metrics(df: pd.DataFrame, spec: dict) -> dict[str, float]:
-    """Row aggregations; an empty table gives count 0, sum 0 and NaN for mean/max/min."""
+def table_metrics(df: pd.DataFrame, spec: dict, missing: list[Missing] | None = None) -> dict[str, float]:
+    """Row aggregations; an empty table gives count 0, sum 0 and NaN for mean/max/min. Rows whose
+    aggregated value is text are reported in ``missing`` when it is given (see ``_numbers``)."""
     out = {}
     for name, rule in spec.items():
         how, arg = next(iter(rule.items()))
@@ -311,7 +343,7 @@ def table_metrics(df: pd.DataFrame, spec: dict) -> dict[str, float]:
         elif len(df) == 0:
             out[name] = 0.0 if how == "sum" else math.nan
         else:
-            out[name] = float(getattr(_numbers(df, arg, name), how)())
+            out[name] = float(getattr(_numbers(df, arg, name, missing), how)())
     return out
 
 
@@ -329,14 +361,16 @@ def document_metrics(doc: Any, spec: dict) -> dict[str, float]:
     return out
 
 
-def compute_metrics(spec: dict | None, table: pd.DataFrame | None = None, doc: Any = None) -> dict[str, float]:
+def compute_metrics(
+    spec: dict | None, table: pd.DataFrame | None = None, doc: Any = None, missing: list[Missing] | None = None
+) -> dict[str, float]:
     """Every metric of ``spec`` in its order: string rules read ``doc``, dict rules aggregate ``table``."""
     out = {}
     for name, rule in (spec or {}).items():
         if isinstance(rule, str):
             out.update(document_metrics(doc, {name: rule}))
         else:
-            out.update(table_metrics(table, {name: rule}))
+            out.update(table_metrics(table, {name: rule}, missing))
     return out
 
 
@@ -379,10 +413,26 @@ class TableSelection(param.Parameterized):
             raise ValueError("where and columns need rows")
         check_metric_spec(self.metrics, paths=self.metric_paths, table=self.has_rows())
 
-    def finish(self, table: pd.DataFrame | None, doc: Any = None, message: str = "") -> ParseResult:
-        """Select rows, add the ``rows`` count and the configured metrics: the end of every parse."""
+    def finish(
+        self,
+        table: pd.DataFrame | None,
+        doc: Any = None,
+        message: str = "",
+        missing: list[Missing] | None = None,
+        expected: dict[str, int] | None = None,
+    ) -> ParseResult:
+        """Select rows, add the ``rows`` count and the configured metrics: the end of every parse.
+        ``missing``/``expected``: parts the document itself lacked (lines, search shards); a row whose
+        aggregated value is text is added to them (it is left out of that metric, never read as 0)."""
+        missing, expected = list(missing or []), dict(expected or {})
         if table is None:
-            return ParseResult(metrics=compute_metrics(self.metrics, doc=doc), message=message)
+            result = ParseResult(metrics=compute_metrics(self.metrics, doc=doc), message=message)
+            return result.with_missing(missing, expected)
         table = select_rows(table, self.where, self.columns)
-        metrics = {"rows": float(len(table)), **compute_metrics(self.metrics, table, doc)}
-        return ParseResult(tables={"rows": table}, metrics=metrics, message=message)
+        rows: list[Missing] = []
+        metrics = {"rows": float(len(table)), **compute_metrics(self.metrics, table, doc, rows)}
+        rows = list(dict.fromkeys(rows))  # a row is reported once, whichever metrics read it
+        if rows:
+            expected["row"] = len(table)
+        result = ParseResult(tables={"rows": table}, metrics=metrics, message=message)
+        return result.with_missing(missing + rows, expected)

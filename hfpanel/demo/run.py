@@ -135,6 +135,7 @@ def backfill(config, simulator: Simulator, start: pd.Timestamp, end: pd.Timestam
     """Run every 15 minutes of simulated time from ``start`` (or the last stored run) to ``end``,
     first feeding the transfer stream up to the time of each run that rates transfers."""
     from tqdm import tqdm
+    from tqdm.contrib.logging import logging_redirect_tqdm
 
     last = Store(config.store).latest_run() if (config.store / "_manifest.json").exists() else None
     first = start if last is None else pd.Timestamp(last["time"]) + STEP
@@ -148,6 +149,9 @@ def backfill(config, simulator: Simulator, start: pd.Timestamp, end: pd.Timestam
         with (
             contextlib.ExitStack() as held,
             tqdm(times, desc="backfilling runs", unit="run", disable=quiet, file=sys.stderr) as bar,
+            # a warning during the backfill (a scripted outage's retries) is a line above the bar,
+            # not glued to it
+            contextlib.nullcontext() if quiet else logging_redirect_tqdm(),
         ):
             writer = None  # held from run to run, released only for the ingest's own commits
             for when in bar:

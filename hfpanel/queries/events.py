@@ -145,3 +145,59 @@ def deliveries(store, failed_only: bool = False) -> pd.DataFrame:
         f"d.last_attempt FROM {OUTBOX} o LEFT JOIN d USING (message_id, receiver) ORDER BY o.time DESC"
     )
     return frame[frame["state"] != "delivered"].reset_index(drop=True) if failed_only else frame
+
+
+def shift_incidents(store, since, until) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The incidents of a shift (since, until], for the handover.
+
+    Returns ``(incidents, actions)``. ``incidents``: each incident opened or resolved during the
+    shift, or open at its end, as it stood at the end (its latest version then), with
+    ``opened_in_shift``, ``resolved_in_shift`` and ``open_at_end``. ``actions``: every
+    acknowledgement (``ack``/``unack``) and silence given during the shift, oldest first, with who
+    and why (``author``, ``comment``) and the incident's summary."""
+    from ..events.tables import ACKS, INCIDENT_COLUMNS, INCIDENTS, SILENCES
+
+    since, until = utc_naive(since).to_pydatetime(), utc_naive(until).to_pydatetime()
+    action_columns = ["time", "kind", "incident_id", "action", "author", "comment", "summary", "rule", "subjects"]
+    incidents = pd.DataFrame(columns=[*INCIDENT_COLUMNS, "opened_in_shift", "resolved_in_shift", "open_at_end"])
+    if store.has_table(INCIDENTS):
+        state = store.sql(
+            f"SELECT {', '.join(INCIDENT_COLUMNS)} FROM {INCIDENTS} WHERE time <= ? "
+            "QUALIFY row_number() OVER (PARTITION BY incident_id ORDER BY version DESC) = 1",
+            [until],
+        )
+        opened = (state["opened"] > since) & (state["opened"] <= until)
+        resolved = (state["resolved"] > since) & (state["resolved"] <= until)
+        still = state["status"] == "open"
+        incidents = (
+            state.assign(opened_in_shift=opened, resolved_in_shift=resolved, open_at_end=still)[
+                opened | resolved | still
+            ]
+            .sort_values(["opened", "incident_id"])
+            .reset_index(drop=True)
+        )
+    parts = []
+    if store.has_table(ACKS):
+        acks = store.sql(
+            "SELECT time, 'ack' AS kind, incident_id, action, author, comment FROM acks WHERE time > ? AND time <= ?",
+            [since, until],
+        )
+        if not acks.empty and store.has_table(INCIDENTS):
+            about = store.sql(
+                f"SELECT incident_id, summary, rule, subjects FROM {INCIDENTS} "
+                "QUALIFY row_number() OVER (PARTITION BY incident_id ORDER BY version DESC) = 1"
+            )
+            acks = acks.merge(about, on="incident_id", how="left")
+        parts.append(acks)
+    if store.has_table(SILENCES):
+        parts.append(
+            store.sql(
+                "SELECT time, 'silence' AS kind, '' AS incident_id, action, author, comment, matchers AS summary "
+                "FROM silences WHERE time > ? AND time <= ?",
+                [since, until],
+            )
+        )
+    parts = [p for p in parts if not p.empty]
+    actions = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=action_columns)
+    actions = actions.reindex(columns=action_columns).fillna({"summary": "", "rule": "", "subjects": "[]"})
+    return incidents, actions.sort_values(["time", "kind", "incident_id"], kind="stable").reset_index(drop=True)

@@ -10,7 +10,7 @@ import pandas as pd
 
 from ..clock import utcnow
 from ..config import DEFAULTS
-from ..durations import parse_duration
+from ..durations import format_duration, parse_duration
 from ..levels import LEVELS, NOINFO, SEVERITY
 from ..units import fmt_age, fmt_time
 from . import loaders
@@ -113,6 +113,51 @@ def module_frame(store, time=None, config=None, reference=None, max_age=None) ->
     frame["_cat"] = [list(titles).index(c) if c in titles else len(titles) for c in frame["category"]]
     frame = frame.sort_values(["_cat", "_order"], key=None).drop(columns=["_order", "_cat"])
     return frame[MODULE_COLUMNS].reset_index(drop=True)
+
+
+def max_ages(store, at=None, config=None):
+    """``module -> seconds`` its rows stay current: the site config's ``max_age`` when one is given,
+    else the one stored with the run at ``at`` (a ``--store``-only command), else the default."""
+    if config is not None:
+        known = {m.name: float(m.max_age) for m in config.modules}
+    else:
+        from ..stored_config import config_at
+
+        effective = config_at(store, at) if store is not None else None
+        known = {
+            m["name"]: float(m["max_age"])
+            for m in (effective or {}).get("modules", [])
+            if isinstance(m.get("max_age"), (int, float))
+        }
+    return lambda module: known.get(module, DEFAULT_MAX_AGE)
+
+
+def overdue_as_noinfo(frame: pd.DataFrame, reference, max_age) -> pd.DataFrame:
+    """``frame`` (rows of ``status_at``) as it stands at ``reference``: a row older than its module's
+    ``max_age`` is no information then, whatever it said when written — a collector that stopped
+    running must not leave the site "ok". The message says how old the data is and what it said;
+    ``since`` (when present) is the moment the row went out of date."""
+    if frame.empty:
+        return frame
+    reference = pd.Timestamp(reference)
+    ages = (reference - pd.to_datetime(frame["time"])).dt.total_seconds()
+    limits = frame["module"].map(max_age).astype(float)
+    late = (ages > limits) & (frame["level"] != NOINFO)
+    if not late.any():
+        return frame
+    frame = frame.copy()
+    for index in frame.index[late]:
+        said = " ".join(str(frame.at[index, "message"] or "").split())
+        frame.at[index, "message"] = (
+            f"no information: last run {format_duration(ages[index])} ago, beyond its max age of "
+            f"{format_duration(limits[index])} (it said: {frame.at[index, 'level']}" + (f", {said})" if said else ")")
+        )
+        frame.at[index, "status"] = -1.0
+        frame.at[index, "level"] = NOINFO
+        if "since" in frame.columns:
+            frame.at[index, "since"] = pd.to_datetime(frame.at[index, "time"]) + pd.Timedelta(seconds=limits[index])
+            frame.at[index, "since_exact"] = True
+    return frame
 
 
 def _module_order(config) -> dict:

@@ -10,7 +10,19 @@ import pandas as pd
 from ..store.reader import detail_table_name
 from .history import source_columns
 
-STATUS_COLUMNS = ("run_id", "time", "category", "module", "status", "level", "error", "downtime", "weight", "title")
+STATUS_COLUMNS = (
+    "run_id",
+    "time",
+    "category",
+    "module",
+    "status",
+    "level",
+    "error",
+    "downtime",
+    "weight",
+    "title",
+    "missing",
+)
 
 
 def _py(value):
@@ -34,6 +46,7 @@ def status_rows(store, since, until) -> pd.DataFrame:
     return frame.assign(
         error=frame["error"].fillna("").astype(str),
         downtime=frame["downtime"].fillna("").astype(str),
+        missing=frame["missing"].fillna("").astype(str),
         weight=frame["weight"].fillna(1.0).astype(float),
     )
 

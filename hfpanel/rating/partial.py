@@ -177,6 +177,22 @@ class PartialPolicy:
         )
 
 
+def reapply(statuses, stored_missing, policy, levels: Levels = DEFAULT_LEVELS) -> list[float]:
+    """``statuses`` of what arrived (e.g. re-rated under another rule), each as ``policy`` makes it
+    given the missing parts stored with its run (``module_status.missing``): a what-if re-rates a
+    partial run as partial, as the run itself was decided."""
+    policy = PartialPolicy.of(policy)
+    out = []
+    for status, text in zip(statuses, stored_missing):
+        missing, expected = from_json(text)
+        if missing and status is not None and status == status:  # NaN stays as it is
+            status = policy.apply(
+                Rating(float(status), ""), ParseResult(missing=missing, expected=expected), levels
+            ).status
+        out.append(status)
+    return out
+
+
 # -- stored with each module's status ---------------------------------------------------------------
 def to_json(result: ParseResult | None) -> str:
     """The missing parts of ``result`` as stored in ``module_status.missing`` ("" when none)."""

@@ -5,14 +5,16 @@ For a shift (since, until]: what changed level during it (from the ``events`` ta
 has one, else from the stored history), other events of the shift (stale, silent, flapping…), what is
 not green at its end and since when, downtimes starting in the next shift (GOCDB's as last
 announced, and downtimes added after the fact), and A/R of the month so far. Every item links to the
-time-travel view at its time (``/?time=…&module=…``). Incident acknowledgements are not tracked by
-the store yet; the handover says so instead of inventing them.
+time-travel view at its time (``/?time=…&module=…``). Incidents (the notification tables of
+hfpanel.events) opened, acknowledged and resolved during the shift, with who acknowledged or
+silenced and why, and those still open at its end; a store without them says so.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import html
+import json
 import re
 import textwrap
 from urllib.parse import urlencode
@@ -21,10 +23,12 @@ import pandas as pd
 
 from ..availability import corrections
 from ..clock import parse_time
+from ..durations import format_duration
 from ..levels import SEVERITY
 from ..queries import history
 from ..queries.availability import announced_downtimes, ar_report
 from ..queries.events import events as event_log
+from ..queries.events import shift_incidents
 from ..queries.since import with_since
 from ..units import fmt_time, iso
 from .export import percent
@@ -53,6 +57,11 @@ class Handover:
     downtimes: pd.DataFrame  # starting in the next shift: start, end, what, reason
     ar: object | None  # ARReport of the month so far, or None
     events_stored: bool
+    #: incidents opened, resolved or open at the end (``queries.events.shift_incidents``)
+    incidents: pd.DataFrame = dataclasses.field(default_factory=pd.DataFrame)
+    #: acknowledgements and silences given during the shift, who and why
+    actions: pd.DataFrame = dataclasses.field(default_factory=pd.DataFrame)
+    incidents_stored: bool = False
 
     def link(self, time, module: str = "") -> str:
         query = {"time": iso(time), **({"module": module} if module else {})}
@@ -105,6 +114,7 @@ def handover(store, since=None, until=None, base_url: str = "", next_shift: pd.T
         open_rows = with_since(open_rows, store, until)
         open_rows = open_rows.assign(order=open_rows["level"].map(SEVERITY)).sort_values(["order", "since", "module"])
     downtimes = _next_downtimes(store, until, until + next_shift)
+    incidents, actions = shift_incidents(store, since, until)
     month_start = until.normalize().replace(day=1)
     try:
         ar = ar_report(store, month_start, until) if until > month_start else None
@@ -121,6 +131,9 @@ def handover(store, since=None, until=None, base_url: str = "", next_shift: pd.T
         downtimes,
         ar,
         stored,
+        incidents,
+        actions,
+        store.has_table("incidents"),
     )
 
 
@@ -163,15 +176,14 @@ def to_markdown(h: Handover) -> str:
             f"- [{fmt_time(row.time)}]({h.link(row.time, row.module)}) **{md(row.module)}** "
             f"{LEVEL_WORDS.get(row.before, md(row.before))} → {LEVEL_WORDS.get(row.after, md(row.after))}: {md(row.text)}"
         )
-    out += ["", "## Incidents", ""]
+    out += _incidents_markdown(h)
+    out += ["", f"## Other events during the shift ({len(h.events)})", ""]
     if not h.events_stored:
-        out.append("This store keeps no events yet: incidents are not tracked.")
+        out.append("This store keeps no events yet.")
     elif h.events.empty:
-        out.append("No other events during the shift. (Acknowledgements are not tracked by the store yet.)")
-    else:
-        out.append("Other events during the shift (acknowledgements are not tracked by the store yet):")
-        for row in h.events.itertuples():
-            out.append(f"- [{fmt_time(row.time)}]({h.link(row.time, row.module)}) {md(row.kind)}: {md(row.text)}")
+        out.append("No other events.")
+    for row in h.events.itertuples():
+        out.append(f"- [{fmt_time(row.time)}]({h.link(row.time, row.module)}) {md(row.kind)}: {md(row.text)}")
     out += ["", f"## Not green at handover ({len(h.open)})", ""]
     if h.open.empty:
         out.append("Every module is ok.")
@@ -201,6 +213,81 @@ def to_markdown(h: Handover) -> str:
                 f"| {100 * row.unknown_share:.1f} % |"
             )
     return "\n".join(out) + "\n"
+
+
+def _module_of(subjects) -> str:
+    """The first module an incident's alerts name (for its time-travel link), or ""."""
+    try:
+        found = [str(a.get("subject", "")) for a in json.loads(subjects or "[]")]
+    except (TypeError, ValueError, AttributeError):
+        return ""
+    modules = [s.split("/", 1)[1] for s in found if s.startswith("module/")]
+    return modules[0] if modules else ""
+
+
+def _matchers(text) -> str:
+    """A silence's stored matchers (JSON) as ``module=pool, category=storage``."""
+    try:
+        found = json.loads(text or "{}")
+        return ", ".join(
+            f"{k}={'|'.join(map(str, v if isinstance(v, list) else [v]))}" for k, v in sorted(found.items())
+        )
+    except (TypeError, ValueError, AttributeError):
+        return str(text)
+
+
+def _incident_words(row) -> str:
+    return f"**{md(row.summary or row.incident_id)}** ({md(row.rule)}, {LEVEL_WORDS.get(row.level, md(row.level))})"
+
+
+def _incidents_markdown(h: Handover) -> list[str]:
+    """Incidents opened, acknowledged (or silenced) and resolved during the shift, with who and why,
+    and those still open at its end."""
+    out = ["", "## Incidents", ""]
+    if not h.incidents_stored:
+        return [*out, "This store keeps no incidents (no notification rules were configured)."]
+    inc = h.incidents
+    opened, resolved, still = (inc[inc[c]] for c in ("opened_in_shift", "resolved_in_shift", "open_at_end"))
+    out.append(f"Opened during the shift ({len(opened)}):" if len(opened) else "None opened during the shift.")
+    for row in opened.itertuples():
+        later = "still open" if row.open_at_end else f"resolved {fmt_time(row.resolved)}"
+        out.append(
+            f"- [{fmt_time(row.opened)}]({h.link(row.opened, _module_of(row.subjects))}) {_incident_words(row)}: {later}"
+        )
+    out += [
+        "",
+        f"Acknowledged or silenced during the shift ({len(h.actions)}):"
+        if len(h.actions)
+        else "Nobody acknowledged or silenced anything during the shift.",
+    ]
+    for row in h.actions.itertuples():
+        who = f"**{md(row.author)}**" + (f": {md(row.comment)}" if row.comment else " (no reason given)")
+        if row.kind == "silence":
+            verb = "silence ended early:" if row.action == "expire" else "silenced"
+            out.append(f"- {fmt_time(row.time)} {verb} {md(_matchers(row.summary))} — {who}")
+            continue
+        verb = "acknowledgement taken back by" if row.action == "unack" else "acknowledged by"
+        name = f"**{md(row.summary or row.incident_id)}**"
+        out.append(f"- [{fmt_time(row.time)}]({h.link(row.time, _module_of(row.subjects))}) {name} {verb} {who}")
+    out += ["", f"Resolved during the shift ({len(resolved)}):" if len(resolved) else "None resolved during the shift."]
+    for row in resolved.itertuples():
+        lasted = format_duration((pd.Timestamp(row.resolved) - pd.Timestamp(row.opened)).total_seconds())
+        out.append(
+            f"- [{fmt_time(row.resolved)}]({h.link(row.resolved, _module_of(row.subjects))}) {_incident_words(row)}: "
+            f"after {lasted} (opened {fmt_time(row.opened)})"
+        )
+    out += ["", f"Still open at handover ({len(still)}):" if len(still) else "No incident is open at handover."]
+    for row in still.itertuples():
+        ack = (
+            f"acknowledged by **{md(row.acked_by)}**" + (f": {md(row.ack_comment)}" if row.ack_comment else "")
+            if row.acked_by
+            else "not acknowledged"
+        )
+        out.append(
+            f"- [{fmt_time(row.opened)}]({h.link(row.opened, _module_of(row.subjects))}) {_incident_words(row)} "
+            f"open since {fmt_time(row.opened)}, {ack}"
+        )
+    return out
 
 
 def write_pdf(h: Handover, path) -> None:

@@ -29,7 +29,7 @@ from ..clock import parse_time
 from ..collector import ParseResult, SourceError
 from ..levels import DOWNTIME, NOINFO, NOINFO_STATUS, OK, Levels
 from ..queries import whatif as q
-from ..rating import NoInfoPolicy, check_rating, check_rollup, is_downtime_rollup, rate, rating_type, rollup
+from ..rating import NoInfoPolicy, check_rating, check_rollup, is_downtime_rollup, partial, rate, rating_type, rollup
 from ..rating.threshold import high_is_bad
 
 KEYS = ("ratings", "rollups", "noinfo", "levels")
@@ -303,6 +303,13 @@ def what_if(store, since, until, changes=None, profile: str | None = None, **kwa
         tables = q.module_tables(store, module, since, until) if "column" in rule else {}
         metrics = q.module_metrics(store, module, since, until)
         rows.loc[mine, "whatif_status"] = rerate_module(part, rule, metrics, tables)
+    for module in changes.ratings:  # a run whose answer was partial is re-rated as partial, as it was decided
+        mine = (rows["module"] == module) & (rows["missing"] != "")
+        if mine.any():
+            policy = (stored_config.stored_module(effective, module) or {}).get("partial")
+            rows.loc[mine, "whatif_status"] = partial.reapply(
+                rows.loc[mine, "whatif_status"], rows.loc[mine, "missing"], policy, levels
+            )
     rows["whatif_level"] = levels_of(
         levels, rows["whatif_status"].to_numpy(float), rows["downtime"].to_numpy() != "", failed
     )

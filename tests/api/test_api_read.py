@@ -182,3 +182,17 @@ def test_events_are_the_stored_events_filtered_and_paged(site):
     assert [e["event_id"] for e in everything["rows"]] == list(expected["event_id"]) and len(expected)
     assert sam and {e["module"] for e in sam} == {"sam_ce"} and pages == len(sam)
     assert [e["subject"] for e in changed["rows"]] == ["module/sam_ce"]
+
+
+def test_path_traversal_reaches_nothing(site):
+    with served_api(site.root, site.config) as url:
+        for path in (
+            "/modules/..%2F..%2F_manifest.json",
+            "/modules/sam_ce/detail/..%2F..%2F_manifest.json",
+            "/modules/sam_ce/detail/%2E%2E",
+            "/modules/sam_ce/metrics/..%2F..%2Fetc%2Fpasswd",
+            "/../../_manifest.json",
+        ):
+            answer = requests.get(f"{url}{PREFIX}{path}", timeout=30)
+            assert answer.status_code in (200, 404), (path, answer.status_code)
+            assert "generation" not in answer.text and "root:" not in answer.text, path

@@ -273,6 +273,7 @@ def _runner_config(tmp_path, url: str, **module) -> object:
 
 def test_one_failing_pool_is_named_and_the_rest_rated(srv, tmp_path, capsys):
     from hfpanel.cli import main
+    from hfpanel.components.problems import ProblemList
     from hfpanel.components.why import WhyThisColour
 
     fine = {name: ENABLED for name in USAGE}  # every pool fine but one, which answers HTTP 500
@@ -302,6 +303,10 @@ def test_one_failing_pool_is_named_and_the_rest_rated(srv, tmp_path, capsys):
         and s.endswith("the rule gave 1.0 on what arrived, the policy makes it 0.5 → WARNING.")
         for s in why.sentences
     ), why.sentences
+
+    problems = ProblemList(store=tmp_path).data.set_index("module")  # the first screen says it too
+    assert problems.loc["dcache_pools", "level"] == "warning"
+    assert problems.loc["dcache_pools", "message"].startswith(f"1 of 4 pools missing: {broken} (HTTP 500")
 
     assert main(["status", "--store", str(tmp_path), "--at", "2026-03-10 09:00"]) == 1  # Nagios WARNING
     assert f"1 of 4 pools missing: {broken} (HTTP 500 Internal Server Error)" in capsys.readouterr().out
@@ -363,3 +368,22 @@ def test_saturated_movers_reach_the_rating():
     assert "1 with saturated movers" in result.message
     patient = DCachePoolsCollector(url="x", saturated_queue=50)  # a queue the site accepts
     assert rate(patient.default_rating, patient.parse(_payload(doc))).status == 1.0
+
+
+def test_a_what_if_rerates_a_partial_run_as_partial(srv, tmp_path):
+    """Re-rating stored runs under another rule keeps what was missing: the pool that did not answer
+    still caps the run at warning (a what-if used to re-rate it as if every pool had answered)."""
+    from hfpanel.reports.whatif import what_if
+
+    for name in USAGE:
+        srv.route(f"/api/v1/pools/{name}/usage", json.dumps(ENABLED), content_type="application/json")
+    srv.route(f"/api/v1/pools/{LISTING[3]['name']}/usage", "", status=500, content_type="text/plain")
+    now = pd.Timestamp("2026-03-10 08:50")
+    with StoreWriter(tmp_path) as writer:
+        Runner(_runner_config(tmp_path, srv.url(""))).run_once(writer, now=now, force=True)
+    threshold = {"type": "threshold", "metric": "disabled", "warning": 1, "critical": 2}
+    for rule in (threshold, {"type": "weakest_link", "table": "pools", "column": "health", "label": "pool"}):
+        with Store(tmp_path) as store:
+            result = what_if(store, now - pd.Timedelta(hours=1), now, ratings={"dcache_pools": rule})
+        row = result.modules.set_index("module").loc["dcache_pools"]
+        assert (row["whatif_status"], row["whatif_level"]) == (0.5, "warning"), rule

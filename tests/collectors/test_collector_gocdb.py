@@ -17,6 +17,7 @@ from hfpanel.collector import SourceError, collector_class
 from hfpanel.config import parse_config
 from hfpanel.demo import payloads as p
 from hfpanel.demo.simulator import Simulator
+from hfpanel.rating import rate
 from hfpanel.runner import Runner
 from hfpanel.store import Store, StoreWriter
 
@@ -155,22 +156,37 @@ def test_no_downtimes_is_an_answer_not_an_error():
         (b"", "empty document"),
         (FLAT[:700], "malformed XML: "),
         (b"<downtimes/>", "expected GOCDB <results>, got <downtimes>"),
-        (FLAT.replace(b' ID="38215"', b""), "a DOWNTIME element has no ID"),
-        (FLAT.replace(b"<SEVERITY>WARNING</SEVERITY>", b""), "downtime 38190 has no SEVERITY"),
-        (FLAT.replace(b"<END_DATE>1773417600</END_DATE>", b""), "downtime 38222 has no END_DATE"),
-        (
-            FLAT.replace(b"<START_DATE>1773127800", b"<START_DATE>2026-03-10 07:30"),
-            "downtime 38215: START_DATE is '2026-03-10 07:30', expected a whole number",
-        ),
-        (FLAT.replace(b' CLASSIFICATION="SCHEDULED"', b"", 1), "downtime 38201 has no CLASSIFICATION"),
-        (
-            NESTED.replace(b"<HOSTNAME>ce01.pi.infn.it</HOSTNAME>", b""),
-            "downtime 38222 names a service without HOSTNAME",
-        ),
     ],
 )
 def test_malformed_documents(payload, expected):
     assert reason(gocdb().parse, payload).startswith(expected)
+
+
+@pytest.mark.parametrize(
+    ("payload", "key", "why"),
+    [
+        (FLAT.replace(b' ID="38215"', b""), "#3", "a DOWNTIME element has no ID"),
+        (FLAT.replace(b"<SEVERITY>WARNING</SEVERITY>", b""), "38190", "downtime 38190 has no SEVERITY"),
+        (FLAT.replace(b"<END_DATE>1773417600</END_DATE>", b""), "38222", "downtime 38222 has no END_DATE"),
+        (
+            FLAT.replace(b"<START_DATE>1773127800", b"<START_DATE>2026-03-10 07:30"),
+            "38215",
+            "downtime 38215: START_DATE is '2026-03-10 07:30', expected a whole number",
+        ),
+        (FLAT.replace(b' CLASSIFICATION="SCHEDULED"', b"", 1), "38201", "downtime 38201 has no CLASSIFICATION"),
+        (
+            NESTED.replace(b"<HOSTNAME>ce01.pi.infn.it</HOSTNAME>", b""),
+            "38222",
+            "downtime 38222 names a service without HOSTNAME",
+        ),
+    ],
+)
+def test_one_malformed_downtime_is_that_downtime_missing(payload, key, why):
+    """It used to blank the module, and with it every other downtime the runner reads outages from."""
+    result = gocdb().parse(payload)
+    assert {(m.what, m.key, m.reason) for m in result.missing} == {("downtime", key, why)}  # flat: once per service
+    assert len(result.tables["downtimes"]) > 0  # the others are read
+    assert rate(None, result).message.startswith(f"1 of {result.expected['downtime']} downtimes missing: {key} ({why})")
 
 
 def test_credentials_rejected():

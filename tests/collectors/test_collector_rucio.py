@@ -37,6 +37,7 @@ from hfpanel.store import Store, StoreWriter
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "rucio"
 NDJSON = (FIXTURES / "rucio_rules.ndjson").read_bytes()
 ALL_STATES = list(STATES)
+STUCK_ID = "6c12ace8ae340454cac5b68c28f49481"
 
 
 def fixture(name: str) -> bytes:
@@ -169,6 +170,27 @@ def _broken(change) -> bytes:
 
 
 @pytest.mark.parametrize(
+    "change, key, why",
+    [
+        (lambda r: r.pop("state"), STUCK_ID, "state missing"),
+        (lambda r: r.pop("id"), "#3", "id missing"),
+        (lambda r: r.update(locks_stuck_cnt="fourteen"), STUCK_ID, "locks_stuck_cnt is not a number ('fourteen')"),
+        (lambda r: r.update(created_at=1772611200), STUCK_ID, "created_at is not a time (1772611200)"),
+        (lambda r: r.update(stuck_at="yesterday"), STUCK_ID, "stuck_at is not a time ('yesterday')"),
+        (lambda r: r.update(state="BROKEN"), STUCK_ID, f"unknown rule state 'BROKEN' (known: {', '.join(STATES)})"),
+        (lambda r: r.update(state=3), STUCK_ID, f"unknown rule state '3' (known: {', '.join(STATES)})"),
+    ],
+)
+def test_one_malformed_rule_is_that_rule_missing_and_the_rest_counted(change, key, why):
+    """It used to blank the module: one odd rule of a list cost the count of every other rule."""
+    result = recorded().parse(_broken(change))
+    assert [(m.what, m.key, m.reason) for m in result.missing] == [("rule", key, why)]
+    assert result.expected == {"rule": 8} and result.metrics["total"] == 7 and result.metrics["stuck"] == 0
+    rating = rate(RucioRulesCollector.default_rating, result)
+    assert rating.message.startswith(f"1 of 8 rules missing: {key} ({why}); problems = 2") and rating.status == 0.5
+
+
+@pytest.mark.parametrize(
     "payload, reason",
     [
         (
@@ -179,19 +201,7 @@ def _broken(change) -> bytes:
             b'{"ExceptionClass": "CannotAuthenticate", "ExceptionMessage": "Cannot authenticate with given credentials"}',
             "Rucio answered CannotAuthenticate: Cannot authenticate with given credentials",
         ),
-        (_broken(lambda r: r.pop("state")), "rule 6c12ace8ae340454cac5b68c28f49481: state missing"),
-        (_broken(lambda r: r.pop("id")), "rule #3: id missing"),
-        (
-            _broken(lambda r: r.update(locks_stuck_cnt="fourteen")),
-            "rule 6c12ace8ae340454cac5b68c28f49481: locks_stuck_cnt is not a number ('fourteen')",
-        ),
-        (
-            _broken(lambda r: r.update(created_at=1772611200)),
-            "rule 6c12ace8ae340454cac5b68c28f49481: created_at is not a time (1772611200)",
-        ),
-        (_broken(lambda r: r.update(stuck_at="yesterday")), "stuck_at is not a time ('yesterday')"),
-        (_broken(lambda r: r.update(state="BROKEN")), "unknown rule state 'BROKEN'"),
-        (_broken(lambda r: r.update(state=3)), "unknown rule state '3'"),
+        (b'[{"id": "x", "state": "BROKEN"}]', "rule x: scope missing (not a Rucio rule list?)"),
         (
             b'["6c12ace8ae340454cac5b68c28f49481"]',
             "the rule list holds str '6c12ace8ae340454cac5b68c28f49481', not rule",
@@ -608,3 +618,31 @@ def test_server_fixture_timings(server):
     print(f"\nrucio server fixture: {json.dumps({k: round(v, 2) for k, v in server.timings.items()})}")
     assert server.timings["total"] - server.timings["venv"] < 60
     assert os.path.exists(server.work / "rucio.db")
+
+
+def test_rules_waiting_for_approval_or_injection_for_days_are_problems_with_configurable_ages():
+    """They used to count as no problem however old. The fixture's WAITING_APPROVAL rule was created
+    58 min and its INJECT rule 0 min before the newest update (the payload's "now")."""
+    fine = recorded().parse(NDJSON)
+    assert (fine.metrics["waiting_approval_too_long"], fine.metrics["inject_too_long"]) == (0, 0)
+    old = _waiting(days=9)
+    result = recorded().parse(old)
+    assert (result.metrics["waiting_approval_too_long"], result.metrics["inject_too_long"]) == (1, 1)
+    assert result.metrics["problems"] == 5
+    assert result.message == (
+        "1 STUCK, 1 SUSPENDED, 1 REPLICATING > 24h, 1 WAITING_APPROVAL > 7d, 1 INJECT > 6h of 8 rules"
+    )
+    patient = recorded(waiting_approval_limit="14d", inject_limit=None).parse(old)
+    assert (patient.metrics["waiting_approval_too_long"], patient.metrics["inject_too_long"]) == (0, 0)
+    with pytest.raises(ValueError, match="inject_limit: "):
+        recorded(inject_limit="soon")
+
+
+def _waiting(days: int) -> bytes:
+    """The fixture with its WAITING_APPROVAL and INJECT rules created ``days`` earlier."""
+    rules = [json.loads(line) for line in NDJSON.decode().splitlines()]
+    for rule in rules:
+        if rule["state"] in ("WAITING_APPROVAL", "INJECT"):
+            created = pd.Timestamp(rule["created_at"].removesuffix(" UTC")) - pd.Timedelta(days=days)
+            rule["created_at"] = created.strftime("%a, %d %b %Y %H:%M:%S UTC")
+    return "".join(json.dumps(rule) + "\n" for rule in rules).encode()

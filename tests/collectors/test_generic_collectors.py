@@ -18,6 +18,7 @@ from collectors.http_csv import HttpCsvCollector
 from collectors.http_json import HttpJsonCollector
 from collectors.http_xml import HttpXmlCollector
 from hfpanel.collector import SourceError, collector_class
+from hfpanel.rating import rate
 from hfpanel.tabular import document_metrics, json_path, records_to_frame, select_rows, table_metrics
 
 FIXTURES = Path(__file__).parents[1] / "fixtures"
@@ -171,9 +172,12 @@ def test_lines_mode_reads_ndjson():
     payload = b'{"state": "OK"}\n{"state": "STUCK"}\n\n{"state": "OK"}\n'
     collector = HttpJsonCollector(lines=True, rows=".", metrics={"stuck": {"count_where": {"state": "STUCK"}}})
     assert collector.parse(payload).metrics == {"rows": 3.0, "stuck": 1.0}
-    assert reason(collector.parse, b'{"state": "OK"}\n{"state": \n') == (
-        "malformed JSON: Expecting value at line 2 column 11"
-    )
+    cut = collector.parse(b'{"state": "OK"}\n{"state": \n')  # a stream cut short loses its last line only
+    assert [(m.what, m.key, m.reason) for m in cut.missing] == [
+        ("line", "2", "malformed JSON: Expecting value at column 11")
+    ]
+    assert cut.expected == {"line": 2} and cut.metrics["rows"] == 1
+    assert reason(collector.parse, b'{"state": \n') == "malformed JSON: Expecting value at line 1 column 11"
 
 
 TRUNCATED_SAM = fixture("sam/sam_results.json")[:11_606]
@@ -364,7 +368,7 @@ def test_csv_with_other_delimiter_and_where():
     [
         (SSO_PAGE, "expected CSV, got an HTML page (<title>CERN Single Sign-On</title>)"),
         (b"", "empty document"),
-        (b"a,b\n1,2\n3,4,5,6\n", "malformed CSV: Error tokenizing data"),
+        (b'a,b\n"1,2\n', "malformed CSV: Error tokenizing data"),
     ],
 )
 def test_csv_document_faults(srv, body, expected):
@@ -461,3 +465,54 @@ def test_command_timeout_kills_it_quickly():
     slow = CommandCollector(argv=python("import time; time.sleep(30)"), timeout=0.5)
     assert reason(slow.fetch) == f"command timed out after 0.5s: {sys.executable}"
     assert time.monotonic() - started < 5
+
+
+# -- partial answers: what is missing is named, the rest rated ------------------------------------
+def test_csv_line_with_too_many_fields_is_that_line_missing():
+    result = HttpCsvCollector(url="x").parse(b"a,b\n1,2\n3,4,5,6\n7,8\n")
+    assert [(m.what, m.key, m.reason) for m in result.missing] == [
+        ("line", "3", "malformed CSV: expected 2 fields, saw 4")
+    ]
+    assert result.tables["rows"].to_dict("list") == {"a": [1, 7], "b": [2, 8]} and result.expected == {"line": 3}
+    assert rate(None, result).message.startswith("1 of 3 lines missing: 3 (malformed CSV: expected 2 fields, saw 4)")
+
+
+def test_text_where_a_number_belongs_is_that_row_missing_never_zero():
+    payload = b"host,free\na,10\nb,unknown\nc,30\n"
+    collector = HttpCsvCollector(url="x", metrics={"free": {"sum": "free"}, "least": {"min": "free"}})
+    result = collector.parse(payload)
+    assert (result.metrics["free"], result.metrics["least"]) == (40.0, 10.0)  # b is left out, not read as 0
+    assert [(m.what, m.key, m.reason) for m in result.missing] == [
+        ("row", "#2", "free is the text 'unknown', not a number")
+    ]
+    assert result.expected == {"row": 3}
+    assert rate(None, result).message.startswith("1 of 3 rows missing: #2 (free is the text 'unknown', not a number)")
+    assert "not numeric" in reason(collector.parse, b"host,free\na,unknown\n")  # no number at all: an error
+
+
+def test_http_json_search_answer_with_failed_shards_and_a_timeout():
+    doc = json.loads(fixture("sam/sam_results.json"))
+    doc["responses"][0]["_shards"].update(failed=3, successful=21)
+    doc["responses"][0]["timed_out"] = True
+    collector = HttpJsonCollector(url="x", rows="responses.0.hits.hits.*._source.data")
+    result = collector.parse(json.dumps(doc).encode())
+    assert {m.what for m in result.missing} == {"shard", "search"} and result.expected == {"shard": 24}
+    rating = rate(None, result)
+    assert rating.status == 0.5 and rating.message.startswith(
+        "3 of 24 shards missing: unnamed 1 (failed, no reason given), unnamed 2 (failed, no reason given), unnamed 3 "
+        "(failed, no reason given); 1 search missing: the search (timed out on the server: only the hits found in "
+        "time came back), so at most warning; "
+    )
+    plain = collector.parse(fixture("sam/sam_results.json"))
+    assert plain.missing == [] and rate(None, plain).status == 1.0
+
+
+def test_xml_and_html_rows_with_text_for_a_number_are_missing():
+    xml = b"<queues><q><name>a</name><jobs>5</jobs></q><q><name>b</name><jobs>lots</jobs></q></queues>"
+    result = HttpXmlCollector(url="x", metrics={"jobs": {"sum": "jobs"}}).parse(xml)
+    assert result.metrics["jobs"] == 5.0 and [m.reason for m in result.missing] == [
+        "jobs is the text 'lots', not a number"
+    ]
+    html = b"<table><tr><th>name</th><th>hits</th></tr><tr><td>a</td><td>7</td></tr><tr><td>b</td><td>down</td></tr></table>"
+    result = HtmlTableCollector(url="x", metrics={"hits": {"max": "hits"}}).parse(html)
+    assert result.metrics["hits"] == 7.0 and [m.key for m in result.missing] == ["#2"]

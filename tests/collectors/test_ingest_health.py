@@ -92,3 +92,20 @@ def test_registered_and_validated_in_site_config():
         parse_config(config)
     config["modules"][0]["params"] = {"store": "s", "backlog_critical": 50000}
     assert parse_config(config).modules[0].make_collector().backlog_critical == 50000
+
+
+def test_a_spool_that_cannot_be_read_is_missing_not_silently_the_stores_count(fed):
+    at = float((fed / "fed_at").read_text())
+    fine = IngestHealthCollector(store=str(fed / "store"), spool=str(fed / "spool"))
+    fine.run_time = at
+    assert fine.parse(fine.fetch()).missing == []
+    gone = IngestHealthCollector(store=str(fed / "store"), spool=str(fed / "no-spool"))
+    gone.run_time = at
+    result, rating = status(gone)
+    assert [(m.what, m.reason) for m in result.missing] == [
+        ("spool", "no spool folder there: the backlog is the store's last count")
+    ]
+    assert rating.status == 0.5 and rating.message.startswith(f"1 spool missing: {fed / 'no-spool'} (no spool folder")
+    (fed / "spool" / "checkpoint.json").write_text('{"segment": ')  # cut short
+    result, _ = status(fine)
+    assert result.missing[0].reason.startswith("spool unreadable: JSONDecodeError: ")

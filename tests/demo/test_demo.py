@@ -140,3 +140,29 @@ def test_demo_se_downtime_is_downtime_not_red(tmp_path):
     assert (categories.loc[at(44) : at(48.75), "availability"] == "ok").all()
     runs = store.runs()
     assert runs.set_index("time").loc[at(46), "downtime"] >= 3
+
+
+def test_warnings_during_the_backfill_do_not_break_the_progress_bar(tmp_path, capfd):
+    """The scripted HammerCloud outage makes the collectors warn (retries of an HTTP 503) while the
+    first start's progress bar runs: each warning is a line of its own, never glued to the bar."""
+    import logging
+
+    from hfpanel.logs import FORMAT
+
+    start = pd.Timestamp("2026-11-01")
+    handler = logging.StreamHandler(sys.stderr)  # what `hfpanel demo` logs through (logs.setup)
+    handler.setFormatter(logging.Formatter(FORMAT))
+    logging.getLogger().addHandler(handler)
+    try:
+        with Simulator(start=start.to_pydatetime()) as sim:
+            base = sim.serve("127.0.0.1", 0)
+            config = load_config(write_demo_config(tmp_path / "site.yaml", base, str(tmp_path / "store")))
+            backfill(config, sim, start + pd.Timedelta(hours=30.5), start + pd.Timedelta(hours=31))
+    finally:
+        logging.getLogger().removeHandler(handler)
+    err = capfd.readouterr().err
+    pieces = [p.strip() for p in err.replace("\r", "\n").split("\n")]
+    warnings = [p for p in pieces if "WARNING" in p]
+    assert any("HTTP 503" in w for w in warnings), err[-2000:]
+    assert all(not w.startswith("backfilling runs") and "|" not in w.split("WARNING")[0] for w in warnings), warnings
+    assert any(p.startswith("backfilling runs") and "3/3" in p for p in pieces)  # the bar reached its end

@@ -85,6 +85,7 @@ def test_the_shift_in_markdown(root):
     assert "&lt;script&gt;" in text and "<script>" not in text and "\\[click\\](http://evil)" in text
     assert "whole site: added by erin: UPS test" in text and "ce9.example.org" not in text
     assert "| site | wlcg |" in text
+    assert "This store keeps no incidents (no notification rules were configured)." in text
 
 
 def test_cli_markdown_and_pdf(root, tmp_path, capsys):
@@ -108,3 +109,59 @@ def test_the_page_takes_the_shift_from_its_url(root):
     assert "CRITICAL → NO INFO" in view._markdown.object
     assert view.markdown_bytes().getvalue().decode() == view._markdown.object
     assert PdfReader(io.BytesIO(view.pdf_bytes().getvalue())).pages
+
+
+def test_incidents_opened_acknowledged_and_resolved_with_who_and_why(tmp_path, monkeypatch):
+    """A shift with notification rules: the handover names each incident opened, who acknowledged or
+    silenced what and why (the real ``hfpanel ack`` / ``silence add``), what resolved and after how
+    long, and what is still open — each linked to the time-travel view; the next shift sees only its own."""
+    from event_sites import EventSite, notifying
+
+    import hfpanel.clock
+
+    store_dir = tmp_path / "store"
+    site = EventSite(
+        store_dir, {"ce": "availability", "pool": "storage"}, notifications=notifying(hook_url="http://127.0.0.1:9/x")
+    )
+    site.run({})  # 00:00
+    site.run({"ce": {"health": 0.1}})  # 00:15 the CE goes critical
+    ce_incident = site.table("incidents")["incident_id"].iloc[0]
+    monkeypatch.setattr(hfpanel.clock, "utcnow", lambda: pd.Timestamp("2026-11-20 00:20"))
+    assert (
+        main(["ack", ce_incident[:12], "--store", str(store_dir), "--author", "dana", "--comment", f"on it {HOSTILE}"])
+        == 0
+    )
+    site.run({"ce": {"health": 0.1}, "pool": {"health": 0.1}})  # 00:30 the pool too
+    site.run({"pool": {"health": 0.1}})  # 00:45 the CE is fine again
+    monkeypatch.setattr(hfpanel.clock, "utcnow", lambda: pd.Timestamp("2026-11-20 00:50"))
+    args = [
+        "silence",
+        "add",
+        "--store",
+        str(store_dir),
+        "--match",
+        "module=pool",
+        "--comment",
+        "disk swap",
+        "--for",
+        "2h",
+    ]
+    assert main([*args, "--author", "erin"]) == 0
+    site.run({"pool": {"health": 0.1}})  # 01:00
+    site.run({"pool": {"health": 0.1}})  # 01:15
+    with Store(store_dir) as store:
+        shift = handover(store, "2026-11-20T00:00", "2026-11-20T01:00", base_url="https://hf.example.org")
+        later = to_markdown(handover(store, "2026-11-20T01:00", "2026-11-20T01:15"))
+    text = to_markdown(shift)
+    assert "Opened during the shift (2):" in text
+    assert (
+        "- [2026-11-20 00:15 UTC](https://hf.example.org/?time=2026-11-20T00%3A15%3A00&module=ce) **ce** (critical, CRITICAL): resolved 2026-11-20 00:45 UTC"
+        in text
+    )
+    assert "**dana**: on it &lt;script&gt;" in text and "<script>" not in text
+    assert "acknowledged by **dana**" in text
+    assert "- 2026-11-20 00:50 UTC silenced module=pool — **erin**: disk swap" in text
+    assert "Resolved during the shift (1):" in text and "after 30m (opened 2026-11-20 00:15 UTC)" in text
+    assert "Still open at handover (1):" in text and "**pool**" in text and "not acknowledged" in text
+    assert "None opened during the shift." in later and "Nobody acknowledged or silenced anything" in later
+    assert "Still open at handover (1):" in later

@@ -500,3 +500,79 @@ def test_after_downtime_keeps_a_look_back_source_quiet_for_its_window(tmp_path):
     # a failure after that window is news again
     said += _step(deriver, notifier, 9, {"hc": "critical", "ce": "ok"})
     assert said == [("firing", ["hc"])]
+
+
+# -- mail over TLS with a login (a real aiosmtpd with a certificate from a throwaway CA) -------------
+def _secure_mail(port: int, security: str, ca, **login) -> dict:
+    notifications = notifying()
+    notifications["receivers"] = [
+        {
+            "name": "mail",
+            "mail": {
+                "to": ["grid-admins@example.org"],
+                "from": "hfpanel@example.org",
+                "smtp": {"host": "127.0.0.1", "port": port, "security": security, "username": "hfpanel", **login}
+                | ({"ca": str(ca)} if ca else {}),
+            },
+        }
+    ]
+    notifications["rules"][0]["receivers"] = ["mail"]
+    return notifications
+
+
+@pytest.fixture(scope="module")
+def server_cert(tmp_path_factory):
+    from throwaway_ca import CA
+
+    ca = CA(tmp_path_factory.mktemp("ca"))
+    key, cert = ca.issue("smtp", "127.0.0.1", server=True)
+    return ca.cert_path, cert, key
+
+
+@pytest.mark.parametrize("security", ["starttls", "tls"])
+def test_mail_over_tls_with_a_password_from_the_environment_or_a_file(
+    tmp_path, server_cert, security, monkeypatch, caplog
+):
+    ca, cert, key = server_cert
+    secret = "pa55-w0rd-nobody-sees"
+    if security == "starttls":
+        monkeypatch.setenv("HFPANEL_TEST_SMTP_PASSWORD", secret)
+        login = {"password_env": "HFPANEL_TEST_SMTP_PASSWORD"}
+    else:
+        (tmp_path / "smtp-password").write_text(secret + "\n")
+        login = {"password_file": str(tmp_path / "smtp-password")}
+    caplog.set_level("DEBUG")
+    with SmtpSink(tls=(security, cert, key), login=("hfpanel", secret)) as smtp:
+        site = EventSite(
+            tmp_path / "store", {"ce": "availability"}, notifications=_secure_mail(smtp.port, security, ca, **login)
+        )
+        site.run({})
+        site.run(critical(["ce"]))
+        assert smtp.subjects() == ["[hfpanel] T2_TEST CRITICAL category=availability: ce"]
+        assert smtp.logins == ["hfpanel"]
+        body = smtp.messages[0]
+        assert {part.get_content_type() for part in body.walk()} >= {"text/plain", "text/html"}
+    assert site.table("deliveries")["ok"].tolist() == [True]
+    assert secret not in caplog.text
+
+
+def test_mail_login_refused_or_certificate_untrusted_is_a_reason_never_the_password(
+    tmp_path, server_cert, monkeypatch, caplog
+):
+    ca, cert, key = server_cert
+    monkeypatch.setenv("HFPANEL_TEST_SMTP_PASSWORD", "the-wrong-one")
+    caplog.set_level("DEBUG")
+    with SmtpSink(tls=("starttls", cert, key), login=("hfpanel", "the-right-one")) as smtp:
+        wrong = _secure_mail(smtp.port, "starttls", ca, password_env="HFPANEL_TEST_SMTP_PASSWORD")
+        site = EventSite(tmp_path / "a", {"ce": "availability"}, notifications=wrong)
+        site.run({})
+        site.run(critical(["ce"]))
+        untrusted = _secure_mail(smtp.port, "starttls", None, password_env="HFPANEL_TEST_SMTP_PASSWORD")
+        other = EventSite(tmp_path / "b", {"ce": "availability"}, notifications=untrusted)
+        other.run({})
+        other.run(critical(["ce"]))
+        assert smtp.messages == []
+    assert site.table("deliveries")["error"].tolist() == [f"SMTP 127.0.0.1:{smtp.port}: login refused (535)"]
+    error = other.table("deliveries")["error"].iloc[0]
+    assert error.startswith(f"SMTP 127.0.0.1:{smtp.port}: ") and "CERTIFICATE_VERIFY_FAILED" in error, error
+    assert "the-wrong-one" not in caplog.text and "the-right-one" not in caplog.text

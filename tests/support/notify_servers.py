@@ -7,6 +7,7 @@ receiver (http.server), each keeping what it received and able to fail on demand
         hook.bodies     # parsed JSON bodies; hook.headers: their headers
         hook.fail_next(2, status=503)   # the next two POSTs answer 503
         smtp.fail_next(1)               # the next message is refused with 451
+    SmtpSink(tls=("starttls"|"tls", cert, key), login=("user", "password"))   # TLS and a required login
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult
 
 
 def free_port() -> int:
@@ -45,15 +47,43 @@ class _Handler:
 
 
 class SmtpSink:
-    """aiosmtpd on a free loopback port; ``auth`` (user, password) makes it require a login."""
+    """aiosmtpd on a free loopback port. ``tls`` (mode, cert, key): "starttls" offers STARTTLS and
+    requires it, "tls" speaks TLS from the first byte; ``login`` (user, password) requires AUTH and
+    keeps every attempt's login in ``logins``."""
 
-    def __init__(self):
+    def __init__(self, tls: tuple | None = None, login: tuple | None = None):
         self.port = free_port()
         self.messages: list = []
         self.envelopes: list = []
+        self.logins: list = []
         self.failures = 0
         self.lock = threading.Lock()
-        self.controller = Controller(_Handler(self), hostname="127.0.0.1", port=self.port)
+        kwargs: dict = {}
+        if tls:
+            import ssl
+
+            mode, cert, key = tls
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(str(cert), str(key))
+            if mode == "starttls":
+                kwargs.update(tls_context=context, require_starttls=True)
+            else:
+                kwargs.update(ssl_context=context, server_hostname="127.0.0.1")
+        if login:
+            # (aiosmtpd knows only STARTTLS as "TLS": on an implicit-TLS port it must not insist)
+            starttls = bool(tls) and tls[0] == "starttls"
+            kwargs.update(
+                authenticator=self._authenticate,
+                auth_required=True,
+                auth_require_tls=starttls,
+            )
+            self.login = (login[0].encode(), login[1].encode())
+        self.controller = Controller(_Handler(self), hostname="127.0.0.1", port=self.port, **kwargs)
+
+    def _authenticate(self, server, session, envelope, mechanism, auth_data):
+        with self.lock:
+            self.logins.append(auth_data.login.decode())
+        return AuthResult(success=(auth_data.login, auth_data.password) == self.login, handled=False)
 
     def fail_next(self, count: int) -> None:
         with self.lock:

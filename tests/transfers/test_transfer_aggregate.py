@@ -324,3 +324,33 @@ def test_cli_reads_store_sites_and_retention_from_the_site_yaml(small, tmp_path_
     assert main(["prune", "--config", str(config)]) == 0
     assert capsys.readouterr().out.strip() == "nothing to prune"
     assert main(["transfers", "recompute", "--config", str(config), "--since", "yesterday"]) == 2
+
+
+def test_transfer_efficiency_names_the_bins_the_aggregation_has_not_reached(tmp_path):
+    """Transfers stored for the last 40 minutes, aggregated only up to 40 minutes ago: the efficiency
+    is of part of the window, and the rating says which bins are missing."""
+    import time
+
+    import pandas as pd
+
+    from collectors.transfers import TransferEfficiencyCollector
+    from hfpanel.rating import rate
+
+    now = int(time.time())
+    now -= now % 600
+    old = [fts(f"old{i}", now - 2400) for i in range(12)]
+    commit(tmp_path, old)
+    aggregate(tmp_path, CONFIG)
+    commit(tmp_path, [fts(f"new{k}.{i}", now - 600 * k, ok=False, scope="SOURCE") for k in (1, 2, 3) for i in range(4)])
+    collector = TransferEfficiencyCollector(store=str(tmp_path), site="T2_CH_CERN", window="1h", aggregation_lag="5m")
+    collector.run_time = now + 60
+    result = collector.parse(collector.fetch())
+    assert [(m.what, m.key) for m in result.missing] == [
+        ("bin", pd.Timestamp(now - 600 * k, unit="s").strftime("%H:%M")) for k in (3, 2)
+    ]  # the bin that ended a minute ago may still be on its way (aggregation_lag 5m)
+    assert result.expected == {"bin": 6} and result.metrics["efficiency"] == 1.0  # the failures are not in it yet
+    rating = rate(collector.default_rating, result)
+    assert rating.status == 0.5 and rating.message.startswith("2 of 6 bins missing: ")
+    aggregate(tmp_path, CONFIG)
+    caught_up = collector.parse(collector.fetch())
+    assert caught_up.missing == [] and caught_up.metrics["efficiency"] < 0.9
