@@ -117,6 +117,16 @@ class Store:
     def close(self) -> None:
         self._con.close()
 
+    @property
+    def cache_key(self) -> str:
+        """What tells this store's answers apart in caches (a reader's filtered view adds to it)."""
+        return str(self.root)
+
+    def _table_sql(self, table: str, parts: list[str], module: str | None) -> str:
+        """SQL of one table over these files: every view and every scan is made here, the one
+        place a reader's filtered view (``hfpanel.auth.viewed``) narrows what a query can see."""
+        return read_sql(self.root, parts, module)
+
     def __enter__(self) -> Store:
         return self
 
@@ -180,7 +190,7 @@ class Store:
                 if not parts or self._views.get(name) == (parts, module):
                     continue
                 self._con.execute(
-                    f'CREATE OR REPLACE VIEW "{name}" AS SELECT * FROM {read_sql(self.root, parts, module)}'
+                    f'CREATE OR REPLACE VIEW "{name}" AS SELECT * FROM {self._table_sql(name, parts, module)}'
                 )
                 self._views[name] = (parts, module)
             self._views_of = data
@@ -213,12 +223,12 @@ class Store:
         days = data.days_of(table, low, high)
         parts = [p for d in days for p in data.day(d).parts(table)]
         if parts:
-            return read_sql(self.root, parts, data.module_of(table, days))
+            return self._table_sql(table, parts, data.module_of(table, days))
         last = self.last_day(table)  # nothing in the window: no rows, with the table's columns
         if last is None:
             return f'(SELECT * FROM "{table}" WHERE false)'
         day = last.strftime("%Y-%m-%d")
-        return f"(SELECT * FROM {read_sql(self.root, data.day(day).parts(table), data.module_of(table, [day]))} WHERE false)"
+        return f"(SELECT * FROM {self._table_sql(table, data.day(day).parts(table), data.module_of(table, [day]))} WHERE false)"
 
     def last_day(self, table: str, until=None) -> pd.Timestamp | None:
         """The latest day partition of ``table`` at or before ``until`` (from the manifest)."""
