@@ -77,7 +77,7 @@ def _page(build, name: str = "", gate=None, **kwargs):
     the session's reader may see it (``hfpanel.auth.page_access.guarded``: the access rules)."""
     import panel as pn
 
-    from .auth.page_access import guarded
+    from .components.page_access import guarded
 
     def page():
         pn.state.on_session_destroyed(_release_memory)
