@@ -207,7 +207,11 @@ DEFAULT_KEYS = {
     "timeout": Key(
         parse_duration, "A module's whole time budget: every request, retry and wait of one fetch.", DEFAULTS["timeout"]
     ),
-    "max_age": Key(parse_duration, "Data older than this is shown as stale.", DEFAULTS["max_age"]),
+    "max_age": Key(
+        parse_duration,
+        "Data older than this is stale: no information from then on (a stopped collector is not ok).",
+        DEFAULTS["max_age"],
+    ),
     "partial": Key(
         _as_is,
         "What an answer with parts missing (pools, rows, shards) means: the best level it can have (ok, warning, "
