@@ -12,10 +12,10 @@ import re
 import pandas as pd
 
 from .. import stored_config
+from ..availability import corrections
+from ..availability.ar import ARResult, compute
+from ..availability.profiles import default_profile, from_dicts, names, versions
 from ..clock import parse_time
-from ..reports import corrections
-from ..reports.ar import ARResult, compute
-from ..reports.profiles import default_profile, from_dicts, names, versions
 from ..store.reader import detail_table_name
 
 DOWNTIME_COLLECTOR = "gocdb_downtimes"
@@ -63,6 +63,7 @@ def module_rows(store, start, end, lookback: float) -> pd.DataFrame:
         f"SELECT module, category, time, level, status, {extra} FROM {store.scan('module_status', since, end)} "
         "WHERE time >= ? AND time < ? ORDER BY time",
         [since.to_pydatetime(), pd.Timestamp(end).to_pydatetime()],
+        arrow=True,
     )
 
 
@@ -150,13 +151,18 @@ class ARInputs:
     corrections: pd.DataFrame
     warning: float
 
-    def compute(self, rows: pd.DataFrame | None = None, corrected: bool = True) -> ARResult:
-        """A/R of these inputs (of other module rows, e.g. a what-if's), with or without the corrections."""
+    def compute(self, rows: pd.DataFrame | None = None, corrected: bool = True, segments: bool = True) -> ARResult:
+        """A/R of these inputs (of other module rows, e.g. a what-if's), with or without the corrections;
+        ``segments=False`` skips the strips' segments (a summary is all that is wanted)."""
         rows = self.rows if rows is None else rows
         if not corrected:
-            return compute(rows, self.start, self.end, self.versions, self.validity, self.outages, None, self.warning)
+            return compute(
+                rows, self.start, self.end, self.versions, self.validity, self.outages, None, self.warning, segments
+            )
         downtimes = pd.concat([self.outages, self.added], ignore_index=True) if not self.added.empty else self.outages
-        return compute(rows, self.start, self.end, self.versions, self.validity, downtimes, self.excluded, self.warning)
+        return compute(
+            rows, self.start, self.end, self.versions, self.validity, downtimes, self.excluded, self.warning, segments
+        )
 
 
 def ar_inputs(store, start, end, profile: str | None = None, config=None, replay: str | None = None) -> ARInputs:

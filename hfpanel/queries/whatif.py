@@ -42,6 +42,7 @@ def status_rows(store, since, until) -> pd.DataFrame:
     frame = store.sql(
         f"SELECT {cols} FROM {store.scan('module_status', since, until)} WHERE time > ? AND time <= ? ORDER BY time",
         [_py(since), _py(until)],
+        arrow=True,
     )
     return frame.assign(
         error=frame["error"].fillna("").astype(str),
@@ -113,4 +114,5 @@ def metric_values(store, metrics: dict[str, str], since, until) -> pd.DataFrame:
         f"SELECT module, run_id, value FROM {store.scan('metrics', since, until)} "
         f"WHERE time > ? AND time <= ? AND ({pairs})",
         [_py(since), _py(until), *[x for pair in metrics.items() for x in pair]],
+        arrow=True,
     )

@@ -240,13 +240,19 @@ class Store:
                 return pd.Timestamp(day)
         return None
 
-    def sql(self, query: str, params=None) -> pd.DataFrame:
-        """Run SQL over every table of the store (table names are view names)."""
+    def sql(self, query: str, params=None, arrow: bool = False) -> pd.DataFrame:
+        """Run SQL over every table of the store (table names are view names).
+
+        ``arrow=True`` hands the result over as Arrow (strings stay in Arrow buffers instead of
+        becoming Python objects first): the same frame, about three times cheaper for the millions
+        of rows a year's what-if or A/R reads."""
         self.refresh()
         self._ensure_views(query)
         with self._views_lock.shared():
             cursor = self._con.cursor()
             try:
+                if arrow:
+                    return cursor.sql(query, params=params or None).to_arrow_table().to_pandas()
                 return cursor.execute(query, params or []).df()
             finally:
                 cursor.close()
