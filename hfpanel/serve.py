@@ -77,7 +77,7 @@ def _page(build, name: str = "", gate=None, **kwargs):
     the session's reader may see it (``hfpanel.auth.page_access.guarded``: the access rules)."""
     import panel as pn
 
-    from .auth.page_access import guarded
+    from .components.page_access import guarded
 
     def page():
         pn.state.on_session_destroyed(_release_memory)
@@ -105,8 +105,8 @@ def _door(store, config, address: str):
     """The gate (who a request is) and the server options sign-in needs: outside mode ``none``,
     signed session ids and cookies with the configured secret, XSRF protection and the sign-in pages.
     ``AuthRefused`` when the configuration must not be served (no secret; mode none off loopback)."""
-    from .api.settings import ApiSettings
     from .api.tokens import TokenStore
+    from .api_settings import ApiSettings
     from .auth.gate import Gate
     from .auth.provider import HfpanelAuth
 

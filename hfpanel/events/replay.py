@@ -15,6 +15,7 @@ live path, vectorised with pandas' rolling quantiles — a test holds the two to
 from __future__ import annotations
 
 import dataclasses
+import json
 import time as _time
 
 import numpy as np
@@ -190,7 +191,7 @@ def replay(store, config, since, until=None, progress=None, module_levels=None, 
                         r.before,
                         r.after,
                         r.value,
-                        __import__("json").loads(r.labels) if r.labels else {},
+                        json.loads(r.labels) if r.labels else {},
                     )
                 )
         all_events.append(m.frame(events, run_id, when, config.site))

@@ -12,10 +12,10 @@ import re
 import pandas as pd
 
 from .. import stored_config
+from ..availability import corrections
+from ..availability.ar import ARResult, compute
+from ..availability.profiles import default_profile, from_dicts, names, versions
 from ..clock import parse_time
-from ..reports import corrections
-from ..reports.ar import ARResult, compute
-from ..reports.profiles import default_profile, from_dicts, names, versions
 from ..store.reader import detail_table_name
 
 DOWNTIME_COLLECTOR = "gocdb_downtimes"

@@ -12,10 +12,10 @@ from store_factory import build_store
 
 from hfpanel.auth.access import Viewer
 from hfpanel.auth.identity import Identity
-from hfpanel.auth.viewed import hidden_for, viewed_config, viewed_store
 from hfpanel.components import ModuleView
 from hfpanel.components.search import Search
 from hfpanel.queries import loaders, series, status
+from hfpanel.queries.viewed import hidden_for, viewed_config, viewed_store
 
 BOB = Identity("bob")  # no group: neither the storage category nor the shifters' sam_ce
 ALICE = Identity("alice", ("storage", "transfers"))

@@ -395,6 +395,7 @@ def test_a_store_nobody_writes_shows_no_information_now_not_green(tmp_path):
 
     from hfpanel.clock import utcnow
     from hfpanel.components.problems import ProblemList
+    from hfpanel.components.why import WhyThisColour
 
     last = utcnow().floor("min") - pd.Timedelta(hours=3)
     old = build_store(tmp_path / "old", scenario=DEFAULT_SCENARIO[:1], end=last)
@@ -402,8 +403,12 @@ def test_a_store_nobody_writes_shows_no_information_now_not_green(tmp_path):
     assert set(overview.data["level"]) == {"noinfo"}
     assert all("last run 3h ago, beyond its max age of 1h 30m (it said: ok" in m for m in overview.data["message"])
     assert set(overview.categories["level"]) == {"noinfo"}
-    assert "no module has information" in overview.categories.set_index("category").loc["jobs", "message"]
+    assert overview.categories.set_index("category").loc["jobs", "message"] == "2 of 2 modules without information"
     assert len(ProblemList(store=old.root).data) == 5
+    why = WhyThisColour(store=old.root, module="sam_ce")
+    assert why.text.startswith("SAM CE tests has NO INFORMATION now: its last run is 3h old, beyond its max age")
+    assert 'data-level="noinfo"' in html_of(why)
+    assert 'data-level="ok"' in html_of(WhyThisColour(store=old.root, module="sam_ce", time=last))
     then = StatusOverview(store=old.root, time=last)
     assert set(then.data["level"]) == {"ok"} and set(then.categories["level"]) == {"ok"}
     assert ProblemList(store=old.root, time=last).data.empty

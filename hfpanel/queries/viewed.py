@@ -25,10 +25,10 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from ..queries import loaders
+from ..auth.access import Viewer
 from ..store import Store
 from ..store.reader import read_sql
-from .access import Viewer
+from . import loaders
 
 #: the per-run level counts of ``runs``: they count hidden modules too
 RUN_COUNTS = ("ok", "warning", "critical", "noinfo", "downtime")

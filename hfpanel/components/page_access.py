@@ -15,12 +15,12 @@ import types
 import panel as pn
 from tornado.httputil import HTTPHeaders
 
-from ..components.style import CSS
+from ..auth.access import Viewer
+from ..auth.identity import NOBODY_NEEDED
+from ..auth.settings import PAGES
 from ..queries.loaders import shared_store
-from .access import Viewer
-from .identity import NOBODY_NEEDED
-from .settings import PAGES
-from .viewed import hidden_for, viewed_config, viewed_store
+from ..queries.viewed import hidden_for, viewed_config, viewed_store
+from .style import CSS
 
 
 class _SessionHandler:
