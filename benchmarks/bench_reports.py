@@ -50,8 +50,8 @@ def synthetic_status(times, modules, categories, rng, health=None) -> pd.DataFra
 # -- the cases ---------------------------------------------------------------------------------------
 def case_ar() -> str:
     """100 sites × November, 15-minute runs, 10 modules each (CE OR'ed, storage AND'ed)."""
-    from hfpanel.reports.ar import compute
-    from hfpanel.reports.profiles import AND, OR, Group, Profile
+    from hfpanel.availability.ar import compute
+    from hfpanel.availability.profiles import AND, OR, Group, Profile
 
     rng = np.random.default_rng(7)
     start, end = pd.Timestamp("2026-11-01"), pd.Timestamp("2026-12-01")

@@ -14,6 +14,7 @@ if __name__ == "__main__":
         ("bench_parse_sam_hc.py", []),
         ("bench_parse_grid.py", []),
         ("bench_parse_rucio.py", []),
+        ("bench_demo_backfill.py", ["--repeat", "3"]),
     ):
         print(f"== {script} {' '.join(args)}", flush=True)
         sys.argv = [str(HERE / script), *args]

@@ -173,7 +173,10 @@ class HammerCloudCollector(HttpCollector):
                     typed(record, key, kind, where)
                 for key in ("submit_time", "start_time", "stop_time"):
                     value = record.get(key)
-                    if value is not None and pd.isna(pd.to_datetime(value, errors="coerce", format="ISO8601")):
+                    if value is not None and (
+                        not isinstance(value, str | int | float)
+                        or pd.isna(pd.to_datetime(value, errors="coerce", format="ISO8601"))
+                    ):
                         raise SourceError(f"{where}.{key}: not a time: {value!r}")
             except SourceError as error:
                 missing.append(Missing("job", where, str(error).removeprefix(f"{where}.").removeprefix(f"{where}: ")))

@@ -42,6 +42,8 @@ class HtmlTableCollector(HttpCollector, TableSelection):
             tables = pd.read_html(io.StringIO(text), match=self.match, flavor="lxml")
         except ValueError:  # pandas: "No tables found" / "No tables found matching pattern"
             raise SourceError(f"no HTML table matching {self.match!r} in the page") from None
+        except SyntaxError as error:  # lxml's parse errors (no markup at all, e.g. a lone NUL byte)
+            raise SourceError(f"not an HTML page: {error}") from None
         if self.index >= len(tables):
             raise SourceError(f"only {len(tables)} HTML table(s) match {self.match!r}; index {self.index} asked for")
         table = tables[self.index]

@@ -17,7 +17,7 @@ import json
 import pandas as pd
 import param
 
-from hfpanel.collector import Collector, Missing, ParseResult, SourceError
+from hfpanel.collector import Collector, Missing, ParseResult, SourceError, snapshot
 from hfpanel.durations import format_duration, parse_duration
 from hfpanel.spoolfile import backlog_of
 from hfpanel.store import Store
@@ -86,6 +86,10 @@ class IngestHealthCollector(Collector):
         ).encode()
 
     def parse(self, payload: bytes) -> ParseResult:
+        with snapshot("ingest health"):
+            return self._read(payload)
+
+    def _read(self, payload: bytes) -> ParseResult:
         doc = json.loads(payload)
         now, rows = (
             float(doc["now"]),

@@ -17,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 import param
 
-from hfpanel.collector import Collector, ParseResult, SourceError
+from hfpanel.collector import Collector, ParseResult, SourceError, snapshot
 from hfpanel.durations import format_duration, parse_duration
 from hfpanel.push import COLUMNS, Spool, frame
 from hfpanel.store import Store
@@ -95,6 +95,10 @@ class PushCollector(Collector):
         return json.dumps({"now": now, **found}).encode()
 
     def parse(self, payload: bytes) -> ParseResult:
+        with snapshot("push results"):
+            return self._read(payload)
+
+    def _read(self, payload: bytes) -> ParseResult:
         doc = json.loads(payload)
         now, last = float(doc["now"]), doc.get("last_received")
         new, latest = frame(doc["new"]), frame(doc["latest"])

@@ -261,7 +261,7 @@ class RucioRulesCollector(Collector):
         for key in (*REQUIRED, "stuck_at"):  # a required value missing, or any value of the wrong kind
             bad = values.get(key, raw[key]).isna() & (raw[key].notna() | (key in REQUIRED))
             kind = "time" if key in TIMES else "number"
-            text = raw[key].map(lambda v, k=kind, key=key: f"{key} is not a {k} ({v!r:.40})" if pd.notna(v) else "")
+            text = raw[key].map(lambda v, k=kind, key=key: f"{key} is not a {k} ({v!r:.40})" if v is not None else "")
             problem = problem.where(problem.notna() | ~bad, text.where(raw[key].notna(), f"{key} missing"))
         odd = ~raw["state"].isin(list(STATES)) & raw["state"].notna()
         unknown = raw["state"].map(lambda v: f"unknown rule state {str(v)!r} (known: {', '.join(STATES)})")

@@ -17,7 +17,7 @@ import json
 import pandas as pd
 import param
 
-from hfpanel.collector import Collector, Missing, ParseResult, SourceError
+from hfpanel.collector import Collector, Missing, ParseResult, SourceError, snapshot
 from hfpanel.durations import format_duration, parse_duration
 from hfpanel.store import Store
 from hfpanel.transfers.config import EfficiencyLevels
@@ -130,6 +130,10 @@ class TransferEfficiencyCollector(Collector):
         ]
 
     def parse(self, payload: bytes) -> ParseResult:
+        with snapshot("transfer statistics"):
+            return self._read(payload)
+
+    def _read(self, payload: bytes) -> ParseResult:
         doc = json.loads(payload)
         links = pd.DataFrame(doc["rows"], columns=COLUMNS[:-2])
         links["efficiency"] = 1 - links["site_failures"] / links["transfers"].where(links["transfers"] > 0)

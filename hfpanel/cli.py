@@ -13,8 +13,15 @@ import time
 from pathlib import Path
 
 from . import logs
-from .cli_common import CliError, OneLineErrorParser, load_or_exit, open_store, print_table, store_path
 from .clock import parse_time
+from .commands import api as api_commands
+from .commands import auth as auth_commands
+from .commands import collector as collector_commands
+from .commands import events as event_commands
+from .commands import ingest as ingest_commands
+from .commands import reports as report_commands
+from .commands import transfers as transfer_commands
+from .commands.common import CliError, OneLineErrorParser, load_or_exit, open_store, print_table, store_path
 from .config import ConfigError, load_config
 from .durations import format_duration, parse_duration
 from .store.retention import DEFAULTS as RETENTION_DEFAULTS
@@ -279,7 +286,6 @@ def cmd_prune(args) -> int:
     from .store import StoreLocked, StoreWriter
     from .store.manifest import MANIFEST
     from .store.retention import FAMILIES, parse_retention, prune
-    from .transfers.cli import prune_transfers, settings
 
     if not args.store and not args.config:
         raise CliError("give --store DIR or --config FILE")
@@ -287,7 +293,7 @@ def cmd_prune(args) -> int:
         wait = parse_duration(args.wait)
     except ValueError as error:
         raise CliError(f"--wait: {error}") from None
-    root, transfers = settings(args)
+    root, transfers = transfer_commands.settings(args)
     section = None
     if args.config:
         section = (yaml.safe_load(Path(args.config).read_text()) or {}).get("retention")
@@ -303,7 +309,7 @@ def cmd_prune(args) -> int:
     try:
         with StoreWriter(root, wait=wait) as writer:
             dropped = prune(writer, retention, everything=True)
-        transfers = prune_transfers(root, transfers, args.raw, args.stats, wait)
+        transfers = transfer_commands.prune_transfers(root, transfers, args.raw, args.stats, wait)
     except StoreLocked as error:
         raise CliError(str(error), code=3) from None
     except ValueError as error:  # a --raw/--stats duration
@@ -486,14 +492,14 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("--until", help="with --since: up to this time (default: now)")
     replay.add_argument("--wait", default="10s", help="with --since: wait this long for the collector's write lock")
     replay.set_defaults(func=cmd_replay)
-    __import__("hfpanel.ingest.cli", fromlist=["add_parser"]).add_parser(sub)
-    __import__("hfpanel.transfers.cli", fromlist=["add_parsers"]).add_parsers(sub)
-    __import__("hfpanel.collector_cli", fromlist=["add_parsers"]).add_parsers(sub)
-    __import__("hfpanel.events.cli", fromlist=["add_parsers"]).add_parsers(sub)
-    __import__("hfpanel.api.cli", fromlist=["add_parsers"]).add_parsers(sub)
-    __import__("hfpanel.auth.cli", fromlist=["add_parsers"]).add_parsers(sub)
-    __import__("hfpanel.reports.cli", fromlist=["add_parsers"]).add_parsers(sub)
-    __import__("hfpanel.events.cli", fromlist=["add_parsers"]).add_notification_parsers(sub)
+    ingest_commands.add_parser(sub)
+    transfer_commands.add_parsers(sub)
+    collector_commands.add_parsers(sub)
+    event_commands.add_parsers(sub)
+    api_commands.add_parsers(sub)
+    auth_commands.add_parsers(sub)
+    report_commands.add_parsers(sub)
+    event_commands.add_notification_parsers(sub)
     return parser
 
 

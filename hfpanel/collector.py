@@ -14,6 +14,7 @@ read anywhere else (:mod:`hfpanel.clock` is the one clock).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import importlib
@@ -37,8 +38,19 @@ class SourceError(Exception):
     configured age is itself the problem (``push``: critical after ``critical_after``)."""
 
     def __init__(self, message: str = "", status: float | None = None):
-        super().__init__(message)
+        super().__init__(" ".join(str(message).split()) if "\n" in str(message) or "\r" in str(message) else message)
         self.status = status
+
+
+@contextlib.contextmanager
+def snapshot(what: str):
+    """Around the ``parse`` of a payload hfpanel's own ``fetch`` made (a JSON snapshot of the store):
+    a payload that is not one — a damaged archive replayed — is a ``SourceError`` naming it, not
+    an "internal error" with a traceback."""
+    try:
+        yield
+    except (ValueError, KeyError, TypeError, AttributeError, IndexError) as error:
+        raise SourceError(f"not a {what} snapshot ({type(error).__name__}: {error})") from None
 
 
 @dataclasses.dataclass(frozen=True)

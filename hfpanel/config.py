@@ -22,21 +22,24 @@ from typing import Any
 
 import yaml
 
-from .api.settings import ApiSettings, parse_api
+from .api_settings import ApiSettings, parse_api
 from .auth.settings import AuthSettings, parse_auth
+from .availability.profiles import parse_profiles
 from .collector import Collector, collector_class
 from .config_error import ConfigError
 from .durations import parse_duration
 from .events.config import Notifications, parse_notifications
 from .levels import Levels
 from .rating import PartialPolicy, check_rating, check_rollup
-from .reports.profiles import parse_profiles
 from .store.retention import Retention, parse_retention
 from .transfers.config import parse_transfers
 
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
 #: a module's interval, timeout and max_age when neither it nor the site's ``defaults:`` give one
 DEFAULTS = {"interval": "15m", "timeout": "30s", "max_age": "1h"}
+#: a module is due when this little (seconds) before its interval has passed (cron jitter); the
+#: runner decides with it and the history questions ("was a run missed?") answer with it
+DUE_SLACK = 60.0
 
 
 @dataclasses.dataclass
@@ -106,7 +109,7 @@ class SiteConfig:
     config_hash: str
     #: the ``notifications:`` section: how events are derived, rules, receivers (hfpanel.events)
     notifications: Notifications = dataclasses.field(default_factory=Notifications)
-    #: availability profiles (``availability:``, ``hfpanel.reports.profiles``), oldest version first
+    #: availability profiles (``availability:``, ``hfpanel.availability.profiles``), oldest version first
     availability: list = dataclasses.field(default_factory=list)
     #: days kept per table family (``retention:``, ``hfpanel.store.retention``)
     retention: Retention = dataclasses.field(default_factory=Retention.default)
@@ -207,7 +210,11 @@ DEFAULT_KEYS = {
     "timeout": Key(
         parse_duration, "A module's whole time budget: every request, retry and wait of one fetch.", DEFAULTS["timeout"]
     ),
-    "max_age": Key(parse_duration, "Data older than this is shown as stale.", DEFAULTS["max_age"]),
+    "max_age": Key(
+        parse_duration,
+        "Data older than this is stale: no information from then on (a stopped collector is not ok).",
+        DEFAULTS["max_age"],
+    ),
     "partial": Key(
         _as_is,
         "What an answer with parts missing (pools, rows, shards) means: the best level it can have (ok, warning, "
@@ -485,7 +492,7 @@ def _read_notifications(raw, reading: _Reading) -> Notifications:
 
 
 def _read_availability(raw, reading: _Reading) -> list:
-    """Availability profiles: groups of modules or categories, AND/OR, dated (hfpanel.reports.profiles)."""
+    """Availability profiles: groups of modules or categories, AND/OR, dated (hfpanel.availability.profiles)."""
     modules = {m.name: m.category for m in reading.values.get("modules") or []}
     profiles, problems = parse_profiles(raw, modules)
     for where, message in problems:
@@ -502,7 +509,7 @@ def _read_retention(raw, reading: _Reading) -> Retention:
 
 
 def _read_api(raw, reading: _Reading) -> ApiSettings:
-    """The API's state folder and push limits (``hfpanel.api.settings``)."""
+    """The API's state folder and push limits (``hfpanel.api_settings``)."""
     problems: list[str] = []
     settings = parse_api(raw, reading.path.parent if reading.path is not None else None, problems)
     for problem in problems:

@@ -16,11 +16,11 @@ from pathlib import Path
 import param
 
 from . import config
+from .availability.profiles import GROUP_KEYS, PROFILE_KEYS
 from .collector import Collector, collector_class, registry
 from .http import HttpCollector
 from .monit import MonitCollector
 from .rating import NO_RULE, RATING_TYPES, ROLLUP_TYPES
-from .reports.profiles import GROUP_KEYS, PROFILE_KEYS
 from .store import retention
 from .tabular import TableSelection
 

@@ -18,7 +18,7 @@ import pandas as pd
 from . import __version__, stored_config
 from .clock import utc_naive, utcnow
 from .collector import ParseResult, SourceError
-from .config import Module, SiteConfig
+from .config import DUE_SLACK, Module, SiteConfig
 from .downtime import DOWNTIME_COLLECTOR, downtime_reason, ongoing_outages
 from .durations import format_duration
 from .events.derive import ModuleRow, RunView
@@ -31,8 +31,6 @@ from .topology import TOPOLOGY_COLLECTOR, attach_sites
 from .units import format_bytes
 
 log = logging.getLogger("hfpanel.runner")
-#: a module is due when this little before its interval has passed (cron jitter)
-DUE_SLACK = 60.0
 
 
 @dataclasses.dataclass

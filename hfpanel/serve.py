@@ -72,13 +72,16 @@ def _collect() -> None:
     log.info("sessions closed: %d components alive", len(StoreView.live))
 
 
-def _page(build, **kwargs):
-    """One session's page from ``build`` (a plain function: panel runs it once per session)."""
+def _page(build, name: str = "", gate=None, **kwargs):
+    """One session's page from ``build`` (a plain function: panel runs it once per session), as
+    the session's reader may see it (``hfpanel.auth.page_access.guarded``: the access rules)."""
     import panel as pn
+
+    from .components.page_access import guarded
 
     def page():
         pn.state.on_session_destroyed(_release_memory)
-        return build(**kwargs)
+        return guarded(build, name, gate, **kwargs)
 
     return page
 
@@ -102,8 +105,8 @@ def _door(store, config, address: str):
     """The gate (who a request is) and the server options sign-in needs: outside mode ``none``,
     signed session ids and cookies with the configured secret, XSRF protection and the sign-in pages.
     ``AuthRefused`` when the configuration must not be served (no secret; mode none off loopback)."""
-    from .api.settings import ApiSettings
     from .api.tokens import TokenStore
+    from .api_settings import ApiSettings
     from .auth.gate import Gate
     from .auth.provider import HfpanelAuth
 
@@ -135,14 +138,18 @@ def app_options(store, site_config, port: int, address: str) -> tuple[dict, dict
     from .api.server import patterns as api_patterns
 
     gate, secured = _door(store, site_config, address)
+    builds = {
+        "overview": build,
+        "plots": build_plots,
+        "transfers": build_transfers,
+        "availability": build_availability,
+        "events": build_events,
+        "whatif": build_whatif,
+        "handover": build_handover,
+    }
     pages = {
-        "/": _page(build, store=store, config=site_config),
-        "/plots": _page(build_plots, store=store, config=site_config),
-        "/transfers": _page(build_transfers, store=store, config=site_config),
-        "/availability": _page(build_availability, store=store, config=site_config),
-        "/events": _page(build_events, store=store, config=site_config),
-        "/whatif": _page(build_whatif, store=store, config=site_config),
-        "/handover": _page(build_handover, store=store, config=site_config),
+        "/" if name == "overview" else f"/{name}": _page(how, name, gate, store=store, config=site_config)
+        for name, how in builds.items()
     }
     options = {
         "port": port,

@@ -219,8 +219,8 @@ LIVE_ROUTES = {"status", "category", "modules", "module"}
 def patterns(store, config=None, gate=None) -> list[tuple]:
     """The tornado routes of the API for ``store`` (a path or a ``Store``) and its ``config``;
     ``gate`` (``hfpanel.auth.gate.Gate``) says who a request is (default: no sign-in, loopback)."""
+    from ..api_settings import ApiSettings
     from ..auth.gate import Gate
-    from .settings import ApiSettings
     from .tokens import TokenStore
 
     opened = shared_store(store) if not hasattr(store, "sql") else store

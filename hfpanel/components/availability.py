@@ -17,9 +17,9 @@ import param
 from bokeh.models import ColumnDataSource, HoverTool
 from bokeh.plotting import figure
 
+from ..availability.ar import STATE_COLORS
 from ..queries import availability as queries
 from ..reports import export
-from ..reports.ar import STATE_COLORS
 from ..units import fmt_time
 from .base import StoreView
 from .style import CSS, esc

@@ -10,10 +10,12 @@ from __future__ import annotations
 import holoviews as hv
 import holoviews.plotting.bokeh  # noqa: F401  (the backend, loaded without notebook side effects)
 import pandas as pd
+from bokeh.models import CustomJSTickFormatter, NoOverlap
 
 from ..levels import CRITICAL, DOWNTIME, NOINFO, WARNING
 from ..units import unit_of
 from .style import LEVEL_COLORS
+from .tables import tick_code
 
 #: status levels shaded behind the curves
 SHADED = (WARNING, CRITICAL, NOINFO, DOWNTIME)
@@ -79,6 +81,36 @@ def axes(frame: pd.DataFrame) -> dict[str, tuple[str, str]]:
     return out
 
 
+#: the room a legend under the plot takes: a line per curve and its padding (pixels)
+LEGEND_LINE, LEGEND_PAD = 22, 30
+
+
+def figure_height(frame: pd.DataFrame, kind: str, height: int) -> int:
+    """The height of the figure drawn for ``frame``: ``height`` for the plot, plus the legend under it
+    (a heatmap: a row per label), so that the page gives the figure all of it and nothing is cut."""
+    labels = frame["label"].nunique() if not frame.empty else 0
+    if kind == "heatmap":
+        return max(height, 60 + 26 * labels)
+    return height + (LEGEND_LINE * labels + LEGEND_PAD if labels > 1 else 0)
+
+
+def readable_axes(units: dict[str, str | None]):
+    """A HoloViews hook: time labels that never overlap (Bokeh drops the ones that would, so a
+    phone shows fewer), and each y axis' ticks in its unit (``units``: Bokeh's y range name →
+    unit; the first axis' range is ``default``)."""
+
+    def hook(plot, element) -> None:
+        figure = plot.state
+        for axis in figure.xaxis:
+            axis.major_label_policy = NoOverlap(min_distance=12)
+        for axis in figure.yaxis:
+            code = tick_code(units.get(getattr(axis, "y_range_name", "default")))
+            if code:
+                axis.formatter = CustomJSTickFormatter(code=code)
+
+    return hook
+
+
 def build_plot(
     frame: pd.DataFrame,
     kind: str,
@@ -92,7 +124,7 @@ def build_plot(
     hover (series, time, value, samples), zoom and pan, and the shaded status spans."""
     common = dict(
         responsive=True,
-        height=height,
+        height=figure_height(frame, kind, height),
         xlabel="time (UTC)",
         show_grid=True,
         tools=["xwheel_zoom", "xpan"],
@@ -125,11 +157,12 @@ def build_plot(
             tools=["hover", "xwheel_zoom", "xpan"],
             active_tools=["xwheel_zoom"],
             responsive=True,
-            height=max(height, 60 + 26 * len(labels)),
+            height=figure_height(frame, kind, height),
             xlabel="time (UTC)",
             ylabel="",
             title=title,
             xlim=xlim,
+            hooks=[readable_axes({})],
             **hover,
         )
         return heat
@@ -183,12 +216,17 @@ def build_plot(
     axis = dict(multi_y=True) if multi else dict(ylabel=next(iter(axis_of.values()))[1] if axis_of else ylabel)
     # the legend under the plot, one entry a line: on a phone a legend beside the plot leaves no plot
     legend = (
-        dict(legend_position="bottom", legend_opts={"orientation": "vertical", "ncols": 1, "nrows": "auto"})
+        dict(legend_position="bottom", legend_offset=(0, 10), legend_opts={"orientation": "vertical"})
         if len(labels) > 1
         else {}
     )
+    ranges = {}
+    for series, (name, _) in axis_of.items():
+        for key in ("default",) if name == "value" else (name, f"{name}_y0"):  # bars: the bottom's name
+            ranges.setdefault(key, series_unit(series))
     return overlay.opts(
         **(legend or dict(legend_position="top_left")),
+        hooks=[readable_axes(ranges)],
         click_policy="hide",
         xlim=xlim,
         **axis,

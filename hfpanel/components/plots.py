@@ -36,7 +36,7 @@ from ..queries import loaders
 from ..queries import series as S
 from .base import StoreView, to_time
 from .page import fit_narrow_screens
-from .plot_figure import SHADED, build_plot
+from .plot_figure import SHADED, build_plot, figure_height
 from .style import CSS, LEVEL_COLORS, esc, fmt_time, iso
 from .url import FLAG, NAMES, TIME, UrlField, UrlSync, differs, duration_or, integer, names
 
@@ -358,7 +358,7 @@ class PlotBuilder(UrlSync, StoreView):
             align="end",
         )
         self._summary = pn.pane.HTML("", stylesheets=[CSS], sizing_mode="stretch_width", margin=(2, 10))
-        self._plot = pn.pane.HoloViews(None, sizing_mode="stretch_width", height=self.param.height, linked_axes=False)
+        self._plot = pn.pane.HoloViews(None, sizing_mode="stretch_width", height=self.height, linked_axes=False)
         self._code = pn.pane.HTML("", stylesheets=[CSS], sizing_mode="stretch_width")
         self._w_start.param.watch(lambda e: self._from_time_widget("start", e.new), "value")
         self._w_end.param.watch(lambda e: self._from_time_widget("end", e.new), "value")
@@ -442,7 +442,9 @@ class PlotBuilder(UrlSync, StoreView):
             self._status = self._status.iloc[0:0]
             self._error = str(error)
         self._sync_choices()
-        self._plot.object = self.plot_object()
+        # the pane as high as the figure (its legend under it included), so nothing is cut
+        height = figure_height(self._data, self.kind, self.height)
+        self._plot.param.update(object=self.plot_object(), height=height)
         self._download.filename = self.csv_filename()
         self._download.disabled = self._data.empty
         self._render_summary()

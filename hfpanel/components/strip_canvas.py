@@ -108,8 +108,8 @@ class StripCanvas(JSComponent):
               continue
             }
             ctx.fillStyle = model.colors[code] || '#f1f3f4'
-            if (code !== '.' && code === code.toUpperCase())  // held: the last result carries on, joined
-              ctx.fillRect(x - gap / 2, top + 3, cellw, rh - 6)
+            if (code !== '.' && code === code.toUpperCase())  // held: the last result carries on, as solid as
+              ctx.fillRect(x - gap / 2, top + 1, cellw, rh - 2)  // the run that gave it, joined to it
             else
               ctx.fillRect(x + gap / 2, top + 1, Math.max(cellw - gap, 0.5), rh - 2)
           }

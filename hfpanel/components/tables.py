@@ -38,6 +38,14 @@ _CODE = {
     "percent": "var out = (100 * value).toFixed(1) + '%';",
     "id": "var out = String(value);",
 }
+
+
+def tick_code(unit: str) -> str | None:
+    """The body of a Bokeh ``CustomJSTickFormatter`` labelling a plot's axis ticks in ``unit`` as the
+    tables show it (``2.06 kB``, ``48s``); None for a unit whose ticks stay plain numbers."""
+    return None if unit in (None, "id") or unit not in _CODE else f"var value = tick; {_CODE[unit]} return out;"
+
+
 #: the column title's hover text per unit (the raw value's unit, for a reader of the download)
 UNIT_NOTE = {
     "bytes": "bytes",

@@ -1,6 +1,7 @@
 """WhatIfView: stored history beside the same history re-rated with other rules — levels per run
-side by side for every module and category the changes touch, what changed, and A/R both ways.
-Nothing is written to the store. ``/whatif?since=…&until=…&changes=<YAML>``; in a notebook one call:
+side by side for every module and category the changes touch, what changed, A/R both ways and
+(with the site configuration) the messages its notification rules would have sent both ways.
+Nothing is written to the store and nothing is sent. ``/whatif?since=…&until=…&changes=<YAML>``; in a notebook one call:
 
     from hfpanel.components.whatif import what_if
     view = what_if(store, "2026-11-01", "2026-11-08", ratings={"sam_ce": {...}}, rollups={"storage": "k_of_n"})
@@ -80,6 +81,15 @@ class WhatIfView(UrlSync, StoreView):
             formatters={"name": {"type": "plaintext"}},
             visible=False,
         )
+        self._notify = pn.widgets.Tabulator(
+            pd.DataFrame(),
+            disabled=True,
+            show_index=False,
+            sizing_mode="stretch_width",
+            margin=(4, 10),
+            formatters={"rule": {"type": "plaintext"}, "kind": {"type": "plaintext"}},
+            visible=False,
+        )
         self._layout = pn.Column(
             pn.pane.HTML(
                 "<h2>What if</h2><div class='hf-small'>Re-rate stored history with other rules and see it beside "
@@ -93,6 +103,7 @@ class WhatIfView(UrlSync, StoreView):
             self._strip,
             self._summary,
             self._ar,
+            self._notify,
             sizing_mode="stretch_width",
             css_classes=["hf-card"],
             stylesheets=[CSS],
@@ -125,7 +136,7 @@ class WhatIfView(UrlSync, StoreView):
         self._since.value, self._until.value = str(since), str(until)
         if self.changes and self._text.value != self.changes:
             self._text.value = self.changes
-        shown = (self._strip, self._summary, self._ar)
+        shown = (self._strip, self._summary, self._ar, self._notify)
         if not self.changes.strip():
             self.result = None
             for pane in shown:
@@ -133,7 +144,9 @@ class WhatIfView(UrlSync, StoreView):
             self._note.object = '<div class="hf-small">Write the changes and press <b>Re-rate</b>.</div>'
             return
         try:
-            self.result = engine.what_if(self.store, since, until, self.changes, profile=self.profile or None)
+            self.result = engine.what_if(
+                self.store, since, until, self.changes, profile=self.profile or None, config=self.config
+            )
         except engine.WhatIfError as error:
             self.result = None
             for pane in shown:
@@ -156,6 +169,9 @@ class WhatIfView(UrlSync, StoreView):
             if column in frame:
                 frame[column] = frame[column].map(percent)
         self._ar.param.update(value=frame, visible=not frame.empty)
+        # the site's notification rules replayed both ways (only with the site configuration)
+        notify = result.notifications_side_by_side()
+        self._notify.param.update(value=notify, visible=result.messages is not None)
 
 
 def side_by_side(result: engine.WhatIf, limit: int = 20):
@@ -190,11 +206,12 @@ def side_by_side(result: engine.WhatIf, limit: int = 20):
     return plot
 
 
-def what_if(store, since=None, until=None, changes=None, profile: str = "", **kwargs) -> WhatIfView:
+def what_if(store, since=None, until=None, changes=None, profile: str = "", config=None, **kwargs) -> WhatIfView:
     """One call in a notebook: the view (it renders), ``.result`` the frames. ``changes`` as YAML or a
-    mapping, or ``ratings=``, ``rollups=``, ``noinfo=``, ``levels=``."""
+    mapping, or ``ratings=``, ``rollups=``, ``noinfo=``, ``levels=``; ``config`` (site.yaml or a
+    SiteConfig) adds the messages its notification rules would have sent both ways."""
     import yaml
 
     data = engine.parse_changes(changes, **kwargs) if (changes is not None or kwargs) else engine.Changes()
     text = yaml.safe_dump({k: v for k, v in vars(data).items() if v}, sort_keys=False) if data.any() else ""
-    return WhatIfView(store=store, since=since, until=until, changes=text, profile=profile)
+    return WhatIfView(store=store, since=since, until=until, changes=text, profile=profile, config=config)

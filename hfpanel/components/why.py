@@ -16,6 +16,7 @@ import panel as pn
 import param
 
 from ..collector import ParseResult, SourceError, collector_class
+from ..durations import format_duration
 from ..levels import DEFAULT_LEVELS, DOWNTIME, NOINFO, NOINFO_STATUS, Levels
 from ..queries import history, loaders
 from ..rating import PartialPolicy, Rating, describe_rule, partial, rate, rating_type
@@ -207,6 +208,15 @@ class WhyThisColour(StoreView):
         sentences = [
             f"{title} is {stored_level.upper()} (status {fmt_status(status)}) in the run of {fmt_time(row['time'])}."
         ]
+        shown_level = stored_level
+        age, limit = (self.reference_time() - pd.Timestamp(row["time"])).total_seconds(), self.max_age(self.module)
+        if age > limit and stored_level != NOINFO:  # as the overview shows it: old data is no information
+            shown_level = NOINFO
+            sentences.insert(
+                0,
+                f"{title} has NO INFORMATION {when}: its last run is {format_duration(age)} old, beyond its "
+                f"max age of {format_duration(limit)} (the collector has not run it since). That run said:",
+            )
         stored = stored_module(loaders.stored_config(self.store, self.time), self.module)
         self._rule, self._rule_source, known = resolve_rule(self.module, self.config, row.get("collector"), stored)
         sentences.append(
@@ -270,7 +280,7 @@ class WhyThisColour(StoreView):
         if isinstance(message, str) and message:
             sentences.append(f"Message of that run: {message}")
         self._sentences = sentences
-        self._show(sentences, stored_level)
+        self._show(sentences, shown_level)
 
     def _show(self, sentences: list[str], level) -> None:
         self._sentences = sentences

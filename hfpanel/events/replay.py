@@ -15,6 +15,7 @@ live path, vectorised with pandas' rolling quantiles — a test holds the two to
 from __future__ import annotations
 
 import dataclasses
+import json
 import time as _time
 
 import numpy as np
@@ -82,7 +83,21 @@ def _jump_event(row, modules, levels) -> m.Event:
     )
 
 
-def replay(store, config, since, until=None, progress=None) -> Replay:
+def _with_levels(frame: pd.DataFrame, levels: pd.DataFrame | None, key: str) -> pd.DataFrame:
+    """``frame``'s ``level`` replaced where ``levels`` (time, ``key``, level) has one (row order kept)."""
+    if levels is None or levels.empty or frame.empty:
+        return frame
+    new = levels[["time", key, "level"]].drop_duplicates(["time", key], keep="last").rename(columns={"level": "_new"})
+    new = new.assign(time=new["time"].astype(frame["time"].dtype))
+    merged = frame.merge(new, on=["time", key], how="left", sort=False)
+    return merged.assign(level=merged["_new"].fillna(merged["level"])).drop(columns="_new")
+
+
+def replay(store, config, since, until=None, progress=None, module_levels=None, category_levels=None) -> Replay:
+    """What the rules of ``config`` would have derived and sent over the stored runs of (since, until].
+
+    ``module_levels`` / ``category_levels`` (time, module or category, level) stand in for the
+    stored levels where given: a what-if asks what its levels would have sent."""
     started = _time.monotonic()
     since = pd.Timestamp(since)
     until = pd.Timestamp(until) if until is not None else pd.Timestamp("2200-01-01")
@@ -102,10 +117,12 @@ def replay(store, config, since, until=None, progress=None) -> Replay:
         span,
     )
     categories = store.sql(
-        f"SELECT run_id, category, level FROM {store.scan('category_status', since, until)} "
+        f"SELECT run_id, time, category, level FROM {store.scan('category_status', since, until)} "
         "WHERE time > ? AND time <= ?",
         span,
     )
+    statuses = _with_levels(statuses, module_levels, "module")
+    categories = _with_levels(categories, category_levels, "category")
     feed_modules = [mod.name for mod in config.modules if mod.collector == FEED_COLLECTOR]
     metrics = pd.DataFrame(columns=["time", "run_id", "module", "metric", "value"])
     if store.has_table("metrics"):
@@ -174,7 +191,7 @@ def replay(store, config, since, until=None, progress=None) -> Replay:
                         r.before,
                         r.after,
                         r.value,
-                        __import__("json").loads(r.labels) if r.labels else {},
+                        json.loads(r.labels) if r.labels else {},
                     )
                 )
         all_events.append(m.frame(events, run_id, when, config.site))

@@ -12,10 +12,10 @@ import re
 import pandas as pd
 
 from .. import stored_config
+from ..availability import corrections
+from ..availability.ar import ARResult, compute
+from ..availability.profiles import default_profile, from_dicts, names, versions
 from ..clock import parse_time
-from ..reports import corrections
-from ..reports.ar import ARResult, compute
-from ..reports.profiles import default_profile, from_dicts, names, versions
 from ..store.reader import detail_table_name
 
 DOWNTIME_COLLECTOR = "gocdb_downtimes"
@@ -63,6 +63,7 @@ def module_rows(store, start, end, lookback: float) -> pd.DataFrame:
         f"SELECT module, category, time, level, status, {extra} FROM {store.scan('module_status', since, end)} "
         "WHERE time >= ? AND time < ? ORDER BY time",
         [since.to_pydatetime(), pd.Timestamp(end).to_pydatetime()],
+        arrow=True,
     )
 
 
@@ -150,18 +151,27 @@ class ARInputs:
     corrections: pd.DataFrame
     warning: float
 
-    def compute(self, rows: pd.DataFrame | None = None, corrected: bool = True) -> ARResult:
-        """A/R of these inputs (of other module rows, e.g. a what-if's), with or without the corrections."""
+    def compute(self, rows: pd.DataFrame | None = None, corrected: bool = True, segments: bool = True) -> ARResult:
+        """A/R of these inputs (of other module rows, e.g. a what-if's), with or without the corrections;
+        ``segments=False`` skips the strips' segments (a summary is all that is wanted)."""
         rows = self.rows if rows is None else rows
         if not corrected:
-            return compute(rows, self.start, self.end, self.versions, self.validity, self.outages, None, self.warning)
+            return compute(
+                rows, self.start, self.end, self.versions, self.validity, self.outages, None, self.warning, segments
+            )
         downtimes = pd.concat([self.outages, self.added], ignore_index=True) if not self.added.empty else self.outages
-        return compute(rows, self.start, self.end, self.versions, self.validity, downtimes, self.excluded, self.warning)
+        return compute(
+            rows, self.start, self.end, self.versions, self.validity, downtimes, self.excluded, self.warning, segments
+        )
 
 
-def ar_inputs(store, start, end, profile: str | None = None, config=None, replay: str | None = None) -> ARInputs:
+def ar_inputs(
+    store, start, end, profile: str | None = None, config=None, replay: str | None = None, read_rows=None
+) -> ARInputs:
     """Everything an A/R of [start, end) for ``profile`` reads (default: the first configured; without
-    any, every category AND'ed). KeyError naming the known profiles when ``profile`` is not one."""
+    any, every category AND'ed). KeyError naming the known profiles when ``profile`` is not one.
+    ``read_rows(start, end, lookback)`` may give the module rows from what a caller has read already
+    (None: read them here), as ``module_rows`` would."""
     start, end = parse_time(start), parse_time(end)
     if start is None or end is None or end <= start:
         raise ValueError("an A/R window needs a start before its end")
@@ -180,7 +190,9 @@ def ar_inputs(store, start, end, profile: str | None = None, config=None, replay
     chosen = profile or names(found)[0]
     chosen_versions = versions(found, chosen)
     validity = {m["name"]: float(m.get("max_age") or 3600.0) for m in modules}
-    rows = module_rows(store, start, end, max(validity.values(), default=3600.0))
+    lookback = max(validity.values(), default=3600.0)
+    rows = read_rows(start, end, lookback) if read_rows is not None else None
+    rows = module_rows(store, start, end, lookback) if rows is None else rows
     if replay:  # the reader's choice: a replay's rows in place of the stored ones it replayed
         from ..replay import with_replay
 

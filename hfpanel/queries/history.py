@@ -13,9 +13,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..config import DEFAULTS
+from ..config import DEFAULTS, DUE_SLACK
 from ..durations import parse_duration
-from ..runner import DUE_SLACK
 from ..store import Store
 from ..store.reader import STATUS_LOOKBACK, detail_table_name
 from ..units import is_missing
@@ -204,7 +203,7 @@ def _previous(store: Store, since, lookback: float, category) -> pd.DataFrame:
 
 def _hold(store: Store, answer: dict, since, category, intervals: dict, default: float) -> dict:
     """The cells of module strips without a row: ``held`` while the module's last result is
-    current (the next run of it was not due yet: as the runner decides, ``runner.DUE_SLACK``
+    current (the next run of it was not due yet: as the runner decides, ``config.DUE_SLACK``
     early), else ``missing``. Categories are rolled up in every run and are never held."""
     rows, cells = answer["rows"], answer["cells"]
     if cells.empty:

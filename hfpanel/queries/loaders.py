@@ -35,7 +35,9 @@ stats = {"hits": 0, "misses": 0}
 
 
 def shared_store(path) -> Store:
-    """The one ``Store`` of this process for ``path`` (opened on first use)."""
+    """The one ``Store`` of this process for ``path`` (opened on first use); a Store is itself."""
+    if isinstance(path, Store):
+        return path
     key = str(Path(path).resolve())
     with _stores_lock:
         store = _stores.get(key)
@@ -50,7 +52,7 @@ def _key_time(value):
 
 def cached(kind: str, store: Store, args: tuple, compute):
     """Return the cached answer for (store, manifest stamp, kind, args), computing it once."""
-    key = (str(store.root), store.stamp(), kind, args)
+    key = (store.cache_key, store.stamp(), kind, args)
     with _cache_lock:
         if key in _cache:
             _cache.move_to_end(key)

@@ -11,7 +11,7 @@ import pandas as pd
 from ..clock import utcnow
 from ..config import DEFAULTS
 from ..durations import format_duration, parse_duration
-from ..levels import LEVELS, NOINFO, SEVERITY
+from ..levels import DEFAULT_LEVELS, DOWNTIME, LEVELS, NOINFO, Levels
 from ..units import fmt_age, fmt_time
 from . import loaders
 
@@ -49,7 +49,10 @@ def module_frame(store, time=None, config=None, reference=None, max_age=None) ->
 
     ``age_s`` is the time since the row was written, measured from ``reference`` (the viewed time,
     or the wall clock at now); ``is_stale`` is the stored ``stale`` flag or an age beyond the
-    module's ``max_age`` (from the config, else the default of one hour). ``since`` is the first run
+    module's ``max_age`` (``max_age(module)``; default: from the config, else the configuration
+    stored with the run, else one hour). A row older than its ``max_age`` at ``reference`` is no
+    information then (``overdue_as_noinfo``: a stopped collector does not leave the site "ok"; the
+    stored row is unchanged). ``since`` is the first run
     of the module's current level (``since_exact`` False: older than the history looked at) and
     ``for_s`` how long that is before ``reference``: what "CRITICAL for 1h 45m" says.
     """
@@ -84,7 +87,8 @@ def module_frame(store, time=None, config=None, reference=None, max_age=None) ->
         reference = time if time is not None else utcnow()
     times = pd.to_datetime(frame["time"])
     frame["age_s"] = (reference - times).dt.total_seconds()
-    frame["max_age_s"] = [max_age(m) if max_age else DEFAULT_MAX_AGE for m in frame["module"]]
+    max_age = max_age or max_ages(store, time, config)
+    frame["max_age_s"] = [max_age(m) for m in frame["module"]]
     stored_stale = frame["stale"].map(lambda v: bool(v) if not pd.isna(v) else False)
     frame["is_stale"] = stored_stale | (frame["age_s"].fillna(float("inf")) > frame["max_age_s"])
     frame["stale"] = stored_stale
@@ -98,6 +102,8 @@ def module_frame(store, time=None, config=None, reference=None, max_age=None) ->
         frame["since_exact"] = frame["module"].map(found["since_exact"]).fillna(False).astype(bool)
     else:
         frame["since"], frame["since_exact"] = pd.NaT, False
+    # a row older than its max_age says nothing about the time looked at (the collector stopped)
+    frame = overdue_as_noinfo(frame, reference, max_age)
     frame["for_s"] = (reference - pd.to_datetime(frame["since"])).dt.total_seconds()
     frame["last_good"] = pd.to_datetime(frame["last_good"])
     frame["last_good_text"] = [
@@ -121,9 +127,7 @@ def max_ages(store, at=None, config=None):
     if config is not None:
         known = {m.name: float(m.max_age) for m in config.modules}
     else:
-        from ..stored_config import config_at
-
-        effective = config_at(store, at) if store is not None else None
+        effective = loaders.stored_config(store, at) if store is not None else None
         known = {
             m["name"]: float(m["max_age"])
             for m in (effective or {}).get("modules", [])
@@ -194,6 +198,7 @@ def category_frame(store, time=None, config=None, modules: pd.DataFrame | None =
         titles.setdefault(name, name)
     if restricted:
         titles = {name: title for name, title in titles.items() if name in categories}
+    rules = None
     rows = []
     for name, title in titles.items():
         members = modules[modules["category"] == name]
@@ -204,13 +209,53 @@ def category_frame(store, time=None, config=None, modules: pd.DataFrame | None =
             **{lvl: int(counts.get(lvl, 0)) for lvl in LEVELS},
             "modules": len(members),
         }
-        if not stored.empty and name in stored.index:
+        outdated = "is_stale" in members.columns and bool(members["is_stale"].fillna(False).astype(bool).any())
+        if not stored.empty and name in stored.index and not outdated:
             found = stored.loc[name]
             row.update(status=float(found["status"]), level=str(found["level"]), message=str(found["message"] or ""))
-        elif len(members):
-            worst = min(members["level"], key=lambda lvl: SEVERITY.get(lvl, 1))
-            row.update(status=float(members["status"].min()), level=worst, message="worst of its modules")
+        elif len(members):  # as the runner rolls up, over the modules as they stand (and as the reader sees them)
+            rules = rules or _rollup_rules(store, time, config)
+            row.update(_rolled_up(rules, name, members))
         else:
             row.update(status=-1.0, level=NOINFO, message="no modules")
         rows.append(row)
     return pd.DataFrame(rows, columns=CATEGORY_COLUMNS)
+
+
+def _rollup_rules(store, time, config) -> tuple[dict, dict, Levels]:
+    """Each category's ``rollup`` rule, each module's weight and the levels: today's config when
+    given, else the configuration stored with the run at ``time``, else the defaults (worst, 1)."""
+    if config is not None:
+        return (
+            {c.name: c.rollup for c in config.categories},
+            {m.name: float(m.weight) for m in config.modules},
+            config.levels,
+        )
+    effective = (loaders.stored_config(store, time) if store is not None else None) or {}
+    stored_levels = effective.get("levels") or {}
+    try:
+        levels = Levels(**stored_levels) if stored_levels else DEFAULT_LEVELS
+    except (TypeError, ValueError):
+        levels = DEFAULT_LEVELS
+    return (
+        {c.get("name"): c.get("rollup") for c in effective.get("categories", [])},
+        {m.get("name"): float(m.get("weight") or 1.0) for m in effective.get("modules", [])},
+        levels,
+    )
+
+
+def _rolled_up(rules, category: str, members: pd.DataFrame) -> dict:
+    """The category's status, level and message from ``members`` by its roll-up rule, with the
+    no-information policy ("n of m without information"): the same ``rating.rollup`` the runner uses."""
+    from ..rating import is_downtime_rollup, rollup
+
+    rule_of, weight_of, levels = rules
+    statuses = [float(s) if pd.notna(s) else -1.0 for s in members["status"]]
+    weights = [weight_of.get(m, 1.0) for m in members["module"]]
+    downtime = [lvl == DOWNTIME for lvl in members["level"]]
+    try:
+        rating = rollup(rule_of.get(category), statuses, weights, downtime)
+    except Exception:  # a rule today's code no longer understands: the worst module, said so
+        rating = rollup(None, statuses, weights, downtime)
+    level = DOWNTIME if is_downtime_rollup(rating) else levels.level(rating.status)
+    return {"status": float(rating.status), "level": level, "message": rating.message}

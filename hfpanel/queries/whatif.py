@@ -22,6 +22,7 @@ STATUS_COLUMNS = (
     "weight",
     "title",
     "missing",
+    "collector",
 )
 
 
@@ -42,11 +43,13 @@ def status_rows(store, since, until) -> pd.DataFrame:
     frame = store.sql(
         f"SELECT {cols} FROM {store.scan('module_status', since, until)} WHERE time > ? AND time <= ? ORDER BY time",
         [_py(since), _py(until)],
+        arrow=True,
     )
     return frame.assign(
         error=frame["error"].fillna("").astype(str),
         downtime=frame["downtime"].fillna("").astype(str),
         missing=frame["missing"].fillna("").astype(str),
+        collector=frame["collector"].fillna("").astype(str),
         weight=frame["weight"].fillna(1.0).astype(float),
     )
 
@@ -113,4 +116,5 @@ def metric_values(store, metrics: dict[str, str], since, until) -> pd.DataFrame:
         f"SELECT module, run_id, value FROM {store.scan('metrics', since, until)} "
         f"WHERE time > ? AND time <= ? AND ({pairs})",
         [_py(since), _py(until), *[x for pair in metrics.items() for x in pair]],
+        arrow=True,
     )

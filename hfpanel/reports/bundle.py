@@ -23,12 +23,12 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..availability import corrections
 from ..clock import parse_time, utcnow
 from ..levels import COLORS, SEVERITY
 from ..queries import history
 from ..store import StoreWriter
 from ..units import fmt_time
-from . import corrections
 
 #: tables whose rows are not tied to a run's time window
 SPECIAL = {"configs", corrections.TABLE}

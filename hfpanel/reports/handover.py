@@ -21,6 +21,7 @@ from urllib.parse import urlencode
 
 import pandas as pd
 
+from ..availability import corrections
 from ..clock import parse_time
 from ..durations import format_duration
 from ..levels import SEVERITY
@@ -30,7 +31,6 @@ from ..queries.events import events as event_log
 from ..queries.events import shift_incidents
 from ..queries.since import with_since
 from ..units import fmt_time, iso
-from . import corrections
 from .export import percent
 
 SHIFT = pd.Timedelta(hours=8)

@@ -18,9 +18,9 @@ from matplotlib.backends.backend_pdf import PdfPages  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 
+from ..availability.ar import STATE_COLORS  # noqa: E402
 from ..clock import utcnow  # noqa: E402
 from ..units import fmt_time  # noqa: E402
-from .ar import STATE_COLORS  # noqa: E402
 from .export import corrections_frame, percent  # noqa: E402
 
 A4 = (11.69, 8.27)

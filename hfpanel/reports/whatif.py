@@ -19,6 +19,7 @@ Changes (also the YAML the page takes)::
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -27,12 +28,15 @@ import yaml
 from .. import stored_config
 from ..clock import parse_time
 from ..collector import ParseResult, SourceError
+from ..config import SiteConfig, load_config
 from ..levels import DOWNTIME, NOINFO, NOINFO_STATUS, OK, Levels
 from ..queries import whatif as q
 from ..rating import NoInfoPolicy, check_rating, check_rollup, is_downtime_rollup, partial, rate, rating_type, rollup
 from ..rating.threshold import high_is_bad
 
 KEYS = ("ratings", "rollups", "noinfo", "levels")
+#: the rows before the window read for the roll-ups (modules that did not run in it) and A/R
+LOOKBACK = pd.Timedelta(days=1)
 LEVEL_ORDER = ("critical", "noinfo", "warning", "downtime", "ok")
 
 
@@ -105,6 +109,37 @@ class WhatIf:
     ar: pd.DataFrame | None = None
     ar_whatif: pd.DataFrame | None = None
     notes: list = dataclasses.field(default_factory=list)
+    #: with a site configuration that has notification rules: the events and messages its rules give
+    #: over the window replayed with the stored levels (``messages``) and with the what-if levels
+    #: (``whatif_messages``); ``events_compared``: events per kind both ways
+    messages: pd.DataFrame | None = None
+    whatif_messages: pd.DataFrame | None = None
+    events_compared: pd.DataFrame | None = None
+
+    def notifications_side_by_side(self) -> pd.DataFrame:
+        """Per notification rule and kind of message (firing, resolved, reminders…): how many
+        incidents and messages the stored levels and the what-if levels would have given (empty
+        without notification rules)."""
+        columns = ["rule", "kind", "incidents", "messages", "whatif_incidents", "whatif_messages"]
+        if self.messages is None or self.whatif_messages is None:
+            return pd.DataFrame(columns=columns)
+
+        def count(frame: pd.DataFrame, prefix: str) -> pd.DataFrame:
+            if frame.empty:
+                return pd.DataFrame(columns=["rule", "kind", f"{prefix}incidents", f"{prefix}messages"])
+            return (
+                frame.groupby(["rule", "kind"])
+                .agg(
+                    **{f"{prefix}incidents": ("incident_id", "nunique"), f"{prefix}messages": ("message_id", "nunique")}
+                )
+                .reset_index()
+            )
+
+        merged = count(self.messages, "").merge(
+            count(self.whatif_messages, "whatif_"), on=["rule", "kind"], how="outer"
+        )
+        counts = [c for c in columns if c not in ("rule", "kind")]
+        return merged.reindex(columns=columns).fillna({c: 0 for c in counts}).astype({c: int for c in counts})
 
     def changed(self) -> pd.DataFrame:
         """The summary rows whose levels differ in at least one run."""
@@ -196,36 +231,60 @@ def rollup_many(rule: dict, s: np.ndarray, w: np.ndarray, d: np.ndarray) -> tupl
     return status, (n_known == 0) & (in_downtime > 0)
 
 
-def _members_at(rows: pd.DataFrame, times: list[pd.Timestamp], column: str) -> pd.DataFrame:
-    """For every run time, each module's latest value of ``column`` at or before it (as the runner
-    merges a run's rows with the modules that did not run)."""
-    wide = rows.pivot_table(index="time", columns="module", values=column, aggfunc="last")
-    index = wide.index.union(pd.DatetimeIndex(times))
-    return wide.reindex(index).ffill().reindex(pd.DatetimeIndex(times))
+def _members_at(rows: pd.DataFrame, times: list[pd.Timestamp], columns: list[str]) -> tuple[list[str], list]:
+    """For every run time, each module's latest value of each of ``columns`` at or before it (as the
+    runner merges a run's rows with the modules that did not run): the modules, and one (runs ×
+    modules) array per column, NaN before a module's first row. Rows oldest first; of rows at the
+    same time the later one wins (as a pivot's "last")."""
+    t_codes, t_values = pd.factorize(rows["time"], sort=True)
+    m_codes, modules = pd.factorize(rows["module"], sort=True)
+    keep = ~pd.Series(t_codes * len(modules) + m_codes).duplicated(keep="last").to_numpy()
+    t_codes, m_codes = t_codes[keep], m_codes[keep]
+    out = []
+    runs = (
+        np.searchsorted(
+            np.asarray(t_values, dtype="datetime64[ns]"),
+            pd.DatetimeIndex(times).values.astype("datetime64[ns]"),
+            side="right",
+        )
+        - 1
+    )
+    for column in columns:
+        wide = np.full((len(t_values), len(modules)), np.nan)
+        wide[t_codes, m_codes] = rows[column].to_numpy(float, na_value=np.nan)[keep]
+        wide = pd.DataFrame(wide).ffill().to_numpy()  # each module's latest row at or before each time
+        picked = wide[np.maximum(runs, 0)]
+        picked[runs < 0] = np.nan
+        out.append(picked)
+    return list(modules), out
+
+
+COLUMNS = ["time", "category", "whatif_status", "whatif_level"]
 
 
 def rollup_runs(rows, times, rules: dict, policy: dict, levels: Levels, categories: list[str]) -> pd.DataFrame:
     """Each category's status and level at every run time, rolled up from ``rows`` (status, weight,
     level of every module) with ``rules[category]`` and the no-information ``policy`` keys."""
     if rows.empty or not times:
-        return pd.DataFrame(columns=["time", "category", "whatif_status", "whatif_level"])
-    status = _members_at(rows, times, "status")
-    weight = _members_at(rows, times, "weight")
-    downtime = _members_at(rows.assign(dt=(rows["level"] == DOWNTIME).astype(float)), times, "dt")
+        return pd.DataFrame(columns=COLUMNS)
+    modules, (status, weight, downtime) = _members_at(
+        rows.assign(dt=(rows["level"] == DOWNTIME).astype(float)), times, ["status", "weight", "dt"]
+    )
     of = rows.drop_duplicates("module", keep="last").set_index("module")["category"]
+    index = pd.DatetimeIndex(times)
     out = []
     for category in categories:
-        members = [m for m in status.columns if of.get(m) == category]
+        members = [i for i, m in enumerate(modules) if of.get(m) == category]
         rule = {**(rules.get(category) or {"type": "worst"}), **policy}
-        s, w, d = (frame[members].to_numpy() for frame in (status, weight, downtime))
+        s, w, d = (frame[:, members] for frame in (status, weight, downtime))
         if rule.get("type", "worst") in VECTOR_ROLLUPS:
             values, in_downtime = rollup_many(rule, s, w, d)
             level = levels_of(levels, values, np.zeros(len(values), bool), np.zeros(len(values), bool))
             level = np.where(in_downtime, DOWNTIME, level)
-            out += list(zip(status.index, [category] * len(values), values.astype(float), level))
+            out.append(pd.DataFrame(dict(zip(COLUMNS, (index, category, values.astype(float), level)))))
             continue
-        seen = {}  # runs mostly repeat the run before: roll each distinct set of inputs up once
-        for i, when in enumerate(status.index):
+        seen, found = {}, []  # runs mostly repeat the run before: roll each distinct set of inputs up once
+        for i, when in enumerate(index):
             present = ~np.isnan(s[i])
             key = (s[i][present].tobytes(), w[i][present].tobytes(), d[i][present].tobytes(), present.tobytes())
             if key not in seen:
@@ -234,41 +293,50 @@ def rollup_runs(rows, times, rules: dict, policy: dict, levels: Levels, categori
                     float(rating.status),
                     DOWNTIME if is_downtime_rollup(rating) else levels.level(rating.status),
                 )
-            out.append((when, category, *seen[key]))
-    return pd.DataFrame(out, columns=["time", "category", "whatif_status", "whatif_level"])
-
-
-def _changes(levels: pd.Series) -> int:
-    values = levels.to_numpy()
-    return int((values[1:] != values[:-1]).sum())
+            found.append((when, category, *seen[key]))
+        out.append(pd.DataFrame(found, columns=COLUMNS))
+    return pd.concat(out, ignore_index=True) if out else pd.DataFrame(columns=COLUMNS)
 
 
 def _summary(frame: pd.DataFrame, kind: str, name_column: str) -> pd.DataFrame:
-    rows = []
-    for name, part in frame.sort_values("time", kind="stable").groupby(name_column, sort=True):
-        stored = part["level"].value_counts()
-        after = part["whatif_level"].value_counts()
-        rows.append(
-            {
-                "kind": kind,
-                "name": name,
-                "runs": len(part),
-                "runs_changed": int((part["level"] != part["whatif_level"]).sum()),
-                # the level_changed events each would have raised in the window
-                "level_changes": _changes(part["level"]),
-                "whatif_level_changes": _changes(part["whatif_level"]),
-                **{f"{lvl}": int(stored.get(lvl, 0)) for lvl in LEVEL_ORDER},
-                **{f"whatif_{lvl}": int(after.get(lvl, 0)) for lvl in LEVEL_ORDER},
-            }
-        )
-    return pd.DataFrame(rows)
+    """Per name (oldest run first): runs, runs changed, the level changes each way (the
+    ``level_changed`` events each would have raised in the window) and runs per level each way —
+    counted for every name at once."""
+    if frame.empty:
+        return pd.DataFrame()
+    frame = frame.sort_values([name_column, "time"], kind="stable")
+    codes, names = pd.factorize(frame[name_column], sort=True)
+    both, labels = pd.factorize(pd.concat([frame["level"], frame["whatif_level"]], ignore_index=True))
+    before, after = both[: len(frame)], both[len(frame) :]
+    n = len(names)
+    same = codes[1:] == codes[:-1]
+
+    def count(flags: np.ndarray, at: np.ndarray = codes) -> np.ndarray:
+        return np.bincount(at, weights=flags, minlength=n).astype(int)
+
+    out = {
+        "kind": kind,
+        "name": list(names),
+        "runs": np.bincount(codes, minlength=n),
+        "runs_changed": count(before != after),
+        "level_changes": count(same & (before[1:] != before[:-1]), codes[1:]),
+        "whatif_level_changes": count(same & (after[1:] != after[:-1]), codes[1:]),
+    }
+    index = {label: i for i, label in enumerate(labels)}
+    for prefix, values in (("", before), ("whatif_", after)):
+        for level in LEVEL_ORDER:
+            out[f"{prefix}{level}"] = count(values == index.get(level, -2))
+    return pd.DataFrame(out)
 
 
-def what_if(store, since, until, changes=None, profile: str | None = None, **kwargs) -> WhatIf:
+def what_if(store, since, until, changes=None, profile: str | None = None, config=None, **kwargs) -> WhatIf:
     """Stored levels and A/R of (since, until] beside those the ``changes`` would have given.
 
     ``changes`` is a ``Changes``, a mapping or YAML text; or give ``ratings=``, ``rollups=``,
-    ``noinfo=``, ``levels=`` directly. Nothing is written to the store."""
+    ``noinfo=``, ``levels=`` directly. With ``config`` (the site configuration, a SiteConfig or a
+    path) that has notification rules, its rules are replayed over the window with the stored and
+    with the what-if levels: the events and messages each would have given. Nothing is written to
+    the store and nothing is sent."""
     since, until = parse_time(since), parse_time(until)
     if since is None or until is None or until <= since:
         raise WhatIfError(["a what-if window needs a start before its end"])
@@ -280,57 +348,57 @@ def what_if(store, since, until, changes=None, profile: str | None = None, **kwa
     rules.update(changes.rollups)
     notes = []
     rows = q.status_rows(store, since, until)
-    unknown = sorted(set(changes.ratings) - set(rows["module"]))
+    unknown = sorted(set(changes.ratings) - set(rows["module"].unique()))
     if unknown:
         raise WhatIfError([f"ratings.{m}: no module {m!r} has rows in this window" for m in unknown])
-    unknown = sorted(set(changes.rollups) - set(rows["category"]) - set(rules))
+    unknown = sorted(set(changes.rollups) - set(rows["category"].unique()) - set(rules))
     if unknown:
         raise WhatIfError([f"rollups.{c}: no category {c!r}" for c in unknown])
-    rows = rows.assign(whatif_status=rows["status"].astype(float))
-    failed = rows["error"].to_numpy() != ""
+    rows = rows.reset_index(drop=True)
+    whatif_status = rows["status"].to_numpy(float, na_value=np.nan).copy()
+    failed = rows["error"].ne("").to_numpy(bool)
+    at = rows.groupby("module", sort=False).indices  # module -> positions of its rows (one pass, not one per module)
     fast = {m: r for m, r in changes.ratings.items() if r.get("type") == "threshold"}
     values = q.metric_values(store, {m: r["metric"] for m, r in fast.items()}, since, until)
+    if fast:  # the common case, at numpy speed: every module's value beside its row in one join
+        values = values.drop_duplicates(["run_id", "module"], keep="last")  # one value per row, whatever is stored
+        found = rows[["run_id", "module"]].merge(values, on=["run_id", "module"], how="left", sort=False)
+        value = found["value"].to_numpy(float, na_value=np.nan)
+        del found, values  # a year of rows is large: keep one copy at a time
     for module, rule in changes.ratings.items():
-        mine = (rows["module"] == module).to_numpy()
-        part = rows[mine]
-        if module in fast:  # the common case, at numpy speed
-            found = values[values["module"] == module]
-            value = part["run_id"].map(pd.Series(found["value"].to_numpy(), index=found["run_id"])).astype(float)
-            rows.loc[mine, "whatif_status"] = np.where(
-                failed[mine], NOINFO_STATUS, threshold_many(rule, value.to_numpy())
-            )
+        mine = at[module]
+        if module in fast:
+            whatif_status[mine] = np.where(failed[mine], NOINFO_STATUS, threshold_many(rule, value[mine]))
             continue
         tables = q.module_tables(store, module, since, until) if "column" in rule else {}
         metrics = q.module_metrics(store, module, since, until)
-        rows.loc[mine, "whatif_status"] = rerate_module(part, rule, metrics, tables)
+        whatif_status[mine] = rerate_module(rows.iloc[mine], rule, metrics, tables)
+    partial_rows = rows["missing"].ne("").to_numpy(bool)
     for module in changes.ratings:  # a run whose answer was partial is re-rated as partial, as it was decided
-        mine = (rows["module"] == module) & (rows["missing"] != "")
-        if mine.any():
+        mine = at[module][partial_rows[at[module]]]
+        if len(mine):
             policy = (stored_config.stored_module(effective, module) or {}).get("partial")
-            rows.loc[mine, "whatif_status"] = partial.reapply(
-                rows.loc[mine, "whatif_status"], rows.loc[mine, "missing"], policy, levels
-            )
-    rows["whatif_level"] = levels_of(
-        levels, rows["whatif_status"].to_numpy(float), rows["downtime"].to_numpy() != "", failed
-    )
+            whatif_status[mine] = partial.reapply(whatif_status[mine], rows["missing"].to_numpy()[mine], policy, levels)
+    rows["whatif_status"] = whatif_status
+    rows["whatif_level"] = levels_of(levels, whatif_status, rows["downtime"].ne("").to_numpy(bool), failed)
     module_frame = rows[["time", "category", "module", "status", "level", "whatif_status", "whatif_level"]]
     times = q.run_times(store, since, until)
     stored_categories = q.category_rows(store, since, until)
     policy = {k: v for k, v in changes.noinfo.items() if k in NoInfoPolicy.KEYS}
-    lookback = q.status_rows(store, since - pd.Timedelta(days=1), since)  # modules that did not run in the window
+    lookback = q.status_rows(store, since - LOOKBACK, since)  # modules that did not run in the window
     base = pd.concat([lookback.assign(whatif_status=lookback["status"], whatif_level=lookback["level"]), rows])
     redone = rollup_runs(
-        base.assign(status=base["whatif_status"], level=base["whatif_level"]),
+        base[["time", "module", "category", "weight"]].assign(status=base["whatif_status"], level=base["whatif_level"]),
         times,
         rules,
         policy,
         levels,
-        sorted(set(stored_categories["category"]) | set(rules)),
+        sorted(set(stored_categories["category"].unique()) | set(rules)),
     )
     # a category none of the changes touch keeps what was stored (a re-roll-up under today's
     # configuration could differ for reasons that are not the question)
     touched = set(rules) if changes.noinfo or changes.levels else set(changes.rollups)
-    touched |= set(rows.loc[rows["module"].isin(list(changes.ratings)), "category"])
+    touched |= set(rows.loc[rows["module"].isin(list(changes.ratings)), "category"].unique())
     redone = redone[redone["category"].isin(touched)]
     categories = stored_categories.merge(redone, on=["time", "category"], how="left")
     categories["whatif_level"] = categories["whatif_level"].fillna(categories["level"])
@@ -342,15 +410,58 @@ def what_if(store, since, until, changes=None, profile: str | None = None, **kwa
     try:
         from ..queries.availability import ar_inputs
 
-        inputs = ar_inputs(store, since, until, profile)
-        merged = inputs.rows.merge(
-            rows[["module", "time", "whatif_status", "whatif_level"]], on=["module", "time"], how="left"
+        window = base[["module", "category", "time", "level", "status", "downtime", "collector"]].assign(
+            whatif_level=base["whatif_level"], whatif_status=base["whatif_status"]
         )
-        whatif_rows = merged.assign(
-            level=merged["whatif_level"].fillna(merged["level"]),
-            status=merged["whatif_status"].fillna(merged["status"]),
-        ).drop(columns=["whatif_status", "whatif_level"])
-        ar, ar_whatif = inputs.compute().summary, inputs.compute(whatif_rows).summary
+
+        def read_rows(start, end, lookback):
+            """The A/R's rows from those read above, when they reach back far enough."""
+            first = start - pd.Timedelta(seconds=lookback)
+            if first <= since - LOOKBACK:
+                return None
+            return window[((window["time"] >= first) & (window["time"] < end)).to_numpy()]
+
+        inputs = ar_inputs(store, since, until, profile, read_rows=read_rows)
+        if "whatif_level" in inputs.rows:  # the rows read above, each with its what-if level beside
+            whatif_rows = inputs.rows.assign(level=inputs.rows["whatif_level"], status=inputs.rows["whatif_status"])
+        else:  # modules valid for longer than the rows read above reach back: the A/R read its own
+            merged = inputs.rows.merge(
+                rows[["module", "time", "whatif_status", "whatif_level"]], on=["module", "time"], how="left"
+            )
+            whatif_rows = merged.assign(
+                level=merged["whatif_level"].fillna(merged["level"]),
+                status=merged["whatif_status"].fillna(merged["status"]),
+            )
+        # only the summaries: no strips (segments) to build
+        ar, ar_whatif = (inputs.compute(r, segments=False).summary for r in (None, whatif_rows))
     except (KeyError, ValueError) as error:
         notes.append(f"A/R not computed: {error}")
-    return WhatIf(since, until, changes, module_frame, categories, summary, ar, ar_whatif, notes)
+    result = WhatIf(since, until, changes, module_frame, categories, summary, ar, ar_whatif, notes)
+    if config is not None:
+        _notifications(store, config, result)
+    return result
+
+
+def _notifications(store, config, result: WhatIf) -> None:
+    """The site's notification rules replayed over the window twice — with the stored levels and with
+    the what-if ones — so the events and messages each would have given stand side by side."""
+    from ..events.replay import replay
+
+    if not isinstance(config, SiteConfig):
+        config = load_config(Path(config))
+    if not config.notifications.notify.rules:
+        result.notes.append("notifications not compared: the site configuration has no notification rules")
+        return
+    modules = result.modules[["time", "module", "whatif_level"]].rename(columns={"whatif_level": "level"})
+    categories = result.categories[["time", "category", "whatif_level"]].rename(columns={"whatif_level": "level"})
+    stored = replay(store, config, result.since, result.until)
+    changed = replay(store, config, result.since, result.until, module_levels=modules, category_levels=categories)
+    result.messages, result.whatif_messages = stored.messages, changed.messages
+    kinds = (
+        stored.events["kind"]
+        .value_counts()
+        .rename("events")
+        .to_frame()
+        .join(changed.events["kind"].value_counts().rename("whatif_events"), how="outer")
+    )
+    result.events_compared = kinds.fillna(0).astype(int).rename_axis("kind").reset_index()

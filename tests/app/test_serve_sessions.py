@@ -96,5 +96,7 @@ def test_tabs_reloading_concurrently_leave_no_page_behind(site, browser):
         for context in contexts:
             context.close()
         assert len(built) >= 10
-        alive = still_alive(built, 45)
+        # a session closed while its page was still being built (slow under load) is freed when that
+        # build ends; a leak never is: wait long enough for the former (seen needing > 45 s at load 18)
+        alive = still_alive(built, 120)
         assert alive == 0, f"{alive} of {len(built)} pages still alive after every tab closed"

@@ -62,6 +62,21 @@ def test_strip_at_a_desktop_width(page, strip_server, shots):
     assert "no run" in flaky
     hourly = hover_text(page, canvas, data, rows.index("hourly"), 1)
     assert "held: the result of" in hourly and "warning" in hourly
+    # the hourly module's result holds for an hour: its held cells are as solid as the run cell, joined
+    # to it, so the row is one block per run and not a stripe of runs and something thinner between
+    page.mouse.move(0, 0)
+    top = float(data["top"]) + rows.index("hourly") * float(data["rowh"])
+    height = float(data["rowh"]) - float(data["labelh"])
+
+    def pixel(cell: int, dy: float) -> list:
+        x = float(data["left"]) + (cell + 0.5) * float(data["cellw"])
+        return canvas.evaluate(
+            "(c, [x, y]) => Array.from(c.getContext('2d').getImageData(x, y, 1, 1).data)", [x, top + dy]
+        )
+
+    run = pixel(0, 2)
+    assert run[3] == 255 and run != [255, 255, 255, 255], run
+    assert [pixel(cell, dy) for cell in (1, 2, 3) for dy in (2, height - 2)] == [run] * 6
     page.screenshot(path=str(shots / "strip-desktop.png"))
 
 

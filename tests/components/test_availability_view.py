@@ -11,8 +11,8 @@ from panes import html_of
 from pypdf import PdfReader
 from store_factory_reports import build_ar_store
 
+from hfpanel.availability import corrections
 from hfpanel.components.availability import AvailabilityView
-from hfpanel.reports import corrections
 from hfpanel.store import StoreWriter
 
 HOSTILE = "<img src=x onerror=alert(1)>"

@@ -384,3 +384,53 @@ def test_a_failing_component_says_so_in_its_card_and_the_page_lives_on(info, cap
     assert len([r for r in caplog.records if "could not be shown" in r.getMessage()]) == 1
     dash.timetravel.go_now()  # the cause is gone: the card shows its content again
     assert dash.why.failure is None and not dash.why._failure.visible and "SAM CE tests is CRITICAL" in dash.why.text
+
+
+# -- old data is no information -----------------------------------------------------------------------
+def test_a_store_nobody_writes_shows_no_information_now_not_green(tmp_path):
+    """The collector stopped 3 hours ago with every module fine (max age 90m): at now nothing is
+    known — modules, tiles and the problem list say so, with the data's age and what it said; at
+    the time of that last run the same store is green."""
+    from store_factory import DEFAULT_SCENARIO
+
+    from hfpanel.clock import utcnow
+    from hfpanel.components.problems import ProblemList
+    from hfpanel.components.why import WhyThisColour
+
+    last = utcnow().floor("min") - pd.Timedelta(hours=3)
+    old = build_store(tmp_path / "old", scenario=DEFAULT_SCENARIO[:1], end=last)
+    overview = StatusOverview(store=old.root)
+    assert set(overview.data["level"]) == {"noinfo"}
+    assert all("last run 3h ago, beyond its max age of 1h 30m (it said: ok" in m for m in overview.data["message"])
+    assert set(overview.categories["level"]) == {"noinfo"}
+    assert overview.categories.set_index("category").loc["jobs", "message"] == "2 of 2 modules without information"
+    assert len(ProblemList(store=old.root).data) == 5
+    why = WhyThisColour(store=old.root, module="sam_ce")
+    assert why.text.startswith("SAM CE tests has NO INFORMATION now: its last run is 3h old, beyond its max age")
+    assert 'data-level="noinfo"' in html_of(why)
+    assert 'data-level="ok"' in html_of(WhyThisColour(store=old.root, module="sam_ce", time=last))
+    then = StatusOverview(store=old.root, time=last)
+    assert set(then.data["level"]) == {"ok"} and set(then.categories["level"]) == {"ok"}
+    assert ProblemList(store=old.root, time=last).data.empty
+
+
+def test_a_category_seen_in_part_is_rolled_up_with_the_no_information_policy(info):
+    """A reader who may see only some modules gets each category rolled up from those, by the
+    category's rule and the no-information policy: with all of them visible, the same as the
+    stored roll-up (jobs: one of two without information caps it at warning, not "no information");
+    with one hidden, from the rest."""
+    from hfpanel.queries.status import category_frame, module_frame
+
+    store = shared_store(info.root)
+    everyone = category_frame(store, None, info.config).set_index("category")
+    modules = module_frame(store, None, info.config)
+    seen_all = category_frame(store, None, info.config, modules=modules, categories=set(everyone.index))
+    seen_all = seen_all.set_index("category")
+    assert everyone.loc["jobs", "level"] == "warning"
+    for name in everyone.index:
+        assert seen_all.loc[name, "level"] == everyone.loc[name, "level"], name
+    assert "1 of 2 without information, so at most warning" in seen_all.loc["jobs", "message"]
+    part = modules[modules["module"] != "sam_ce"]
+    seen_part = category_frame(store, None, info.config, modules=part, categories={"availability"})
+    row = seen_part.set_index("category").loc["availability"]
+    assert (row["level"], row["modules"]) == ("ok", 1), "sam_ce (critical) is hidden from this reader"

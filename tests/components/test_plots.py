@@ -477,3 +477,30 @@ def test_two_units_get_two_y_axes(store, kind):
     assert "pool.rows:free (bytes)" in labels and "pool:load" in labels
     one = plot(store, series=["pool:load", "door:latency"], window="24h", bin="1h", kind=kind)
     assert len(hv.render(one.plot_object()).yaxis) == 1
+
+
+@pytest.mark.parametrize("kind", ["line", "bar"])
+def test_axes_read_as_people_read_them(store, kind):
+    """The bytes axis ticks say kB/MB as the tables do (the other unit's axis stays plain), and time
+    labels that would overlap on a narrow plot are dropped rather than drawn over each other."""
+    both = plot(store, series=["pool:load", "pool.rows:free"], window="24h", bin="1h", kind=kind)
+    figure = hv.render(both.plot_object())
+    formatters = {axis.axis_label: axis.formatter for axis in figure.yaxis}
+    free = next(f for label, f in formatters.items() if label.startswith("pool.rows:free"))
+    load = next(f for label, f in formatters.items() if label.startswith("pool:load"))
+    assert "'kB', 'MB'" in getattr(free, "code", ""), free
+    assert not hasattr(load, "code")
+    assert all(type(axis.major_label_policy).__name__ == "NoOverlap" for axis in figure.xaxis)
+
+
+def test_the_legend_under_the_plot_gets_its_own_room(store):
+    """Several curves: the legend sits under the plot, and the figure and its pane grow by its lines,
+    so the plot keeps its height and the legend is not cut by what follows."""
+    one = plot(store, series=["pool:load"], window="24h", bin="1h")
+    three = plot(store, series=["pool.rows:free"], group_by="host", window="24h", bin="1h")
+    labels = three.data["label"].nunique()
+    assert labels == len(HOSTS) > 1
+    assert hv.render(one.plot_object()).height == one.height == one._plot.height
+    figure = hv.render(three.plot_object())
+    assert figure.height >= three.height + 20 * labels and three._plot.height == figure.height
+    assert figure.below and any(type(item).__name__ == "Legend" for item in figure.below)

@@ -45,6 +45,17 @@ def test_a_roll_up_and_no_information_policy_change_only_touch_categories(root):
     assert availability["whatif_noinfo"] == 6 and availability["noinfo"] == 0
 
 
+def test_the_stored_rules_given_again_change_nothing(root):
+    """Every category rolled up again at every run (the policy given is the default one) gives the
+    levels the runner stored: the what-if's own roll-up is the runner's, run by run."""
+    with Store(root) as store:
+        same = engine.what_if(store, SINCE, UNTIL, noinfo={"noinfo_warning": 0.25, "noinfo_unknown": 0.5})
+    categories = same.summary[same.summary["kind"] == "category"]
+    assert set(categories["name"]) == {"availability", "storage"} and categories["runs"].min() == 24
+    assert categories["runs_changed"].tolist() == [0, 0]
+    assert (same.categories["status"] == same.categories["whatif_status"]).all()
+
+
 def test_bad_changes_are_named_precisely():
     with pytest.raises(engine.WhatIfError) as error:
         engine.parse_changes(
@@ -69,3 +80,54 @@ def test_one_call_in_a_notebook_and_the_page_with_its_url(root):
     page.sync_url(location)
     assert page.failure is None and "The changes cannot be applied" in html_of(page)
     assert "key &#x27;rating.map&#x27;" in html_of(page) or "rating." in html_of(page)
+
+
+def test_notifications_and_events_both_ways_with_the_site_rules(tmp_path):
+    """With the site configuration, its notification rules are replayed over the window with the
+    stored levels and with the what-if ones: a CE critical for three runs fired an incident and sent
+    its messages; under a lenient threshold it would have been warning and sent nothing."""
+    from event_sites import EventSite, config, notifying
+
+    modules = {"ce": "availability", "pool": "storage"}
+    rules = notifying(hook_url="http://127.0.0.1:9/x")
+    site = EventSite(tmp_path / "store", modules, notifications=rules)
+    site.run({}, send=False)
+    for _ in range(3):
+        site.run({"ce": {"health": 0.1}}, send=False)
+    site.run({}, send=False)
+    lenient = {"ce": {"type": "threshold", "metric": "health", "warning": 0.2, "critical": 0.05}}
+    with Store(tmp_path / "store") as store:
+        result = engine.what_if(
+            store, "2026-11-19T23:00", "2026-11-20T02:00", ratings=lenient, config=config(tmp_path, modules, {}, rules)
+        )
+        without = engine.what_if(store, "2026-11-19T23:00", "2026-11-20T02:00", ratings=lenient)
+    side = result.notifications_side_by_side().set_index("kind")
+    assert side.loc["firing", "incidents"] == 1 and side.loc["firing", "whatif_incidents"] == 0
+    assert side.loc["resolved", "messages"] == 1 and side["whatif_messages"].sum() == 0
+    sent = site.table("outbox")  # the stored levels replayed send what the runner sent
+    assert sorted(zip(result.messages["kind"], result.messages["incident_id"])) == sorted(
+        zip(sent["kind"], sent["incident_id"])
+    )
+    events = result.events_compared.set_index("kind")
+    assert events.loc["level_changed", "events"] >= 2 and events.loc["level_changed", "whatif_events"] >= 2
+    assert without.messages is None and without.notifications_side_by_side().empty
+    view = what_if(
+        tmp_path / "store",
+        "2026-11-19T23:00",
+        "2026-11-20T02:00",
+        ratings=lenient,
+        config=config(tmp_path, modules, {}, rules),
+    )
+    assert view.failure is None and view._notify.visible
+    assert view._notify.value.set_index("kind").loc["firing", "messages"] == 1
+
+
+def test_a_r_both_ways_is_the_same_from_the_rows_read_once_or_read_again(root, monkeypatch):
+    """The A/R takes the what-if's own rows when they reach back far enough, else reads its own: the
+    figures are the same either way."""
+    with Store(root) as store:
+        once = engine.what_if(store, SINCE, UNTIL, ratings=LENIENT).ar_side_by_side()
+        monkeypatch.setattr(engine, "LOOKBACK", pd.Timedelta(minutes=1))  # too short: the A/R reads again
+        again = engine.what_if(store, SINCE, UNTIL, ratings=LENIENT).ar_side_by_side()
+    assert len(once) >= 3 and (once["availability"] != once["whatif_availability"]).any()
+    pd.testing.assert_frame_equal(once, again)

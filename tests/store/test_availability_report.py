@@ -12,9 +12,9 @@ import pandas as pd
 import pytest
 from store_factory_reports import DAY, build_ar_store
 
+from hfpanel.availability import corrections
 from hfpanel.cli import main
 from hfpanel.queries.availability import ar_report, month_window
-from hfpanel.reports import corrections
 from hfpanel.reports.export import to_csv
 from hfpanel.store import Store, StoreWriter
 

@@ -9,9 +9,9 @@ from panel.io.location import Location
 from pypdf import PdfReader
 from store_factory_reports import DAY, build_ar_store
 
+from hfpanel.availability import corrections
 from hfpanel.cli import main
 from hfpanel.components.handover import HandoverView
-from hfpanel.reports import corrections
 from hfpanel.reports.handover import handover, to_markdown
 from hfpanel.store import Store, StoreWriter
 

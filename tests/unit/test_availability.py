@@ -1,13 +1,13 @@
-"""Availability/reliability with the WLCG definitions (hfpanel.reports.ar) and its profiles."""
+"""Availability/reliability with the WLCG definitions (hfpanel.availability.ar) and its profiles."""
 
 import math
 
 import pandas as pd
 import pytest
 
+from hfpanel.availability.ar import availability, compute
+from hfpanel.availability.profiles import AND, OR, Group, Profile, default_profile, parse_profiles
 from hfpanel.config import ConfigError, parse_config
-from hfpanel.reports.ar import availability, compute
-from hfpanel.reports.profiles import AND, OR, Group, Profile, default_profile, parse_profiles
 
 T0 = pd.Timestamp("2026-11-03")
 LEVEL = {"o": ("ok", 1.0), "w": ("warning", 0.5), "c": ("critical", 0.0), "n": ("noinfo", -1.0)}

@@ -42,3 +42,37 @@ def test_rollup_many_is_the_rollup(kind, policy):
         rating = rollup(rule, list(s[i][present]), list(w[i][present]), [bool(x) for x in d[i][present]])
         assert status[i] == pytest.approx(rating.status, abs=1e-12), i
         assert bool(in_downtime[i]) == is_downtime_rollup(rating), i
+
+
+def test_the_summary_counts_each_names_own_runs():
+    """Runs per level both ways, runs changed and level changes per name, counted for every name at
+    once, are what one name's runs alone give (oldest first)."""
+    import pandas as pd
+
+    from hfpanel.reports.whatif import LEVEL_ORDER, _summary
+
+    rng = np.random.default_rng(4)
+    n = 600
+    frame = pd.DataFrame(
+        {
+            "time": pd.Timestamp("2026-11-01") + pd.to_timedelta(rng.permutation(n) * 900, unit="s"),
+            "module": rng.choice(["a", "b", "c"], n),
+            "level": rng.choice(LEVEL_ORDER, n),
+            "whatif_level": rng.choice(LEVEL_ORDER, n),
+        }
+    )
+    summary = _summary(frame, "module", "module").set_index("name")
+    assert list(summary.index) == ["a", "b", "c"]
+    for name, part in frame.groupby("module"):
+        part = part.sort_values("time")
+        row = summary.loc[name]
+        assert row["runs"] == len(part)
+        assert row["runs_changed"] == (part["level"] != part["whatif_level"]).sum()
+        assert row["level_changes"] == (part["level"].to_numpy()[1:] != part["level"].to_numpy()[:-1]).sum()
+        assert (
+            row["whatif_level_changes"]
+            == (part["whatif_level"].to_numpy()[1:] != part["whatif_level"].to_numpy()[:-1]).sum()
+        )
+        for level in LEVEL_ORDER:
+            assert row[level] == (part["level"] == level).sum()
+            assert row[f"whatif_{level}"] == (part["whatif_level"] == level).sum()

@@ -12,10 +12,10 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from ..cli_common import CliError, load_or_exit, open_store, print_table, store_path
+from ..availability import corrections
 from ..clock import parse_time
 from ..durations import parse_duration
-from . import corrections
+from .common import CliError, load_or_exit, open_store, print_table, store_path
 
 FORMATS = ("table", "csv", "json", "pdf")
 
@@ -53,7 +53,7 @@ def _write(out: str | None, write_text=None, write_binary=None) -> None:
 
 
 def cmd_ar(args) -> int:
-    from . import export
+    from ..reports import export
 
     report = _report(args)
     if args.format == "csv":
@@ -61,7 +61,7 @@ def cmd_ar(args) -> int:
     elif args.format == "json":
         _write(args.out, lambda out: out.write(export.to_json(report) + "\n"))
     elif args.format == "pdf":
-        from .pdf import write_pdf
+        from ..reports.pdf import write_pdf
 
         _write(args.out, write_binary=lambda path: write_pdf(report, path))
     else:
@@ -132,7 +132,7 @@ def cmd_list(args) -> int:
 
 
 def cmd_handover(args) -> int:
-    from .handover import handover, to_markdown, write_pdf
+    from ..reports.handover import handover, to_markdown, write_pdf
 
     store = open_store(args)
     try:
@@ -147,7 +147,7 @@ def cmd_handover(args) -> int:
 
 
 def cmd_export(args) -> int:
-    from .bundle import export
+    from ..reports.bundle import export
 
     store = open_store(args)
     start, end = _times(args)

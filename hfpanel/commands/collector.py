@@ -10,12 +10,12 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from .collector import SourceError, collector_class, registry
-from .config import ConfigError, load_config
+from ..collector import SourceError, collector_class, registry
+from ..config import ConfigError, load_config
 
 
 def cmd_record(args) -> int:
-    from .record import record
+    from ..record import record
 
     try:
         config = load_config(args.config)
@@ -44,7 +44,7 @@ def cmd_record(args) -> int:
 
 def cmd_collectors(args) -> int:
     if args.doc:
-        from .reference import reference
+        from ..reference import reference
 
         sys.stdout.write(reference())
         return 0

@@ -20,10 +20,10 @@ import sys
 import threading
 from pathlib import Path
 
-from .engine import ENGINES, EngineError, open_engine, parse_conf
-from .messages import KINDS
+from ..transfers.engine import ENGINES, EngineError, open_engine, parse_conf
+from ..transfers.messages import KINDS
 
-log = logging.getLogger("hfpanel.transfers.cli")
+log = logging.getLogger("hfpanel.commands.transfers")
 
 
 def _settings(args) -> tuple[Path, object]:
@@ -31,7 +31,7 @@ def _settings(args) -> tuple[Path, object]:
     if getattr(args, "config", None):
         from hfpanel.config_error import ConfigError
 
-        from .config import load_transfers
+        from ..transfers.config import load_transfers
 
         try:
             config = load_transfers(args.config, need_subscriptions=False)
@@ -120,7 +120,7 @@ def _local_store(root: Path) -> None:
 
 
 def cmd_aggregate(args) -> int:
-    from .aggregate import aggregate
+    from ..transfers.aggregate import aggregate
 
     root, config = _settings(args)
     _local_store(root)
@@ -135,7 +135,7 @@ def cmd_aggregate(args) -> int:
 def cmd_recompute(args) -> int:
     import time
 
-    from .aggregate import recompute
+    from ..transfers.aggregate import recompute
 
     try:
         time.strptime(args.since, "%Y-%m-%d")
@@ -157,7 +157,7 @@ def cmd_recompute(args) -> int:
 def cmd_import_monit(args) -> int:
     import time
 
-    from .importers.monit import import_days
+    from ..transfers.importers.monit import import_days
 
     try:
         first, last = (time.strptime(d, "%Y-%m-%d") for d in (args.day, args.until or args.day))
@@ -203,8 +203,8 @@ def settings(args) -> tuple[Path, object]:
 
 def prune_transfers(root: Path, config, raw: str | None, stats: str | None, wait: float) -> dict[str, list[str]]:
     """The transfer tables' retention (``transfers.retention``, overridden by ``--raw``/``--stats``)."""
-    from .aggregate import transfers_section
-    from .retention import RETENTION, prune
+    from ..transfers.aggregate import transfers_section
+    from ..transfers.retention import RETENTION, prune
 
     retention = {**RETENTION, **(transfers_section(config).get("retention") or {})}
     retention.update({k: v for k, v in (("raw", raw), ("stats", stats)) if v})

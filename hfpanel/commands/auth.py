@@ -12,11 +12,11 @@ from pathlib import Path
 
 import yaml
 
-from ..cli_common import CliError, OneLineErrorParser
+from .common import CliError, OneLineErrorParser
 
 
 def cmd_user(args) -> int:
-    from .passwords import hash_password
+    from ..auth.passwords import hash_password
 
     if sys.stdin.isatty():
         password = getpass.getpass(f"password for {args.name}: ")

@@ -143,12 +143,13 @@ def compute(
     downtimes: pd.DataFrame | None = None,
     exclusions: pd.DataFrame | None = None,
     warning: float = 0.33,
+    with_segments: bool = True,
 ) -> ARResult:
     """A/R of ``[start, end)`` from module rows (``module``, ``time``, ``level``, ``status``, optional
     ``downtime``; include each module's last row before ``start``), per module, group and site and per
     UTC day. ``versions`` are the dated versions of one profile; ``downtimes`` (start, end, module —
     empty for every module) are scheduled downtimes, ``exclusions`` (start, end, module, …) periods
-    that count as unknown."""
+    that count as unknown. ``with_segments=False`` leaves ``segments`` empty (no strip wanted)."""
     start, end = pd.Timestamp(start), pd.Timestamp(end)
     validity = validity or {}
     downtimes = downtimes if downtimes is not None else pd.DataFrame(columns=["start", "end", "module"])
@@ -233,7 +234,7 @@ def compute(
     return ARResult(
         daily=daily,
         summary=summarise(daily),
-        segments=_segments(segments, seg_start, seg_len),
+        segments=_segments(segments if with_segments else [], seg_start, seg_len),
         downtimes=downtimes,
         exclusions=exclusions,
     )

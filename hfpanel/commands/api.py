@@ -11,8 +11,8 @@ import sys
 import time
 from pathlib import Path
 
-from ..cli_common import CliError, OneLineErrorParser, load_or_exit
 from ..durations import format_duration, parse_duration
+from .common import CliError, OneLineErrorParser, load_or_exit
 
 
 def _folder(args) -> Path:
@@ -28,7 +28,7 @@ def _folder(args) -> Path:
 
 
 def _tokens(args):
-    from .tokens import TokenStore
+    from ..api.tokens import TokenStore
 
     return TokenStore(_folder(args))
 
@@ -46,7 +46,7 @@ def _duration(text, option):
 
 
 def cmd_create(args) -> int:
-    from .tokens import TokenError
+    from ..api.tokens import TokenError
 
     expires = _duration(args.expires, "--expires") if args.expires else None
     try:
@@ -77,7 +77,7 @@ def cmd_list(args) -> int:
 
 
 def cmd_revoke(args) -> int:
-    from .tokens import TokenError
+    from ..api.tokens import TokenError
 
     try:
         token = _tokens(args).revoke(args.id)
@@ -88,7 +88,7 @@ def cmd_revoke(args) -> int:
 
 
 def cmd_rotate(args) -> int:
-    from .tokens import TokenError
+    from ..api.tokens import TokenError
 
     overlap = _duration(args.overlap, "--overlap")
     try:

@@ -9,7 +9,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from .config import ConfigError, load_config
+from ..config import ConfigError, load_config
 
 
 class CliError(Exception):
@@ -57,7 +57,7 @@ def store_path(args) -> Path:
 
 
 def open_store(args):
-    from .store import Store
+    from ..store import Store
 
     path = store_path(args)
     try:

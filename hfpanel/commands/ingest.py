@@ -11,8 +11,8 @@ log = logging.getLogger("hfpanel.ingest")
 def cmd_ingest(args) -> int:
     from ..config_error import ConfigError
     from ..durations import parse_duration
+    from ..ingest.spool import SpoolLocked
     from ..transfers.config import load_transfers
-    from .spool import SpoolLocked
 
     try:
         config = load_transfers(args.config, need_subscriptions=not args.replay)
@@ -24,7 +24,7 @@ def cmd_ingest(args) -> int:
         from pathlib import Path
 
         config.spool = Path(args.spool).resolve()
-    from .daemon import Ingest
+    from ..ingest.daemon import Ingest
 
     try:
         ingest = Ingest(config)
@@ -35,7 +35,7 @@ def cmd_ingest(args) -> int:
         if args.replay:
             from tqdm import tqdm
 
-            from .replay import replay_file
+            from ..ingest.replay import replay_file
 
             with open(args.replay, "rb") as handle:
                 total = sum(1 for _ in handle)

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import argparse
 
-from ..cli_common import CliError, load_or_exit, open_store, print_table, store_path
-from . import model
+import pandas as pd
+
+from ..events import model
+from .common import CliError, load_or_exit, open_store, print_table, store_path
 
 
 def _window(args, store):
@@ -32,7 +34,7 @@ def _window(args, store):
         if run is None:
             return None, until
         end = until if until is not None else run["time"]
-        since = end - __import__("pandas").Timedelta(seconds=last)
+        since = end - pd.Timedelta(seconds=last)
     return since, until
 
 
@@ -122,8 +124,8 @@ def cmd_replay(args) -> int:
     import sys
 
     from ..clock import parse_time
+    from ..events.replay import replay
     from ..store import Store
-    from .replay import replay
 
     config = _proposed(args.config, args.rules)
     try:
@@ -212,8 +214,9 @@ def cmd_ack(args) -> int:
 
     from ..clock import utcnow
     from ..durations import format_duration, parse_duration
+    from ..events import tables
     from ..store import Store
-    from .acks import acknowledge
+    from ..events.acks import acknowledge
 
     now = utcnow()
     expires = None
@@ -241,9 +244,10 @@ def cmd_silence(args) -> int:
 
     from ..clock import parse_time, utcnow
     from ..durations import parse_duration
+    from ..events import tables
     from ..queries.events import silences
     from ..store import Store
-    from .acks import add_silence, expire_silence, parse_matchers
+    from ..events.acks import add_silence, expire_silence, parse_matchers
 
     if args.silence_command == "list":
         frame = silences(open_store(args), include_ended=args.all)
@@ -280,8 +284,8 @@ def cmd_silence(args) -> int:
 
 # -- sending ------------------------------------------------------------------------------------
 def cmd_notify(args) -> int:
+    from ..events.outbox import dispatch, pending
     from ..store import Store, StoreLocked, StoreWriter
-    from .outbox import dispatch, pending
 
     config = load_or_exit(args.config)
     if args.notify_command == "test":
@@ -312,7 +316,7 @@ def notify_test(config) -> int:
     import json
 
     from ..clock import utcnow
-    from .delivery import DeliveryError, send
+    from ..events.delivery import DeliveryError, send
 
     receivers = config.notifications.notify.receivers
     if not receivers:

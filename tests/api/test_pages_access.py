@@ -1,0 +1,106 @@
+"""The pages obey the same ``auth.access`` rules as the API (issue 14): a reader sees on the
+overview, in search results, plots, downloads and every roll-up only the categories and modules
+their groups open — a hidden module's level does not show through its category — and a page a
+rule keeps from them is refused. In process over the filtered store, and in Chromium signed in."""
+
+from __future__ import annotations
+
+import pytest
+import requests
+from secured_site import secured_config, served_secured
+from store_factory import build_store
+
+from hfpanel.auth.access import Viewer
+from hfpanel.auth.identity import Identity
+from hfpanel.components import ModuleView
+from hfpanel.components.search import Search
+from hfpanel.queries import loaders, series, status
+from hfpanel.queries.viewed import hidden_for, viewed_config, viewed_store
+
+BOB = Identity("bob")  # no group: neither the storage category nor the shifters' sam_ce
+ALICE = Identity("alice", ("storage", "transfers"))
+
+
+@pytest.fixture(scope="module")
+def secured_store(tmp_path_factory):
+    root = tmp_path_factory.mktemp("pages-access") / "store"
+    build_store(root)
+    return root, secured_config(root)
+
+
+def as_seen_by(identity, root, config):
+    viewer = Viewer(identity, config.auth.access)
+    hidden = hidden_for(viewer, loaders.shared_store(root), config)
+    return viewed_store(root, hidden), viewed_config(config, hidden)
+
+
+def test_what_a_reader_may_not_see_is_gone_from_every_page_question(secured_store):
+    root, config = secured_store
+    everything = loaders.shared_store(root)
+    store, seen = as_seen_by(BOB, root, config)
+    assert set(status.module_frame(everything, None, config)["module"]) >= {"sam_ce", "dcache_pools"}
+    assert set(status.module_frame(store, None, seen)["module"]) == {"sam_srm", "condor_queue", "condor_nodes"}
+    categories = status.category_frame(store, None, seen).set_index("category")
+    assert list(categories.index) == ["availability", "jobs"]
+    stored = status.category_frame(everything, None, config).set_index("category")
+    assert stored.loc["availability", "level"] == "critical"  # sam_ce is critical at the last run
+    assert categories.loc["availability", "level"] == "ok" and categories.loc["availability", "modules"] == 1
+    assert {"sam_ce", "dcache_pools"}.isdisjoint(series.available_series(store)["module"])
+    assert not any(t.startswith(("detail__sam_ce__", "detail__dcache_pools__")) for t in store.tables())
+    assert store.detail("sam_ce").empty and store.module_history("dcache_pools").empty
+    assert store.runs()["critical"].isna().all()  # the run's counts include hidden modules
+    events = store.sql("SELECT module, subject FROM events")
+    assert not events.empty and not ({"sam_ce", "dcache_pools"} & set(events["module"].dropna()))
+    assert not ({"category/storage", "category/availability"} & set(events["subject"]))
+    assert [m.name for m in seen.modules] == ["sam_srm", "condor_queue", "condor_nodes"]
+
+
+def test_search_and_downloads_find_nothing_hidden(secured_store):
+    root, config = secured_store
+    store, seen = as_seen_by(BOB, root, config)
+    full = Search(store=root, config=config)
+    assert set(full.search("SAM")["module"]) == {"sam_ce", "sam_srm"} and not full.search("CE tests").empty
+    search = Search(store=store, config=seen)
+    assert set(search.search("SAM")["module"]) == {"sam_srm"}
+    assert search.search("CE tests").empty  # sam_ce's title
+    assert search.search("dCache").empty
+    assert ModuleView(store=store, config=seen, module="sam_ce").data.empty
+    assert not ModuleView(store=store, config=seen, module="sam_srm").data.empty
+    store_alice, seen_alice = as_seen_by(ALICE, root, config)
+    assert set(Search(store=store_alice, config=seen_alice).search("dCache")["module"]) == {"dcache_pools"}
+    assert store_alice is not store and store_alice.cache_key != store.cache_key
+
+
+@pytest.fixture(scope="module")
+def secured(tmp_path_factory):
+    with served_secured(tmp_path_factory.mktemp("pages-served") / "store") as served:
+        yield served
+
+
+def signed_in_page(page, url, name):
+    page.goto(f"{url}/login")
+    page.fill("input[name=username]", name)
+    page.fill("input[name=password]", f"{name}-pw")
+    page.click("button")
+    page.wait_for_url(f"{url}/")
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_chromium_shows_each_reader_only_what_their_groups_open(secured, page):
+    url, _, _ = secured
+    signed_in_page(page, url, "bob")
+    page.get_by_text("SAM SRM tests").first.wait_for()
+    page.get_by_text("HTCondor queue").first.wait_for()
+    for hidden in ("SAM CE tests", "dCache pools"):  # locators look inside Panel's shadow roots
+        assert page.get_by_text(hidden).count() == 0, hidden
+    page.goto(f"{url}/transfers")
+    page.get_by_text("The transfers page is not open to you").wait_for()
+    page.goto(f"{url}/plots")
+    page.get_by_text("TEST-SITE").first.wait_for()
+    page.context.clear_cookies()
+    signed_in_page(page, url, "alice")
+    page.get_by_text("dCache pools").first.wait_for()
+    assert page.get_by_text("SAM CE tests").count() == 0
+    anonymous = requests.get(f"{url}/", timeout=60, allow_redirects=False)
+    assert anonymous.status_code in (302, 303) and "/login" in anonymous.headers["Location"]
