@@ -214,9 +214,8 @@ def cmd_ack(args) -> int:
 
     from ..clock import utcnow
     from ..durations import format_duration, parse_duration
-    from ..events import tables
-    from ..store import Store
     from ..events.acks import acknowledge
+    from ..store import Store
 
     now = utcnow()
     expires = None
@@ -244,10 +243,9 @@ def cmd_silence(args) -> int:
 
     from ..clock import parse_time, utcnow
     from ..durations import parse_duration
-    from ..events import tables
+    from ..events.acks import add_silence, expire_silence, parse_matchers
     from ..queries.events import silences
     from ..store import Store
-    from ..events.acks import add_silence, expire_silence, parse_matchers
 
     if args.silence_command == "list":
         frame = silences(open_store(args), include_ended=args.all)
