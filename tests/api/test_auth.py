@@ -73,6 +73,21 @@ def test_no_route_shows_anything_to_a_stranger(secured):
             assert "sam_ce" not in answer.text and "dCache" not in answer.text, (method, path)
 
 
+def test_no_route_shows_anything_to_a_token_of_the_wrong_scope(secured):
+    """A push token (scope push:*) read by every route of the routing table, as a bearer: it opens
+    no page and no API answer; a push with it but without the signature is refused too."""
+    url, server, config = secured
+    pusher = TokenStore(config.api.state_folder(config.store)).create("probe-only", ["push:*"])[1]
+    bearer = {"Authorization": f"Bearer {pusher}"}
+    for path in routing_table(server):
+        if path in PUBLIC or STATIC.search(path):
+            continue
+        for method in ("GET", "POST"):
+            answer = requests.request(method, url + path, headers=bearer, allow_redirects=False, timeout=30)
+            assert answer.status_code in (302, 400, 401, 403, 404, 405, 500), (method, path, answer.status_code)
+            assert "sam_ce" not in answer.text and "dCache" not in answer.text, (method, path)
+
+
 def test_only_a_token_with_read_scope_reads_the_api(secured):
     url, _, config = secured
     tokens = TokenStore(config.api.state_folder(config.store))

@@ -403,7 +403,7 @@ def test_a_store_nobody_writes_shows_no_information_now_not_green(tmp_path):
     assert set(overview.data["level"]) == {"noinfo"}
     assert all("last run 3h ago, beyond its max age of 1h 30m (it said: ok" in m for m in overview.data["message"])
     assert set(overview.categories["level"]) == {"noinfo"}
-    assert "no module has information" in overview.categories.set_index("category").loc["jobs", "message"]
+    assert overview.categories.set_index("category").loc["jobs", "message"] == "2 of 2 modules without information"
     assert len(ProblemList(store=old.root).data) == 5
     why = WhyThisColour(store=old.root, module="sam_ce")
     assert why.text.startswith("SAM CE tests has NO INFORMATION now: its last run is 3h old, beyond its max age")
