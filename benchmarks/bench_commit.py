@@ -4,7 +4,9 @@ For each history length (days of compacted history already in the store, each da
 modules: as many files as a compacted day holds), times opening the writer, committing a run
 (median of --commits) and compacting the new day; with the history's manifest size beside it.
 Peer: the same tables written as plain Parquet files (one per table, no fsync, no manifest) — the
-floor of any layout that keeps a file per table. Runs against whatever ``hfpanel`` is importable, so
+floor of any layout that keeps a file per table. Wall times with the CPU time of this process
+beside them (the writer's threads included): on a shared machine the wall time says what the load
+allowed, the CPU time what an idle machine would see. Runs against whatever ``hfpanel`` is importable, so
 the same script measures an older checkout (PYTHONPATH=<checkout>).
 Usage: python benchmarks/bench_commit.py [--modules 1000] [--commits 5] [--history 0,30]
 """
@@ -51,8 +53,8 @@ def main(argv=None) -> int:
     base = Path(tempfile.mkdtemp(prefix="hfpanel-bench-commit-"))
     print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores at start")
     print(
-        f"{'history':>8} {'manifest KB':>12} {'open ms':>8} {'commit ms (median)':>19} {'runs':>5} "
-        f"{'compact day ms':>15} {'files/commit':>13} {'peer ms':>8}"
+        f"{'history':>8} {'manifest KB':>12} {'open ms':>8} {'commit ms (median)':>19} {'CPU ms':>7} {'runs':>5} "
+        f"{'compact day ms':>15} {'CPU ms':>7} {'files/commit':>13} {'peer ms':>8} {'CPU ms':>7} {'load':>5}"
     )
     for days in [int(d) for d in args.history.split(",")]:
         root = base / f"history-{days}"
@@ -66,27 +68,32 @@ def main(argv=None) -> int:
         started = time.perf_counter()
         with StoreWriter(root) as writer:
             opened = time.perf_counter() - started
-            commits = []
+            commits, commits_cpu = [], []
             for tables in runs:
-                started = time.perf_counter()
+                started, cpu = time.perf_counter(), time.process_time()
                 writer.write(tables)
                 commits.append(time.perf_counter() - started)
+                commits_cpu.append(time.process_time() - cpu)
             files = (len(set(root.rglob("*.parquet")) - before)) / len(runs)
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), time.process_time()
             writer.compact(keep_today=False)
-            compacted = time.perf_counter() - started
-        peer = []
+            compacted, compacted_cpu = time.perf_counter() - started, time.process_time() - cpu
+        peer, peer_cpu = [], []
         folder = base / "peer"
         for tables in runs:
             shutil.rmtree(folder, ignore_errors=True)
             folder.mkdir()
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), time.process_time()
             for name, frame in tables.items():
                 pq.write_table(to_arrow(frame), folder / f"{name}.parquet", compression="zstd")
             peer.append(time.perf_counter() - started)
+            peer_cpu.append(time.process_time() - cpu)
         print(
             f"{days:>8} {size / 1024:>12.0f} {opened * 1000:>8.0f} {statistics.median(commits) * 1000:>19.0f} "
-            f"{len(commits):>5} {compacted * 1000:>15.0f} {files:>13.0f} {statistics.median(peer) * 1000:>8.0f}"
+            f"{statistics.median(commits_cpu) * 1000:>7.0f} {len(commits):>5} {compacted * 1000:>15.0f} "
+            f"{compacted_cpu * 1000:>7.0f} {files:>13.0f} {statistics.median(peer) * 1000:>8.0f} "
+            f"{statistics.median(peer_cpu) * 1000:>7.0f} {os.getloadavg()[0]:>5.1f}",
+            flush=True,
         )
     print(f"load average {os.getloadavg()[0]:.1f} at end; {args.modules} modules per run")
     if not args.keep:

@@ -165,9 +165,13 @@ class ARInputs:
         )
 
 
-def ar_inputs(store, start, end, profile: str | None = None, config=None, replay: str | None = None) -> ARInputs:
+def ar_inputs(
+    store, start, end, profile: str | None = None, config=None, replay: str | None = None, read_rows=None
+) -> ARInputs:
     """Everything an A/R of [start, end) for ``profile`` reads (default: the first configured; without
-    any, every category AND'ed). KeyError naming the known profiles when ``profile`` is not one."""
+    any, every category AND'ed). KeyError naming the known profiles when ``profile`` is not one.
+    ``read_rows(start, end, lookback)`` may give the module rows from what a caller has read already
+    (None: read them here), as ``module_rows`` would."""
     start, end = parse_time(start), parse_time(end)
     if start is None or end is None or end <= start:
         raise ValueError("an A/R window needs a start before its end")
@@ -186,7 +190,9 @@ def ar_inputs(store, start, end, profile: str | None = None, config=None, replay
     chosen = profile or names(found)[0]
     chosen_versions = versions(found, chosen)
     validity = {m["name"]: float(m.get("max_age") or 3600.0) for m in modules}
-    rows = module_rows(store, start, end, max(validity.values(), default=3600.0))
+    lookback = max(validity.values(), default=3600.0)
+    rows = read_rows(start, end, lookback) if read_rows is not None else None
+    rows = module_rows(store, start, end, lookback) if rows is None else rows
     if replay:  # the reader's choice: a replay's rows in place of the stored ones it replayed
         from ..replay import with_replay
 

@@ -22,6 +22,7 @@ STATUS_COLUMNS = (
     "weight",
     "title",
     "missing",
+    "collector",
 )
 
 
@@ -48,6 +49,7 @@ def status_rows(store, since, until) -> pd.DataFrame:
         error=frame["error"].fillna("").astype(str),
         downtime=frame["downtime"].fillna("").astype(str),
         missing=frame["missing"].fillna("").astype(str),
+        collector=frame["collector"].fillna("").astype(str),
         weight=frame["weight"].fillna(1.0).astype(float),
     )
 

@@ -143,7 +143,9 @@ def rollup(
                 f"{in_downtime} of {len(statuses)} modules in downtime{note if missing else ''}",
                 {**inputs, "in_downtime": True},
             )
-        return Rating(NOINFO_STATUS, f"no module has information ({len(statuses)} modules)", inputs)
+        return Rating(
+            NOINFO_STATUS, f"{missing} of {counted} modules without information" if counted else "no modules", inputs
+        )
     kind, policy = rollup_type(rule), NoInfoPolicy.of(rule)
     share = missing / counted if counted else 0.0
     if share > policy.unknown and missing:

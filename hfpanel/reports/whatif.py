@@ -35,6 +35,8 @@ from ..rating import NoInfoPolicy, check_rating, check_rollup, is_downtime_rollu
 from ..rating.threshold import high_is_bad
 
 KEYS = ("ratings", "rollups", "noinfo", "levels")
+#: the rows before the window read for the roll-ups (modules that did not run in it) and A/R
+LOOKBACK = pd.Timedelta(days=1)
 LEVEL_ORDER = ("critical", "noinfo", "warning", "downtime", "ok")
 
 
@@ -362,6 +364,7 @@ def what_if(store, since, until, changes=None, profile: str | None = None, confi
         values = values.drop_duplicates(["run_id", "module"], keep="last")  # one value per row, whatever is stored
         found = rows[["run_id", "module"]].merge(values, on=["run_id", "module"], how="left", sort=False)
         value = found["value"].to_numpy(float, na_value=np.nan)
+        del found, values  # a year of rows is large: keep one copy at a time
     for module, rule in changes.ratings.items():
         mine = at[module]
         if module in fast:
@@ -382,10 +385,10 @@ def what_if(store, since, until, changes=None, profile: str | None = None, confi
     times = q.run_times(store, since, until)
     stored_categories = q.category_rows(store, since, until)
     policy = {k: v for k, v in changes.noinfo.items() if k in NoInfoPolicy.KEYS}
-    lookback = q.status_rows(store, since - pd.Timedelta(days=1), since)  # modules that did not run in the window
+    lookback = q.status_rows(store, since - LOOKBACK, since)  # modules that did not run in the window
     base = pd.concat([lookback.assign(whatif_status=lookback["status"], whatif_level=lookback["level"]), rows])
     redone = rollup_runs(
-        base.assign(status=base["whatif_status"], level=base["whatif_level"]),
+        base[["time", "module", "category", "weight"]].assign(status=base["whatif_status"], level=base["whatif_level"]),
         times,
         rules,
         policy,
@@ -407,14 +410,28 @@ def what_if(store, since, until, changes=None, profile: str | None = None, confi
     try:
         from ..queries.availability import ar_inputs
 
-        inputs = ar_inputs(store, since, until, profile)
-        merged = inputs.rows.merge(
-            rows[["module", "time", "whatif_status", "whatif_level"]], on=["module", "time"], how="left"
+        window = base[["module", "category", "time", "level", "status", "downtime", "collector"]].assign(
+            whatif_level=base["whatif_level"], whatif_status=base["whatif_status"]
         )
-        whatif_rows = merged.assign(
-            level=merged["whatif_level"].fillna(merged["level"]),
-            status=merged["whatif_status"].fillna(merged["status"]),
-        ).drop(columns=["whatif_status", "whatif_level"])
+
+        def read_rows(start, end, lookback):
+            """The A/R's rows from those read above, when they reach back far enough."""
+            first = start - pd.Timedelta(seconds=lookback)
+            if first <= since - LOOKBACK:
+                return None
+            return window[((window["time"] >= first) & (window["time"] < end)).to_numpy()]
+
+        inputs = ar_inputs(store, since, until, profile, read_rows=read_rows)
+        if "whatif_level" in inputs.rows:  # the rows read above, each with its what-if level beside
+            whatif_rows = inputs.rows.assign(level=inputs.rows["whatif_level"], status=inputs.rows["whatif_status"])
+        else:  # modules valid for longer than the rows read above reach back: the A/R read its own
+            merged = inputs.rows.merge(
+                rows[["module", "time", "whatif_status", "whatif_level"]], on=["module", "time"], how="left"
+            )
+            whatif_rows = merged.assign(
+                level=merged["whatif_level"].fillna(merged["level"]),
+                status=merged["whatif_status"].fillna(merged["status"]),
+            )
         # only the summaries: no strips (segments) to build
         ar, ar_whatif = (inputs.compute(r, segments=False).summary for r in (None, whatif_rows))
     except (KeyError, ValueError) as error:

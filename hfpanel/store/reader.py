@@ -1,8 +1,10 @@
 """Read-only access to a store: an in-memory DuckDB with one view per table over the live files.
 
 The manifest is re-read (when it changed) before each query, so a long-lived reader such as the
-served app sees new runs without reopening, and never a half-written one. One connection per
-process-level ``Store``, a cursor per query, as dbt-duckdb does.
+served app sees new runs without reopening, and never a half-written one. A query is answered from
+one manifest: its views, and the scans it was built from even when a commit landed while it was
+being built (``Store.sql``). One connection per process-level ``Store``, a cursor per query, as
+dbt-duckdb does.
 """
 
 from __future__ import annotations
@@ -12,7 +14,9 @@ import contextlib
 import os
 import re
 import threading
+import time
 import weakref
+from collections import OrderedDict
 from pathlib import Path
 
 import duckdb
@@ -29,6 +33,13 @@ STATUS_LOOKBACK = pd.Timedelta(days=7)
 _CATALOG_WORDS = re.compile(r"\b(show|information_schema|duckdb_\w+|pg_catalog)\b", re.IGNORECASE)
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _LITERAL = re.compile(r"'(?:[^']|'')*'")
+#: a scan's SQL starts with its number: ``/*scan 12*/``
+_TAG = re.compile(r"/\*scan (\d+)\*/")
+#: scans remembered (by number) so that a query built from several is answered from one manifest
+ISSUED_MAX = 128
+#: a scan this old (seconds) is re-made from the newest manifest instead of pinning the query to its
+#: own: well inside the writer's grace period (``writer.RETIRE_GRACE``), so a pinned query's files exist
+PIN_LIMIT = 120.0
 
 
 _open_stores: weakref.WeakSet[Store] = weakref.WeakSet()
@@ -57,6 +68,22 @@ def read_sql(root: Path, parts: list[str], module: str | None = None) -> str:
         f"hive_partitioning = false, union_by_name = true)"
     )
     return f"({sql} WHERE module = {_quote(module)})" if module is not None else f"({sql})"
+
+
+def _named(query: str, data) -> list[str]:
+    """The tables of ``data`` that ``query`` names (every table for a catalog question)."""
+    query = _LITERAL.sub("''", query)  # file names in a scan's list are not table names
+    if _CATALOG_WORDS.search(query) is not None:
+        return data.tables()
+    return [w for w in set(_WORD.findall(query)) if data.has(w)]
+
+
+def _last_day(data, table: str, until=None) -> pd.Timestamp | None:
+    high = utc_naive(until).strftime("%Y-%m-%d") if until is not None else "9999"
+    for day in reversed(data.days_of(table, "", high)):
+        if data.day(day).parts(table):
+            return pd.Timestamp(day)
+    return None
 
 
 class SharedLock:
@@ -112,6 +139,8 @@ class Store:
         self._views: dict[str, tuple] = {}  # view name -> the files it was made over
         self._views_of = None  # the manifest every view was made from
         self._views_lock = SharedLock()
+        self._issued: OrderedDict[int, tuple] = OrderedDict()  # scan number -> (manifest, when, arguments, SQL)
+        self._scans = 0
         _open_stores.add(self)
 
     def close(self) -> None:
@@ -170,16 +199,13 @@ class Store:
         """A view for every table the query names (made when first named: opening a store costs
         nothing per table). When the manifest changed, every view is remade from it at once, with
         no query running: a query never joins one commit's ``runs`` with another's statuses."""
-        query = _LITERAL.sub("''", query)  # file names in a scan's list are not table names
-        every = _CATALOG_WORDS.search(query) is not None
-        words = set() if every else set(_WORD.findall(query))
         data = self._manifest
-        wanted = data.tables() if every else [w for w in words if data.has(w)]
+        wanted = _named(query, data)
         if data is self._views_of and all(w in self._views for w in wanted):
             return
         with self._views_lock.exclusive():
             data = self._manifest  # the newest, whatever this thread saw before waiting
-            wanted = data.tables() if every else [w for w in words if data.has(w)]
+            wanted = _named(query, data)
             for name in [v for v in self._views if not data.has(v)]:
                 self._con.execute(f'DROP VIEW IF EXISTS "{name}"')
                 del self._views[name]
@@ -194,6 +220,34 @@ class Store:
                 )
                 self._views[name] = (parts, module)
             self._views_of = data
+
+    def _question(self, query: str):
+        """The manifest ``query`` is answered from, and the query with every scan in it made from
+        that manifest. Usually the newest; but when the query was built from scans and a commit
+        landed between them, the manifest of its oldest scan (its files stay on disk for the
+        writer's grace period): runs and statuses of one commit, never of two."""
+        current = self._manifest
+        with self._lock:
+            issued = [(tag, self._issued.get(int(tag[1]))) for tag in _TAG.finditer(query)]
+        issued = [(tag, entry) for tag, entry in issued if entry is not None]
+        if all(entry[0] is current for _, entry in issued):
+            return current, query
+        now = time.monotonic()
+        pinned = [entry[0] for _, entry in issued if now - entry[1] < PIN_LIMIT]
+        base = min(pinned, key=lambda m: m.generation, default=current)
+        for tag, (data, _, args, text) in issued:
+            if data is not base:
+                query = query.replace(tag[0] + text, tag[0] + self._scan_sql(base, *args))
+        return base, query
+
+    def _own_views(self, cursor, query: str, data) -> None:
+        """Views of ``data`` for this query alone (temporary views of its cursor hide the shared ones)."""
+        for name in _named(query, data):
+            days = data.days_of(name)
+            parts = [p for d in days for p in data.day(d).parts(name)]
+            if parts:
+                table = self._table_sql(name, parts, data.module_of(name, days))
+                cursor.execute(f'CREATE TEMP VIEW "{name}" AS SELECT * FROM {table}')
 
     def state(self, key: str, default=None):
         """A value committed in the manifest's ``state`` (see ``StoreWriter.write``)."""
@@ -215,16 +269,27 @@ class Store:
 
     def scan(self, table: str, since=None, until=None) -> str:
         """SQL for one table restricted to the day partitions in [since, until]: the manifest
-        knows each file's day, so the planner never opens files outside the window."""
+        knows each file's day, so the planner never opens files outside the window. The scan is
+        remembered, so that a query built from it is answered from its manifest (``sql``)."""
         self.refresh()
         data = self._manifest
+        text = self._scan_sql(data, table, since, until)
+        with self._lock:
+            number = self._scans = self._scans + 1
+            self._issued[number] = (data, time.monotonic(), (table, since, until), text)
+            while len(self._issued) > ISSUED_MAX:
+                self._issued.popitem(last=False)
+        return f"/*scan {number}*/{text}"
+
+    def _scan_sql(self, data, table: str, since=None, until=None) -> str:
+        """``scan``'s SQL made from the manifest ``data``."""
         low = utc_naive(since).strftime("%Y-%m-%d") if since is not None else ""
         high = utc_naive(until).strftime("%Y-%m-%d") if until is not None else "9999"
         days = data.days_of(table, low, high)
         parts = [p for d in days for p in data.day(d).parts(table)]
         if parts:
             return self._table_sql(table, parts, data.module_of(table, days))
-        last = self.last_day(table)  # nothing in the window: no rows, with the table's columns
+        last = _last_day(data, table)  # nothing in the window: no rows, with the table's columns
         if last is None:
             return f'(SELECT * FROM "{table}" WHERE false)'
         day = last.strftime("%Y-%m-%d")
@@ -233,24 +298,24 @@ class Store:
     def last_day(self, table: str, until=None) -> pd.Timestamp | None:
         """The latest day partition of ``table`` at or before ``until`` (from the manifest)."""
         self.refresh()
-        data = self._manifest
-        high = utc_naive(until).strftime("%Y-%m-%d") if until is not None else "9999"
-        for day in reversed(data.days_of(table, "", high)):
-            if data.day(day).parts(table):
-                return pd.Timestamp(day)
-        return None
+        return _last_day(self._manifest, table, until)
 
     def sql(self, query: str, params=None, arrow: bool = False) -> pd.DataFrame:
-        """Run SQL over every table of the store (table names are view names).
+        """Run SQL over every table of the store (table names are view names), answered from one
+        manifest: the views, and the scans the query was built from (``_question``).
 
         ``arrow=True`` hands the result over as Arrow (strings stay in Arrow buffers instead of
         becoming Python objects first): the same frame, about three times cheaper for the millions
         of rows a year's what-if or A/R reads."""
         self.refresh()
-        self._ensure_views(query)
+        data, query = self._question(query)
+        if data is self._manifest:
+            self._ensure_views(query)
         with self._views_lock.shared():
             cursor = self._con.cursor()
             try:
+                if self._views_of is not data:  # a commit landed meanwhile: this query's own views
+                    self._own_views(cursor, query, data)
                 if arrow:
                     return cursor.sql(query, params=params or None).to_arrow_table().to_pandas()
                 return cursor.execute(query, params or []).df()

@@ -120,3 +120,14 @@ def test_notifications_and_events_both_ways_with_the_site_rules(tmp_path):
     )
     assert view.failure is None and view._notify.visible
     assert view._notify.value.set_index("kind").loc["firing", "messages"] == 1
+
+
+def test_a_r_both_ways_is_the_same_from_the_rows_read_once_or_read_again(root, monkeypatch):
+    """The A/R takes the what-if's own rows when they reach back far enough, else reads its own: the
+    figures are the same either way."""
+    with Store(root) as store:
+        once = engine.what_if(store, SINCE, UNTIL, ratings=LENIENT).ar_side_by_side()
+        monkeypatch.setattr(engine, "LOOKBACK", pd.Timedelta(minutes=1))  # too short: the A/R reads again
+        again = engine.what_if(store, SINCE, UNTIL, ratings=LENIENT).ar_side_by_side()
+    assert len(once) >= 3 and (once["availability"] != once["whatif_availability"]).any()
+    pd.testing.assert_frame_equal(once, again)

@@ -182,3 +182,23 @@ def test_replace_days_swaps_a_day_atomically_and_state_moves_with_it(tmp_path):
     with StoreWriter(tmp_path) as writer:
         assert writer.drop_days("stats", ["2026-03-02"]) == 1
     assert store.sql("SELECT n FROM stats")["n"].tolist() == [10]
+
+
+def test_a_question_built_across_a_commit_is_answered_from_one_manifest(tmp_path):
+    """A query assembled from several scans (and views) while a commit lands between them sees
+    one commit's tables, never runs from one and statuses from another."""
+    with StoreWriter(tmp_path) as writer:
+        writer.write(synthetic_run(0))
+    store = Store(tmp_path)
+    runs = store.scan("runs")  # the question is being built ...
+    with StoreWriter(tmp_path) as writer:
+        writer.write(synthetic_run(1))  # ... a run is committed ...
+    statuses = store.scan("module_status")  # ... and the rest of the question is built
+    frame = store.sql(
+        f"SELECT (SELECT count(*) FROM {runs}) AS runs, (SELECT count(DISTINCT run_id) FROM {statuses}) AS status_runs, "
+        "(SELECT count(DISTINCT run_id) FROM detail__m00__rows) AS detail_runs"
+    )
+    assert frame.iloc[0].tolist() == [1, 1, 1]
+    runs = store.scan("runs")
+    again = store.sql(f"SELECT (SELECT count(*) FROM {runs}) AS runs, (SELECT count(*) FROM module_status) AS rows")
+    assert again.iloc[0].tolist() == [2, 2 * len(MODULES)]  # a question built afterwards sees the new run
