@@ -10,6 +10,7 @@ from __future__ import annotations
 import panel as pn
 
 from ..queries import loaders
+from ..queries.status import module_frame
 from .header import PageHeader
 
 #: on every layout of a page: rows wrap, and a narrow screen may squeeze a layout below the sum of
@@ -58,7 +59,8 @@ def site_header(store, config, active: str, subtitle: str = "") -> PageHeader:
     header = PageHeader(
         title=site_title(store, config), active=active, subtitle=subtitle, sizing_mode="stretch_width", margin=(4, 10)
     )
-    status = loaders.status_at(store) if store is not None else None
+    # as the status page counts them (a module whose data is older than its max_age: no information)
+    status = module_frame(store, None, config) if store is not None else None
     if status is not None and not status.empty:
         header.set_counts(status["level"].value_counts().to_dict())
     return header

@@ -30,6 +30,7 @@ from ..queries.availability import announced_downtimes, ar_report
 from ..queries.events import events as event_log
 from ..queries.events import shift_incidents
 from ..queries.since import with_since
+from ..queries.status import max_ages, overdue_as_noinfo
 from ..units import fmt_time, iso
 from .export import percent
 
@@ -109,9 +110,11 @@ def handover(store, since=None, until=None, base_url: str = "", next_shift: pd.T
         )
         others = pd.DataFrame(columns=["time", "module", "kind", "text"])
     status = store.status_at(until)
+    if not status.empty:  # at the shift's end a row older than its max_age is no information, not "green"
+        status = with_since(status, store, until)
+        status = overdue_as_noinfo(status, until, max_ages(store, until))
     open_rows = status[status["level"].isin(NOT_GREEN)] if not status.empty else status
     if not open_rows.empty:
-        open_rows = with_since(open_rows, store, until)
         open_rows = open_rows.assign(order=open_rows["level"].map(SEVERITY)).sort_values(["order", "since", "module"])
     downtimes = _next_downtimes(store, until, until + next_shift)
     incidents, actions = shift_incidents(store, since, until)

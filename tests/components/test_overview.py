@@ -394,6 +394,7 @@ def test_a_store_nobody_writes_shows_no_information_now_not_green(tmp_path):
     from store_factory import DEFAULT_SCENARIO
 
     from hfpanel.clock import utcnow
+    from hfpanel.components.page import site_header
     from hfpanel.components.problems import ProblemList
     from hfpanel.components.why import WhyThisColour
 
@@ -405,6 +406,8 @@ def test_a_store_nobody_writes_shows_no_information_now_not_green(tmp_path):
     assert set(overview.categories["level"]) == {"noinfo"}
     assert overview.categories.set_index("category").loc["jobs", "message"] == "2 of 2 modules without information"
     assert len(ProblemList(store=old.root).data) == 5
+    header = site_header(shared_store(old.root), None, "events")  # the counts atop every other page
+    assert {level: count for level, count, _ in header.counts if count} == {"noinfo": 5}
     why = WhyThisColour(store=old.root, module="sam_ce")
     assert why.text.startswith("SAM CE tests has NO INFORMATION now: its last run is 3h old, beyond its max age")
     assert 'data-level="noinfo"' in html_of(why)
