@@ -417,6 +417,9 @@ def test_a_store_nobody_writes_shows_no_information_now_not_green(tmp_path):
     )
     assert 'data-level="noinfo"' in html_of(why)
     assert 'data-level="ok"' in html_of(WhyThisColour(store=old.root, module="sam_ce", time=last))
+    # 2 hours after the run: older than the max age (stale) but within interval + max age: still ok
+    within = StatusOverview(store=old.root, time=last + pd.Timedelta(hours=2))
+    assert set(within.data["level"]) == {"ok"} and within.data["is_stale"].all()
     then = StatusOverview(store=old.root, time=last)
     assert set(then.data["level"]) == {"ok"} and set(then.categories["level"]) == {"ok"}
     assert ProblemList(store=old.root, time=last).data.empty
