@@ -35,11 +35,18 @@ def rfc3339(value) -> str | None:
     return stamp.strftime("%Y-%m-%dT%H:%M:%S.%fZ" if stamp.microsecond else "%Y-%m-%dT%H:%M:%SZ")
 
 
-def _times(series: pd.Series) -> pd.Series:
-    text = series.dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    whole = series.dt.microsecond == 0
-    text = text.where(~whole, series.dt.strftime("%Y-%m-%dT%H:%M:%SZ"))
-    return text.astype(object).where(series.notna(), None)
+def _times(series: pd.Series) -> list:
+    """RFC 3339 text of a time column (``rfc3339`` for each value, done by numpy: a page of 10,000
+    rows spent most of its time here when pandas formatted each timestamp)."""
+    if getattr(series.dt, "tz", None) is not None:
+        series = series.dt.tz_convert("UTC").dt.tz_localize(None)
+    stamps = series.to_numpy(dtype="datetime64[us]")
+    missing = np.isnat(stamps)
+    whole = stamps.astype("int64") % 1_000_000 == 0
+    text = np.where(whole, np.datetime_as_string(stamps, unit="s"), np.datetime_as_string(stamps, unit="us"))
+    text = np.char.add(text.astype(str), "Z").astype(object)
+    text[missing] = None
+    return text.tolist()
 
 
 def _plain(value):
@@ -70,12 +77,14 @@ def records(frame: pd.DataFrame, columns: list[str] | None = None) -> list[dict]
     for name in frame.columns:
         column = frame[name]
         if pd.api.types.is_datetime64_any_dtype(column):
-            out[str(name)] = _times(column).tolist()
+            out[str(name)] = _times(column)
         elif pd.api.types.is_float_dtype(column):
             values = column.to_numpy(dtype=float)
             out[str(name)] = [None if math.isnan(v) else float(v) for v in values]
         elif pd.api.types.is_bool_dtype(column) or pd.api.types.is_integer_dtype(column):
             out[str(name)] = column.astype(object).where(column.notna(), None).tolist()
+        elif pd.api.types.is_string_dtype(column) and not pd.api.types.is_object_dtype(column):
+            out[str(name)] = column.astype(object).where(column.notna(), None).tolist()  # text: NA is the gap
         else:
             out[str(name)] = [None if _missing_scalar(v) else v for v in column.tolist()]
     names = list(out)

@@ -71,8 +71,10 @@ class ProblemsView(JSComponent):
              color: #174ea6; cursor: pointer; padding: 0; overflow-wrap: anywhere; }
 .hf-ptitle:hover { text-decoration: underline; }
 .hf-psince { font-weight: 600; }
-.hf-pwhat, .hf-pmsg { color: #3c4043; overflow-wrap: anywhere; }
-.hf-pmsg { color: #5f6368; font-size: .92em; }
+.hf-pwhat, .hf-pmsg { color: #3c4043; overflow-wrap: anywhere; display: -webkit-box; -webkit-box-orient: vertical;
+  overflow: hidden; }
+.hf-pwhat { -webkit-line-clamp: 3; line-clamp: 3; }
+.hf-pmsg { color: #5f6368; font-size: .92em; -webkit-line-clamp: 2; line-clamp: 2; }
 .hf-pall { font-weight: 700; color: #188038; margin: 4px; }
 @media (max-width: 600px) { .hf-prow { grid-template-columns: minmax(0, 1fr); } }
 """,
@@ -89,10 +91,11 @@ class ProblemsView(JSComponent):
       box.append(head, counts, list)
       el.appendChild(box)
 
-      function text(tag, cls, value) {
+      function text(tag, cls, value, hover) {
         const node = document.createElement(tag)
         if (cls) node.className = cls
         node.textContent = value
+        if (hover) node.title = hover
         return node
       }
       function draw() {
@@ -125,8 +128,10 @@ class ProblemsView(JSComponent):
           const right = document.createElement('div')
           const since = text('div', 'hf-psince', row.since)
           right.append(title, since)
-          if (row.instruction) right.append(text('div', 'hf-pwhat', '→ ' + row.instruction))
-          if (row.message) right.append(text('div', 'hf-pmsg', row.message))
+          // a long instruction or message: its first lines here (a list of problems stays a list, on a
+          // phone too), all of it on hover and in the module view a click opens
+          if (row.instruction) right.append(text('div', 'hf-pwhat', '→ ' + row.instruction, row.instruction))
+          if (row.message) right.append(text('div', 'hf-pmsg', row.message, row.message))
           line.append(left, right)
           list.appendChild(line)
         }

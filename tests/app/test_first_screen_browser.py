@@ -86,3 +86,45 @@ def test_a_phone_gets_one_readable_column_with_the_problems_first(browser, serve
         page.screenshot(path=str(shots / "phone-first-screen.png"), full_page=True)
     finally:
         context.close()
+
+
+def test_a_long_instruction_and_message_keep_the_list_short_on_a_phone(browser, tmp_path, monkeypatch):
+    """An instruction of a paragraph (as the demo's are) and a long error: the problem shows their
+    first lines (three of the instruction, two of the message), the whole text on hover, so two
+    problems still fit a phone's first screen."""
+    import store_factory
+
+    instruction = "Open a GGUS ticket to the site admins naming the CE. " + "Compare with the SAM history. " * 20
+    error = "connection refused: condor.example.org:9618 " + "after retrying every backend in the list " * 10
+    category, title, extra = store_factory.MODULES["sam_ce"]
+    monkeypatch.setitem(store_factory.MODULES, "sam_ce", (category, title, {**extra, "instruction": instruction}))
+    scenario = [
+        {
+            "sam_ce": {"health": 0.1},
+            "sam_srm": {"health": 0.99},
+            "dcache_pools": {"health": 0.9},
+            "condor_queue": {"fail": error},
+            "condor_nodes": {"health": 0.95},
+        }
+    ]
+    info = build_store(tmp_path / "store", scenario=scenario)
+    context = browser.new_context(
+        viewport={"width": 375, "height": 812}, is_mobile=True, has_touch=True, device_scale_factor=2
+    )
+    page = context.new_page()
+    try:
+        with served(info.root, tmp_path / "serve.log") as url:
+            page.goto(url)
+            what = problem(page, "sam_ce").locator(".hf-pwhat")
+            message = problem(page, "condor_queue").locator(".hf-pmsg")
+            what.wait_for()
+            lines = lambda node: node.evaluate(  # noqa: E731
+                "e => e.getBoundingClientRect().height / parseFloat(getComputedStyle(e).lineHeight)"
+            )
+            assert lines(what) <= 3.2 and lines(message) <= 2.2, (lines(what), lines(message))
+            assert what.get_attribute("title") == instruction.strip()
+            assert message.get_attribute("title").startswith("no information: connection refused")
+            assert what.inner_text().startswith("→ Open a GGUS ticket to the site admins naming the CE.")
+            assert problem(page, "condor_queue").bounding_box()["y"] + 40 < 812, "the second problem is below the fold"
+    finally:
+        context.close()
