@@ -30,7 +30,7 @@ from ..queries.availability import announced_downtimes, ar_report
 from ..queries.events import events as event_log
 from ..queries.events import shift_incidents
 from ..queries.since import with_since
-from ..queries.status import max_ages, overdue_as_noinfo
+from ..queries.status import overdue_as_noinfo, silence_limits
 from ..units import fmt_time, iso
 from .export import percent
 
@@ -114,7 +114,7 @@ def handover(store, since=None, until=None, base_url: str = "", next_shift: pd.T
     status = store.status_at(until)
     if not status.empty:  # at the shift's end a row older than its max_age is no information, not "green"
         status = with_since(status, store, until)
-        status = overdue_as_noinfo(status, until, max_ages(store, until))
+        status = overdue_as_noinfo(status, until, silence_limits(store, until))
     open_rows = status[status["level"].isin(NOT_GREEN)] if not status.empty else status
     if not open_rows.empty:
         open_rows = open_rows.assign(order=open_rows["level"].map(SEVERITY)).sort_values(["order", "since", "module"])
