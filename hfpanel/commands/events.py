@@ -193,19 +193,6 @@ def _author(args) -> str:
     return args.author or getpass.getuser()
 
 
-def _incident(store, prefix: str):
-    """The latest version of the incident whose id starts with ``prefix`` (one-line error otherwise)."""
-    from ..queries.events import incidents
-
-    frame = incidents(store, include_resolved=True)
-    found = frame[frame["incident_id"].str.startswith(prefix)] if not frame.empty else frame
-    if found.empty:
-        raise CliError(f"no incident {prefix!r} (hfpanel incidents lists them)")
-    if len(found) > 1:
-        raise CliError(f"{prefix!r} names {len(found)} incidents: give more of the id")
-    return found.iloc[0]
-
-
 def cmd_incidents(args) -> int:
     from ..queries.events import incidents
 
@@ -227,7 +214,7 @@ def cmd_ack(args) -> int:
 
     from ..clock import utcnow
     from ..durations import format_duration, parse_duration
-    from ..events import tables
+    from ..events.acks import acknowledge
     from ..store import Store
 
     now = utcnow()
@@ -238,20 +225,12 @@ def cmd_ack(args) -> int:
         except ValueError as error:
             raise CliError(f"--expires: {error}") from None
     with _writer(args) as writer, Store(writer.root) as store:
-        incident = _incident(store, args.incident)
-        if incident["status"] != "open":
-            raise CliError(f"incident {incident['incident_id']} is {incident['status']}: nothing to acknowledge")
-        row = {
-            "ack_id": f"ack-{now:%Y%m%dT%H%M%S%f}",
-            "incident_id": incident["incident_id"],
-            "time": now,
-            "action": "unack" if args.remove else "ack",
-            "author": _author(args),
-            "comment": args.comment or "",
-            "expires": expires,
-            "sticky": bool(args.sticky),
-        }
-        writer.write({tables.ACKS: tables.typed(pd.DataFrame([row], columns=list(tables.ACK_COLUMNS)))})
+        try:
+            row, incident = acknowledge(
+                writer, store, args.incident, _author(args), args.comment, expires, args.sticky, args.remove, now
+            )
+        except ValueError as error:
+            raise CliError(str(error)) from None
     what = "acknowledgement removed from" if args.remove else "acknowledged"
     until = f" until {expires:%Y-%m-%d %H:%M} UTC ({format_duration(parse_duration(args.expires))})" if expires else ""
     kind = " (sticky)" if args.sticky else ""
@@ -259,35 +238,12 @@ def cmd_ack(args) -> int:
     return 0
 
 
-def _matchers(items) -> dict:
-    from ..events.rules_config import MATCH_KEYS, read_matcher
-
-    raw: dict = {}
-    for item in items or []:
-        key, sep, value = item.partition("=")
-        if not sep or not value:
-            raise CliError(f"--match: {item!r} is not LABEL=VALUE (e.g. module=sam_ce, category=storage)")
-        if key in MATCH_KEYS and key != "labels":
-            raw.setdefault(key, []).append(value)
-        else:
-            raw.setdefault("labels", {}).setdefault(key, []).append(value)
-    problems = []
-    read_matcher(raw, "--match", lambda k, msg: problems.append(f"{k}: {msg}"))
-    if problems:
-        raise CliError(problems[0])
-    if not raw:
-        raise CliError("give at least one --match LABEL=VALUE (a silence of everything is not what you want)")
-    return raw
-
-
 def cmd_silence(args) -> int:
-    import json
-
     import pandas as pd
 
     from ..clock import parse_time, utcnow
     from ..durations import parse_duration
-    from ..events import tables
+    from ..events.acks import add_silence, expire_silence, parse_matchers
     from ..queries.events import silences
     from ..store import Store
 
@@ -300,38 +256,23 @@ def cmd_silence(args) -> int:
         return 0
     now = utcnow()
     with _writer(args) as writer, Store(writer.root) as store:
-        if args.silence_command == "expire":
-            current = silences(store, include_ended=True)
-            found = current[current["silence_id"].str.startswith(args.silence)] if not current.empty else current
-            if len(found) != 1:
-                raise CliError(f"no silence {args.silence!r}" if found.empty else f"{args.silence!r} names several")
-            row = found.iloc[0].to_dict()
-            row.update(version=int(row["version"]) + 1, time=now, action="expire", end=min(now, row["end"]))
-            row["author"] = _author(args)
-        else:
-            try:
-                start = parse_time(args.start) or now
-                end = parse_time(args.end) if args.end else start + pd.Timedelta(seconds=parse_duration(args.duration))
-            except ValueError as error:
-                raise CliError(f"--start/--end/--for: {error}") from None
-            if end <= start:
-                raise CliError("the silence ends before it starts")
-            matchers = _matchers(args.match)
-            if not args.comment:
-                raise CliError("--comment: say why (it is shown with the silence)")
-            row = {
-                "silence_id": f"sil-{now:%Y%m%dT%H%M%S%f}",
-                "version": 1,
-                "time": now,
-                "action": "create",
-                "author": _author(args),
-                "comment": args.comment,
-                "start": start,
-                "end": end,
-                "matchers": json.dumps(matchers, sort_keys=True),
-            }
-        frame = tables.typed(pd.DataFrame([row], columns=list(tables.SILENCE_COLUMNS)))
-        writer.write({tables.SILENCES: frame})
+        try:
+            if args.silence_command == "expire":
+                row = expire_silence(writer, store, args.silence, _author(args), now)
+            else:
+                try:
+                    start = parse_time(args.start) or now
+                    end = (
+                        parse_time(args.end)
+                        if args.end
+                        else start + pd.Timedelta(seconds=parse_duration(args.duration))
+                    )
+                except ValueError as error:
+                    raise CliError(f"--start/--end/--for: {error}") from None
+                matchers = parse_matchers(args.match, "--match")
+                row = add_silence(writer, matchers, _author(args), args.comment or "", start, end, now)
+        except ValueError as error:
+            raise CliError(str(error)) from None
     verb = "expired" if args.silence_command == "expire" else "silenced"
     print(
         f"{verb} {row['silence_id']}: {row['matchers']} from {row['start']:%Y-%m-%d %H:%M} to {row['end']:%Y-%m-%d %H:%M} UTC"

@@ -3,7 +3,8 @@
 ``EventLog`` is the timeline (every event of the window as a mark per kind, coloured by level) and the
 filterable log; each row links to the time-travel view of its run (``./?time=…&module=…``).
 ``IncidentBoard`` lists the incidents: open, acknowledged, silenced and resolved today, each with who
-and why, and the messages not delivered (with the reason). ``EventsPage`` holds both. All of it
+and why, and the messages not delivered (with the reason). ``EventsPage`` holds both, the forms to
+acknowledge and silence (``IncidentActions``) and the replay of the rules (``ReplayView``). All of it
 renders in a notebook too (``EventLog(store=…)``). Text from sources is escaped.
 """
 
@@ -23,6 +24,8 @@ from ..levels import SEVERITY
 from ..queries import events as queries
 from ..units import iso
 from .base import StoreView
+from .incident_actions import IncidentActions
+from .replay_view import ReplayView
 from .style import CSS, LEVEL_COLORS, esc
 from .url import DURATION, UrlField, UrlSync
 
@@ -191,7 +194,10 @@ class IncidentBoard(StoreView):
             return
         run = self.store.latest_run(self.time)
         now = pd.Timestamp(run["time"]) if run is not None else pd.Timestamp.now()
-        frame = queries.incidents(self.store, include_resolved=True, since=now.normalize() - pd.Timedelta(days=1))
+        frame = with_pending_acks(
+            queries.incidents(self.store, include_resolved=True, since=now.normalize() - pd.Timedelta(days=1)),
+            queries.latest_acks(self.store),
+        )
         self.data = frame
         open_ = frame[frame["status"] == "open"]
         groups = [
@@ -200,7 +206,8 @@ class IncidentBoard(StoreView):
             ("Silenced", open_[(open_["acked_by"] == "") & open_["silenced"]]),
             ("Resolved today", frame[(frame["status"] == "resolved") & (frame["resolved"] >= now.normalize())]),
         ]
-        parts = [f"<h2>Incidents</h2>{self._silences(now)}"]
+        # silences are wall-clock data: at the latest run, those in force now; back in time, then
+        parts = [f"<h2>Incidents</h2>{self._silences(now if self.time is not None else None)}"]
         for title, rows in groups:
             parts.append(f"<h3>{title} ({len(rows)})</h3>" + (incidents_html(rows) if len(rows) else ""))
         parts.append(self._undelivered())
@@ -232,6 +239,27 @@ class IncidentBoard(StoreView):
         )
 
 
+def with_pending_acks(frame: pd.DataFrame, acks: pd.DataFrame) -> pd.DataFrame:
+    """Open incidents with the acknowledgements given since their latest version (from the page or
+    ``hfpanel ack``; the next run applies them), marked ``ack_pending``: the board shows who at once."""
+    frame = frame.assign(ack_pending=False)
+    if frame.empty or acks.empty:
+        return frame
+    newest = acks.set_index("incident_id")
+    for index, row in frame.iterrows():
+        ack = newest.loc[row["incident_id"]] if row["incident_id"] in newest.index else None
+        if ack is None or row["status"] != "open" or ack["time"] <= row["time"]:
+            continue
+        given = ack["action"] == "ack"
+        frame.loc[index, ["acked_by", "ack_comment", "ack_sticky", "ack_pending"]] = [
+            ack["author"] if given else "",
+            ack["comment"] if given else "",
+            bool(ack["sticky"]) and given,
+            True,
+        ]
+    return frame
+
+
 def incidents_html(rows: pd.DataFrame) -> str:
     out = []
     rows = rows.assign(order=rows["level"].map(SEVERITY).fillna(9)).sort_values(["order", "opened"])
@@ -246,6 +274,7 @@ def incidents_html(rows: pd.DataFrame) -> str:
         ack = (
             f"<div>acknowledged by <b>{esc(row['acked_by'])}</b>: {esc(row['ack_comment'])}"
             + (" (sticky)" if row["ack_sticky"] else "")
+            + (" <i>(applied at the next run)</i>" if row.get("ack_pending", False) else "")
             + "</div>"
             if row["acked_by"]
             else ""
@@ -270,7 +299,9 @@ class EventsPage(pn.viewable.Viewer):
         super().__init__()
         self.log = EventLog(store=store, config=config, **log_params)
         self.board = IncidentBoard(store=store, config=config)
+        self.actions = IncidentActions(store=self.log.store, config=config, on_change=self.board._guarded_update)
+        self.replay = ReplayView(store=self.log.store, config=config)
         self.store, self.config = self.log.store, self.log.config
 
     def __panel__(self):
-        return pn.Column(self.board, self.log, sizing_mode="stretch_width")
+        return pn.Column(self.board, self.actions, self.replay, self.log, sizing_mode="stretch_width")

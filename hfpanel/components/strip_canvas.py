@@ -50,8 +50,13 @@ class StripCanvas(JSComponent):
       let geo = {left: 0, cellw: 1, pitch: model.row_px, labelh: 0}
 
       function fit(ctx, text, room) {
-        // the text as it fits into room px: whole, or cut with an ellipsis (counted in data-cut)
-        if (ctx.measureText(text).width <= room) return [text, false]
+        // the text as it fits into room px: whole, in a font up to 2px smaller (a long module title
+        // on a phone), or only then cut with an ellipsis (counted in data-cut); leaves ctx.font as drawn
+        const weight = ctx.font.startsWith('bold') ? 'bold ' : ''
+        for (let size = 12; size >= 10; size -= 0.5) {
+          ctx.font = weight + size + 'px system-ui, sans-serif'
+          if (ctx.measureText(text).width <= room) return [text, false]
+        }
         let lo = 0, hi = text.length
         while (lo < hi) {
           const mid = Math.ceil((lo + hi) / 2)

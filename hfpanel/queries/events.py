@@ -107,6 +107,19 @@ def incident_history(store, incident_id: str) -> pd.DataFrame:
     return store.sql(f"SELECT * EXCLUDE (day) FROM {INCIDENTS} WHERE incident_id = ? ORDER BY version", [incident_id])
 
 
+def latest_acks(store) -> pd.DataFrame:
+    """Each incident's newest acknowledgement row (``ack`` or ``unack``): what the next run applies
+    when it is newer than the incident's latest version."""
+    from ..events.tables import ACK_COLUMNS, ACKS
+
+    if not store.has_table(ACKS):
+        return pd.DataFrame(columns=list(ACK_COLUMNS))
+    return store.sql(
+        f"SELECT {', '.join(ACK_COLUMNS)} FROM {ACKS} "
+        "QUALIFY row_number() OVER (PARTITION BY incident_id ORDER BY time DESC, ack_id DESC) = 1"
+    )
+
+
 def silences(store, include_ended: bool = False, at=None) -> pd.DataFrame:
     """Each silence's latest version; only those not ended at ``at`` (default: now) unless ``include_ended``."""
     from ..clock import utcnow

@@ -93,3 +93,30 @@ def test_strip_on_a_phone(browser, strip_server, shots):
         page.screenshot(path=str(shots / "strip-phone.png"), full_page=True)
     finally:
         context.close()
+
+
+def test_the_demo_s_long_titles_are_whole_on_a_phone(browser, tmp_path, monkeypatch):
+    """Titles as long as the demo's ("HammerCloud: CMS CRAB3 MiniAOD lazy-download (XCache)", a category
+    "Storage: dCache pools, doors and accounting") fit a 375 px phone's strip whole, not cut."""
+    import store_factory
+
+    long_module = "HammerCloud: CMS CRAB3 MiniAOD lazy-download (XCache)"
+    category, _, extra = store_factory.MODULES["condor_nodes"]
+    monkeypatch.setitem(store_factory.MODULES, "condor_nodes", (category, long_module, extra))
+    categories = [dict(c) for c in store_factory.CATEGORIES]
+    categories[1]["title"] = "Storage: dCache pools, doors and accounting"
+    monkeypatch.setattr(store_factory, "CATEGORIES", categories)
+    info = store_factory.build_store(tmp_path / "store")
+    context = browser.new_context(
+        viewport={"width": 375, "height": 812}, is_mobile=True, has_touch=True, device_scale_factor=2
+    )
+    page = context.new_page()
+    try:
+        with served(info.root, tmp_path / "serve.log") as url:
+            page.goto(url)
+            canvas = page.locator("canvas.hf-strip")
+            canvas.wait_for()
+            expect(canvas).to_have_attribute("data-layout", "above")
+            assert canvas.get_attribute("data-cut") == "0", "a strip label was cut on the phone"
+    finally:
+        context.close()
