@@ -13,6 +13,8 @@ from .push_handler import push_modules
 
 ERRORS = {
     "400": "bad input: a parameter that is malformed, unknown or out of range",
+    "401": "sign in first, or send an API token with scope read (sites with sign-in)",
+    "403": "a page rule of auth.access keeps this from the reader (transfers, events)",
     "404": "no such module, category, table or run",
 }
 

@@ -434,7 +434,13 @@ def answer_feed(call: Call) -> dict:
     return answer
 
 
+def _events_open(call: Call) -> None:
+    if not call.context.viewer.page("events"):
+        raise ApiError(403, "the events are not open to you (auth.access: page events)")
+
+
 def answer_events(call: Call) -> Table:
+    _events_open(call)
     since, until = _window(call, CHANGES_WINDOW)
     frame = pd.DataFrame(columns=list(EVENT_COLUMNS))
     if until is not None:
@@ -459,6 +465,7 @@ def answer_events(call: Call) -> Table:
 def answer_incidents(call: Call) -> Table:
     from ..events.tables import INCIDENT_COLUMNS
 
+    _events_open(call)
     frame = event_queries.incidents(
         call.context.store, include_resolved=call.args.get("state") == "all", since=call.args.get("since")
     )

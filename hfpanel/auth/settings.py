@@ -42,7 +42,8 @@ KEYS = {
 OIDC_KEYS = ("issuer", "client_id", "client_secret_file", "groups_claim", "scopes", "redirect_uri")
 X509_KEYS = ("trusted_proxies", "dn_header", "verify_header", "groups")
 RULE_KINDS = ("category", "module", "page")
-PAGES = ("transfers", "plots")
+#: the pages a ``page:`` rule may close (the API obeys the rules of transfers and events too)
+PAGES = ("transfers", "plots", "events", "availability", "whatif", "handover")
 
 
 @dataclasses.dataclass(frozen=True)

@@ -5,15 +5,20 @@ rule keeps from them is refused. In process over the filtered store, and in Chro
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import requests
 from secured_site import secured_config, served_secured
 from store_factory import build_store
 
 from hfpanel.auth.access import Viewer
+from hfpanel.auth.gate import Gate
 from hfpanel.auth.identity import Identity
 from hfpanel.components import ModuleView
+from hfpanel.components.page_access import guarded
 from hfpanel.components.search import Search
+from hfpanel.config_error import ConfigError
 from hfpanel.queries import loaders, series, status
 from hfpanel.queries.viewed import hidden_for, viewed_config, viewed_store
 
@@ -77,6 +82,15 @@ def secured(tmp_path_factory):
         yield served
 
 
+def sign_in(url: str, name: str) -> requests.Session:
+    session = requests.Session()
+    form = session.get(f"{url}/login", timeout=30)
+    xsrf = re.search(r'name="_xsrf" value="([^"]+)"', form.text).group(1)
+    answer = session.post(f"{url}/login", data={"username": name, "password": f"{name}-pw", "_xsrf": xsrf}, timeout=30)
+    assert answer.status_code == 200, answer.text[:300]
+    return session
+
+
 def signed_in_page(page, url, name):
     page.goto(f"{url}/login")
     page.fill("input[name=username]", name)
@@ -104,3 +118,25 @@ def test_chromium_shows_each_reader_only_what_their_groups_open(secured, page):
     assert page.get_by_text("SAM CE tests").count() == 0
     anonymous = requests.get(f"{url}/", timeout=60, allow_redirects=False)
     assert anonymous.status_code in (302, 303) and "/login" in anonymous.headers["Location"]
+
+
+def test_a_page_rule_closes_the_page_and_its_api_answers(tmp_path):
+    rules = [{"page": "events", "groups": ["shifters"]}, {"page": "handover", "groups": ["shifters"]}]
+    with served_secured(tmp_path / "store", auth={"access": rules}) as (url, _, config):
+        alice = sign_in(url, "alice")  # storage and transfers, not shifters
+        for path in ("/api/v1/events", "/api/v1/incidents"):
+            answer = alice.get(url + path, timeout=30)
+            assert answer.status_code == 403 and "page events" in answer.json()["error"]["message"], path
+        assert alice.get(f"{url}/api/v1/modules", timeout=30).status_code == 200
+        gate = Gate(config.auth, address="127.0.0.1")
+        nobody = guarded(lambda **_: "the page", "handover", gate, store=config.store, config=config)
+        assert "The handover page is not open to you" in nobody.object
+        assert guarded(lambda **_: "the page", "handover", None, store=config.store) == "the page"
+
+
+def test_a_page_rule_names_a_page_there_is(tmp_path):
+    build_store(tmp_path / "store")
+    config = secured_config(tmp_path / "store", {"access": [{"page": "whatif", "groups": ["shifters"]}]})
+    assert config.auth.access[0].name == "whatif"
+    with pytest.raises(ConfigError, match="one of transfers, plots, events, availability, whatif, handover"):
+        secured_config(tmp_path / "store", {"access": [{"page": "admin", "groups": ["shifters"]}]})

@@ -63,3 +63,42 @@ def test_the_se_downtime_sends_nothing_during_or_after(tmp_path):
     # the stuck Rucio rules (from hour 38, a lasting warning) are the only news of these hours: neither
     # the SE's downtime (44-49) nor its consequences (HammerCloud jobs, transfers) nor a burst after it
     assert _subjects(messages) == ["T2_XX_Demo WARNING category=data_management: rucio_rules"]
+
+
+#: what `make demo` (3 days) delivers to its mailbox, hours after the demo's start: one message per
+#: problem and category, each ended by its resolved message (the slow CE's warning still lasts)
+DEMO_MESSAGES = [
+    (20.75, "firing", "T2_XX_Demo CRITICAL category=availability: sam_ce"),
+    (24.75, "firing", "T2_XX_Demo CRITICAL category=compute: condor_held"),
+    (27.0, "resolved", "T2_XX_Demo RESOLVED category=availability after 6h: sam_ce"),
+    (27.25, "resolved", "T2_XX_Demo RESOLVED category=compute after 2h 15m: condor_held"),
+    (30.5, "firing", "T2_XX_Demo NOINFO category=compute: 3 alerts: hc_template_101, hc_template_107, hc_template_98"),
+    (
+        34.5,
+        "resolved",
+        "T2_XX_Demo RESOLVED category=compute after 4h: hc_template_101, hc_template_107, hc_template_98",
+    ),
+    (42.5, "firing", "T2_XX_Demo WARNING category=data_management: rucio_rules"),
+    (52.25, "firing", "T2_XX_Demo CRITICAL category=storage: dcache_pools"),
+    (54.25, "firing", "T2_XX_Demo CRITICAL category=transfers: transfer_efficiency"),
+    (54.75, "firing", "T2_XX_Demo WARNING category=storage: probe_dcache_pools"),
+    (58.5, "resolved", "T2_XX_Demo RESOLVED category=storage after 6h: dcache_pools"),
+    (59.0, "resolved", "T2_XX_Demo RESOLVED category=storage after 7h 15m: probe_dcache_pools"),
+    (59.5, "resolved", "T2_XX_Demo RESOLVED category=transfers after 5h: transfer_efficiency"),
+    (65.0, "resolved", "T2_XX_Demo RESOLVED category=data_management after 25h 30m: rucio_rules"),
+    (70.25, "firing", "T2_XX_Demo WARNING category=availability: sam_ce"),
+]
+
+
+def test_the_demo_mailbox_message_by_message_and_its_replay(demo_store, demo_start):
+    inbox = [json.loads(line) for line in Path(f"{demo_store}.inbox/messages.jsonl").read_text().splitlines()]
+
+    def hours(run_id: str) -> float:
+        return (pd.Timestamp(run_id.split("-")[0]) - demo_start).total_seconds() / 3600
+
+    # (several messages of one run have no order between them: compared sorted)
+    assert sorted((hours(m["run"]), m["kind"], m["subject"]) for m in inbox) == sorted(DEMO_MESSAGES)
+    config = load_config(f"{demo_store}.site.yaml")
+    with Store(demo_store) as store:
+        again = replay(store, config, demo_start - pd.Timedelta(minutes=1))
+    assert sorted(again.messages["message_id"]) == sorted(m["key"] for m in inbox)  # the same messages, ids
