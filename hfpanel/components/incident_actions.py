@@ -1,7 +1,7 @@
 """Acknowledge an incident or silence alerts from the events page (``hfpanel ack`` and ``hfpanel
 silence`` without a terminal).
 
-``IncidentActions`` writes the same rows as the command line (``hfpanel.events.acks``, so both say
+``IncidentActions`` writes the same rows as the command line (``hfpanel.acks``, so both say
 the same thing about the same mistake) through the store's writer, which the collector holds only
 during a run: a served page waits for it in a thread (the other sessions carry on), a notebook
 waits in place. The author is the signed-in reader (``page_access.session_identity``) when the site
@@ -153,8 +153,8 @@ class IncidentActions(StoreView):
         return self._user or self.author.value
 
     def _acknowledge(self, remove: bool = False) -> str:
+        from ..acks import acknowledge
         from ..clock import utcnow
-        from ..events.acks import acknowledge
 
         if not self.incident.value:
             raise ValueError("no open incident to acknowledge")
@@ -177,8 +177,8 @@ class IncidentActions(StoreView):
         return f"{what} {incident['incident_id']} by {row['author']} (the next run applies it)"
 
     def _add_silence(self) -> str:
+        from ..acks import add_silence, parse_matchers
         from ..clock import utcnow
-        from ..events.acks import add_silence, parse_matchers
 
         matchers = parse_matchers(self.matchers.value.replace(",", " ").split(), "Silence what matches")
         now = utcnow()
@@ -189,7 +189,7 @@ class IncidentActions(StoreView):
         return f"silenced {row['matchers']} until {row['end']:%Y-%m-%d %H:%M} UTC ({row['silence_id']})"
 
     def _expire_silence(self) -> str:
-        from ..events.acks import expire_silence
+        from ..acks import expire_silence
 
         if not self.silence.value:
             raise ValueError("no silence in force to end")
