@@ -63,6 +63,8 @@ class Handover:
     #: acknowledgements and silences given during the shift, who and why
     actions: pd.DataFrame = dataclasses.field(default_factory=pd.DataFrame)
     incidents_stored: bool = False
+    #: the modules of the site at the end of the shift (a downtime of one links to its view)
+    modules: frozenset = frozenset()
 
     def link(self, time, module: str = "") -> str:
         query = {"time": iso(time), **({"module": module} if module else {})}
@@ -137,6 +139,7 @@ def handover(store, since=None, until=None, base_url: str = "", next_shift: pd.T
         incidents,
         actions,
         store.has_table("incidents"),
+        frozenset(status["module"]) if not status.empty else frozenset(),
     )
 
 
@@ -204,7 +207,10 @@ def to_markdown(h: Handover) -> str:
     if h.downtimes.empty:
         out.append("None announced.")
     for row in h.downtimes.itertuples():
-        out.append(f"- {fmt_time(row.start)} to {fmt_time(row.end)} {md(row.what)}: {md(row.reason)}")
+        module = row.what if row.what in h.modules else ""
+        out.append(
+            f"- [{fmt_time(row.start)}]({h.link(row.start, module)}) to {fmt_time(row.end)} {md(row.what)}: {md(row.reason)}"
+        )
     out += ["", "## Availability this month so far", ""]
     if h.ar is None or h.ar.result.summary.empty:
         out.append("Not computed (no runs this month).")

@@ -81,7 +81,10 @@ def test_the_shift_in_markdown(root):
         in text
     )
     # the next shift's downtimes: GOCDB's (escaped) and one added after the fact; not the one already running
-    assert "2026-11-03 18:00 UTC to 2026-11-03 20:00 UTC se1.example.org: GOCDB 99 outage (scheduled)" in text
+    assert (
+        "- [2026-11-03 18:00 UTC](https://hf.example.org/?time=2026-11-03T18%3A00%3A00) to 2026-11-03 20:00 UTC "
+        "se1.example.org: GOCDB 99 outage (scheduled)" in text
+    )  # a permalink to the time-travel view at its start, for whoever reads the e-log later
     assert "&lt;script&gt;" in text and "<script>" not in text and "\\[click\\](http://evil)" in text
     assert "whole site: added by erin: UPS test" in text and "ce9.example.org" not in text
     assert "| site | wlcg |" in text
