@@ -43,7 +43,7 @@ EXIT_CODES = """exit codes:
        status: some module warning
   2    bad input: usage, configuration, time, SQL, unknown module, missing store; status: some module critical
   3    the store is busy: another writer holds it; status: unknown (no run, modules without information
-       — also a module whose last row is older than its max_age: the collector stopped —, or any error
+       — also a module with no row for longer than its interval + max_age: the collector stopped —, or any error
        of the status command itself, as a Nagios plugin answers)
   70   internal error (a bug: run again with -vv for the traceback and report it)
   130  interrupted (Ctrl-C)
@@ -241,7 +241,7 @@ def _at(args):
 
 def cmd_status(args) -> int:
     """Every module at a time, worst first, with since when; exits like a Nagios check. A module
-    whose last row is older than its ``max_age`` at that time has no information (a stopped
+    with no row for longer than its interval + ``max_age`` at that time has no information (a stopped
     collector is UNKNOWN, not OK)."""
     from .clock import utcnow
     from .queries import status
@@ -257,7 +257,7 @@ def cmd_status(args) -> int:
     frame = with_since(frame, store, at)
     reference = pd_time(at) if at is not None else utcnow()
     config = load_or_exit(args.config) if getattr(args, "config", None) else None
-    frame = status.overdue_as_noinfo(frame, reference, status.max_ages(store, at, config))
+    frame = status.overdue_as_noinfo(frame, reference, status.silence_limits(store, at, config))
     print_summary(
         frame,
         f"{store.root}: status as of run {run['run_id']} ({pd_time(run['time'])} UTC)",

@@ -721,7 +721,8 @@ ROUTES: list[Route] = [
             Param("since_run", "Changes after this run (a run_id the reader saw last; default: 24 hours)."),
             AT,
         ),
-        description="Poll with If-None-Match: between runs the answer is a 304 without a body.",
+        description="Poll with If-None-Match: between runs, within the minute, the answer is a 304 without a body "
+        "(each minute it is made again: a module silent too long turns no information without a run).",
     ),
     Route(
         "/transfers/{view}",

@@ -212,9 +212,9 @@ def cmd_incidents(args) -> int:
 def cmd_ack(args) -> int:
     import pandas as pd
 
+    from ..acks import acknowledge
     from ..clock import utcnow
     from ..durations import format_duration, parse_duration
-    from ..events.acks import acknowledge
     from ..store import Store
 
     now = utcnow()
@@ -241,9 +241,9 @@ def cmd_ack(args) -> int:
 def cmd_silence(args) -> int:
     import pandas as pd
 
+    from ..acks import add_silence, expire_silence, parse_matchers
     from ..clock import parse_time, utcnow
     from ..durations import parse_duration
-    from ..events.acks import add_silence, expire_silence, parse_matchers
     from ..queries.events import silences
     from ..store import Store
 

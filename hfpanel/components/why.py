@@ -19,6 +19,7 @@ from ..collector import ParseResult, SourceError, collector_class
 from ..durations import format_duration
 from ..levels import DEFAULT_LEVELS, DOWNTIME, NOINFO, NOINFO_STATUS, Levels
 from ..queries import history, loaders
+from ..queries.status import silence_limits
 from ..rating import PartialPolicy, Rating, describe_rule, partial, rate, rating_type
 from ..stored_config import stored_module
 from .base import StoreView
@@ -209,13 +210,15 @@ class WhyThisColour(StoreView):
             f"{title} is {stored_level.upper()} (status {fmt_status(status)}) in the run of {fmt_time(row['time'])}."
         ]
         shown_level = stored_level
-        age, limit = (self.reference_time() - pd.Timestamp(row["time"])).total_seconds(), self.max_age(self.module)
-        if age > limit and stored_level != NOINFO:  # as the overview shows it: old data is no information
+        age = (self.reference_time() - pd.Timestamp(row["time"])).total_seconds()
+        interval, max_age = silence_limits(self.store, self.time, self.config)(self.module)
+        if age > interval + max_age and stored_level != NOINFO:  # as the overview shows it
             shown_level = NOINFO
             sentences.insert(
                 0,
-                f"{title} has NO INFORMATION {when}: its last run is {format_duration(age)} old, beyond its "
-                f"max age of {format_duration(limit)} (the collector has not run it since). That run said:",
+                f"{title} has NO INFORMATION {when}: its last run is {format_duration(age)} old, longer than its "
+                f"interval + max age ({format_duration(interval)} + {format_duration(max_age)}; the collector "
+                "has not run it since). That run said:",
             )
         stored = stored_module(loaders.stored_config(self.store, self.time), self.module)
         self._rule, self._rule_source, known = resolve_rule(self.module, self.config, row.get("collector"), stored)

@@ -17,6 +17,7 @@ from . import loaders
 
 #: how old a module's row may be before it counts as stale when no site config says otherwise
 DEFAULT_MAX_AGE = parse_duration(DEFAULTS["max_age"])
+DEFAULT_INTERVAL = parse_duration(DEFAULTS["interval"])
 
 MODULE_COLUMNS = [
     "category",
@@ -50,9 +51,9 @@ def module_frame(store, time=None, config=None, reference=None, max_age=None) ->
     ``age_s`` is the time since the row was written, measured from ``reference`` (the viewed time,
     or the wall clock at now); ``is_stale`` is the stored ``stale`` flag or an age beyond the
     module's ``max_age`` (``max_age(module)``; default: from the config, else the configuration
-    stored with the run, else one hour). A row older than its ``max_age`` at ``reference`` is no
-    information then (``overdue_as_noinfo``: a stopped collector does not leave the site "ok"; the
-    stored row is unchanged). ``since`` is the first run
+    stored with the run, else one hour). A module with no row for longer than its interval plus its
+    max_age at ``reference`` is no information then (``overdue_as_noinfo``: a stopped collector does
+    not leave the site "ok"; the stored row is unchanged). ``since`` is the first run
     of the module's current level (``since_exact`` False: older than the history looked at) and
     ``for_s`` how long that is before ``reference``: what "CRITICAL for 1h 45m" says.
     """
@@ -103,7 +104,7 @@ def module_frame(store, time=None, config=None, reference=None, max_age=None) ->
     else:
         frame["since"], frame["since_exact"] = pd.NaT, False
     # a row older than its max_age says nothing about the time looked at (the collector stopped)
-    frame = overdue_as_noinfo(frame, reference, max_age)
+    frame = overdue_as_noinfo(frame, reference, silence_limits(store, time, config))
     frame["for_s"] = (reference - pd.to_datetime(frame["since"])).dt.total_seconds()
     frame["last_good"] = pd.to_datetime(frame["last_good"])
     frame["last_good_text"] = [
@@ -122,44 +123,62 @@ def module_frame(store, time=None, config=None, reference=None, max_age=None) ->
 
 
 def max_ages(store, at=None, config=None):
-    """``module -> seconds`` its rows stay current: the site config's ``max_age`` when one is given,
-    else the one stored with the run at ``at`` (a ``--store``-only command), else the default."""
+    """``module -> seconds`` its rows stay fresh (its ``max_age``; older rows are marked stale):
+    the site config's when one is given, else the one stored with the run at ``at`` (a
+    ``--store``-only command), else the default."""
+    known = _durations(store, at, config)
+    return lambda module: known.get(module, (None, DEFAULT_MAX_AGE))[1]
+
+
+def silence_limits(store, at=None, config=None):
+    """``module -> (interval, max_age)`` in seconds, from the same place as ``max_ages``: a module
+    with no new row for longer than their sum is silent (as the events engine's ``silent``)."""
+    known = _durations(store, at, config)
+    return lambda module: known.get(module, (DEFAULT_INTERVAL, DEFAULT_MAX_AGE))
+
+
+def _durations(store, at, config) -> dict:
     if config is not None:
-        known = {m.name: float(m.max_age) for m in config.modules}
-    else:
-        effective = loaders.stored_config(store, at) if store is not None else None
-        known = {
-            m["name"]: float(m["max_age"])
-            for m in (effective or {}).get("modules", [])
-            if isinstance(m.get("max_age"), (int, float))
-        }
-    return lambda module: known.get(module, DEFAULT_MAX_AGE)
+        return {m.name: (float(m.interval), float(m.max_age)) for m in config.modules}
+    effective = loaders.stored_config(store, at) if store is not None else None
+    return {
+        m["name"]: (
+            float(m["interval"]) if isinstance(m.get("interval"), (int, float)) else DEFAULT_INTERVAL,
+            float(m["max_age"]) if isinstance(m.get("max_age"), (int, float)) else DEFAULT_MAX_AGE,
+        )
+        for m in (effective or {}).get("modules", [])
+    }
 
 
-def overdue_as_noinfo(frame: pd.DataFrame, reference, max_age) -> pd.DataFrame:
-    """``frame`` (rows of ``status_at``) as it stands at ``reference``: a row older than its module's
-    ``max_age`` is no information then, whatever it said when written — a collector that stopped
-    running must not leave the site "ok". The message says how old the data is and what it said;
-    ``since`` (when present) is the moment the row went out of date."""
+def overdue_as_noinfo(frame: pd.DataFrame, reference, limits) -> pd.DataFrame:
+    """``frame`` (rows of ``status_at``) as it stands at ``reference``: a module with no new row for
+    longer than its interval plus its max_age (``limits(module)``, see ``silence_limits``) is no
+    information then, whatever its last row said — a collector that stopped running must not leave
+    the site "ok". The message says how old the data is and what it said; ``since`` (when present)
+    is the moment the module fell silent."""
     if frame.empty:
         return frame
     reference = pd.Timestamp(reference)
     ages = (reference - pd.to_datetime(frame["time"])).dt.total_seconds()
-    limits = frame["module"].map(max_age).astype(float)
-    late = (ages > limits) & (frame["level"] != NOINFO)
+    parts = [limits(m) for m in frame["module"]]
+    allowed = pd.Series([i + a for i, a in parts], index=frame.index, dtype=float)
+    late = (ages > allowed) & (frame["level"] != NOINFO)
     if not late.any():
         return frame
     frame = frame.copy()
-    for index in frame.index[late]:
+    for index, (interval, max_age) in zip(frame.index, parts):
+        if not late[index]:
+            continue
         said = " ".join(str(frame.at[index, "message"] or "").split())
         frame.at[index, "message"] = (
-            f"no information: last run {format_duration(ages[index])} ago, beyond its max age of "
-            f"{format_duration(limits[index])} (it said: {frame.at[index, 'level']}" + (f", {said})" if said else ")")
+            f"no information: last run {format_duration(ages[index])} ago, longer than its interval + max age "
+            f"({format_duration(interval)} + {format_duration(max_age)}; it said: {frame.at[index, 'level']}"
+            + (f", {said})" if said else ")")
         )
         frame.at[index, "status"] = -1.0
         frame.at[index, "level"] = NOINFO
         if "since" in frame.columns:
-            frame.at[index, "since"] = pd.to_datetime(frame.at[index, "time"]) + pd.Timedelta(seconds=limits[index])
+            frame.at[index, "since"] = pd.to_datetime(frame.at[index, "time"]) + pd.Timedelta(seconds=allowed[index])
             frame.at[index, "since_exact"] = True
     return frame
 

@@ -30,7 +30,7 @@ from ..queries.availability import announced_downtimes, ar_report
 from ..queries.events import events as event_log
 from ..queries.events import shift_incidents
 from ..queries.since import with_since
-from ..queries.status import max_ages, overdue_as_noinfo
+from ..queries.status import overdue_as_noinfo, silence_limits
 from ..units import fmt_time, iso
 from .export import percent
 
@@ -63,6 +63,8 @@ class Handover:
     #: acknowledgements and silences given during the shift, who and why
     actions: pd.DataFrame = dataclasses.field(default_factory=pd.DataFrame)
     incidents_stored: bool = False
+    #: the modules of the site at the end of the shift (a downtime of one links to its view)
+    modules: frozenset = frozenset()
 
     def link(self, time, module: str = "") -> str:
         query = {"time": iso(time), **({"module": module} if module else {})}
@@ -112,7 +114,7 @@ def handover(store, since=None, until=None, base_url: str = "", next_shift: pd.T
     status = store.status_at(until)
     if not status.empty:  # at the shift's end a row older than its max_age is no information, not "green"
         status = with_since(status, store, until)
-        status = overdue_as_noinfo(status, until, max_ages(store, until))
+        status = overdue_as_noinfo(status, until, silence_limits(store, until))
     open_rows = status[status["level"].isin(NOT_GREEN)] if not status.empty else status
     if not open_rows.empty:
         open_rows = open_rows.assign(order=open_rows["level"].map(SEVERITY)).sort_values(["order", "since", "module"])
@@ -137,6 +139,7 @@ def handover(store, since=None, until=None, base_url: str = "", next_shift: pd.T
         incidents,
         actions,
         store.has_table("incidents"),
+        frozenset(status["module"]) if not status.empty else frozenset(),
     )
 
 
@@ -204,7 +207,10 @@ def to_markdown(h: Handover) -> str:
     if h.downtimes.empty:
         out.append("None announced.")
     for row in h.downtimes.itertuples():
-        out.append(f"- {fmt_time(row.start)} to {fmt_time(row.end)} {md(row.what)}: {md(row.reason)}")
+        module = row.what if row.what in h.modules else ""
+        out.append(
+            f"- [{fmt_time(row.start)}]({h.link(row.start, module)}) to {fmt_time(row.end)} {md(row.what)}: {md(row.reason)}"
+        )
     out += ["", "## Availability this month so far", ""]
     if h.ar is None or h.ar.result.summary.empty:
         out.append("Not computed (no runs this month).")

@@ -388,7 +388,7 @@ def test_a_failing_component_says_so_in_its_card_and_the_page_lives_on(info, cap
 
 # -- old data is no information -----------------------------------------------------------------------
 def test_a_store_nobody_writes_shows_no_information_now_not_green(tmp_path):
-    """The collector stopped 3 hours ago with every module fine (max age 90m): at now nothing is
+    """The collector stopped 3 hours ago with every module fine (interval 1h + max age 90m): at now nothing is
     known — modules, tiles and the problem list say so, with the data's age and what it said; at
     the time of that last run the same store is green."""
     from store_factory import DEFAULT_SCENARIO
@@ -402,16 +402,24 @@ def test_a_store_nobody_writes_shows_no_information_now_not_green(tmp_path):
     old = build_store(tmp_path / "old", scenario=DEFAULT_SCENARIO[:1], end=last)
     overview = StatusOverview(store=old.root)
     assert set(overview.data["level"]) == {"noinfo"}
-    assert all("last run 3h ago, beyond its max age of 1h 30m (it said: ok" in m for m in overview.data["message"])
+    assert all(
+        "last run 3h ago, longer than its interval + max age (1h + 1h 30m; it said: ok" in m
+        for m in overview.data["message"]
+    )
     assert set(overview.categories["level"]) == {"noinfo"}
     assert overview.categories.set_index("category").loc["jobs", "message"] == "2 of 2 modules without information"
     assert len(ProblemList(store=old.root).data) == 5
     header = site_header(shared_store(old.root), None, "events")  # the counts atop every other page
     assert {level: count for level, count, _ in header.counts if count} == {"noinfo": 5}
     why = WhyThisColour(store=old.root, module="sam_ce")
-    assert why.text.startswith("SAM CE tests has NO INFORMATION now: its last run is 3h old, beyond its max age")
+    assert why.text.startswith(
+        "SAM CE tests has NO INFORMATION now: its last run is 3h old, longer than its interval + max"
+    )
     assert 'data-level="noinfo"' in html_of(why)
     assert 'data-level="ok"' in html_of(WhyThisColour(store=old.root, module="sam_ce", time=last))
+    # 2 hours after the run: older than the max age (stale) but within interval + max age: still ok
+    within = StatusOverview(store=old.root, time=last + pd.Timedelta(hours=2))
+    assert set(within.data["level"]) == {"ok"} and within.data["is_stale"].all()
     then = StatusOverview(store=old.root, time=last)
     assert set(then.data["level"]) == {"ok"} and set(then.categories["level"]) == {"ok"}
     assert ProblemList(store=old.root, time=last).data.empty

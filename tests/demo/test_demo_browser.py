@@ -23,7 +23,7 @@ def demo_server(demo_store, tmp_path_factory):
 def test_demo_tiles_and_travel_back_before_the_incident(page, demo_server, demo_store, demo_start, shots):
     config = load_config(demo_store.parent / "demo-store.site.yaml")
     store = Store(demo_store)
-    # as the page answers now (a row older than its max_age is no information by the time the test runs)
+    # as the page answers now (a module silent beyond interval + max_age is no information by the time the test runs)
     now = category_frame(store, None, config).set_index("category")
     page.goto(demo_server)
     for category in config.categories:

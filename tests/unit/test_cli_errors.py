@@ -117,7 +117,7 @@ def test_status_is_a_nagios_check_with_since_when(store):
 
 def test_status_of_a_store_nobody_writes_is_unknown_not_ok(tmp_path):
     """The collector stopped three hours ago with every module fine: each module's last row is older
-    than its max age (90m), so now nothing is known. The check says UNKNOWN (3), not OK, and each
+    than its interval + max age (1h + 90m), so now nothing is known. The check says UNKNOWN (3), not OK, and each
     line says how old its data is; at the time of that run the same store was fine (0)."""
     import pandas as pd
     from store_factory import DEFAULT_SCENARIO
@@ -130,7 +130,9 @@ def test_status_of_a_store_nobody_writes_is_unknown_not_ok(tmp_path):
     assert result.returncode == 3, result.stdout
     lines = [line for line in result.stdout.splitlines() if "sam_" in line or "condor_" in line or "dcache" in line]
     assert len(lines) == 5 and all(line.split()[0] == "N/A" for line in lines), result.stdout
-    assert all("last run 3h ago, beyond its max age of 1h 30m" in line for line in lines), result.stdout
+    assert all("last run 3h ago, longer than its interval + max age (1h + 1h 30m;" in line for line in lines), (
+        result.stdout
+    )
     assert "5 noinfo" in result.stdout
     fine = hfpanel("status", "--store", str(info.root), "--at", str(last))
     assert fine.returncode == 0, fine.stdout

@@ -12,12 +12,14 @@ import json
 
 import pandas as pd
 
-from . import tables
+from .clock import utcnow
+from .events import tables
+from .events.rules_config import MATCH_KEYS, read_matcher
+from .queries.events import incidents, silences
 
 
 def find_incident(store, prefix: str) -> pd.Series:
     """The latest version of the incident whose id starts with ``prefix``."""
-    from ..queries.events import incidents
 
     frame = incidents(store, include_resolved=True)
     found = frame[frame["incident_id"].str.startswith(prefix)] if prefix and not frame.empty else frame.iloc[0:0]
@@ -41,7 +43,6 @@ def acknowledge(
 ) -> tuple[dict, pd.Series]:
     """Acknowledge (or with ``remove`` un-acknowledge) the open incident ``incident`` (an id or its
     start); returns the row written and the incident."""
-    from ..clock import utcnow
 
     now = now if now is not None else utcnow()
     author = (author or "").strip()
@@ -69,7 +70,6 @@ def acknowledge(
 def parse_matchers(items, where: str = "match") -> dict:
     """``["module=sam_ce", "level=critical", "vo=atlas"]`` -> a rule matcher (site, category, module,
     level, kind; anything else is a label); ``where`` names the input in messages."""
-    from .rules_config import MATCH_KEYS, read_matcher
 
     raw: dict = {}
     for item in items or []:
@@ -100,7 +100,6 @@ def add_silence(
     now: pd.Timestamp | None = None,
 ) -> dict:
     """A new silence of what ``matchers`` match from ``start`` to ``end``; returns the row written."""
-    from ..clock import utcnow
 
     now = now if now is not None else utcnow()
     if not (author or "").strip():
@@ -126,8 +125,6 @@ def add_silence(
 
 def expire_silence(writer, store, silence: str, author: str, now: pd.Timestamp | None = None) -> dict:
     """End the silence ``silence`` (an id or its start) now; returns the new version's row."""
-    from ..clock import utcnow
-    from ..queries.events import silences
 
     now = now if now is not None else utcnow()
     current = silences(store, include_ended=True)
