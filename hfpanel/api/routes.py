@@ -213,8 +213,9 @@ def _module_frame(call: Call, at) -> pd.DataFrame:
     return call.context.only_visible(status.module_frame(call.context.store, at, call.context.config))
 
 
-def _modules(call: Call, at) -> pd.DataFrame:
-    frame = _module_frame(call, at)
+def _modules(call: Call, at, frame=None) -> pd.DataFrame:
+    """The modules as the API shows them (from ``frame``, a ``_module_frame`` already made)."""
+    frame = frame if frame is not None else _module_frame(call, at)
     frame = frame.assign(stale=frame["is_stale"].astype(bool), since_exact=frame["since_exact"].astype(bool))
     return frame[MODULE_COLUMNS]
 
@@ -252,8 +253,9 @@ def answer_openapi(call: Call) -> dict:
 def answer_site(call: Call) -> dict:
     site, title = call.context.site()
     run = _run(call.context, None)
-    modules = _modules(call, None)
-    categories = _categories(call, None)
+    seen = _module_frame(call, None)  # made once: the categories roll it up
+    modules = _modules(call, None, seen)
+    categories = _categories(call, None, seen)
     counts = modules["level"].value_counts()
     described = {c.name: c.description for c in call.context.config.categories} if call.context.config else {}
     return {
@@ -274,8 +276,9 @@ def answer_site(call: Call) -> dict:
 def answer_status(call: Call) -> dict:
     at = call.args.get("at")
     run = _run(call.context, at)
-    categories = _categories(call, at)
-    modules = _modules(call, at)
+    seen = _module_frame(call, at)
+    categories = _categories(call, at, seen)
+    modules = _modules(call, at, seen)
     counts = modules["level"].value_counts()
     return {
         "run_id": None if run is None else str(run["run_id"]),
@@ -295,8 +298,9 @@ def answer_categories(call: Call) -> Table:
 def answer_category(call: Call) -> dict:
     at = call.args.get("at")
     name = call.args["category"]
-    modules = _modules(call, at)
-    categories = _categories(call, at)
+    seen = _module_frame(call, at)
+    modules = _modules(call, at, seen)
+    categories = _categories(call, at, seen)
     row = categories[categories["category"] == name]
     if row.empty:
         raise ApiError(404, f"no category {name!r} at {rfc3339(at) or 'now'}")
@@ -717,7 +721,8 @@ ROUTES: list[Route] = [
             Param("since_run", "Changes after this run (a run_id the reader saw last; default: 24 hours)."),
             AT,
         ),
-        description="Poll with If-None-Match: between runs the answer is a 304 without a body.",
+        description="Poll with If-None-Match: between runs, within the minute, the answer is a 304 without a body "
+        "(each minute it is made again: a module silent too long turns no information without a run).",
     ),
     Route(
         "/transfers/{view}",

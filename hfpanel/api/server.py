@@ -213,7 +213,9 @@ def page(table: Table, limit: int, state: dict) -> tuple[pd.DataFrame, dict | No
 
 
 #: routes whose answer at "now" holds ages measured from the wall clock
-LIVE_ROUTES = {"status", "category", "modules", "module"}
+#: answers about "now" that change without a commit: ages, and levels — a module silent past its
+#: interval + max_age is no information (queries/status.py), so a stopped collector shows within a minute
+LIVE_ROUTES = {"site", "status", "category", "modules", "module", "feed"}
 
 
 def patterns(store, config=None, gate=None) -> list[tuple]:

@@ -4,8 +4,8 @@ silence`` without a terminal).
 ``IncidentActions`` writes the same rows as the command line (``hfpanel.acks``, so both say
 the same thing about the same mistake) through the store's writer, which the collector holds only
 during a run: a served page waits for it in a thread (the other sessions carry on), a notebook
-waits in place. The author is the signed-in name when the server knows one, else what the shifter
-types. ``on_change`` (e.g. the incident board's refresh) is called after each write.
+waits in place. The author is the signed-in reader (``page_access.session_identity``) when the site
+has sign-in, not editable; else what the shifter types. ``on_change`` (e.g. the incident board's refresh) is called after each write.
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ class IncidentActions(StoreView):
     def __init__(self, on_change=None, **params):
         super().__init__(**params)
         self.on_change = on_change
-        user = _signed_in()
+        user = self._user = _signed_in()
         self.author = pn.widgets.TextInput(
             label="Your name", value=user or "", disabled=bool(user), width=180, placeholder="who acknowledges"
         )
@@ -146,6 +146,12 @@ class IncidentActions(StoreView):
                 raise ValueError(f"this server cannot write the store: {error.strerror or error}") from None
             yield writer
 
+    @property
+    def _author(self) -> str:
+        """The signed-in name (a disabled field's value sent back by a browser counts for nothing), or
+        the one typed."""
+        return self._user or self.author.value
+
     def _acknowledge(self, remove: bool = False) -> str:
         from ..acks import acknowledge
         from ..clock import utcnow
@@ -159,7 +165,7 @@ class IncidentActions(StoreView):
                 writer,
                 self.store,
                 self.incident.value,
-                self.author.value,
+                self._author,
                 self.comment.value,
                 expires,
                 self.sticky.value,
@@ -178,7 +184,7 @@ class IncidentActions(StoreView):
         now = utcnow()
         end = now + pd.Timedelta(seconds=parse_duration(self.silence_for.value))
         with self._writing() as writer:
-            row = add_silence(writer, matchers, self.author.value, self.silence_comment.value, now, end, now)
+            row = add_silence(writer, matchers, self._author, self.silence_comment.value, now, end, now)
         self.matchers.value = self.silence_comment.value = ""
         return f"silenced {row['matchers']} until {row['end']:%Y-%m-%d %H:%M} UTC ({row['silence_id']})"
 
@@ -188,7 +194,7 @@ class IncidentActions(StoreView):
         if not self.silence.value:
             raise ValueError("no silence in force to end")
         with self._writing() as writer:
-            row = expire_silence(writer, self.store, self.silence.value, self.author.value)
+            row = expire_silence(writer, self.store, self.silence.value, self._author)
         return f"ended {row['silence_id']}"
 
     def _show_status(self, *_) -> None:
@@ -197,8 +203,8 @@ class IncidentActions(StoreView):
 
 
 def _signed_in() -> str | None:
-    """The signed-in name of this session, when the server has one (bokeh's auth provider)."""
-    try:
-        return pn.state.user or None
-    except Exception:  # no session, or a provider that keeps no user: the shifter types a name
-        return None
+    """The signed-in name of this page session (``auth:`` configured), else None: the shifter types one."""
+    from .page_access import session_identity
+
+    identity = session_identity()
+    return identity.name if identity is not None and identity.via != "none" else None

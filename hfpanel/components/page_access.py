@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import html
 import types
+import weakref
 
 import panel as pn
 from tornado.httputil import HTTPHeaders
@@ -50,6 +51,17 @@ def session_viewer(gate) -> Viewer:
     return gate.viewer(identity)
 
 
+#: each page session's reader (their document -> Identity), for what a page records in their name
+_IDENTITIES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def session_identity():
+    """The signed-in reader of the current page session, or None (no sign-in configured, or not a
+    served page): an acknowledgement from the events page is given in this name."""
+    doc = pn.state.curdoc
+    return _IDENTITIES.get(doc) if doc is not None else None
+
+
 def refused(name: str):
     """The page a reader gets instead of one ``auth.access`` keeps from them."""
     return pn.pane.HTML(
@@ -66,6 +78,8 @@ def guarded(build, name: str, gate, **kwargs):
     if gate is None or gate.open:
         return build(**kwargs)
     viewer = session_viewer(gate)
+    if pn.state.curdoc is not None and viewer.identity is not None:
+        _IDENTITIES[pn.state.curdoc] = viewer.identity
     if name in PAGES and not viewer.page(name):
         return refused(name)
     store, config = kwargs.get("store"), kwargs.get("config")

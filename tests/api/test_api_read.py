@@ -80,16 +80,18 @@ def test_csv_pages_carry_the_next_link(live):
 
 def test_repeat_requests_between_runs_are_304_and_a_new_run_changes_the_answer(live):
     info, api = live
+    # /runs changes only with a commit (the feed also each minute: a module may fall silent without one)
     first = requests.get(f"{api}/feed", timeout=30)
-    etag, modified = first.headers["ETag"], first.headers["Last-Modified"]
-    assert requests.get(f"{api}/feed", headers={"If-None-Match": etag}, timeout=30).status_code == 304
-    assert requests.get(f"{api}/feed", headers={"If-Modified-Since": modified}, timeout=30).status_code == 304
-    assert requests.get(f"{api}/feed?since_run=x", headers={"If-None-Match": etag}).status_code != 304  # per URL
+    runs = requests.get(f"{api}/runs", timeout=30)
+    etag, modified = runs.headers["ETag"], runs.headers["Last-Modified"]
+    assert requests.get(f"{api}/runs", headers={"If-None-Match": etag}, timeout=30).status_code == 304
+    assert requests.get(f"{api}/runs", headers={"If-Modified-Since": modified}, timeout=30).status_code == 304
+    assert requests.get(f"{api}/runs?limit=1", headers={"If-None-Match": etag}).status_code != 304  # per URL
     time.sleep(1.1)  # Last-Modified has whole seconds
     add_run(info, info.times[-1] + pd.Timedelta(minutes=15), {"sam_ce": {"health": 1.0}})
-    after = requests.get(f"{api}/feed", headers={"If-None-Match": etag}, timeout=30)
+    after = requests.get(f"{api}/runs", headers={"If-None-Match": etag}, timeout=30)
     assert after.status_code == 200 and after.headers["ETag"] != etag
-    assert requests.get(f"{api}/feed", headers={"If-Modified-Since": modified}, timeout=30).status_code == 200
+    assert requests.get(f"{api}/runs", headers={"If-Modified-Since": modified}, timeout=30).status_code == 200
     after = requests.get(f"{api}/feed", params={"since_run": first.json()["run_id"]}, timeout=30)
     assert after.json()["changes"] == [
         {
@@ -196,3 +198,31 @@ def test_path_traversal_reaches_nothing(site):
             answer = requests.get(f"{url}{PREFIX}{path}", timeout=30)
             assert answer.status_code in (200, 404), (path, answer.status_code)
             assert "generation" not in answer.text and "root:" not in answer.text, path
+
+
+def test_a_stopped_collector_is_no_information_in_the_api_within_a_minute(tmp_path, monkeypatch):
+    """The last run is 3 hours old (interval 1h + max age 90m): /site, /status (its categories and
+    modules) and /feed say no information, not ok; and a reader holding the ETag of an answer about "now" gets a
+    new answer the next minute, though nothing was committed (a 304 would keep the old colours)."""
+    from hfpanel.api import server
+    from hfpanel.clock import utcnow
+
+    info = build_store(
+        tmp_path / "store", scenario=DEFAULT_SCENARIO[:1], end=utcnow().floor("min") - pd.Timedelta(hours=3)
+    )
+    with served_api(info.root, info.config) as url:
+        api = url + PREFIX
+        for route in ("site", "status", "feed"):
+            assert requests.get(f"{api}/{route}", timeout=30).json()["level"] == "noinfo", route
+        now = requests.get(f"{api}/status", timeout=30).json()
+        assert {c["level"] for c in now["categories"]} == {"noinfo"}
+        assert all("modules without information" in c["message"] for c in now["categories"])
+        assert all("longer than its interval + max age" in m["message"] for m in now["modules"])
+        clock = time.time()
+        monkeypatch.setattr(server.time, "time", lambda: clock)
+        etags = {
+            route: requests.get(f"{api}/{route}", timeout=30).headers["ETag"] for route in ("site", "status", "feed")
+        }
+        monkeypatch.setattr(server.time, "time", lambda: clock + 60)
+        for route, etag in etags.items():
+            assert requests.get(f"{api}/{route}", headers={"If-None-Match": etag}, timeout=30).status_code == 200, route

@@ -120,6 +120,27 @@ def test_chromium_shows_each_reader_only_what_their_groups_open(secured, page):
     assert anonymous.status_code in (302, 303) and "/login" in anonymous.headers["Location"]
 
 
+@pytest.mark.slow
+@pytest.mark.browser
+def test_a_silence_from_the_events_page_is_in_the_signed_in_name(secured, page):
+    from hfpanel.store import Store
+
+    url, _, config = secured
+    signed_in_page(page, url, "bob")
+    page.goto(f"{url}/events")
+    name = page.get_by_label("Your name")
+    name.wait_for()
+    assert name.input_value() == "bob" and name.is_disabled()  # not a name anyone may type
+    page.get_by_label("Silence what matches").fill("module=sam_srm")
+    page.get_by_label("Why").fill("SRM door restart")
+    page.get_by_label("Why").press("Tab")
+    page.get_by_role("button", name="Silence", exact=True).click()
+    page.locator("li", has_text="bob: SRM door restart").wait_for()
+    with Store(config.store) as store:
+        rows = store.sql("SELECT author, comment, matchers FROM silences")
+    assert rows.values.tolist() == [["bob", "SRM door restart", '{"module": ["sam_srm"]}']]
+
+
 def test_a_page_rule_closes_the_page_and_its_api_answers(tmp_path):
     rules = [{"page": "events", "groups": ["shifters"]}, {"page": "handover", "groups": ["shifters"]}]
     with served_secured(tmp_path / "store", auth={"access": rules}) as (url, _, config):
