@@ -157,24 +157,25 @@ def cold(code: str, setup: str, imports: str, runs: int) -> float:
     return statistics.median(samples)
 
 
-def sizes(root: Path, modules: int, days: int, detail_days: int) -> dict[str, float]:
+def sizes(store: Store, modules: int, days: int, detail_days: int) -> dict[str, float]:
     """MB per module-year by family: statuses and metrics from the whole period, details and
-    payloads from the compacted days that hold them."""
+    payloads from the days that hold them; only the manifest's live files (a glob would also count
+    files retired by compaction and not yet deleted)."""
+    tables = store.tables()
 
-    def mb(pattern: str) -> float:
-        return sum(p.stat().st_size for p in root.glob(pattern)) / 1e6
+    def mb(names) -> float:
+        files = {part for name in names if name in tables for part in store.parts(name)}
+        return sum((store.root / part).stat().st_size for part in files) / 1e6
 
     year = 365 / days
     detail_year = 365 / detail_days
     return {
-        "statuses (module_status, category_status, runs)": (
-            mb("module_status/*/*") + mb("category_status/*/*") + mb("runs/*/*")
-        )
+        "statuses (module_status, category_status, runs)": mb(["module_status", "category_status", "runs"])
         * year
         / modules,
-        "metrics": mb("metrics/*/*") * year / modules,
-        "details (every detail family)": mb("_detail/*/*/*") * detail_year / modules,
-        "payloads (raw_payloads)": mb("raw_payloads/*/*") * detail_year / modules,
+        "metrics": mb(["metrics"]) * year / modules,
+        "details (every detail family)": mb([t for t in tables if t.startswith("detail__")]) * detail_year / modules,
+        "payloads (raw_payloads)": mb(["raw_payloads"]) * detail_year / modules,
     }
 
 
@@ -213,19 +214,31 @@ def main(argv=None) -> int:
     if not (root / "_detail" / detail).is_dir():  # a store built without detail days (cut short)
         questions.pop("a module's detail table at a time")
     for name, (ours, peer) in questions.items():
-        answers = {}
-        warm = {}
+        answers, warm, cpu = {}, {}, {}
         for label, code in (("ours", ours), ("peer", peer)):
-            samples = []
+            samples, used = [], []
             for _ in range(args.repeat):
-                started = time.perf_counter()
+                started, begun = time.perf_counter(), time.process_time()
                 answers[label] = eval(code, namespace)  # noqa: S307 (the benchmark's own code)
                 samples.append(time.perf_counter() - started)
+                used.append(time.process_time() - begun)
             warm[label] = statistics.median(samples) * 1000
+            cpu[label] = statistics.median(used) * 1000
         assert len(answers["ours"]) == len(answers["peer"]), (name, len(answers["ours"]), len(answers["peer"]))
         ours_cold = cold(ours, setup + "from hfpanel.store import Store\nstore = Store(root)\n", "", args.cold)
         peer_cold = cold(peer, setup + "con = duckdb.connect()\n", "", args.cold)
-        rows.append((name, len(answers["ours"]), warm["ours"], warm["peer"], ours_cold * 1000, peer_cold * 1000))
+        rows.append(
+            (
+                name,
+                len(answers["ours"]),
+                warm["ours"],
+                cpu["ours"],
+                warm["peer"],
+                cpu["peer"],
+                ours_cold * 1000,
+                peer_cold * 1000,
+            )
+        )
         loads.append(os.getloadavg()[0])
     files = sum(1 for _ in root.rglob("*.parquet"))
     print(
@@ -237,12 +250,16 @@ def main(argv=None) -> int:
         f"load average {min(loads):.1f}-{max(loads):.1f} on {os.cpu_count()} cores; warm: median of {args.repeat}, cold: of {args.cold}"
     )
     print(
-        f"{'question':<40} {'rows':>7} {'hfpanel ms':>11} {'DuckDB ms':>10} {'cold hfpanel ms':>16} {'cold DuckDB ms':>15}"
+        f"{'question':<40} {'rows':>7} {'hfpanel ms':>11} {'CPU ms':>7} {'DuckDB ms':>10} {'CPU ms':>7} "
+        f"{'cold hfpanel ms':>16} {'cold DuckDB ms':>15}"
     )
-    for name, n, ours, peer, ours_cold, peer_cold in rows:
-        print(f"{name:<40} {n:>7,} {ours:>11.1f} {peer:>10.1f} {ours_cold:>16.0f} {peer_cold:>15.0f}")
+    for name, n, ours, ours_cpu, peer, peer_cpu, ours_cold, peer_cold in rows:
+        print(
+            f"{name:<40} {n:>7,} {ours:>11.1f} {ours_cpu:>7.1f} {peer:>10.1f} {peer_cpu:>7.1f} "
+            f"{ours_cold:>16.0f} {peer_cold:>15.0f}"
+        )
     print("store size per module-year (MB):")
-    for family, value in sizes(root, args.modules, args.days, args.detail_days).items():
+    for family, value in sizes(store, args.modules, args.days, args.detail_days).items():
         print(f"  {family:<50} {value:>8.2f}")
     print(json.dumps({"module": module, "metric": metric, "now": str(now)}))
     return 0

@@ -93,7 +93,9 @@ def _with_levels(frame: pd.DataFrame, levels: pd.DataFrame | None, key: str) -> 
     return merged.assign(level=merged["_new"].fillna(merged["level"])).drop(columns="_new")
 
 
-def replay(store, config, since, until=None, progress=None, module_levels=None, category_levels=None) -> Replay:
+def replay(
+    store, config, since, until=None, progress=None, module_levels=None, category_levels=None, chunk_days: float = 30
+) -> Replay:
     """What the rules of ``config`` would have derived and sent over the stored runs of (since, until].
 
     ``module_levels`` / ``category_levels`` (time, module or category, level) stand in for the
@@ -108,6 +110,65 @@ def replay(store, config, since, until=None, progress=None, module_levels=None, 
     if store.has_table("module_status"):
         deriver.state = bootstrap(deriver, store, since, None)
     deriver.state.windows = {}
+    if store.has_table("acks"):
+        notifier.acks = store.sql("SELECT * EXCLUDE (day) FROM acks ORDER BY time").to_dict("records")
+    if store.has_table("silences"):
+        latest = store.sql(
+            "SELECT * EXCLUDE (day) FROM silences "
+            "QUALIFY row_number() OVER (PARTITION BY silence_id ORDER BY version DESC) = 1"
+        )
+        notifier.silences = {r["silence_id"]: r for r in latest.to_dict("records")}
+    feed_modules = [mod.name for mod in config.modules if mod.collector == FEED_COLLECTOR]
+    last = store.runs(since, until)["time"].max() if until.year >= 2200 else until
+    if pd.isna(last) or last <= since:
+        last = since
+    all_events, messages, total = [], [], 0
+    # a month at a time: the deriver's and notifier's states carry over, memory stays a month's
+    chunk = pd.Timedelta(days=chunk_days)
+    begin = since
+    while True:
+        end = min(begin + chunk, last)
+        total += _replay_chunk(
+            store,
+            config,
+            begin,
+            end,
+            deriver,
+            notifier,
+            renderer,
+            jumps_settings,
+            feed_modules,
+            module_levels,
+            category_levels,
+            all_events,
+            messages,
+            progress,
+        )
+        if end >= last:
+            break
+        begin = end
+    events = pd.concat(all_events, ignore_index=True) if all_events else m.frame([], "", since, config.site)
+    outbox = pd.concat(messages, ignore_index=True) if messages else renderer.outbox_rows([])
+    return Replay(events, outbox, total, _time.monotonic() - started)
+
+
+def _replay_chunk(
+    store,
+    config,
+    since,
+    until,
+    deriver,
+    notifier,
+    renderer,
+    jumps_settings,
+    feed_modules,
+    module_levels,
+    category_levels,
+    all_events,
+    messages,
+    progress,
+) -> int:
+    """The runs of (since, until], appended to ``all_events`` and ``messages``; returns how many."""
     span = [since.to_pydatetime(), until.to_pydatetime()]
     runs = store.runs(since, until)
     runs = runs[runs["time"] > since].reset_index(drop=True)
@@ -123,7 +184,6 @@ def replay(store, config, since, until=None, progress=None, module_levels=None, 
     )
     statuses = _with_levels(statuses, module_levels, "module")
     categories = _with_levels(categories, category_levels, "category")
-    feed_modules = [mod.name for mod in config.modules if mod.collector == FEED_COLLECTOR]
     metrics = pd.DataFrame(columns=["time", "run_id", "module", "metric", "value"])
     if store.has_table("metrics"):
         warm = since - pd.Timedelta(days=7)
@@ -144,14 +204,6 @@ def replay(store, config, since, until=None, progress=None, module_levels=None, 
             [*span, *ROW_KINDS],
         )
     rows_by_run = {k: g for k, g in stored.groupby("run_id")} if not stored.empty else {}
-    if store.has_table("acks"):
-        notifier.acks = store.sql("SELECT * EXCLUDE (day) FROM acks ORDER BY time").to_dict("records")
-    if store.has_table("silences"):
-        latest = store.sql(
-            "SELECT * EXCLUDE (day) FROM silences "
-            "QUALIFY row_number() OVER (PARTITION BY silence_id ORDER BY version DESC) = 1"
-        )
-        notifier.silences = {r["silence_id"]: r for r in latest.to_dict("records")}
     cats = {k: dict(zip(g["category"], g["level"])) for k, g in categories.groupby("run_id")}
     run_ids = statuses["run_id"].to_numpy()
     bounds = np.flatnonzero(run_ids[1:] != run_ids[:-1]) + 1
@@ -159,7 +211,6 @@ def replay(store, config, since, until=None, progress=None, module_levels=None, 
     ends = np.concatenate([bounds, [len(run_ids)]]) if len(run_ids) else np.array([], dtype=int)
     columns = [statuses[c].tolist() for c in ("module", "category", "level", "stale", "message")]
     times = dict(zip(runs["run_id"], runs["time"]))
-    all_events, messages = [], []
     steps = zip(starts, ends)
     for start, end in progress(steps, total=len(starts)) if progress else steps:
         run_id = run_ids[start]
@@ -194,11 +245,10 @@ def replay(store, config, since, until=None, progress=None, module_levels=None, 
                         json.loads(r.labels) if r.labels else {},
                     )
                 )
-        all_events.append(m.frame(events, run_id, when, config.site))
+        if events:  # (a frame per quiet run would cost a year of empty frames)
+            all_events.append(m.frame(events, run_id, when, config.site))
         if notifier.active:
             sent, _ = notifier.evaluate(run, events, deriver.state)
             if sent:
                 messages.append(renderer.outbox_rows(sent))
-    events = pd.concat(all_events, ignore_index=True) if all_events else m.frame([], "", since, config.site)
-    outbox = pd.concat(messages, ignore_index=True) if messages else renderer.outbox_rows([])
-    return Replay(events, outbox, len(starts), _time.monotonic() - started)
+    return len(starts)

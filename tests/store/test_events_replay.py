@@ -143,3 +143,15 @@ def test_batch_metric_jumps_agree_with_the_live_path(tmp_path):
     batch = batch_jumps(pd.DataFrame(rows), settings, {})
     assert sorted(zip(batch["run_id"], "metric/" + batch["module"] + "/" + batch["metric"])) == sorted(live)
     assert len(live) >= 5
+
+
+def test_replay_in_chunks_gives_the_same_events_and_messages(tmp_path):
+    site, notifications = _site(tmp_path)
+    cfg = config(tmp_path / "store", MODULES, notifications=notifications)
+    with Store(tmp_path / "store") as store:
+        whole = replay(store, cfg, START)
+        # a chunk shorter than the 15 minutes between runs: every run its own read
+        piecewise = replay(store, cfg, START, chunk_days=10 / 1440)
+    assert piecewise.runs == whole.runs == len(STORY) - 1
+    assert piecewise.messages["message_id"].tolist() == whole.messages["message_id"].tolist()
+    assert sorted(piecewise.events["event_id"]) == sorted(whole.events["event_id"])
