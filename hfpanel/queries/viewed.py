@@ -20,6 +20,7 @@ who see the same, with its own cache entries (``cache_key``).
 from __future__ import annotations
 
 import dataclasses
+import json
 import threading
 from pathlib import Path
 
@@ -51,7 +52,7 @@ def hidden_for(viewer: Viewer, store: Store, config=None) -> Hidden:
     store's latest statuses and the rules themselves name, checked against the rules."""
     if viewer.sees_everything:
         return Hidden()
-    mapping: dict[str, str] = {}
+    mapping = dict(configured_categories(store))
     frame = loaders.status_at(store)
     if not frame.empty:
         mapping.update(zip(frame["module"], frame["category"]))
@@ -65,6 +66,28 @@ def hidden_for(viewer: Viewer, store: Store, config=None) -> Hidden:
     hidden_modules = frozenset(m for m in modules if not viewer.module(m, mapping.get(m)))
     partial = frozenset(mapping[m] for m in hidden_modules if m in mapping) - hidden_categories
     return Hidden(hidden_modules, hidden_categories, partial)
+
+
+def configured_categories(store: Store) -> dict[str, str]:
+    """module -> category in every configuration the store kept (``configs``), oldest first, so a
+    module since removed from the configuration and silent for longer than the status look-back
+    is still known to be in its category (its metrics and detail stay as hidden as it was)."""
+
+    def compute():
+        if not store.has_table("configs"):
+            return {}
+        found: dict[str, str] = {}
+        for text in store.sql("SELECT config FROM configs ORDER BY time")["config"]:
+            try:
+                modules = json.loads(text).get("modules", [])
+            except (ValueError, TypeError, AttributeError):
+                continue
+            for module in modules if isinstance(modules, list) else []:
+                if isinstance(module, dict) and isinstance(module.get("name"), str):
+                    found[module["name"]] = str(module.get("category") or "")
+        return found
+
+    return loaders.cached("configured_categories", store, (), compute)
 
 
 def _names(values) -> str:
