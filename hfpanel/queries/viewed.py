@@ -7,7 +7,8 @@ component at once, present and future, instead of teaching each component the ru
 reader may not see is gone before any query runs:
 
 - rows of a hidden module (any table with a ``module`` column: statuses, metrics, detail tables,
-  raw payloads, events) or of a hidden category (a ``category`` column);
+  raw payloads, events — only the known open modules' rows pass, so a module that first ran after
+  the page was opened stays out until it is opened again) or of a hidden category (``category``);
 - the stored roll-up of a category holding a hidden module (the pages then show the worst of the
   modules the reader sees, as the API does: a hidden module's level never shows through it);
 - events about a hidden subject, the per-run level counts of ``runs`` (they count every module),
@@ -42,6 +43,9 @@ class Hidden:
     modules: frozenset = frozenset()
     categories: frozenset = frozenset()
     partial: frozenset = frozenset()
+    #: the modules known and open to the reader: rows of any other module (one that first ran after
+    #: this was worked out) stay out until the page is opened again — closed by default
+    visible: frozenset = frozenset()
 
     def __bool__(self) -> bool:
         return bool(self.modules or self.categories)
@@ -65,7 +69,7 @@ def hidden_for(viewer: Viewer, store: Store, config=None) -> Hidden:
     hidden_categories = frozenset(c for c in categories if not viewer.category(c))
     hidden_modules = frozenset(m for m in modules if not viewer.module(m, mapping.get(m)))
     partial = frozenset(mapping[m] for m in hidden_modules if m in mapping) - hidden_categories
-    return Hidden(hidden_modules, hidden_categories, partial)
+    return Hidden(hidden_modules, hidden_categories, partial, frozenset(modules - hidden_modules))
 
 
 def configured_categories(store: Store) -> dict[str, str]:
@@ -105,12 +109,14 @@ class ViewedStore(Store):
     @property
     def cache_key(self) -> str:
         h = self.hidden
-        return f"{self.root}#viewed:{sorted(h.modules)}:{sorted(h.categories)}:{sorted(h.partial)}"
+        return f"{self.root}#viewed:{sorted(h.modules)}:{sorted(h.categories)}:{sorted(h.partial)}:{sorted(h.visible)}"
 
     def tables(self) -> list[str]:
-        """The tables, without the detail tables of hidden modules (their names would tell)."""
-        hidden = tuple(f"detail__{m}__" for m in self.hidden.modules)
-        return [t for t in super().tables() if not (hidden and t.startswith(hidden))]
+        """The tables, with only the known open modules' detail tables (the names would tell)."""
+        if not self.hidden:
+            return super().tables()
+        shown = tuple(f"detail__{m}__" for m in self.hidden.visible)
+        return [t for t in super().tables() if not t.startswith("detail__") or (shown and t.startswith(shown))]
 
     def has_table(self, name: str) -> bool:
         return name in self.tables()
@@ -132,8 +138,8 @@ class ViewedStore(Store):
             return f"(SELECT * FROM {base} WHERE false)"
         columns, h = self._columns_of(parts), self.hidden
         where = []
-        if "module" in columns and h.modules:
-            where.append(f"coalesce(module, '') NOT IN ({_names(h.modules)})")
+        if "module" in columns and h.modules:  # the known open ones, and rows about no module (events)
+            where.append(f"coalesce(module, '') IN ({_names(h.visible | {''})})")
         categories = h.categories | (h.partial if table == "category_status" else frozenset())
         if "category" in columns and categories:
             where.append(f"coalesce(category, '') NOT IN ({_names(categories)})")

@@ -188,3 +188,20 @@ def test_a_module_gone_from_the_configuration_stays_hidden(tmp_path):
     assert store.detail("dcache_pools", at=now - pd.Timedelta(days=9)).empty
     alice, _ = as_seen_by(ALICE, root, today)
     assert "dcache_pools" in set(series.available_series(alice)["module"])
+
+
+def test_a_module_that_first_runs_after_the_page_opened_stays_out_until_it_is_opened_again(tmp_path):
+    root = tmp_path / "store"
+    now = pd.Timestamp.now().floor("min")
+    build_store(root, end=now - pd.Timedelta(hours=1))
+    config = secured_config(root)
+    store, _ = as_seen_by(BOB, root, config)  # the page bob has open
+    ran = site_config(DEFAULT_SCENARIO[-1], root, index=9)
+    newcomer = dataclasses.replace(next(m for m in ran.modules if m.name == "dcache_pools"), name="new_pools")
+    with StoreWriter(root) as writer:
+        Runner(dataclasses.replace(ran, modules=[*ran.modules, newcomer])).run_once(writer, now=now, force=True)
+    assert "new_pools" in set(loaders.status_at(loaders.shared_store(root))["module"])
+    assert "new_pools" not in set(series.available_series(store)["module"])  # storage's: never shown to bob
+    assert store.detail("new_pools").empty and store.sql("SELECT * FROM metrics WHERE module = 'new_pools'").empty
+    alice_then, _ = as_seen_by(ALICE, root, dataclasses.replace(config, modules=config.modules))
+    assert "new_pools" in set(series.available_series(alice_then)["module"])  # known now: opened again
