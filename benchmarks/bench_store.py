@@ -157,24 +157,25 @@ def cold(code: str, setup: str, imports: str, runs: int) -> float:
     return statistics.median(samples)
 
 
-def sizes(root: Path, modules: int, days: int, detail_days: int) -> dict[str, float]:
+def sizes(store: Store, modules: int, days: int, detail_days: int) -> dict[str, float]:
     """MB per module-year by family: statuses and metrics from the whole period, details and
-    payloads from the compacted days that hold them."""
+    payloads from the days that hold them; only the manifest's live files (a glob would also count
+    files retired by compaction and not yet deleted)."""
+    tables = store.tables()
 
-    def mb(pattern: str) -> float:
-        return sum(p.stat().st_size for p in root.glob(pattern)) / 1e6
+    def mb(names) -> float:
+        files = {part for name in names if name in tables for part in store.parts(name)}
+        return sum((store.root / part).stat().st_size for part in files) / 1e6
 
     year = 365 / days
     detail_year = 365 / detail_days
     return {
-        "statuses (module_status, category_status, runs)": (
-            mb("module_status/*/*") + mb("category_status/*/*") + mb("runs/*/*")
-        )
+        "statuses (module_status, category_status, runs)": mb(["module_status", "category_status", "runs"])
         * year
         / modules,
-        "metrics": mb("metrics/*/*") * year / modules,
-        "details (every detail family)": mb("_detail/*/*/*") * detail_year / modules,
-        "payloads (raw_payloads)": mb("raw_payloads/*/*") * detail_year / modules,
+        "metrics": mb(["metrics"]) * year / modules,
+        "details (every detail family)": mb([t for t in tables if t.startswith("detail__")]) * detail_year / modules,
+        "payloads (raw_payloads)": mb(["raw_payloads"]) * detail_year / modules,
     }
 
 
@@ -258,7 +259,7 @@ def main(argv=None) -> int:
             f"{ours_cold:>16.0f} {peer_cold:>15.0f}"
         )
     print("store size per module-year (MB):")
-    for family, value in sizes(root, args.modules, args.days, args.detail_days).items():
+    for family, value in sizes(store, args.modules, args.days, args.detail_days).items():
         print(f"  {family:<50} {value:>8.2f}")
     print(json.dumps({"module": module, "metric": metric, "now": str(now)}))
     return 0

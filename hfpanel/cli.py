@@ -260,7 +260,8 @@ def cmd_status(args) -> int:
     frame = status.overdue_as_noinfo(frame, reference, status.silence_limits(store, at, config))
     print_summary(
         frame,
-        f"{store.root}: status as of run {run['run_id']} ({pd_time(run['time'])} UTC)",
+        f"{store.root}: status as of run {run['run_id']} ({pd_time(run['time'])} UTC"
+        + (f", {format_duration((reference - pd_time(run['time'])).total_seconds())} ago)" if at is None else ")"),
         now=pd_time(run["time"]) if at is not None else reference,
     )
     return nagios_code(frame)

@@ -162,11 +162,13 @@ def compute(
     # every instant a state can change: row times, rows running out, downtimes, exclusions, days
     points = [np.array([lo, hi]), days]
     per_module = {}
-    for module, group in rows.groupby("module", sort=False) if not rows.empty else []:
-        times = _ns(group["time"])
-        ends = times + np.int64(validity.get(module, DEFAULT_VALIDITY) * 1e9)
-        per_module[module] = (times, ends, row_states(group, warning))
-        points += [times, ends]
+    if not rows.empty:  # times and states of every row at once, then each module's share by position
+        all_times, all_states = _ns(rows["time"]), row_states(rows, warning)
+        for module, at in rows.groupby("module", sort=False).indices.items():
+            times = all_times[at]
+            ends = times + np.int64(validity.get(module, DEFAULT_VALIDITY) * 1e9)
+            per_module[module] = (times, ends, all_states[at])
+            points += [times, ends]
     down, excluded = _intervals(downtimes), _intervals(exclusions)
     for lows, highs, _ in (down, excluded):
         points += [lows, highs]

@@ -7,7 +7,8 @@ component at once, present and future, instead of teaching each component the ru
 reader may not see is gone before any query runs:
 
 - rows of a hidden module (any table with a ``module`` column: statuses, metrics, detail tables,
-  raw payloads, events) or of a hidden category (a ``category`` column);
+  raw payloads, events — only the known open modules' rows pass, so a module that first ran after
+  the page was opened stays out until it is opened again) or of a hidden category (``category``);
 - the stored roll-up of a category holding a hidden module (the pages then show the worst of the
   modules the reader sees, as the API does: a hidden module's level never shows through it);
 - events about a hidden subject, the per-run level counts of ``runs`` (they count every module),
@@ -20,6 +21,7 @@ who see the same, with its own cache entries (``cache_key``).
 from __future__ import annotations
 
 import dataclasses
+import json
 import threading
 from pathlib import Path
 
@@ -41,6 +43,9 @@ class Hidden:
     modules: frozenset = frozenset()
     categories: frozenset = frozenset()
     partial: frozenset = frozenset()
+    #: the modules known and open to the reader: rows of any other module (one that first ran after
+    #: this was worked out) stay out until the page is opened again — closed by default
+    visible: frozenset = frozenset()
 
     def __bool__(self) -> bool:
         return bool(self.modules or self.categories)
@@ -51,7 +56,7 @@ def hidden_for(viewer: Viewer, store: Store, config=None) -> Hidden:
     store's latest statuses and the rules themselves name, checked against the rules."""
     if viewer.sees_everything:
         return Hidden()
-    mapping: dict[str, str] = {}
+    mapping = dict(configured_categories(store))
     frame = loaders.status_at(store)
     if not frame.empty:
         mapping.update(zip(frame["module"], frame["category"]))
@@ -64,7 +69,29 @@ def hidden_for(viewer: Viewer, store: Store, config=None) -> Hidden:
     hidden_categories = frozenset(c for c in categories if not viewer.category(c))
     hidden_modules = frozenset(m for m in modules if not viewer.module(m, mapping.get(m)))
     partial = frozenset(mapping[m] for m in hidden_modules if m in mapping) - hidden_categories
-    return Hidden(hidden_modules, hidden_categories, partial)
+    return Hidden(hidden_modules, hidden_categories, partial, frozenset(modules - hidden_modules))
+
+
+def configured_categories(store: Store) -> dict[str, str]:
+    """module -> category in every configuration the store kept (``configs``), oldest first, so a
+    module since removed from the configuration and silent for longer than the status look-back
+    is still known to be in its category (its metrics and detail stay as hidden as it was)."""
+
+    def compute():
+        if not store.has_table("configs"):
+            return {}
+        found: dict[str, str] = {}
+        for text in store.sql("SELECT config FROM configs ORDER BY time")["config"]:
+            try:
+                modules = json.loads(text).get("modules", [])
+            except (ValueError, TypeError, AttributeError):
+                continue
+            for module in modules if isinstance(modules, list) else []:
+                if isinstance(module, dict) and isinstance(module.get("name"), str):
+                    found[module["name"]] = str(module.get("category") or "")
+        return found
+
+    return loaders.cached("configured_categories", store, (), compute)
 
 
 def _names(values) -> str:
@@ -82,12 +109,14 @@ class ViewedStore(Store):
     @property
     def cache_key(self) -> str:
         h = self.hidden
-        return f"{self.root}#viewed:{sorted(h.modules)}:{sorted(h.categories)}:{sorted(h.partial)}"
+        return f"{self.root}#viewed:{sorted(h.modules)}:{sorted(h.categories)}:{sorted(h.partial)}:{sorted(h.visible)}"
 
     def tables(self) -> list[str]:
-        """The tables, without the detail tables of hidden modules (their names would tell)."""
-        hidden = tuple(f"detail__{m}__" for m in self.hidden.modules)
-        return [t for t in super().tables() if not (hidden and t.startswith(hidden))]
+        """The tables, with only the known open modules' detail tables (the names would tell)."""
+        if not self.hidden:
+            return super().tables()
+        shown = tuple(f"detail__{m}__" for m in self.hidden.visible)
+        return [t for t in super().tables() if not t.startswith("detail__") or (shown and t.startswith(shown))]
 
     def has_table(self, name: str) -> bool:
         return name in self.tables()
@@ -109,8 +138,8 @@ class ViewedStore(Store):
             return f"(SELECT * FROM {base} WHERE false)"
         columns, h = self._columns_of(parts), self.hidden
         where = []
-        if "module" in columns and h.modules:
-            where.append(f"coalesce(module, '') NOT IN ({_names(h.modules)})")
+        if "module" in columns and h.modules:  # the known open ones, and rows about no module (events)
+            where.append(f"coalesce(module, '') IN ({_names(h.visible | {''})})")
         categories = h.categories | (h.partial if table == "category_status" else frozenset())
         if "category" in columns and categories:
             where.append(f"coalesce(category, '') NOT IN ({_names(categories)})")

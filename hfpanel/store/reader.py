@@ -233,7 +233,7 @@ class Store:
         if all(entry[0] is current for _, entry in issued):
             return current, query
         now = time.monotonic()
-        pinned = [entry[0] for _, entry in issued if now - entry[1] < PIN_LIMIT]
+        pinned = [entry[0] for _, entry in issued if entry[0] is not None and now - entry[1] < PIN_LIMIT]
         base = min(pinned, key=lambda m: m.generation, default=current)
         for tag, (data, _, args, text) in issued:
             if data is not base:
@@ -276,9 +276,13 @@ class Store:
         text = self._scan_sql(data, table, since, until)
         with self._lock:
             number = self._scans = self._scans + 1
-            self._issued[number] = (data, time.monotonic(), (table, since, until), text)
+            now = time.monotonic()
+            self._issued[number] = (data, now, (table, since, until), text)
             while len(self._issued) > ISSUED_MAX:
                 self._issued.popitem(last=False)
+            for key, entry in self._issued.items():  # too old to pin a query: its manifest is let go
+                if entry[0] is not None and now - entry[1] >= PIN_LIMIT:
+                    self._issued[key] = (None, *entry[1:])
         return f"/*scan {number}*/{text}"
 
     def _scan_sql(self, data, table: str, since=None, until=None) -> str:

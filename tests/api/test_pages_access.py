@@ -5,12 +5,14 @@ rule keeps from them is refused. In process over the filtered store, and in Chro
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
+import pandas as pd
 import pytest
 import requests
 from secured_site import secured_config, served_secured
-from store_factory import build_store
+from store_factory import DEFAULT_SCENARIO, build_store, site_config
 
 from hfpanel.auth.access import Viewer
 from hfpanel.auth.gate import Gate
@@ -21,6 +23,8 @@ from hfpanel.components.search import Search
 from hfpanel.config_error import ConfigError
 from hfpanel.queries import loaders, series, status
 from hfpanel.queries.viewed import hidden_for, viewed_config, viewed_store
+from hfpanel.runner import Runner
+from hfpanel.store import StoreWriter
 
 BOB = Identity("bob")  # no group: neither the storage category nor the shifters' sam_ce
 ALICE = Identity("alice", ("storage", "transfers"))
@@ -161,3 +165,43 @@ def test_a_page_rule_names_a_page_there_is(tmp_path):
     assert config.auth.access[0].name == "whatif"
     with pytest.raises(ConfigError, match="one of transfers, plots, events, availability, whatif, handover"):
         secured_config(tmp_path / "store", {"access": [{"page": "admin", "groups": ["shifters"]}]})
+
+
+def test_a_module_gone_from_the_configuration_stays_hidden(tmp_path):
+    """dcache_pools (category storage) ran nine days ago, then left the configuration: it is in no
+    status of the last week and not in today's configuration, but its metrics and detail remain;
+    the stored configurations still say it was storage's, so a reader without storage sees none."""
+    root = tmp_path / "store"
+    now = pd.Timestamp.now().floor("min")
+    build_store(root, end=now - pd.Timedelta(days=9))
+    config = secured_config(root)
+    today = dataclasses.replace(config, modules=[m for m in config.modules if m.name != "dcache_pools"])
+    with StoreWriter(root) as writer:
+        ran = site_config(DEFAULT_SCENARIO[-1], root, index=9)
+        ran = dataclasses.replace(ran, modules=[m for m in ran.modules if m.name != "dcache_pools"])
+        Runner(ran).run_once(writer, now=now, force=True)
+    everything = loaders.shared_store(root)
+    assert "dcache_pools" not in set(loaders.status_at(everything)["module"])
+    assert "dcache_pools" in set(series.available_series(everything)["module"])
+    store, _ = as_seen_by(BOB, root, today)
+    assert "dcache_pools" not in set(series.available_series(store)["module"])
+    assert store.detail("dcache_pools", at=now - pd.Timedelta(days=9)).empty
+    alice, _ = as_seen_by(ALICE, root, today)
+    assert "dcache_pools" in set(series.available_series(alice)["module"])
+
+
+def test_a_module_that_first_runs_after_the_page_opened_stays_out_until_it_is_opened_again(tmp_path):
+    root = tmp_path / "store"
+    now = pd.Timestamp.now().floor("min")
+    build_store(root, end=now - pd.Timedelta(hours=1))
+    config = secured_config(root)
+    store, _ = as_seen_by(BOB, root, config)  # the page bob has open
+    ran = site_config(DEFAULT_SCENARIO[-1], root, index=9)
+    newcomer = dataclasses.replace(next(m for m in ran.modules if m.name == "dcache_pools"), name="new_pools")
+    with StoreWriter(root) as writer:
+        Runner(dataclasses.replace(ran, modules=[*ran.modules, newcomer])).run_once(writer, now=now, force=True)
+    assert "new_pools" in set(loaders.status_at(loaders.shared_store(root))["module"])
+    assert "new_pools" not in set(series.available_series(store)["module"])  # storage's: never shown to bob
+    assert store.detail("new_pools").empty and store.sql("SELECT * FROM metrics WHERE module = 'new_pools'").empty
+    alice_then, _ = as_seen_by(ALICE, root, dataclasses.replace(config, modules=config.modules))
+    assert "new_pools" in set(series.available_series(alice_then)["module"])  # known now: opened again

@@ -202,3 +202,23 @@ def test_a_question_built_across_a_commit_is_answered_from_one_manifest(tmp_path
     runs = store.scan("runs")
     again = store.sql(f"SELECT (SELECT count(*) FROM {runs}) AS runs, (SELECT count(*) FROM module_status) AS rows")
     assert again.iloc[0].tolist() == [2, 2 * len(MODULES)]  # a question built afterwards sees the new run
+
+
+def test_a_scan_held_for_minutes_is_remade_from_the_newest_manifest(tmp_path, monkeypatch):
+    """A scan older than the pin limit no longer pins its query (nor holds its manifest in
+    memory): the query sees the store as it is, never files a prune may have deleted since."""
+    from hfpanel.store import reader
+
+    with StoreWriter(tmp_path) as writer:
+        writer.write(synthetic_run(0))
+    store = Store(tmp_path)
+    clock = [1000.0]
+    monkeypatch.setattr(reader.time, "monotonic", lambda: clock[0])
+    old = store.scan("runs")
+    with StoreWriter(tmp_path) as writer:
+        writer.write(synthetic_run(1))
+    clock[0] += reader.PIN_LIMIT + 1
+    fresh = store.scan("module_status")
+    assert all(entry[0] is None for number, entry in store._issued.items() if f"/*scan {number}*/" in old)
+    frame = store.sql(f"SELECT (SELECT count(*) FROM {old}) AS runs, (SELECT count(DISTINCT run_id) FROM {fresh}) AS s")
+    assert frame.iloc[0].tolist() == [2, 2]

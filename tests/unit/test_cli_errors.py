@@ -133,7 +133,7 @@ def test_status_of_a_store_nobody_writes_is_unknown_not_ok(tmp_path):
     assert all("last run 3h ago, longer than its interval + max age (1h + 1h 30m;" in line for line in lines), (
         result.stdout
     )
-    assert "5 noinfo" in result.stdout
+    assert "5 noinfo" in result.stdout and " UTC, 3h ago)" in result.stdout.splitlines()[0]
     fine = hfpanel("status", "--store", str(info.root), "--at", str(last))
     assert fine.returncode == 0, fine.stdout
 
