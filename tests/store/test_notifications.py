@@ -576,3 +576,20 @@ def test_mail_login_refused_or_certificate_untrusted_is_a_reason_never_the_passw
     error = other.table("deliveries")["error"].iloc[0]
     assert error.startswith(f"SMTP 127.0.0.1:{smtp.port}: ") and "CERTIFICATE_VERIFY_FAILED" in error, error
     assert "the-wrong-one" not in caplog.text and "the-right-one" not in caplog.text
+
+
+def test_a_webhook_over_https_trusts_the_configured_ca_only(tmp_path, server_cert):
+    ca, cert, key = server_cert
+    with WebhookSink(tls=(cert, key)) as hook:
+        trusting = notifying(hook_url=hook.url)
+        trusting["receivers"][0]["webhook"]["ca"] = str(ca)
+        site = EventSite(tmp_path / "a", {"ce": "availability"}, notifications=trusting)
+        site.run({})
+        site.run(critical(["ce"]))
+        other = EventSite(tmp_path / "b", {"ce": "availability"}, notifications=notifying(hook_url=hook.url))
+        other.run({})
+        other.run(critical(["ce"]))
+        assert [b["status"] for b in hook.bodies] == ["firing"]  # only the receiver that trusts the CA
+    assert site.table("deliveries")["ok"].tolist() == [True]
+    error = other.table("deliveries")["error"].iloc[0]
+    assert error.startswith(f"webhook {hook.url}: ") and "CERTIFICATE_VERIFY_FAILED" in error, error

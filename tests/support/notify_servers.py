@@ -102,9 +102,10 @@ class SmtpSink:
 
 
 class WebhookSink:
-    """A local HTTP server that keeps every POSTed JSON body (and can answer errors first)."""
+    """A local HTTP server that keeps every POSTed JSON body (and can answer errors first);
+    ``tls`` (cert, key) makes it HTTPS."""
 
-    def __init__(self):
+    def __init__(self, tls: tuple | None = None):
         self.bodies: list = []
         self.headers: list = []
         self.failures: list[int] = []
@@ -128,7 +129,15 @@ class WebhookSink:
                 pass
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        scheme = "http"
+        if tls:
+            import ssl
+
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(str(tls[0]), str(tls[1]))
+            self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
+            scheme = "https"
+        self.url = f"{scheme}://127.0.0.1:{self.server.server_address[1]}/hook"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     def fail_next(self, count: int, status: int = 503) -> None:
