@@ -74,7 +74,7 @@ def _collect() -> None:
 
 def _page(build, name: str = "", gate=None, **kwargs):
     """One session's page from ``build`` (a plain function: panel runs it once per session), as
-    the session's reader may see it (``hfpanel.auth.page_access.guarded``: the access rules)."""
+    the session's reader may see it (``hfpanel.components.page_access.guarded``: the access rules)."""
     import panel as pn
 
     from .components.page_access import guarded

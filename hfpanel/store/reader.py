@@ -153,7 +153,7 @@ class Store:
 
     def _table_sql(self, table: str, parts: list[str], module: str | None) -> str:
         """SQL of one table over these files: every view and every scan is made here, the one
-        place a reader's filtered view (``hfpanel.auth.viewed``) narrows what a query can see."""
+        place a reader's filtered view (``hfpanel.queries.viewed``) narrows what a query can see."""
         return read_sql(self.root, parts, module)
 
     def __enter__(self) -> Store:

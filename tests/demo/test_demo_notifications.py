@@ -3,6 +3,7 @@ windows around each incident through the real collectors, delivered by the demo'
 into its mailbox on disk; and the replay of the same history gives the same messages."""
 
 import json
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -96,8 +97,19 @@ def test_the_demo_mailbox_message_by_message_and_its_replay(demo_store, demo_sta
     def hours(run_id: str) -> float:
         return (pd.Timestamp(run_id.split("-")[0]) - demo_start).total_seconds() / 3600
 
-    # (several messages of one run have no order between them: compared sorted)
-    assert sorted((hours(m["run"]), m["kind"], m["subject"]) for m in inbox) == sorted(DEMO_MESSAGES)
+    # The same messages, and each within an hour and a half of its expected run: the demo's sources are
+    # simulated against the backfill's clock, but a source timing out on a loaded machine (or not on
+    # a quiet one) moves a pending period's end, and with it the duration a resolved message states,
+    # by a run or a few (seen: the held jobs 15 min early, the transfer feed an hour early on a quiet CI).
+    # Several messages of one run have no order between them: compared sorted.
+    def what(subject: str) -> str:
+        return re.sub(r" after [0-9hm ]+:", ":", subject)
+
+    got = sorted((m["kind"], what(m["subject"]), hours(m["run"])) for m in inbox)
+    expected = sorted((kind, what(subject), when) for when, kind, subject in DEMO_MESSAGES)
+    assert [g[:2] for g in got] == [e[:2] for e in expected], [g[:2] for g in got]
+    late = [(g, e[2]) for g, e in zip(got, expected) if abs(g[2] - e[2]) > 1.5]
+    assert not late, late  # (message, hours expected): more than 1.5 h off
     config = load_config(f"{demo_store}.site.yaml")
     with Store(demo_store) as store:
         again = replay(store, config, demo_start - pd.Timedelta(minutes=1))

@@ -266,7 +266,7 @@ def test_a_setting_spark_refuses_ends_in_one_error_line_and_exit_4(raw_store):
 def test_a_failing_spark_job_is_one_line_and_exit_5(spark, raw_store, capsys):
     import argparse
 
-    from hfpanel.transfers import cli
+    from hfpanel.commands import transfers as cli
     from hfpanel.transfers.engine import EngineFailed
 
     engine = SparkEngine(spark)
