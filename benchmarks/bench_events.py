@@ -199,11 +199,18 @@ print(json.dumps({{"seconds": time.perf_counter() - started, "runs": result.runs
 """
 
 
-def bench_replay(days: int, modules: int) -> dict:
+def bench_replay(days: int, modules: int, keep: Path | None = None) -> dict:
+    """Build the store (or reuse ``keep`` when an earlier call built it there) and time a replay of it."""
     with tempfile.TemporaryDirectory() as tmp:
-        root = Path(tmp) / "store"
+        root = keep or Path(tmp) / "store"
+        done = root / ".bench-built"
         started = time.perf_counter()
-        runs = build_year(root, days, modules)
+        if keep is not None and done.exists():
+            runs = int(done.read_text())
+        else:
+            runs = build_year(root, days, modules)
+            if keep is not None:
+                done.write_text(str(runs))
         built = time.perf_counter() - started
         code = REPLAY_CHILD.format(here=str(Path(__file__).parent), modules=modules, root=str(root))
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -217,6 +224,9 @@ def main() -> None:
     parser.add_argument("--replay-days", type=int, default=365)
     parser.add_argument("--replay-modules", type=int, default=100)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(
+        "--store", type=Path, help="build the replay's store here once and reuse it on later calls (same days/modules)"
+    )
     args = parser.parse_args()
     for _ in range(args.repeat):
         load = os.getloadavg()[0]
@@ -229,7 +239,7 @@ def main() -> None:
     if args.replay_days:
         for _ in range(args.repeat):
             load = os.getloadavg()[0]
-            replay = bench_replay(args.replay_days, args.replay_modules)
+            replay = bench_replay(args.replay_days, args.replay_modules, args.store)
             print(
                 f"replay of {replay['runs']} runs x {args.replay_modules} modules: {replay['seconds']:.1f} s, "
                 f"peak RSS {replay['rss_mb']:.0f} MiB, {replay['events']} events, {replay['messages']} messages "

@@ -198,6 +198,10 @@ class Renderer:
         }
 
     def outbox_rows(self, messages: list[Message]) -> pd.DataFrame:
+        return self.outbox_frame(self.outbox_records(messages))
+
+    def outbox_records(self, messages: list[Message]) -> list[dict]:
+        """The outbox rows of one run's messages (``seq`` counts within the run)."""
         rows = []
         for message in messages:
             subject, text, body = self.headline(message), self.text(message), self.html(message)
@@ -218,6 +222,11 @@ class Renderer:
                         "payload": json.dumps(self.webhook(message, receiver), sort_keys=True),
                     }
                 )
+        return rows
+
+    @staticmethod
+    def outbox_frame(rows: list[dict]) -> pd.DataFrame:
+        """Outbox rows of any number of runs as one frame (a replay builds one a month)."""
         frame = pd.DataFrame(rows, columns=list(OUTBOX_COLUMNS))
         if not frame.empty:
             frame["time"] = pd.to_datetime(frame["time"]).astype("datetime64[us]")
