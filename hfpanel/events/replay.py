@@ -21,6 +21,7 @@ import time as _time
 import numpy as np
 import pandas as pd
 
+from ..labels import from_json
 from . import model as m
 from .derive import FEED_COLLECTOR, Deriver, ModuleRow, RunView, bootstrap
 from .incidents import Notifier
@@ -213,8 +214,11 @@ def _replay_chunk(
     span = [since.to_pydatetime(), until.to_pydatetime()]
     runs = store.runs(since, until)
     runs = runs[runs["time"] > since].reset_index(drop=True)
+    scan = store.scan("module_status", since, until)
+    has_labels = "labels" in store.sql(f"SELECT * FROM {scan} LIMIT 0").columns  # (older stores have none)
     statuses = store.sql(
-        f"SELECT run_id, time, module, category, level, stale, message FROM {store.scan('module_status', since, until)} "
+        f"SELECT run_id, time, module, category, level, stale, message, "
+        f"{'labels' if has_labels else 'NULL'} AS labels FROM {scan} "
         "WHERE time > ? AND time <= ? ORDER BY time, module",
         span,
     )
@@ -253,6 +257,7 @@ def _replay_chunk(
     starts = np.concatenate([[0], bounds]) if len(run_ids) else np.array([], dtype=int)
     ends = np.concatenate([bounds, [len(run_ids)]]) if len(run_ids) else np.array([], dtype=int)
     columns = [statuses[c].tolist() for c in ("module", "category", "level", "stale", "message")]
+    columns.append([from_json(text) for text in statuses["labels"]])
     times = dict(zip(runs["run_id"], runs["time"]))
     steps = zip(starts, ends)
     event_rows, outbox_rows = [], []
@@ -260,7 +265,7 @@ def _replay_chunk(
         run_id = run_ids[start]
         when = pd.Timestamp(times.get(run_id, statuses["time"].iat[start]))
         modules = [
-            ModuleRow(columns[0][i], columns[1][i], columns[2][i], bool(columns[3][i]), columns[4][i])
+            ModuleRow(columns[0][i], columns[1][i], columns[2][i], bool(columns[3][i]), columns[4][i], columns[5][i])
             for i in range(start, end)
         ]
         feed_rows = feed_by_run.get(run_id)
