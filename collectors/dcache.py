@@ -246,4 +246,5 @@ class DCachePoolsCollector(HttpCollector):
             message=message,
             missing=missing,
             expected={"pool": len(names)},
+            labels={"pool": list(pools["pool"][~enabled | full | saturated | (unknown & enabled)])},
         )

@@ -76,7 +76,10 @@ def summarise(results: pd.DataFrame) -> ParseResult:
         if done
         else f"no finished jobs ({len(results)} in the answer)"
     )
-    return ParseResult(tables={"results": results, "sites": sites}, metrics=metrics, message=message)
+    failing = sites["site"][sites["failed"] > 0]  # what rules can match: the sites with failed jobs
+    return ParseResult(
+        tables={"results": results, "sites": sites}, metrics=metrics, message=message, labels={"hc_site": list(failing)}
+    )
 
 
 class HammerCloudCollector(HttpCollector):

@@ -191,6 +191,7 @@ class CondorJobsCollector(_CondorCollector):
             message=message,
             missing=missing,
             expected={"job": len(listing)} if missing else {},
+            labels={"hold_code": [str(c) for c in reasons["hold_code"].dropna()]},  # why jobs are held now
         )
 
 

@@ -290,6 +290,10 @@ class RucioRulesCollector(Collector):
             for state, limit in self.limits.items()
         }
         problems = counts["STUCK"] + counts["SUSPENDED"] + sum(too_long.values())
+        bad = frame["state"].isin(["STUCK", "SUSPENDED"])  # the problem rules, for rules to match by RSE/account
+        for state, limit in self.limits.items():
+            if limit is not None:
+                bad |= (frame["state"] == state) & (frame["age_s"] > limit)
         metrics = {
             **{s.lower(): float(n) for s, n in counts.items()},
             "total": float(len(frame)),
@@ -304,6 +308,7 @@ class RucioRulesCollector(Collector):
             tables={"rules": frame, "states": states},
             metrics=metrics,
             message=f"{', '.join(parts) or 'none stuck or suspended'} of {len(frame)} rules",
+            labels={"rse": list(frame["rse_expression"][bad]), "account": list(frame["account"][bad])},
             missing=missing,
             expected={"rule": len(rules)} if missing else {},
         )

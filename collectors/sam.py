@@ -187,6 +187,7 @@ class SamCollector(MonitCollector):
         bad = [
             f"{h} {f}" for h, f, s in zip(services["host"], services["flavour"], services["status"]) if s == "CRITICAL"
         ]
+        failing = services[services["status"].isin(["WARNING", "CRITICAL"])]  # what rules match: the failing ones
         message = (
             f"CRITICAL: {', '.join(bad[:3])}" + (f" and {len(bad) - 3} more" if len(bad) > 3 else "") if bad else ""
         )
@@ -196,6 +197,7 @@ class SamCollector(MonitCollector):
             message=message,
             missing=[*found.missing, *missing],
             expected={**found.expected, "result": sum(len(hits) for _, hits in found)},
+            labels={"host": list(failing["host"]), "flavour": list(failing["flavour"])},
         )
 
     @staticmethod

@@ -163,6 +163,7 @@ class TransferEfficiencyCollector(Collector):
         missing = self.missing_bins(doc)
         return ParseResult(
             tables={"links": links},
+            labels={"remote_site": list(links["remote_site"][links["site_failures"] > 0])} if enough else {},
             missing=missing,
             expected={"bin": -(-int(self.window_s) // BIN)} if missing else {},
             message=message,

@@ -4,6 +4,11 @@ Shared by the command line (``hfpanel ack``, ``hfpanel silence``) and the events
 the same thing about the same mistake. Each function takes an open ``StoreWriter`` and a ``Store``
 reading the same folder, checks its input and raises ``ValueError`` with one line for people;
 nothing is written unless everything is right. The next collection run applies what was written.
+
+``actor`` (``hfpanel.auth.acting.Actor``) is the signed-in reader of a page: they must be allowed
+to act (``auth.acknowledge`` / ``auth.silence``) and may act only on what they see, checked here,
+before anything is written, whatever the form sent; the row is given in their signed-in name. The
+command line passes none: it is the local admin's tool (it runs with the store's files in reach).
 """
 
 from __future__ import annotations
@@ -40,15 +45,21 @@ def acknowledge(
     sticky: bool = False,
     remove: bool = False,
     now: pd.Timestamp | None = None,
+    actor=None,
 ) -> tuple[dict, pd.Series]:
     """Acknowledge (or with ``remove`` un-acknowledge) the open incident ``incident`` (an id or its
     start); returns the row written and the incident."""
 
     now = now if now is not None else utcnow()
+    if actor is not None:
+        actor.check("acknowledge")
+        author = actor.author or author
     author = (author or "").strip()
     if not author:
         raise ValueError("say who you are (the author is shown with the acknowledgement)")
     found = find_incident(store, incident)
+    if actor is not None:
+        actor.check_incident(found)
     if found["status"] != "open":
         raise ValueError(f"incident {found['incident_id']} is {found['status']}: nothing to acknowledge")
     if expires is not None and expires <= now:
@@ -98,10 +109,14 @@ def add_silence(
     start: pd.Timestamp,
     end: pd.Timestamp,
     now: pd.Timestamp | None = None,
+    actor=None,
 ) -> dict:
     """A new silence of what ``matchers`` match from ``start`` to ``end``; returns the row written."""
 
     now = now if now is not None else utcnow()
+    if actor is not None:
+        actor.check_matchers(matchers)
+        author = actor.author or author
     if not (author or "").strip():
         raise ValueError("say who you are (the author is shown with the silence)")
     if not (comment or "").strip():
@@ -123,10 +138,13 @@ def add_silence(
     return row
 
 
-def expire_silence(writer, store, silence: str, author: str, now: pd.Timestamp | None = None) -> dict:
+def expire_silence(writer, store, silence: str, author: str, now: pd.Timestamp | None = None, actor=None) -> dict:
     """End the silence ``silence`` (an id or its start) now; returns the new version's row."""
 
     now = now if now is not None else utcnow()
+    if actor is not None:
+        actor.check("silence")
+        author = actor.author or author
     current = silences(store, include_ended=True)
     found = (
         current[current["silence_id"].str.startswith(silence)] if silence and not current.empty else current.iloc[0:0]
@@ -134,6 +152,8 @@ def expire_silence(writer, store, silence: str, author: str, now: pd.Timestamp |
     if len(found) != 1:
         raise ValueError(f"no silence {silence!r}" if found.empty else f"{silence!r} names several")
     row = found.iloc[0].to_dict()
+    if actor is not None:
+        actor.check_matchers(json.loads(row["matchers"]))
     row.update(version=int(row["version"]) + 1, time=now, action="expire", end=min(now, row["end"]))
     row["author"] = (author or "").strip() or row["author"]
     writer.write({tables.SILENCES: tables.typed(pd.DataFrame([row], columns=list(tables.SILENCE_COLUMNS)))})

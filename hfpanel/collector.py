@@ -82,6 +82,10 @@ class ParseResult:
     message: str = ""
     missing: list[Missing] = dataclasses.field(default_factory=list)
     expected: dict[str, int] = dataclasses.field(default_factory=dict)
+    #: what this answer is about, for notification rules to match (``{"flavour": ["ARC-CE"], "host":
+    #: ["ce01.example.org"]}``): facts of this run, usually the parts that are not fine. A list is
+    #: one label with several values (hfpanel.labels)
+    labels: dict[str, str | list[str]] = dataclasses.field(default_factory=dict)
 
     def with_missing(self, missing: list[Missing], expected: dict[str, int] | None = None) -> ParseResult:
         """This result with ``missing`` parts added (and their kinds' counts); returns ``self``."""

@@ -23,6 +23,7 @@ from .downtime import DOWNTIME_COLLECTOR, downtime_reason, ongoing_outages
 from .durations import format_duration
 from .events.derive import ModuleRow, RunView
 from .events.engine import EventEngine
+from .labels import from_json, result_labels, to_json
 from .levels import DOWNTIME, NOINFO_STATUS, OK
 from .rating import is_downtime_rollup, partial, rate, rollup
 from .store import Store, StoreWriter
@@ -46,6 +47,7 @@ class Outcome:
     source_url: str | None = None
     duration: float = 0.0
     inputs: dict = dataclasses.field(default_factory=dict)
+    labels: dict = dataclasses.field(default_factory=dict)  # what this answer is about (hfpanel.labels)
 
 
 @dataclasses.dataclass
@@ -79,8 +81,10 @@ def execute(module: Module, collector=None, run_time: float | None = None, level
         if len(outcome.payload) > collector.max_bytes:
             raise SourceError(f"document larger than the {format_bytes(collector.max_bytes)} limit")
         outcome.result = collector.parse(outcome.payload)
-        rating = rate(module.effective_rating(collector), outcome.result, module.effective_partial(collector), levels)
+        rule = module.effective_rating(collector)
+        rating = rate(rule, outcome.result, module.effective_partial(collector), levels)
         outcome.status, outcome.message, outcome.inputs = rating.status, rating.message, rating.inputs
+        outcome.labels = result_labels(rule, outcome.result, rating.inputs)
     except SourceError as error:
         outcome.error = str(error)
         forced = error.status
@@ -274,7 +278,10 @@ class Runner:
         return RunView(
             run_id=run_id,
             time=now,
-            modules=[ModuleRow(r.module, r.category, r.level, bool(r.stale), r.message) for r in statuses.itertuples()],
+            modules=[
+                ModuleRow(r.module, r.category, r.level, bool(r.stale), r.message, from_json(r.labels))
+                for r in statuses.itertuples()
+            ],
             categories=dict(zip(categories["category"], categories["level"])) if not categories.empty else {},
             metrics={(o.module.name, k): float(v) for o in outcomes if o.result for k, v in o.result.metrics.items()},
             rows=rows,
@@ -350,6 +357,7 @@ class Runner:
                     "source_url": o.source_url or "",
                     "weight": m.weight,
                     "duration_s": round(o.duration, 3),
+                    "labels": to_json(o.labels) if not o.error else "",
                 }
             )
         frame = pd.DataFrame(rows)

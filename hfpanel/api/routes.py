@@ -17,6 +17,7 @@ import pandas as pd
 from ..auth.access import Viewer
 from ..auth.identity import NOBODY_NEEDED
 from ..events.model import COLUMNS as EVENT_COLUMNS
+from ..labels import from_json
 from ..queries import events as event_queries
 from ..queries import feed, history, loaders, status
 from ..queries import transfer_filters as tf
@@ -216,7 +217,12 @@ def _module_frame(call: Call, at) -> pd.DataFrame:
 def _modules(call: Call, at, frame=None) -> pd.DataFrame:
     """The modules as the API shows them (from ``frame``, a ``_module_frame`` already made)."""
     frame = frame if frame is not None else _module_frame(call, at)
-    frame = frame.assign(stale=frame["is_stale"].astype(bool), since_exact=frame["since_exact"].astype(bool))
+    stored = frame["labels"] if "labels" in frame.columns else pd.Series([""] * len(frame), index=frame.index)
+    frame = frame.assign(
+        stale=frame["is_stale"].astype(bool),
+        since_exact=frame["since_exact"].astype(bool),
+        labels=stored.map(from_json),
+    )
     return frame[MODULE_COLUMNS]
 
 

@@ -89,6 +89,11 @@ COMPONENTS = {
             "source_url": NSTR,
             "collector": NSTR,
             "run_id": NSTR,
+            "labels": {
+                "type": "object",
+                "additionalProperties": {"type": "string"},
+                "description": "What its collector said this answer is about (failing hosts, pools); see docs/events.md.",
+            },
         },
         description="A module as it was at the time asked: stale = stored as stale or older than its max_age.",
     ),

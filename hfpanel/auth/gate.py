@@ -73,4 +73,4 @@ class Gate:
         return from_session(self.secret, handler.get_cookie("hfpanel_session"), self.settings.session_hours)
 
     def viewer(self, identity: Identity | None) -> Viewer:
-        return Viewer(identity, self.settings.access)
+        return Viewer(identity, self.settings.access, self.settings.actors)

@@ -20,6 +20,8 @@ auth:
     - {category: storage, groups: [storage]}
     - {module: sam_ce, groups: [shifters], dns: ["/DC=org/CN=Alice"]}
     - {page: transfers, groups: [transfers]}
+  acknowledge: {groups: [shifters]}  # who may acknowledge from the events page (default: every signed-in reader)
+  silence: {groups: [admins], dns: ["/DC=org/CN=Alice"]}  # who may set or end silences (same default)
 """
 
 from __future__ import annotations
@@ -38,7 +40,11 @@ KEYS = {
     "oidc": "oidc: issuer, client_id, client_secret_file ($HFPANEL_OIDC_SECRET), groups_claim, scopes, redirect_uri.",
     "x509": "x509: trusted_proxies, dn_header, verify_header, groups (DN -> groups).",
     "access": "Rules: {category|module|page: name, groups: [...], dns: [...]}; unnamed parts are open.",
+    "acknowledge": "Who may acknowledge incidents from the pages: {groups: [...], dns: [...]} (default: any signed-in reader).",
+    "silence": "Who may set and end silences from the pages: {groups: [...], dns: [...]} (default: any signed-in reader).",
 }
+#: what a reader may do on the pages besides reading, each restricted by its own ``auth:`` key
+ACTIONS = ("acknowledge", "silence")
 OIDC_KEYS = ("issuer", "client_id", "client_secret_file", "groups_claim", "scopes", "redirect_uri")
 X509_KEYS = ("trusted_proxies", "dn_header", "verify_header", "groups")
 RULE_KINDS = ("category", "module", "page")
@@ -85,6 +91,9 @@ class AuthSettings:
     oidc: Oidc | None = None
     x509: X509 | None = None
     access: tuple = ()
+    #: ``Rule(kind="acknowledge"|"silence", name="", groups, dns)``: who may act (an action not named:
+    #: every signed-in reader)
+    actors: tuple = ()
 
     def cookie_secret(self) -> str:
         return read_secret(self.cookie_secret_file, "HFPANEL_COOKIE_SECRET", "auth.cookie_secret_file")
@@ -198,6 +207,33 @@ def _rules(raw, problems) -> tuple:
     return tuple(rules)
 
 
+def _actors(raw: dict, mode: str, problems) -> tuple:
+    """``auth.acknowledge`` / ``auth.silence``: the groups and DNs that may do it."""
+    actors = []
+    for action in ACTIONS:
+        item = raw.get(action)
+        if item is None:
+            continue
+        where = f"auth.{action}"
+        if not isinstance(item, dict):
+            problems.append(f"key '{where}': must be a mapping {{groups: [...], dns: [...]}}")
+            continue
+        _unknown(item, ("groups", "dns"), where, problems)
+        groups = _strings(item.get("groups"), f"{where}.groups", problems)
+        dns = _strings(item.get("dns"), f"{where}.dns", problems)
+        if not groups and not dns:
+            problems.append(f"key '{where}': give groups or dns (who may {action})")
+            continue
+        if mode == "none":
+            problems.append(
+                f"key '{where}': needs sign-in (auth.mode basic, oidc or x509); without it nobody signs in "
+                "and everyone who reaches the loopback port acts as the local admin"
+            )
+            continue
+        actors.append(Rule(action, "", groups, dns))
+    return tuple(actors)
+
+
 def parse_auth(raw, base: Path | None, problems: list[str]) -> AuthSettings:
     """The section's settings; each mistake appended to ``problems`` as ``key 'auth.x': …``."""
     if raw is None:
@@ -229,4 +265,5 @@ def parse_auth(raw, base: Path | None, problems: list[str]) -> AuthSettings:
         oidc=oidc,
         x509=x509,
         access=_rules(raw.get("access"), problems),
+        actors=_actors(raw, mode, problems),
     )

@@ -4,8 +4,13 @@ silence`` without a terminal).
 ``IncidentActions`` writes the same rows as the command line (``hfpanel.acks``, so both say
 the same thing about the same mistake) through the store's writer, which the collector holds only
 during a run: a served page waits for it in a thread (the other sessions carry on), a notebook
-waits in place. The author is the signed-in reader (``page_access.session_identity``) when the site
+waits in place. The author is the signed-in reader (``page_access.session_actor``) when the site
 has sign-in, not editable; else what the shifter types. ``on_change`` (e.g. the incident board's refresh) is called after each write.
+
+With sign-in, a reader whom ``auth.acknowledge`` / ``auth.silence`` does not allow gets the reason in
+place of that form (no dead button), and every write is checked again in ``hfpanel.acks`` with the
+session's reader (``Actor``): allowed, and only on what they see — a request from an old or forged
+page is refused there, in one line, and nothing is stored.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ import param
 from ..durations import parse_duration
 from ..queries import events as queries
 from .base import StoreView
+from .page_access import session_actor
 from .style import CSS, esc
 
 log = logging.getLogger(__name__)
@@ -44,7 +50,8 @@ class IncidentActions(StoreView):
     def __init__(self, on_change=None, **params):
         super().__init__(**params)
         self.on_change = on_change
-        user = self._user = _signed_in()
+        self._actor = session_actor(self.store)
+        user = self._user = self._actor.author if self._actor is not None else None
         self.author = pn.widgets.TextInput(
             label="Your name", value=user or "", disabled=bool(user), width=180, placeholder="who acknowledges"
         )
@@ -70,12 +77,18 @@ class IncidentActions(StoreView):
         self.param.watch(self._show_status, ["status", "busy"])
         buttons = [self.ack_button, self.unack_button, self.silence_button, self.expire_button]
         self.param.watch(lambda event: [setattr(b, "disabled", event.new) for b in buttons], "busy")
-        self._layout = pn.Card(
-            self.author,
+        acknowledging = self._refused("acknowledge") or [
             pn.Row(self.incident, self.comment, self.expires, self.ack_button),
             pn.Row(self.sticky, self.unack_button),
+        ]
+        silencing = self._refused("silence") or [
             pn.Row(self.matchers, self.silence_for, self.silence_comment, self.silence_button),
             pn.Row(self.silence, self.expire_button),
+        ]
+        self._layout = pn.Card(
+            self.author,
+            *acknowledging,
+            *silencing,
             self._status,
             title="Acknowledge or silence",
             collapsed=False,
@@ -83,6 +96,14 @@ class IncidentActions(StoreView):
             stylesheets=[CSS],
         )
         self._start()
+
+    def _refused(self, action: str) -> list:
+        """In place of a form the reader may not use: why not (one line), else nothing."""
+        reason = self._actor.viewer.may(action) if self._actor is not None else None
+        if not reason:
+            return []
+        text = f"{reason[0].upper()}{reason[1:]}."
+        return [pn.pane.HTML(f'<div class="hf-small" data-refused="{action}">{esc(text)}</div>', stylesheets=[CSS])]
 
     # -- what the forms offer ---------------------------------------------------------------------
     def _update(self) -> None:
@@ -156,6 +177,8 @@ class IncidentActions(StoreView):
         from ..acks import acknowledge
         from ..clock import utcnow
 
+        if self._actor is not None:  # before waiting for the store; acks checks it all again
+            self._actor.check("acknowledge")
         if not self.incident.value:
             raise ValueError("no open incident to acknowledge")
         now = utcnow()
@@ -171,6 +194,7 @@ class IncidentActions(StoreView):
                 self.sticky.value,
                 remove,
                 now,
+                actor=self._actor,
             )
         self.comment.value = ""
         what = "acknowledgement removed from" if remove else "acknowledged"
@@ -181,30 +205,28 @@ class IncidentActions(StoreView):
         from ..clock import utcnow
 
         matchers = parse_matchers(self.matchers.value.replace(",", " ").split(), "Silence what matches")
+        if self._actor is not None:
+            self._actor.check_matchers(matchers)
         now = utcnow()
         end = now + pd.Timedelta(seconds=parse_duration(self.silence_for.value))
         with self._writing() as writer:
-            row = add_silence(writer, matchers, self._author, self.silence_comment.value, now, end, now)
+            row = add_silence(
+                writer, matchers, self._author, self.silence_comment.value, now, end, now, actor=self._actor
+            )
         self.matchers.value = self.silence_comment.value = ""
         return f"silenced {row['matchers']} until {row['end']:%Y-%m-%d %H:%M} UTC ({row['silence_id']})"
 
     def _expire_silence(self) -> str:
         from ..acks import expire_silence
 
+        if self._actor is not None:
+            self._actor.check("silence")
         if not self.silence.value:
             raise ValueError("no silence in force to end")
         with self._writing() as writer:
-            row = expire_silence(writer, self.store, self.silence.value, self._author)
+            row = expire_silence(writer, self.store, self.silence.value, self._author, actor=self._actor)
         return f"ended {row['silence_id']}"
 
     def _show_status(self, *_) -> None:
         css = "hf-small" if not self.status.startswith("not done") else "hf-small hf-noinfo"
         self._status.object = f'<div class="{css}" role="status">{esc(self.status)}</div>' if self.status else ""
-
-
-def _signed_in() -> str | None:
-    """The signed-in name of this page session (``auth:`` configured), else None: the shifter types one."""
-    from .page_access import session_identity
-
-    identity = session_identity()
-    return identity.name if identity is not None and identity.via != "none" else None

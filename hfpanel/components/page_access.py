@@ -17,6 +17,7 @@ import panel as pn
 from tornado.httputil import HTTPHeaders
 
 from ..auth.access import Viewer
+from ..auth.acting import Actor, Scope
 from ..auth.identity import NOBODY_NEEDED
 from ..auth.settings import PAGES
 from ..queries.loaders import shared_store
@@ -51,15 +52,26 @@ def session_viewer(gate) -> Viewer:
     return gate.viewer(identity)
 
 
-#: each page session's reader (their document -> Identity), for what a page records in their name
-_IDENTITIES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+#: each page session's reader (their document -> Viewer), for what a page records in their name and
+#: what it lets them do; a session of a site with sign-in always has one (an anonymous one: may not act)
+_VIEWERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def session_identity():
     """The signed-in reader of the current page session, or None (no sign-in configured, or not a
     served page): an acknowledgement from the events page is given in this name."""
-    doc = pn.state.curdoc
-    return _IDENTITIES.get(doc) if doc is not None else None
+    viewer = _VIEWERS.get(pn.state.curdoc) if pn.state.curdoc is not None else None
+    return viewer.identity if viewer is not None else None
+
+
+def session_actor(store) -> Actor | None:
+    """The current page session's reader as one who acts (``hfpanel.auth.acting``): what they may
+    do (``auth.acknowledge`` / ``auth.silence``) and on what (``store``'s hidden names, the page's
+    own view); None without sign-in or outside a served page (anyone acts, as the local admin)."""
+    viewer = _VIEWERS.get(pn.state.curdoc) if pn.state.curdoc is not None else None
+    if viewer is None:
+        return None
+    return Actor(viewer, Scope.of(getattr(store, "hidden", None)))
 
 
 def refused(name: str):
@@ -78,8 +90,8 @@ def guarded(build, name: str, gate, **kwargs):
     if gate is None or gate.open:
         return build(**kwargs)
     viewer = session_viewer(gate)
-    if pn.state.curdoc is not None and viewer.identity is not None:
-        _IDENTITIES[pn.state.curdoc] = viewer.identity
+    if pn.state.curdoc is not None:
+        _VIEWERS[pn.state.curdoc] = viewer
     if name in PAGES and not viewer.page(name):
         return refused(name)
     store, config = kwargs.get("store"), kwargs.get("config")

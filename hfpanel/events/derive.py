@@ -25,6 +25,7 @@ import pandas as pd
 
 from ..collector import collector_class
 from ..durations import format_duration
+from ..labels import from_json
 from ..levels import OK
 from ..store.reader import detail_table_name
 from . import model as m
@@ -44,6 +45,7 @@ class ModuleRow:
     level: str
     stale: bool = False
     message: str = ""
+    labels: dict = dataclasses.field(default_factory=dict)  # what the collector said it is about
 
 
 @dataclasses.dataclass
@@ -66,6 +68,7 @@ class RunView:
 class DeriveState:
     levels: dict = dataclasses.field(default_factory=dict)  # module -> level
     stale: dict = dataclasses.field(default_factory=dict)  # module -> bool
+    labels: dict = dataclasses.field(default_factory=dict)  # module -> its latest row's labels
     last_time: dict = dataclasses.field(default_factory=dict)  # module -> time of its last row
     categories: dict = dataclasses.field(default_factory=dict)  # category -> level
     windows: dict = dataclasses.field(default_factory=dict)  # (module, metric) -> deque of values
@@ -252,7 +255,9 @@ class Deriver:
             pass  # flapping: its level changes are not events until it settles
         elif (before is not None and before != row.level) or (before is None and row.level != OK):
             text = f"{title}: {before or 'new'} → {row.level}" + (f" — {message}" if message else "")
-            events.append(m.Event(m.LEVEL, subject, text, before=before or "", after=row.level, **common))
+            events.append(
+                m.Event(m.LEVEL, subject, text, before=before or "", after=row.level, labels=dict(row.labels), **common)
+            )
         was_stale = state.stale.get(row.module)
         if was_stale is not None and was_stale != row.stale:
             text = f"{title}: data {'older than its max age' if row.stale else 'fresh again'}"
@@ -262,6 +267,10 @@ class Deriver:
             state.silent.discard(row.module)
             events.append(m.Event(m.REPORTING, f"module/{row.module}", f"{title}: reporting again", **common))
         state.levels[row.module], state.stale[row.module], state.last_time[row.module] = row.level, row.stale, run.time
+        if row.labels:
+            state.labels[row.module] = row.labels
+        else:
+            state.labels.pop(row.module, None)
         return events
 
     def _metrics(self, run: RunView) -> list[m.Event]:
@@ -409,6 +418,8 @@ def bootstrap(deriver: Deriver, store, at, small: dict | None) -> DeriveState:
         state.levels[row.module] = row.level
         state.stale[row.module] = bool(row.stale)
         state.last_time[row.module] = pd.Timestamp(row.time)
+        if labels := from_json(getattr(row, "labels", "")):
+            state.labels[row.module] = labels
     if deriver.flapping.enabled and statuses is not None and not statuses.empty:
         since = pd.Timestamp(statuses["time"].max()) - pd.Timedelta(days=7)
         history = store.sql(

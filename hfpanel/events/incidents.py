@@ -40,6 +40,8 @@ from .rules_config import Matcher, Rule, RuleSettings
 #: condition kinds and how the deriver's state answers "is it true now" for a module
 CONDITION_KINDS = (m.STALE, m.SILENT, m.FEED_SILENT, m.BACKLOG_HIGH, m.FLAPPING_STARTED)
 ONE_SHOT_KINDS = (m.ROW_APPEARED, m.ROW_VANISHED, m.METRIC_JUMP, m.GAP)
+#: how many (rule, module, level, labels) answers are remembered before the memo starts again
+MATCH_MEMO = 200_000
 
 
 def _iso(value) -> str | None:
@@ -141,7 +143,7 @@ class Notifier:
         self.messages_text: dict[str, str] = {}  # module -> its latest message
         self.acks: list[dict] = []  # every ack/unack row, oldest first
         self.silences: dict[str, dict] = {}  # silence_id -> latest version
-        self._matches: dict[tuple, bool] = {}  # (rule, module, level) -> does the rule match
+        self._matches: dict[tuple, bool] = {}  # (rule, module, level, labels) -> does the rule match
         self.replaying = False
         self.flapping_now: set[str] = set()
 
@@ -172,9 +174,12 @@ class Notifier:
         self.messages_text = dict(data.get("texts", {}))
 
     # -- labels -----------------------------------------------------------------------------------
-    def module_labels(self, module: str, level: str, kind: str) -> dict:
+    def module_labels(self, module: str, level: str, kind: str, provided: dict | None = None) -> dict:
+        """An alert's labels: the collector's (``provided``, hfpanel.labels), the module's own from
+        site.yaml over them, and what hfpanel sets over both."""
         mod = self.modules.get(module)
         return {
+            **(provided or {}),
             **(mod.labels if mod is not None else {}),
             "site": self.config.site,
             "category": mod.category if mod else "",
@@ -230,11 +235,12 @@ class Notifier:
             for kind in rule.kinds:
                 if kind == m.LEVEL:
                     for module, level in levels.items():
-                        memo = (rule.name, module, level)
-                        if memo not in self._matches:  # labels only change with the level: ask once
-                            self._matches[memo] = rule.match.matches(self.module_labels(module, level, kind))
+                        provided = dstate.labels.get(module)
+                        memo = (rule.name, module, level, tuple(provided.items()) if provided else ())
+                        if memo not in self._matches:  # labels change with the level or the answer: ask once
+                            self._matches[memo] = rule.match.matches(self.module_labels(module, level, kind, provided))
                         if self._matches[memo]:
-                            labels = self.module_labels(module, level, kind)
+                            labels = self.module_labels(module, level, kind, provided)
                             text = self.messages_text.get(module, "")
                             found[f"{rule.name}|module/{module}"] = (rule, f"module/{module}", labels, text, False)
                 elif kind == m.CATEGORY:
@@ -246,14 +252,17 @@ class Notifier:
                             found[f"{rule.name}|{subject}"] = (rule, subject, labels, f"category {category}", False)
                 elif kind in CONDITION_KINDS:
                     for module, subject, text in self._conditions(kind, dstate):
-                        labels = self.module_labels(module, levels.get(module, ""), kind)
+                        labels = self.module_labels(module, levels.get(module, ""), kind, dstate.labels.get(module))
                         if rule.match.matches(labels):
                             found[f"{rule.name}|{subject}|{kind}"] = (rule, subject, labels, text, False)
                 else:
                     for event in events:
                         if event.kind != kind:
                             continue
-                        labels = {**self.module_labels(event.module, event.level, kind), **event.labels}
+                        labels = {
+                            **self.module_labels(event.module, event.level, kind, dstate.labels.get(event.module)),
+                            **event.labels,
+                        }
                         if not event.module:
                             labels.update(category="", module="", collector="")
                         if rule.match.matches(labels):
@@ -285,6 +294,8 @@ class Notifier:
             self.messages_text[row.module] = " ".join(str(row.message).split())
         self._track_downtime(dstate, now)
         changed: dict[str, Incident] = {i.incident_id: i for i in self.apply_acks(now)}
+        if len(self._matches) > MATCH_MEMO:  # labels that change every run (host lists) must not grow it forever
+            self._matches.clear()
         found = self.candidates(run, events, dstate)
         frozen = self._frozen(found, dstate, now)
         fired: list[Alert] = []
@@ -375,11 +386,12 @@ class Notifier:
             # element in a scheduled downtime: level downtime, which no alert is about)
             sources = [a.labels for a in self.alerts.values() if a.firing and inhibit.source.matches(a.labels)]
             for module, level in dstate.levels.items():
-                memo = (f"inhibit{number}", module, level)
+                provided = dstate.labels.get(module)
+                memo = (f"inhibit{number}", module, level, tuple(provided.items()) if provided else ())
                 if memo not in self._matches:
-                    self._matches[memo] = inhibit.source.matches(self.module_labels(module, level, m.LEVEL))
+                    self._matches[memo] = inhibit.source.matches(self.module_labels(module, level, m.LEVEL, provided))
                 if self._matches[memo]:
-                    sources.append(self.module_labels(module, level, m.LEVEL))
+                    sources.append(self.module_labels(module, level, m.LEVEL, provided))
             if not sources:
                 continue
             for key, (_, _, labels, _, _) in found.items():

@@ -21,6 +21,7 @@ import time as _time
 import numpy as np
 import pandas as pd
 
+from ..labels import from_json
 from . import model as m
 from .derive import FEED_COLLECTOR, Deriver, ModuleRow, RunView, bootstrap
 from .incidents import Notifier
@@ -207,14 +208,14 @@ def replay(
 class Quiet:
     """Which module rows of a chunk of runs the deriver need not look at: a row that repeats its
     module's previous run (same level, stale flag and message; the module had a row in the run just
-    before; not flapping) derives no event and changes no state but the module's flap history and
+    before; the same labels; not flapping) derives no event and changes no state but the module's flap history and
     last time. Most modules are quiet in most runs, so a replay hands the deriver only the other
     rows, and catches a quiet module up (``Deriver.steady``: what observing each quiet run would have
     left) just before its next looked-at row, before a run it misses (its silence is judged from its
     last time) and at the chunk's end. The notifier reads none of what lags (flap histories, last
     times), and a quiet row's message is the one the notifier already holds."""
 
-    def __init__(self, columns, starts, ends, whens, deriver, skip: bool = True):
+    def __init__(self, columns, labels, starts, ends, whens, deriver, skip: bool = True):
         self.columns, self.whens, self.deriver = columns, whens, deriver
         count = len(columns[0])
         codes, names = pd.factorize(pd.Series(columns[0], dtype=object))
@@ -231,6 +232,7 @@ class Quiet:
         level = pd.factorize(pd.Series(columns[2], dtype=object))[0]  # (-1: missing, never quiet)
         message = pd.factorize(pd.Series(columns[4], dtype=object))[0]
         stale = np.asarray(columns[3], dtype=bool)
+        labels = pd.factorize(pd.Series(labels, dtype=object), use_na_sentinel=False)[0]  # as stored
         rows = np.flatnonzero(previous >= 0)
         before = previous[rows]
         quiet = np.zeros(count, dtype=bool)
@@ -241,6 +243,7 @@ class Quiet:
             & (stale[before] == stale[rows])
             & (message[before] == message[rows])
             & (message[rows] >= 0)
+            & (labels[before] == labels[rows])
         )
         twice = self.run_of[rows][self.run_of[before] == self.run_of[rows]]
         if len(twice):  # a module twice in one run: every row of that run looked at, in order
@@ -324,8 +327,11 @@ def _replay_chunk(
     span = [since.to_pydatetime(), until.to_pydatetime()]
     runs = store.runs(since, until)
     runs = runs[runs["time"] > since].reset_index(drop=True)
+    scan = store.scan("module_status", since, until)
+    has_labels = "labels" in store.sql(f"SELECT * FROM {scan} LIMIT 0").columns  # (older stores have none)
     statuses = store.sql(
-        f"SELECT run_id, time, module, category, level, stale, message FROM {store.scan('module_status', since, until)} "
+        f"SELECT run_id, time, module, category, level, stale, message, "
+        f"{'labels' if has_labels else 'NULL'} AS labels FROM {scan} "
         "WHERE time > ? AND time <= ? ORDER BY time, module",
         span,
     )
@@ -365,15 +371,17 @@ def _replay_chunk(
     ends = np.concatenate([bounds, [len(run_ids)]]) if len(run_ids) else np.array([], dtype=int)
     columns = [statuses[c].tolist() for c in ("module", "category", "level", "stale", "message")]
     columns[3] = [bool(v) for v in columns[3]]
+    columns.append([from_json(text) for text in statuses["labels"]])
     times = dict(zip(runs["run_id"], runs["time"]))
     whens = [pd.Timestamp(times.get(run_ids[start], statuses["time"].iat[start])) for start in starts]
-    quiet = Quiet(columns, starts, ends, whens, deriver, skip_quiet)
+    quiet = Quiet(columns, statuses["labels"].tolist(), starts, ends, whens, deriver, skip_quiet)
+    names, cats_of, levels, stale, texts, labels = columns
     steps = enumerate(zip(starts, ends))
     event_rows, outbox_rows = [], []
     for number, (start, _end) in progress(steps, total=len(starts)) if progress else steps:
         run_id, when = run_ids[start], whens[number]
         looked, steady = quiet.rows(number)
-        modules = [ModuleRow(columns[0][i], columns[1][i], columns[2][i], columns[3][i], columns[4][i]) for i in looked]
+        modules = [ModuleRow(names[i], cats_of[i], levels[i], stale[i], texts[i], labels[i]) for i in looked]
         feed_rows = feed_by_run.get(run_id)
         run_metrics = (
             {}

@@ -36,6 +36,7 @@ import fnmatch
 import re
 
 from ..durations import parse_duration
+from ..labels import label_matches
 from ..levels import LEVELS
 from . import model
 
@@ -57,7 +58,7 @@ class Matcher:
     def matches(self, labels: dict) -> bool:
         for key, patterns in (*self.patterns.items(), *self.labels.items()):
             value = str(labels.get(key, ""))
-            if not any(fnmatch.fnmatchcase(value, p) for p in patterns):
+            if not any(label_matches(value, p) for p in patterns):
                 return False
         return True
 

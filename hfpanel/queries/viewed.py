@@ -12,7 +12,11 @@ reader may not see is gone before any query runs:
 - the stored roll-up of a category holding a hidden module (the pages then show the worst of the
   modules the reader sees, as the API does: a hidden module's level never shows through it);
 - events about a hidden subject, the per-run level counts of ``runs`` (they count every module),
-  and the stored configurations (their text names every module).
+  and the stored configurations (their text names every module);
+- incidents naming a hidden module or a category the reader does not wholly see among their
+  subjects, silences whose matchers name a hidden module or category (their matchers would name
+  it; a pattern such as ``sam_*`` names nothing), and messages (``outbox``) with an alert about a
+  hidden module or category.
 
 One filtered store per set of hidden names (``viewed_store``), shared by every session of readers
 who see the same, with its own cache entries (``cache_key``).
@@ -22,6 +26,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import threading
 from pathlib import Path
 
@@ -46,6 +51,8 @@ class Hidden:
     #: the modules known and open to the reader: rows of any other module (one that first ran after
     #: this was worked out) stay out until the page is opened again — closed by default
     visible: frozenset = frozenset()
+    #: the categories known and wholly open to the reader (none of their modules hidden)
+    shown: frozenset = frozenset()
 
     def __bool__(self) -> bool:
         return bool(self.modules or self.categories)
@@ -69,7 +76,13 @@ def hidden_for(viewer: Viewer, store: Store, config=None) -> Hidden:
     hidden_categories = frozenset(c for c in categories if not viewer.category(c))
     hidden_modules = frozenset(m for m in modules if not viewer.module(m, mapping.get(m)))
     partial = frozenset(mapping[m] for m in hidden_modules if m in mapping) - hidden_categories
-    return Hidden(hidden_modules, hidden_categories, partial, frozenset(modules - hidden_modules))
+    return Hidden(
+        hidden_modules,
+        hidden_categories,
+        partial,
+        frozenset(modules - hidden_modules),
+        frozenset(categories - hidden_categories - partial),
+    )
 
 
 def configured_categories(store: Store) -> dict[str, str]:
@@ -96,6 +109,42 @@ def configured_categories(store: Store) -> dict[str, str]:
 
 def _names(values) -> str:
     return ", ".join("'" + str(v).replace("'", "''") + "'" for v in sorted(values))
+
+
+def _alternatives(names) -> str:
+    return "(?:" + "|".join(re.escape(str(n)) for n in sorted(names)) + ")"
+
+
+def _regexp(pieces: list[str]) -> str:
+    """The pieces as one RE2 pattern, quoted for SQL."""
+    return "'" + "|".join(pieces).replace("'", "''") + "'"
+
+
+def _incident_pattern(h: Hidden) -> str:
+    """An incident (its ``subjects`` JSON) naming a hidden module (``module/x``, ``row/x/…``,
+    ``metric/x/…``, ``feed/x…``) or a category the reader does not wholly see."""
+    pieces = [f'"subject": "[^/"]+/{_alternatives(h.modules)}[/"]'] if h.modules else []
+    if h.categories | h.partial:
+        pieces.append(f'"subject": "category/{_alternatives(h.categories | h.partial)}"')
+    return _regexp(pieces)
+
+
+def _silence_pattern(h: Hidden) -> str:
+    """A silence whose matchers (``acks.parse_matchers`` JSON) name a hidden module or category:
+    the reader sees neither it nor its matchers (a pattern such as ``sam_*`` names nothing)."""
+    pieces = [f'"module": \\[[^\\]]*"{_alternatives(h.modules)}"'] if h.modules else []
+    if h.categories:
+        pieces.append(f'"category": \\[[^\\]]*"{_alternatives(h.categories)}"')
+    return _regexp(pieces)
+
+
+def _message_pattern(h: Hidden) -> str:
+    """A message (``outbox.payload``, Alertmanager JSON) with an alert labelled with a hidden module
+    or category: its subject line and text name them too."""
+    pieces = [f'"module": "{_alternatives(h.modules)}"'] if h.modules else []
+    if h.categories:
+        pieces.append(f'"category": "{_alternatives(h.categories)}"')
+    return _regexp(pieces)
 
 
 class ViewedStore(Store):
@@ -146,6 +195,12 @@ class ViewedStore(Store):
         subjects = [f"module/{m}" for m in h.modules] + [f"category/{c}" for c in h.categories | h.partial]
         if "subject" in columns and subjects:
             where.append(f"coalesce(subject, '') NOT IN ({_names(subjects)})")
+        if table == "incidents" and "subjects" in columns and (h.modules or h.categories or h.partial):
+            where.append(f"NOT regexp_matches(coalesce(subjects, ''), {_incident_pattern(h)})")
+        if table == "silences" and "matchers" in columns and (h.modules or h.categories):
+            where.append(f"NOT regexp_matches(coalesce(matchers, ''), {_silence_pattern(h)})")
+        if table == "outbox" and "payload" in columns and (h.modules or h.categories):
+            where.append(f"NOT regexp_matches(coalesce(payload, ''), {_message_pattern(h)})")
         select = "*"
         counts = [c for c in RUN_COUNTS if c in columns] if table == "runs" else []
         if counts:

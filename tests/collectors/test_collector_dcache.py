@@ -216,6 +216,7 @@ def test_demo_simulator_pool_trouble():
         assert pools.loc[p.DISABLED_POOL, "mode"] == p.DISABLED_MODE and pools.loc[p.DISABLED_POOL, "health"] == 0.0
         assert pools.loc[p.FULL_POOL, "health"] == 0.5 and pools.loc[p.FULL_POOL, "used_fraction"] >= 0.95
         assert (result.metrics["disabled"], result.metrics["full"]) == (1, 1)
+        assert sorted(result.labels["pool"]) == sorted([p.DISABLED_POOL, p.FULL_POOL])  # what rules can match
         sim.clock = START + timedelta(hours=2)  # before the incident
         assert collect(DCachePoolsCollector(url=sim.base_url, **FAST)).metrics["disabled"] == 0
 
