@@ -220,8 +220,8 @@ class Deriver:
         return events
 
     def steady(self, module: str, level: str, runs: int, time) -> None:
-        """The state ``runs`` more rows of ``module`` at its unchanged level, stale flag and message,
-        the last at ``time``, would have left (``_module`` derives nothing from them): a replay
+        """The state ``runs`` more rows of ``module`` at its unchanged level, stale flag, message and
+        labels, the last at ``time``, would have left (``_module`` derives nothing from them): a replay
         skips a module's quiet runs and catches it up in one step when it next changes."""
         self.state.flaps.repeat(module, level, runs)
         self.state.last_time[module] = time

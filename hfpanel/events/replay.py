@@ -207,9 +207,9 @@ def replay(
 
 class Quiet:
     """Which module rows of a chunk of runs the deriver need not look at: a row that repeats its
-    module's previous run (same level, stale flag and message; the module had a row in the run just
-    before; the same labels; not flapping) derives no event and changes no state but the module's flap history and
-    last time. Most modules are quiet in most runs, so a replay hands the deriver only the other
+    module's previous run (same level, stale flag, message and labels; the module had a row in the
+    run just before; not flapping) derives no event and changes no state but the module's flap
+    history and last time. Most modules are quiet in most runs, so a replay hands the deriver only the other
     rows, and catches a quiet module up (``Deriver.steady``: what observing each quiet run would have
     left) just before its next looked-at row, before a run it misses (its silence is judged from its
     last time) and at the chunk's end. The notifier reads none of what lags (flap histories, last

@@ -89,7 +89,9 @@ def _write_history(root) -> None:
             if row is None:
                 continue
             level, stale, message = row
-            status.append((run_id, when, module, category, level, 1.0, stale, message))
+            # the collector's labels: the list of full pools grows while the level stays (as its alert fires)
+            labels = json.dumps({"pools": "p1" if i < 181 else "p1,p2"}) if module == "pool" else None
+            status.append((run_id, when, module, category, level, 1.0, stale, message, labels))
             if level == "critical" or category not in worst:
                 worst[category] = level if level == "critical" else worst.get(category, "ok")
         cats += [(run_id, when, c, lvl) for c, lvl in worst.items()]
@@ -98,7 +100,8 @@ def _write_history(root) -> None:
         writer.write(
             {
                 "module_status": pd.DataFrame(
-                    status, columns=["run_id", "time", "module", "category", "level", "status", "stale", "message"]
+                    status,
+                    columns=["run_id", "time", "module", "category", "level", "status", "stale", "message", "labels"],
                 ),
                 "category_status": pd.DataFrame(cats, columns=["run_id", "time", "category", "level"]),
                 "runs": pd.DataFrame(runs, columns=["run_id", "time", "start", "site"]),
