@@ -306,6 +306,14 @@ class Quiet:
         self.done[code] = row
 
 
+def _by_run(frame: pd.DataFrame) -> dict[str, list]:
+    """run_id -> its rows (named tuples, in the frame's order): one pass, not a frame per run."""
+    found: dict[str, list] = {}
+    for row in frame.itertuples():
+        found.setdefault(row.run_id, []).append(row)
+    return found
+
+
 def _replay_chunk(
     store,
     config,
@@ -354,7 +362,7 @@ def _replay_chunk(
             arrow=True,
         )
     jumps = batch_jumps(metrics, jumps_settings, deriver.modules) if jumps_settings is not None else None
-    jumps_by_run = {} if jumps is None else {k: g for k, g in jumps[jumps["time"] > since].groupby("run_id")}
+    jumps_by_run = {} if jumps is None else _by_run(jumps[jumps["time"] > since])
     feed_by_run = {}
     if feed_modules:
         feed = metrics[metrics["module"].isin(feed_modules) & (metrics["time"] > since)]
@@ -366,7 +374,7 @@ def _replay_chunk(
             f"AND kind IN ({', '.join('?' for _ in ROW_KINDS)})",
             [*span, *ROW_KINDS],
         )
-    rows_by_run = {k: g for k, g in stored.groupby("run_id")} if not stored.empty else {}
+    rows_by_run = _by_run(stored) if not stored.empty else {}
     cats: dict[str, dict] = {}  # run_id -> {category: level}, in one pass (a groupby of 3,000 runs costs a second)
     for run_id, category, level in zip(*(categories[c].tolist() for c in ("run_id", "category", "level"))):
         cats.setdefault(run_id, {})[category] = level
@@ -378,7 +386,10 @@ def _replay_chunk(
     columns[3] = [bool(v) for v in columns[3]]
     columns.append(statuses["labels"].tolist())  # as stored; read (from_json) for the rows looked at
     times = dict(zip(runs["run_id"], runs["time"]))
-    whens = [pd.Timestamp(times.get(run_ids[start], statuses["time"].iat[start])) for start in starts]
+    whens = [
+        pd.Timestamp(times[run_ids[start]] if run_ids[start] in times else statuses["time"].iat[start])
+        for start in starts
+    ]
     quiet = Quiet(columns, starts, ends, whens, deriver, skip_quiet)
     names, cats_of, levels, stale, texts, labels = columns
     steps = enumerate(zip(starts, ends))
@@ -397,9 +408,9 @@ def _replay_chunk(
         events = deriver.derive(run)
         quiet.derived(looked)
         if run_id in jumps_by_run:
-            events += [_jump_event(r, deriver.modules, deriver.state.levels) for r in jumps_by_run[run_id].itertuples()]
+            events += [_jump_event(r, deriver.modules, deriver.state.levels) for r in jumps_by_run[run_id]]
         if run_id in rows_by_run:
-            for r in rows_by_run[run_id].itertuples():
+            for r in rows_by_run[run_id]:
                 events.append(
                     m.Event(
                         r.kind,
