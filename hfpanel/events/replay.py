@@ -36,6 +36,9 @@ class Replay:
     messages: pd.DataFrame  # every message that would have been sent (one row per receiver)
     runs: int
     seconds: float
+    #: the deriver and notifier after the last run (a test holds the quiet-skipping path's to the plain one's)
+    deriver: Deriver | None = None
+    notifier: Notifier | None = None
 
 
 def batch_jumps(frame: pd.DataFrame, settings, modules: dict) -> pd.DataFrame:
@@ -202,7 +205,7 @@ def replay(
         begin = end
     events = pd.concat(all_events, ignore_index=True) if all_events else m.frame([], "", since, config.site)
     outbox = pd.concat(messages, ignore_index=True) if messages else renderer.outbox_rows([])
-    return Replay(events, outbox, total, _time.monotonic() - started)
+    return Replay(events, outbox, total, _time.monotonic() - started, deriver, notifier)
 
 
 class Quiet:
@@ -393,7 +396,7 @@ def _replay_chunk(
     quiet = Quiet(columns, starts, ends, whens, deriver, skip_quiet)
     names, cats_of, levels, stale, texts, labels = columns
     steps = enumerate(zip(starts, ends))
-    event_rows, outbox_rows = [], []
+    event_rows, outbox_rows, categories_before = [], [], None
     for number, (start, _end) in progress(steps, total=len(starts)) if progress else steps:
         run_id, when = run_ids[start], whens[number]
         looked, steady = quiet.rows(number)
@@ -427,9 +430,12 @@ def _replay_chunk(
                 )
         event_rows += [e.row(run_id, when, config.site) for e in events]
         if notifier.active:
-            sent, _ = notifier.evaluate(run, events, deriver.state)
-            if sent:
-                outbox_rows += renderer.outbox_records(sent)
+            same = skip_quiet and not looked and not events and run.categories == categories_before
+            if not (same and notifier.unchanged(when)):  # (a quiet run changes nothing it could say)
+                sent, _ = notifier.evaluate(run, events, deriver.state)
+                if sent:
+                    outbox_rows += renderer.outbox_records(sent)
+        categories_before = run.categories
     quiet.finish()
     # one frame per chunk, not per run (a frame costs milliseconds, a year has 35,000 runs)
     if event_rows:
