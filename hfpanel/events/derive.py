@@ -59,6 +59,9 @@ class RunView:
     metrics: dict = dataclasses.field(default_factory=dict)  # (module, metric) -> value, this run's
     #: (module, table) -> set of row keys, for the keyed tables of modules that succeeded this run
     rows: dict = dataclasses.field(default_factory=dict)
+    #: modules with a row this run that ``modules`` leaves out because it repeats their previous
+    #: run's (a replay's quiet modules; the caller catches their state up: ``Deriver.steady``)
+    steady: list = dataclasses.field(default_factory=list)
 
 
 @dataclasses.dataclass
@@ -173,7 +176,7 @@ class Deriver:
                     value=gap,
                 )
             )
-        ran = set()
+        ran = set(run.steady)  # present, unchanged: no event, not silent
         for row in run.modules:
             ran.add(row.module)
             events += self._module(row, run)
@@ -215,6 +218,13 @@ class Deriver:
         events += self._feed(run)
         state.last_run = run.time
         return events
+
+    def steady(self, module: str, level: str, runs: int, time) -> None:
+        """The state ``runs`` more rows of ``module`` at its unchanged level, stale flag, message and
+        labels, the last at ``time``, would have left (``_module`` derives nothing from them): a replay
+        skips a module's quiet runs and catches it up in one step when it next changes."""
+        self.state.flaps.repeat(module, level, runs)
+        self.state.last_time[module] = time
 
     def _module(self, row: ModuleRow, run: RunView) -> list[m.Event]:
         state, events = self.state, []

@@ -51,11 +51,20 @@ class FlapDetector:
         """Start a subject's history from stored levels (oldest first)."""
         self.history[subject] = collections.deque(levels, maxlen=self.settings.window)
 
-    def observe(self, subject: str, level: str) -> tuple[str | None, float]:
-        """Add a level; returns ("started" | "stopped" | None, percent)."""
+    def _history(self, subject: str) -> collections.deque:
         history = self.history.get(subject)
         if history is None:
             history = self.history[subject] = collections.deque(maxlen=self.settings.window)
+        return history
+
+    def repeat(self, subject: str, level: str, times: int) -> None:
+        """What ``times`` calls of ``observe(subject, level)`` leave when ``level`` is the subject's
+        latest and it is not flapping: no change, so nothing but the history moves."""
+        self._history(subject).extend([level] * min(times, self.settings.window))
+
+    def observe(self, subject: str, level: str) -> tuple[str | None, float]:
+        """Add a level; returns ("started" | "stopped" | None, percent)."""
+        history = self._history(subject)
         changed = bool(history) and history[-1] != level
         history.append(level)
         if not self.settings.enabled:

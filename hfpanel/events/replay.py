@@ -136,12 +136,22 @@ def _with_levels(frame: pd.DataFrame, levels: pd.DataFrame | None, key: str) -> 
 
 
 def replay(
-    store, config, since, until=None, progress=None, module_levels=None, category_levels=None, chunk_days: float = 30
+    store,
+    config,
+    since,
+    until=None,
+    progress=None,
+    module_levels=None,
+    category_levels=None,
+    chunk_days: float = 30,
+    skip_quiet: bool = True,
 ) -> Replay:
     """What the rules of ``config`` would have derived and sent over the stored runs of (since, until].
 
     ``module_levels`` / ``category_levels`` (time, module or category, level) stand in for the
-    stored levels where given: a what-if asks what its levels would have sent."""
+    stored levels where given: a what-if asks what its levels would have sent. ``skip_quiet=False``
+    hands the deriver every module row of every run (the plain path the quiet-row skipping of
+    ``Quiet`` is tested against)."""
     started = _time.monotonic()
     since = pd.Timestamp(since)
     until = pd.Timestamp(until) if until is not None else pd.Timestamp("2200-01-01")
@@ -185,6 +195,7 @@ def replay(
             all_events,
             messages,
             progress,
+            skip_quiet,
         )
         if end >= last:
             break
@@ -192,6 +203,107 @@ def replay(
     events = pd.concat(all_events, ignore_index=True) if all_events else m.frame([], "", since, config.site)
     outbox = pd.concat(messages, ignore_index=True) if messages else renderer.outbox_rows([])
     return Replay(events, outbox, total, _time.monotonic() - started)
+
+
+class Quiet:
+    """Which module rows of a chunk of runs the deriver need not look at: a row that repeats its
+    module's previous run (same level, stale flag, message and labels; the module had a row in the
+    run just before; not flapping) derives no event and changes no state but the module's flap
+    history and last time. Most modules are quiet in most runs, so a replay hands the deriver only the other
+    rows, and catches a quiet module up (``Deriver.steady``: what observing each quiet run would have
+    left) just before its next looked-at row, before a run it misses (its silence is judged from its
+    last time) and at the chunk's end. The notifier reads none of what lags (flap histories, last
+    times), and a quiet row's message is the one the notifier already holds."""
+
+    def __init__(self, columns, labels, starts, ends, whens, deriver, skip: bool = True):
+        self.columns, self.whens, self.deriver = columns, whens, deriver
+        count = len(columns[0])
+        codes, names = pd.factorize(pd.Series(columns[0], dtype=object))
+        self.codes, self.names = codes, list(names)
+        self.code_of = {name: code for code, name in enumerate(self.names)}
+        self.run_of = np.repeat(np.arange(len(starts)), np.asarray(ends) - np.asarray(starts))
+        order = np.lexsort((np.arange(count), codes))  # by module, then run
+        same = codes[order[1:]] == codes[order[:-1]]
+        previous = np.full(count, -1, dtype=np.int64)  # the module's row before (-1: its first here)
+        previous[order[1:][same]] = order[:-1][same]
+        rank = np.empty(count, dtype=np.int64)  # the how-manieth row of its module
+        firsts = np.flatnonzero(np.concatenate([[True], ~same])) if count else np.array([], dtype=np.int64)
+        rank[order] = np.arange(count) - np.repeat(firsts, np.diff(np.append(firsts, count)))
+        level = pd.factorize(pd.Series(columns[2], dtype=object))[0]  # (-1: missing, never quiet)
+        message = pd.factorize(pd.Series(columns[4], dtype=object))[0]
+        stale = np.asarray(columns[3], dtype=bool)
+        labels = pd.factorize(pd.Series(labels, dtype=object), use_na_sentinel=False)[0]  # as stored
+        rows = np.flatnonzero(previous >= 0)
+        before = previous[rows]
+        quiet = np.zeros(count, dtype=bool)
+        quiet[rows] = (
+            (self.run_of[before] == self.run_of[rows] - 1)
+            & (level[before] == level[rows])
+            & (level[rows] >= 0)
+            & (stale[before] == stale[rows])
+            & (message[before] == message[rows])
+            & (message[rows] >= 0)
+            & (labels[before] == labels[rows])
+        )
+        twice = self.run_of[rows][self.run_of[before] == self.run_of[rows]]
+        if len(twice):  # a module twice in one run: every row of that run looked at, in order
+            quiet[np.isin(self.run_of, twice)] = False
+        if not skip:
+            quiet[:] = False
+        self.quiet, self.previous, self.rank = quiet, previous, rank
+        self.starts, self.ends = starts, ends
+        grid = np.full((len(starts), len(self.names)), -1, dtype=np.int64)  # run x module -> row
+        grid[self.run_of, codes] = np.arange(count)
+        self.grid = grid
+        self.latest = np.maximum.accumulate(grid, axis=0) if len(starts) else grid  # row at or before
+        loud = np.flatnonzero(~quiet)
+        cuts = np.searchsorted(loud, np.append(starts, count)) if len(starts) else []
+        self.loud = [loud[a:b].tolist() for a, b in zip(cuts[:-1], cuts[1:])]
+        self.done: dict[int, int] = {}  # module code -> the row its deriver state is caught up to
+
+    def rows(self, number: int) -> tuple[list[int], list[str]]:
+        """The rows of run ``number`` to derive (in row order) and the quiet modules' names."""
+        start, end = int(self.starts[number]), int(self.ends[number])
+        looked = self.loud[number]
+        flapping = self.deriver.state.flaps.flapping
+        if flapping:  # a flapping module's percentage may fall without a change: always looked at
+            extra = [
+                row
+                for row in (self.grid[number, self.code_of[n]] for n in flapping if n in self.code_of)
+                if row >= 0 and self.quiet[row]
+            ]
+            if extra:
+                looked = sorted(looked + [int(r) for r in extra])
+        if end - start < len(self.names) and number > 0:  # modules missing from this run: judged now
+            for code in np.flatnonzero(self.grid[number] < 0):
+                self._catch_up(int(code), int(self.latest[number - 1, code]))
+        for row in looked:
+            self._catch_up(int(self.codes[row]), int(self.previous[row]))
+        if len(looked) == end - start:
+            return looked, []
+        seen = set(looked)
+        names = self.columns[0]
+        return looked, [names[row] for row in range(start, end) if row not in seen]
+
+    def derived(self, looked: list[int]) -> None:
+        for row in looked:
+            self.done[int(self.codes[row])] = row
+
+    def finish(self) -> None:
+        """Every module caught up to its last row of the chunk (the next chunk starts from there)."""
+        if len(self.grid):
+            for code, row in enumerate(self.latest[-1].tolist()):
+                self._catch_up(code, row)
+
+    def _catch_up(self, code: int, row: int) -> None:
+        """The module's state as after ``row`` (its rows since the last looked-at one are quiet)."""
+        done = self.done.get(code)
+        if row < 0 or done is None or done >= row:
+            return
+        self.deriver.steady(
+            self.names[code], self.columns[2][row], int(self.rank[row] - self.rank[done]), self.whens[self.run_of[row]]
+        )
+        self.done[code] = row
 
 
 def _replay_chunk(
@@ -209,6 +321,7 @@ def _replay_chunk(
     all_events,
     messages,
     progress,
+    skip_quiet=True,
 ) -> int:
     """The runs of (since, until], appended to ``all_events`` and ``messages``; returns how many."""
     span = [since.to_pydatetime(), until.to_pydatetime()]
@@ -257,25 +370,27 @@ def _replay_chunk(
     starts = np.concatenate([[0], bounds]) if len(run_ids) else np.array([], dtype=int)
     ends = np.concatenate([bounds, [len(run_ids)]]) if len(run_ids) else np.array([], dtype=int)
     columns = [statuses[c].tolist() for c in ("module", "category", "level", "stale", "message")]
+    columns[3] = [bool(v) for v in columns[3]]
     columns.append([from_json(text) for text in statuses["labels"]])
     times = dict(zip(runs["run_id"], runs["time"]))
-    steps = zip(starts, ends)
+    whens = [pd.Timestamp(times.get(run_ids[start], statuses["time"].iat[start])) for start in starts]
+    quiet = Quiet(columns, statuses["labels"].tolist(), starts, ends, whens, deriver, skip_quiet)
+    names, cats_of, levels, stale, texts, labels = columns
+    steps = enumerate(zip(starts, ends))
     event_rows, outbox_rows = [], []
-    for start, end in progress(steps, total=len(starts)) if progress else steps:
-        run_id = run_ids[start]
-        when = pd.Timestamp(times.get(run_id, statuses["time"].iat[start]))
-        modules = [
-            ModuleRow(columns[0][i], columns[1][i], columns[2][i], bool(columns[3][i]), columns[4][i], columns[5][i])
-            for i in range(start, end)
-        ]
+    for number, (start, _end) in progress(steps, total=len(starts)) if progress else steps:
+        run_id, when = run_ids[start], whens[number]
+        looked, steady = quiet.rows(number)
+        modules = [ModuleRow(names[i], cats_of[i], levels[i], stale[i], texts[i], labels[i]) for i in looked]
         feed_rows = feed_by_run.get(run_id)
         run_metrics = (
             {}
             if feed_rows is None
             else {(a, b): float(v) for a, b, v in zip(feed_rows["module"], feed_rows["metric"], feed_rows["value"])}
         )
-        run = RunView(run_id, when, modules, cats.get(run_id, {}), run_metrics, {})
+        run = RunView(run_id, when, modules, cats.get(run_id, {}), run_metrics, {}, steady)
         events = deriver.derive(run)
+        quiet.derived(looked)
         if run_id in jumps_by_run:
             events += [_jump_event(r, deriver.modules, deriver.state.levels) for r in jumps_by_run[run_id].itertuples()]
         if run_id in rows_by_run:
@@ -299,6 +414,7 @@ def _replay_chunk(
             sent, _ = notifier.evaluate(run, events, deriver.state)
             if sent:
                 outbox_rows += renderer.outbox_records(sent)
+    quiet.finish()
     # one frame per chunk, not per run (a frame costs milliseconds, a year has 35,000 runs)
     if event_rows:
         all_events.append(m.rows_frame(event_rows))

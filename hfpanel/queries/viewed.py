@@ -14,8 +14,9 @@ reader may not see is gone before any query runs:
 - events about a hidden subject, the per-run level counts of ``runs`` (they count every module),
   and the stored configurations (their text names every module);
 - incidents naming a hidden module or a category the reader does not wholly see among their
-  subjects, silences whose matchers name a hidden module or category (their matchers would name
-  it; a pattern such as ``sam_*`` names nothing), and messages (``outbox``) with an alert about a
+  subjects, the acknowledgements of those incidents (their comments), silences whose matchers
+  name a hidden module or category (their matchers would name it; a pattern such as ``sam_*``
+  names nothing), and messages (``outbox``) with an alert about a
   hidden module or category.
 
 One filtered store per set of hidden names (``viewed_store``), shared by every session of readers
@@ -197,6 +198,15 @@ class ViewedStore(Store):
             where.append(f"coalesce(subject, '') NOT IN ({_names(subjects)})")
         if table == "incidents" and "subjects" in columns and (h.modules or h.categories or h.partial):
             where.append(f"NOT regexp_matches(coalesce(subjects, ''), {_incident_pattern(h)})")
+        incidents = self._manifest.parts("incidents") if table == "acks" and "incident_id" in columns else []
+        if incidents and (h.modules or h.categories or h.partial):  # who acknowledged what they cannot see, and why
+            about = [f"regexp_matches(coalesce(subjects, ''), {_incident_pattern(h)})"]
+            if h.categories:
+                about.append(f"coalesce(category, '') IN ({_names(h.categories)})")
+            hidden_incidents = (
+                f"SELECT incident_id FROM {read_sql(self.root, incidents, None)} WHERE {' OR '.join(about)}"
+            )
+            where.append(f"incident_id NOT IN ({hidden_incidents})")
         if table == "silences" and "matchers" in columns and (h.modules or h.categories):
             where.append(f"NOT regexp_matches(coalesce(matchers, ''), {_silence_pattern(h)})")
         if table == "outbox" and "payload" in columns and (h.modules or h.categories):

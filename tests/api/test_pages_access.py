@@ -6,11 +6,13 @@ rule keeps from them is refused. In process over the filtered store, and in Chro
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
 
 import pandas as pd
 import pytest
 import requests
+from browser_support import TIMEOUT_MS
 from secured_site import secured_config, served_secured
 from store_factory import DEFAULT_SCENARIO, build_store, site_config
 
@@ -205,3 +207,63 @@ def test_a_module_that_first_runs_after_the_page_opened_stays_out_until_it_is_op
     assert store.detail("new_pools").empty and store.sql("SELECT * FROM metrics WHERE module = 'new_pools'").empty
     alice_then, _ = as_seen_by(ALICE, root, dataclasses.replace(config, modules=config.modules))
     assert "new_pools" in set(series.available_series(alice_then)["module"])  # known now: opened again
+
+
+def _open_incident(root, incident_id: str, category: str, module: str) -> None:
+    """An open incident about ``module`` (as the notification step writes one), straight into the store."""
+    from hfpanel.clock import utcnow
+    from hfpanel.events import tables
+
+    now = utcnow()
+    subject = {"subject": f"module/{module}", "level": "critical", "text": f"{module} failing", "resolved": None}
+    row = {column: None for column in tables.INCIDENT_COLUMNS}
+    row.update(
+        incident_id=incident_id, version=1, time=now, run_id="r1", site="TEST-SITE", rule="critical",
+        group_key=f'{{"category": "{category}"}}', category=category, status="open", level="critical",
+        opened=now, alerts=1, subjects=json.dumps([subject]), notified=True, messages=1, silenced=False,
+        acked_by="", ack_comment="", ack_sticky=False, summary=module,
+    )  # fmt: skip
+    with StoreWriter(root) as writer:
+        writer.write({tables.INCIDENTS: tables.typed(pd.DataFrame([row], columns=list(tables.INCIDENT_COLUMNS)))})
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_chromium_only_a_reader_allowed_to_acknowledge_gets_the_form(tmp_path, page, browser):
+    """auth.acknowledge names group storage: bob (no group) sees why instead of the form; alice
+    acknowledges, and the incident shows her name — to bob too. The incident about sam_ce (open to
+    neither) is listed to neither."""
+    from hfpanel.store import Store
+
+    with served_secured(tmp_path / "store", auth={"acknowledge": {"groups": ["storage"]}}) as (url, _, config):
+        _open_incident(config.store, "inc-jobs", "jobs", "condor_queue")
+        _open_incident(config.store, "inc-ce", "availability", "sam_ce")
+        signed_in_page(page, url, "bob")
+        page.goto(f"{url}/events")
+        page.get_by_text("Acknowledging needs group storage (you are bob).").wait_for()
+        page.get_by_text("Open (1)").wait_for()  # inc-ce is about sam_ce, hidden from bob
+        assert page.get_by_role("button", name="Acknowledge", exact=True).count() == 0
+        assert page.get_by_role("button", name="Remove acknowledgement").count() == 0
+        assert page.get_by_label("Silence what matches").count() == 1  # silencing: every signed-in reader
+
+        context = browser.new_context(viewport={"width": 1600, "height": 1000})
+        try:
+            alice = context.new_page()
+            alice.set_default_timeout(TIMEOUT_MS)
+            signed_in_page(alice, url, "alice")
+            alice.goto(f"{url}/events")
+            alice.get_by_text("Open (1)").wait_for()
+            assert alice.get_by_text("needs group").count() == 0
+            alice.get_by_label("Comment").fill("draining the schedd")
+            alice.get_by_label("Comment").press("Tab")
+            alice.get_by_role("button", name="Acknowledge", exact=True).click()
+            alice.get_by_text("acknowledged inc-jobs by alice").wait_for()
+            alice.get_by_text("Acknowledged (1)").wait_for()
+        finally:
+            context.close()
+        page.reload()
+        page.get_by_text("acknowledged by alice").wait_for()  # bob sees who, and still no form
+        assert page.get_by_role("button", name="Acknowledge", exact=True).count() == 0
+        with Store(config.store) as store:
+            rows = store.sql("SELECT incident_id, author, action, comment FROM acks")
+        assert rows.values.tolist() == [["inc-jobs", "alice", "ack", "draining the schedd"]]

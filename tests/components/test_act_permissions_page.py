@@ -147,3 +147,17 @@ def test_an_incident_naming_a_hidden_module_is_not_listed(tmp_path, monkeypatch)
     page = _page_of(monkeypatch, site.root, Identity("bob"))
     assert page.actions.incident.options == {} and "pool" not in page.board._html.object
     assert Scope.of(page.actions.store.hidden).incident(everything.iloc[0]).startswith("incident ")
+
+
+def test_an_acknowledgement_of_a_hidden_incident_is_not_shown(site):
+    root = site.root
+    everything = queries.incidents(loaders.shared_store(root)).set_index("category")["incident_id"]
+    with StoreWriter(root) as writer:  # the admin's command line
+        for category, comment in (("storage", "swapping disk of pool p01"), ("availability", "CE restarted")):
+            acks.acknowledge(writer, loaders.shared_store(root), everything[category], "admin", comment)
+    viewer = Viewer(Identity("bob"), ACCESS, ACTORS)
+    store = viewed_store(root, hidden_for(viewer, loaders.shared_store(root)))
+    assert queries.latest_acks(store)["comment"].tolist() == ["CE restarted"]
+    _, actions = queries.shift_incidents(store, utcnow() - pd.Timedelta(hours=1), utcnow())
+    assert actions["comment"].tolist() == ["CE restarted"]
+    assert len(queries.latest_acks(loaders.shared_store(root))) == 2
