@@ -215,7 +215,7 @@ class Quiet:
     last time) and at the chunk's end. The notifier reads none of what lags (flap histories, last
     times), and a quiet row's message is the one the notifier already holds."""
 
-    def __init__(self, columns, labels, starts, ends, whens, deriver, skip: bool = True):
+    def __init__(self, columns, starts, ends, whens, deriver, skip: bool = True):
         self.columns, self.whens, self.deriver = columns, whens, deriver
         count = len(columns[0])
         codes, names = pd.factorize(pd.Series(columns[0], dtype=object))
@@ -232,7 +232,7 @@ class Quiet:
         level = pd.factorize(pd.Series(columns[2], dtype=object))[0]  # (-1: missing, never quiet)
         message = pd.factorize(pd.Series(columns[4], dtype=object))[0]
         stale = np.asarray(columns[3], dtype=bool)
-        labels = pd.factorize(pd.Series(labels, dtype=object), use_na_sentinel=False)[0]  # as stored
+        labels = pd.factorize(pd.Series(columns[5], dtype=object), use_na_sentinel=False)[0]  # as stored
         rows = np.flatnonzero(previous >= 0)
         before = previous[rows]
         quiet = np.zeros(count, dtype=bool)
@@ -334,26 +334,31 @@ def _replay_chunk(
         f"{'labels' if has_labels else 'NULL'} AS labels FROM {scan} "
         "WHERE time > ? AND time <= ? ORDER BY time, module",
         span,
+        arrow=True,  # (the same frame, strings kept in Arrow: a third of the cost)
     )
     categories = store.sql(
         f"SELECT run_id, time, category, level FROM {store.scan('category_status', since, until)} "
         "WHERE time > ? AND time <= ?",
         span,
+        arrow=True,
     )
     statuses = _with_levels(statuses, module_levels, "module")
     categories = _with_levels(categories, category_levels, "category")
     metrics = pd.DataFrame(columns=["time", "run_id", "module", "metric", "value"])
-    if store.has_table("metrics"):
+    if store.has_table("metrics") and (jumps_settings is not None or feed_modules):
         warm = since - pd.Timedelta(days=7)
         metrics = store.sql(
             f"SELECT time, run_id, module, metric, value FROM {store.scan('metrics', warm, until)} "
             "WHERE time > ? AND time <= ? ORDER BY time, module, metric",
             [warm.to_pydatetime(), until.to_pydatetime()],
+            arrow=True,
         )
     jumps = batch_jumps(metrics, jumps_settings, deriver.modules) if jumps_settings is not None else None
     jumps_by_run = {} if jumps is None else {k: g for k, g in jumps[jumps["time"] > since].groupby("run_id")}
-    feed = metrics[metrics["module"].isin(feed_modules) & (metrics["time"] > since)]
-    feed_by_run = {k: g for k, g in feed.groupby("run_id")}
+    feed_by_run = {}
+    if feed_modules:
+        feed = metrics[metrics["module"].isin(feed_modules) & (metrics["time"] > since)]
+        feed_by_run = {k: g for k, g in feed.groupby("run_id")}
     stored = pd.DataFrame()
     if store.has_table(m.TABLE):
         stored = store.sql(
@@ -371,17 +376,17 @@ def _replay_chunk(
     ends = np.concatenate([bounds, [len(run_ids)]]) if len(run_ids) else np.array([], dtype=int)
     columns = [statuses[c].tolist() for c in ("module", "category", "level", "stale", "message")]
     columns[3] = [bool(v) for v in columns[3]]
-    columns.append([from_json(text) for text in statuses["labels"]])
+    columns.append(statuses["labels"].tolist())  # as stored; read (from_json) for the rows looked at
     times = dict(zip(runs["run_id"], runs["time"]))
     whens = [pd.Timestamp(times.get(run_ids[start], statuses["time"].iat[start])) for start in starts]
-    quiet = Quiet(columns, statuses["labels"].tolist(), starts, ends, whens, deriver, skip_quiet)
+    quiet = Quiet(columns, starts, ends, whens, deriver, skip_quiet)
     names, cats_of, levels, stale, texts, labels = columns
     steps = enumerate(zip(starts, ends))
     event_rows, outbox_rows = [], []
     for number, (start, _end) in progress(steps, total=len(starts)) if progress else steps:
         run_id, when = run_ids[start], whens[number]
         looked, steady = quiet.rows(number)
-        modules = [ModuleRow(names[i], cats_of[i], levels[i], stale[i], texts[i], labels[i]) for i in looked]
+        modules = [ModuleRow(names[i], cats_of[i], levels[i], stale[i], texts[i], from_json(labels[i])) for i in looked]
         feed_rows = feed_by_run.get(run_id)
         run_metrics = (
             {}
