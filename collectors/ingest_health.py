@@ -29,6 +29,8 @@ LOOKBACK_S = 86400
 class IngestHealthCollector(Collector):
     """Rates the transfer feed from ``ingest_rate`` (backlog, silence, quarantine)."""
 
+    follows_transfers = True  # runs again after each aggregation (hfpanel.transfer_runs)
+
     default_rating = HEALTH_RATING
     default_instruction = (
         "The transfer-monitoring feed (hfpanel ingest) is behind or silent. Check that the ingest "

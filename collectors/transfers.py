@@ -41,6 +41,8 @@ COLUMNS = [
 class TransferEfficiencyCollector(Collector):
     """Rates one site's FTS transfers (as source and destination) from the aggregated statistics."""
 
+    follows_transfers = True  # runs again after each aggregation (hfpanel.transfer_runs)
+
     default_rating = {
         "type": "threshold",
         "metric": "efficiency",

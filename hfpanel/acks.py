@@ -14,6 +14,7 @@ command line passes none: it is the local admin's tool (it runs with the store's
 from __future__ import annotations
 
 import json
+import uuid
 
 import pandas as pd
 
@@ -124,7 +125,7 @@ def add_silence(
     if end <= start:
         raise ValueError("the silence ends before it starts")
     row = {
-        "silence_id": f"sil-{now:%Y%m%dT%H%M%S%f}",
+        "silence_id": f"sil-{now:%Y%m%dT%H%M%S%f}-{uuid.uuid4().hex[:6]}",  # two in one microsecond are two
         "version": 1,
         "time": now,
         "action": "create",

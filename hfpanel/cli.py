@@ -140,6 +140,7 @@ def nothing_due(summary) -> str:
 def collect_loop(config, every: float | None, force: bool, wait: float | None, quiet: bool) -> int:
     """Run once, or every ``every`` seconds until SIGTERM/SIGINT; after a run, compacts finished
     days and applies the retention (from where the last prune stopped: cheap)."""
+    from .events.outbox import send_queued
     from .runner import Runner
     from .store import StoreLocked, StoreWriter
     from .store.retention import prune
@@ -166,7 +167,7 @@ def collect_loop(config, every: float | None, force: bool, wait: float | None, q
                 if summary.committed:
                     writer.compact()
                     prune(writer, config.retention, now=summary.time)
-                    send_notifications(writer, config)
+                    send_queued(writer, config)
         except StoreLocked as error:
             if first:
                 print(f"error: {error}", file=sys.stderr)
@@ -190,19 +191,6 @@ def collect_loop(config, every: float | None, force: bool, wait: float | None, q
             time.sleep(min(1.0, deadline - time.monotonic()))
         if stop["now"]:
             return 0
-
-
-def send_notifications(writer, config) -> None:
-    """Send what the run queued (hfpanel.events.outbox): after its commit, within the delivery
-    budget; a failure is one log line and never the run's."""
-    if not config.notifications.notify.receivers:
-        return
-    from .events.outbox import dispatch
-
-    try:
-        dispatch(writer, config)
-    except Exception as error:  # the run is committed; its messages wait in the outbox
-        log.error("notifications not sent: %s: %s (they wait in the outbox)", type(error).__name__, error)
 
 
 def cmd_collect(args) -> int:

@@ -185,6 +185,9 @@ class Collector(param.Parameterized):
     #: detail tables whose rows are watched for appearing/vanishing (events), by their key columns:
     #: e.g. ``{"pools": ["pool"]}``; a site's ``notifications.events.rows`` may add or override
     event_keys: ClassVar[dict[str, list[str]]] = {}
+    #: reads what a transfer aggregation writes: its modules also run right after each aggregation
+    #: (hfpanel.transfer_runs), so a failing link is an event minutes after the data, not an interval
+    follows_transfers: ClassVar[bool] = False
     #: what an answer with parts missing means when the config gives no ``partial:`` (None: the
     #: built-in policy, see :mod:`hfpanel.rating.partial`), e.g. ``{"level": "warning", "noinfo_above": 0.5}``
     default_partial: ClassVar[dict | str | None] = None

@@ -32,6 +32,8 @@ from .topology import TOPOLOGY_COLLECTOR, attach_sites
 from .units import format_bytes
 
 log = logging.getLogger("hfpanel.runner")
+#: the manifest state key naming the last module run committed (by any process)
+LAST_RUN_KEY = "last_run"
 
 
 @dataclasses.dataclass
@@ -162,6 +164,7 @@ class Runner:
         self._stored_digests: set[str] | None = None
         #: derives each run's events, committed with the run (hfpanel.events)
         self.events = EventEngine(config)
+        self._last_run: str | None = None  # the run this runner committed last
 
     def due(self, previous: pd.DataFrame, now: pd.Timestamp) -> list[Module]:
         return [
@@ -183,12 +186,17 @@ class Runner:
             for m in self.config.modules
         ]
 
-    def run_once(self, writer: StoreWriter, now=None, force: bool = False, progress=None) -> RunSummary:
-        """Run every due module (all with ``force``) and commit the run; ``now`` is for backfills."""
+    def run_once(self, writer: StoreWriter, now=None, force: bool = False, progress=None, only=None) -> RunSummary:
+        """Run every due module (all with ``force``; just the named ones with ``only``) and commit
+        the run; ``now`` is for backfills."""
         wall_start = _time.monotonic()
         now = utc_naive(now) if now is not None else utcnow()
+        self._forget_if_another_wrote(writer)
         previous = self._previous(writer, now)
-        modules = self.config.modules if force else self.due(previous, now)
+        if only is not None:
+            modules = [m for m in self.config.modules if m.name in set(only)]
+        else:
+            modules = self.config.modules if force else self.due(previous, now)
         if not modules:  # cron runs more often than the shortest interval: nothing to do, nothing to commit
             return RunSummary(
                 "",
@@ -247,6 +255,7 @@ class Runner:
             tables[stored_config.TABLE] = stored_config.config_row(self._effective, now)
         event_tables, state = self.events.after_run(writer, self._run_view(run_id, now, statuses, categories, outcomes))
         tables.update(event_tables)
+        state = {**state, LAST_RUN_KEY: run_id}
         try:
             writer.write(tables, state=state)  # one atomic commit: runs, events and all visible together
         except BaseException:
@@ -254,6 +263,7 @@ class Runner:
             raise
         self._stored_digests.add(self._digest)
         self._state = merged
+        self._last_run = run_id
         return RunSummary(run_id, now, statuses, categories, _time.monotonic() - wall_start)
 
     def _known_digests(self, writer: StoreWriter) -> set[str]:
@@ -286,6 +296,17 @@ class Runner:
             metrics={(o.module.name, k): float(v) for o in outcomes if o.result for k, v in o.result.metrics.items()},
             rows=rows,
         )
+
+    def _forget_if_another_wrote(self, writer: StoreWriter) -> None:
+        """Another process ran modules into this store since this runner's last run (the run after
+        a transfer aggregation, an admin's ``collect --once``): what this runner remembers — each
+        module's latest row, the events' and incidents' state — is behind the store, so it is read
+        back from the store (where every run commits it) rather than trusted."""
+        if self._last_run is not None and writer.state(LAST_RUN_KEY) != self._last_run:
+            log.info("another process ran modules since run %s: reading the state back from the store", self._last_run)
+            self._state = None
+            self._last_run = None
+            self.events.reset()
 
     # -- building the tables ----------------------------------------------------------------
     def _previous(self, writer: StoreWriter, now) -> pd.DataFrame:

@@ -22,6 +22,7 @@ from ..queries import events as event_queries
 from ..queries import feed, history, loaders, status
 from ..queries import transfer_filters as tf
 from ..queries import transfers as tq
+from ..queries.viewed import hidden_for, incident_regex
 from . import schemas as s
 from .base import PREFIX
 from .errors import ApiError
@@ -107,18 +108,14 @@ class ApiContext:
         return frame[keep]
 
     def only_visible_incidents(self, frame: pd.DataFrame) -> pd.DataFrame:
-        """Incidents whose category and every module named in them the reader may see."""
+        """Incidents whose category and every module named in them the reader may see: the pages'
+        own rule (``queries.viewed.incident_regex``), so ``sam_ce`` hidden never hides ``sam_ce2``."""
         if not self.restricted or frame.empty:
             return frame
-        hidden = [m for m, c in self.module_categories().items() if not self.viewer.module(m, c)]
-        keep = []
-        for category, subjects, alerts in zip(frame["category"].fillna(""), frame["subjects"], frame["alerts"]):
-            text = f"{subjects} {alerts}"
-            keep.append(
-                (not category or self.viewer.category(category))
-                and not any(f"module/{m}" in text or f"/{m}/" in text for m in hidden)
-            )
-        return frame[keep]
+        pattern = incident_regex(hidden_for(self.viewer, self.store, self.config))
+        named = frame["subjects"].fillna("").str.contains(pattern, regex=True) if pattern else False
+        shown = frame["category"].fillna("").map(lambda c: not c or self.viewer.category(c))
+        return frame[shown & ~named]
 
     def categories(self) -> list[str]:
         modules = self.only_visible(status.module_frame(self.store, None, self.config))

@@ -25,9 +25,12 @@ def cmd_ingest(args) -> int:
 
         config.spool = Path(args.spool).resolve()
     from ..ingest.daemon import Ingest
+    from ..transfer_runs import follower
 
     try:
-        ingest = Ingest(config)
+        ingest = Ingest(
+            config, after_aggregate=follower(args.config, wait=max(config.store_wait, 60.0), root=config.store)
+        )
     except SpoolLocked as error:
         print(f"error: {error}", file=sys.stderr)
         return 3

@@ -129,7 +129,21 @@ def cmd_aggregate(args) -> int:
     )
     if summary is not None:
         _print_summary(summary)
+    if code == 0 and getattr(args, "config", None):
+        _run_transfer_modules(args, summary, root)
     return code
+
+
+def _run_transfer_modules(args, summary, root) -> None:
+    """The site's modules that read the statistics run at once (hfpanel.transfer_runs): their
+    events and messages follow the data by minutes, not by the collector's interval."""
+    from ..transfer_runs import follower
+
+    follow = follower(args.config, wait=max(float(args.wait or 0.0), 60.0), root=root)
+    run = follow(summary) if follow is not None else None
+    if run is not None and run.committed:
+        levels = ", ".join(f"{m} {lvl}" for m, lvl in zip(run.statuses["module"], run.statuses["level"]))
+        print(f"then run {run.run_id}: {levels}")
 
 
 def cmd_recompute(args) -> int:

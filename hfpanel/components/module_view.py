@@ -11,6 +11,7 @@ import panel as pn
 import param
 
 from ..durations import format_duration
+from ..labels import from_json
 from ..levels import NOINFO
 from ..queries import loaders
 from ..queries.status import module_frame
@@ -279,6 +280,9 @@ class ModuleView(StoreView):
         ]
         if row.get("collector"):
             rows.append(("Collector", esc(row["collector"])))
+        if labels := from_json(row.get("labels")):  # what notification rules can match (docs/events.md)
+            shown = ", ".join(f"<code>{esc(k)}={esc(v)}</code>" for k, v in labels.items())
+            rows.append(("Labels", f'{shown} <span class="hf-muted">(rules can match these)</span>'))
         items.append(
             '<table class="hf-kv">' + "".join(f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in rows) + "</table>"
         )

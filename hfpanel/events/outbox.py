@@ -125,3 +125,14 @@ def dispatch(writer, config, now=None, budget: float | None = None, clock=utcnow
             else:
                 log.warning("message to %s failed (attempt %d, retry later): %s", receiver_name, attempt, error)
     return done
+
+
+def send_queued(writer, config) -> None:
+    """Send what a run queued: after its commit, within the delivery budget; a failure is one log
+    line and never the run's (its messages wait in the outbox for the next dispatch)."""
+    if not config.notifications.notify.receivers:
+        return
+    try:
+        dispatch(writer, config)
+    except Exception as error:
+        log.error("notifications not sent: %s: %s (they wait in the outbox)", type(error).__name__, error)

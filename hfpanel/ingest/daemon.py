@@ -25,8 +25,10 @@ SYNC_EVERY = 0.05
 
 
 class Ingest:
-    def __init__(self, config: TransfersConfig, batch: int | None = None):
+    def __init__(self, config: TransfersConfig, batch: int | None = None, after_aggregate=None):
         self.config = config
+        #: called with each aggregation's summary (the site's transfer modules run then)
+        self.after_aggregate = after_aggregate
         self.kinds = {s.destination: s.kind for s in config.subscriptions}
         self.spool = Spool(config.spool)
         self.flusher = Flusher(
@@ -100,6 +102,8 @@ class Ingest:
                 log.info(
                     "aggregated %d bins up to commit %s in %.2fs", summary.bins, summary.watermark, summary.seconds
                 )
+            if self.after_aggregate is not None:
+                self.after_aggregate(summary)  # the modules reading the statistics (hfpanel.transfer_runs)
         except StoreLocked:
             log.info("store busy; aggregating at the next chance")
         except Exception:  # noqa: BLE001 - statistics can be rebuilt from raw; the feed must go on

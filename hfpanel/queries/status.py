@@ -41,6 +41,7 @@ MODULE_COLUMNS = [
     "since",
     "since_exact",
     "for_s",
+    "labels",  # JSON of what its collector said the answer is about (hfpanel.labels), "" / None for none
 ]
 CATEGORY_COLUMNS = ["category", "title", "status", "level", "message", *LEVELS, "modules"]
 

@@ -121,13 +121,18 @@ def _regexp(pieces: list[str]) -> str:
     return "'" + "|".join(pieces).replace("'", "''") + "'"
 
 
-def _incident_pattern(h: Hidden) -> str:
+def incident_regex(h: Hidden) -> str:
     """An incident (its ``subjects`` JSON) naming a hidden module (``module/x``, ``row/x/…``,
-    ``metric/x/…``, ``feed/x…``) or a category the reader does not wholly see."""
+    ``metric/x/…``, ``feed/x…``) or a category the reader does not wholly see: one pattern that RE2
+    (DuckDB, the pages) and Python's ``re`` (the API) read alike; "" when nothing is hidden."""
     pieces = [f'"subject": "[^/"]+/{_alternatives(h.modules)}[/"]'] if h.modules else []
     if h.categories | h.partial:
         pieces.append(f'"subject": "category/{_alternatives(h.categories | h.partial)}"')
-    return _regexp(pieces)
+    return "|".join(pieces)
+
+
+def _incident_pattern(h: Hidden) -> str:
+    return "'" + incident_regex(h).replace("'", "''") + "'"
 
 
 def _silence_pattern(h: Hidden) -> str:

@@ -267,3 +267,20 @@ def test_chromium_only_a_reader_allowed_to_acknowledge_gets_the_form(tmp_path, p
         with Store(config.store) as store:
             rows = store.sql("SELECT incident_id, author, action, comment FROM acks")
         assert rows.values.tolist() == [["inc-jobs", "alice", "ack", "draining the schedd"]]
+
+
+def test_the_api_lists_the_incidents_of_a_module_whose_name_starts_like_a_hidden_one(secured_store):
+    """bob may not see sam_ce: its incident is not his, but sam_ce2's (visible) is; the API asks the
+    same question of an incident as the pages do."""
+    from hfpanel.api.routes import ApiContext
+
+    root, config = secured_store
+    viewer = Viewer(BOB, config.auth.access)
+
+    def incident(module, category):
+        subjects = json.dumps([{"subject": f"module/{module}", "level": "critical"}], sort_keys=True)
+        return {"incident_id": f"inc-{module}", "category": category, "subjects": subjects, "alerts": 1}
+
+    frame = pd.DataFrame([incident("sam_ce", "availability"), incident("sam_ce2", "availability")])
+    shown = ApiContext(loaders.shared_store(root), config, viewer).only_visible_incidents(frame)
+    assert shown["incident_id"].tolist() == ["inc-sam_ce2"]

@@ -309,3 +309,25 @@ def test_password_from_environment_is_named_never_shown(tmp_path, monkeypatch):
         broker.password()
     monkeypatch.setenv("HFPANEL_TEST_MB_PASS", "hunter2")
     assert broker.password() == "hunter2" and "hunter2" not in repr(load_transfers(config))
+
+
+def test_the_ingest_daemon_runs_the_sites_transfer_modules_after_aggregating(tmp_path):
+    """``hfpanel ingest`` with a whole site file: each aggregation that folded new bins is followed
+    by a run of the modules reading the statistics and the feed (and of no other module)."""
+    store = tmp_path / "store"
+    modules = (
+        "modules:\n"
+        f"  - {{name: fts_eff, category: transfers, collector: transfer_efficiency, params: {{store: {store}, site: X}}}}\n"
+        f"  - {{name: feed, category: transfers, collector: ingest_health, params: {{store: {store}}}}}\n"
+        "  - {name: ce, category: compute, collector: command, params: {argv: ['true'], output: exit_code}}\n"
+        "categories: [{name: transfers}, {name: compute}]\nsite: T2_TEST\n"
+    )
+    config = write_site(tmp_path, modules)
+    recorded = tmp_path / "recorded.jsonl"
+    recorded.write_text("\n".join(json.dumps(b) for b in generate.fts_complete_bodies(50, seed=3)) + "\n")
+    result = replay(config, recorded)
+    assert result.returncode == 0, result.stderr
+    with Store(store) as s:
+        ran = s.sql("SELECT module FROM module_status ORDER BY module")["module"].tolist()
+        assert ran == ["feed", "fts_eff"]  # the site's compute module waits for the collector
+        assert int(s.sql("SELECT sum(transfers) n FROM transfer_stats_10m")["n"].iloc[0]) == 50

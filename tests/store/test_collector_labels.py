@@ -14,6 +14,7 @@ from notify_servers import WebhookSink
 from store_factory import FakeCollector  # noqa: F401  (registers the "fake" collector)
 
 from collectors.sam import SamCollector
+from hfpanel.components import ModuleView
 from hfpanel.config import ConfigError, parse_config
 from hfpanel.events.outbox import dispatch
 from hfpanel.events.replay import replay
@@ -106,6 +107,8 @@ def test_a_rule_on_a_failing_host_fires_for_that_module_only_and_replays_the_sam
             "ce_b": "ce01.example.org",
         }
         replayed = replay(store, site(root, hook.url, {}, match), START - pd.Timedelta(minutes=1))
+    view = ModuleView(store=root, module="ce_a", time=START + pd.Timedelta(minutes=15))
+    assert "<code>host=ce02.example.org</code>" in view._facts.object  # the shifter sees what rules match
     firing = replayed.messages[replayed.messages["kind"] == "firing"]
     assert len(firing) == 1 and "ce_a" in firing["subject"].iloc[0] and "ce_b" not in firing["subject"].iloc[0]
     assert (replayed.messages["kind"] == "resolved").sum() == 1

@@ -593,3 +593,18 @@ def test_a_webhook_over_https_trusts_the_configured_ca_only(tmp_path, server_cer
     assert site.table("deliveries")["ok"].tolist() == [True]
     error = other.table("deliveries")["error"].iloc[0]
     assert error.startswith(f"webhook {hook.url}: ") and "CERTIFICATE_VERIFY_FAILED" in error, error
+
+
+def test_two_silences_set_in_the_same_instant_are_both_kept(tmp_path):
+    """Two shifters (or a script) silencing at the same microsecond get two silences, not one."""
+    from hfpanel.acks import add_silence
+    from hfpanel.queries.events import silences
+    from hfpanel.store import Store, StoreWriter
+
+    now, end = pd.Timestamp("2026-11-20 00:00"), pd.Timestamp("2026-11-20 03:00")
+    with StoreWriter(tmp_path / "store") as writer:
+        for who, module in (("carol", "ce"), ("dave", "se")):
+            add_silence(writer, {"module": [module]}, who, "maintenance", now, end, now=now)
+    with Store(tmp_path / "store") as store:
+        kept = silences(store, at=now)
+    assert sorted(kept["author"]) == ["carol", "dave"]
