@@ -191,10 +191,11 @@ from bench_events import site, START
 from hfpanel.store import Store
 from hfpanel.events.replay import replay
 config = site({modules})
-started = time.perf_counter()
+started, cpu = time.perf_counter(), time.process_time()
 with Store({root!r}) as store:
     result = replay(store, config, START - __import__("pandas").Timedelta(minutes=1))
-print(json.dumps({{"seconds": time.perf_counter() - started, "runs": result.runs, "events": len(result.events),
+print(json.dumps({{"seconds": time.perf_counter() - started, "cpu_s": time.process_time() - cpu, "runs": result.runs,
+                  "events": len(result.events),
                   "messages": len(result.messages), "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}}))
 """
 
@@ -228,7 +229,7 @@ def main() -> None:
         "--store", type=Path, help="build the replay's store here once and reuse it on later calls (same days/modules)"
     )
     args = parser.parse_args()
-    for _ in range(args.repeat):
+    for _ in range(args.repeat if args.derive_modules else 0):
         load = os.getloadavg()[0]
         derive = bench_derive(args.derive_modules, args.derive_runs)
         print(
@@ -241,7 +242,8 @@ def main() -> None:
             load = os.getloadavg()[0]
             replay = bench_replay(args.replay_days, args.replay_modules, args.store)
             print(
-                f"replay of {replay['runs']} runs x {args.replay_modules} modules: {replay['seconds']:.1f} s, "
+                f"replay of {replay['runs']} runs x {args.replay_modules} modules: {replay['seconds']:.1f} s "
+                f"({replay['cpu_s']:.1f} s CPU), "
                 f"peak RSS {replay['rss_mb']:.0f} MiB, {replay['events']} events, {replay['messages']} messages "
                 f"(store built in {replay['build_s']:.0f} s); load {load:.1f}",
                 flush=True,

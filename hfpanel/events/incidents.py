@@ -26,6 +26,7 @@ resolved one. Everything here is plain data, committed with the run (``snapshot`
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import hashlib
 import json
@@ -146,6 +147,9 @@ class Notifier:
         self._matches: dict[tuple, bool] = {}  # (rule, module, level, labels) -> does the rule match
         self.replaying = False
         self.flapping_now: set[str] = set()
+        self._last_now: pd.Timestamp | None = None  # the latest evaluation's time
+        self._counted: list[str] = []  # the alerts it counted a run for (matched, not frozen)
+        self._bounds: tuple | None = None  # (acks, silences) seen, sorted times they change at
 
     @property
     def active(self) -> bool:
@@ -338,7 +342,55 @@ class Notifier:
         messages = self._incidents(run, now, fired, ended, changed)
         for key in [k for k, a in self.alerts.items() if a.one_shot and a.firing]:
             del self.alerts[key]  # a one-shot alert is said once
+        self._counted = [key for key in found if key not in frozen]
+        self._last_now = now
         return messages, list(changed.values())
+
+    def unchanged(self, now: pd.Timestamp) -> bool:
+        """For a replay: True when evaluating a run at ``now`` that derived no event, changed no
+        module's row or category since the run before (the deriver's state as at the latest
+        evaluation) would only count one more run for the active alerts — which this then does —
+        so the run needs no evaluation. It could do more if an alert is pending (``for``) or waits
+        out ``keep_firing``, a module is in its grace runs or a downtime's end is remembered (a rule's
+        ``after_downtime``, forgotten after a day), an
+        incident opened at the latest evaluation (acknowledgements are applied before incidents
+        open) or is due a reminder, or an acknowledgement or silence begins or ends since the
+        latest evaluation."""
+        last = self._last_now
+        if last is None or self.grace or not self.replaying:
+            return False
+        if self.downtime_ended and (
+            any(rule.after_downtime for rule in self.rules.values())
+            or any((now - _ts(ended)).total_seconds() > 86400 for ended in self.downtime_ended.values())
+        ):
+            return False  # (a day after, _track_downtime forgets a downtime's end)
+        if any(not alert.firing or alert.inactive_since is not None for alert in self.alerts.values()):
+            return False
+        for incident in self.incidents.values():
+            if _ts(incident.opened) >= last:
+                return False
+            rule = self.rules.get(incident.rule)
+            if rule is not None and rule.repeat and incident.last_notified is not None:
+                if (now - _ts(incident.last_notified)).total_seconds() >= rule.repeat:
+                    return False
+        bounds = self._changes()
+        if bisect.bisect_right(bounds, now) != bisect.bisect_right(bounds, last):
+            return False
+        for key in self._counted:
+            alert = self.alerts.get(key)
+            if alert is not None:
+                alert.runs_active += 1
+        return True
+
+    def _changes(self) -> list[pd.Timestamp]:
+        """When acknowledgements and silences begin or end, sorted (a replay's are fixed)."""
+        seen = (len(self.acks), len(self.silences))
+        if self._bounds is None or self._bounds[0] != seen:
+            times = [_ts(row["time"]) for row in self.acks] + [_ts(row.get("expires")) for row in self.acks]
+            for silence in self.silences.values():
+                times += [_ts(silence["start"]), _ts(silence["end"])]
+            self._bounds = (seen, sorted(t for t in times if t is not None))
+        return self._bounds[1]
 
     def _track_downtime(self, dstate, now=None) -> None:
         """Modules leaving a downtime get ``downtime_grace_runs`` runs before they may alert (and a

@@ -36,6 +36,9 @@ class Replay:
     messages: pd.DataFrame  # every message that would have been sent (one row per receiver)
     runs: int
     seconds: float
+    #: the deriver and notifier after the last run (a test holds the quiet-skipping path's to the plain one's)
+    deriver: Deriver | None = None
+    notifier: Notifier | None = None
 
 
 def batch_jumps(frame: pd.DataFrame, settings, modules: dict) -> pd.DataFrame:
@@ -202,7 +205,7 @@ def replay(
         begin = end
     events = pd.concat(all_events, ignore_index=True) if all_events else m.frame([], "", since, config.site)
     outbox = pd.concat(messages, ignore_index=True) if messages else renderer.outbox_rows([])
-    return Replay(events, outbox, total, _time.monotonic() - started)
+    return Replay(events, outbox, total, _time.monotonic() - started, deriver, notifier)
 
 
 class Quiet:
@@ -306,6 +309,14 @@ class Quiet:
         self.done[code] = row
 
 
+def _by_run(frame: pd.DataFrame) -> dict[str, list]:
+    """run_id -> its rows (named tuples, in the frame's order): one pass, not a frame per run."""
+    found: dict[str, list] = {}
+    for row in frame.itertuples():
+        found.setdefault(row.run_id, []).append(row)
+    return found
+
+
 def _replay_chunk(
     store,
     config,
@@ -354,7 +365,7 @@ def _replay_chunk(
             arrow=True,
         )
     jumps = batch_jumps(metrics, jumps_settings, deriver.modules) if jumps_settings is not None else None
-    jumps_by_run = {} if jumps is None else {k: g for k, g in jumps[jumps["time"] > since].groupby("run_id")}
+    jumps_by_run = {} if jumps is None else _by_run(jumps[jumps["time"] > since])
     feed_by_run = {}
     if feed_modules:
         feed = metrics[metrics["module"].isin(feed_modules) & (metrics["time"] > since)]
@@ -366,7 +377,7 @@ def _replay_chunk(
             f"AND kind IN ({', '.join('?' for _ in ROW_KINDS)})",
             [*span, *ROW_KINDS],
         )
-    rows_by_run = {k: g for k, g in stored.groupby("run_id")} if not stored.empty else {}
+    rows_by_run = _by_run(stored) if not stored.empty else {}
     cats: dict[str, dict] = {}  # run_id -> {category: level}, in one pass (a groupby of 3,000 runs costs a second)
     for run_id, category, level in zip(*(categories[c].tolist() for c in ("run_id", "category", "level"))):
         cats.setdefault(run_id, {})[category] = level
@@ -378,11 +389,14 @@ def _replay_chunk(
     columns[3] = [bool(v) for v in columns[3]]
     columns.append(statuses["labels"].tolist())  # as stored; read (from_json) for the rows looked at
     times = dict(zip(runs["run_id"], runs["time"]))
-    whens = [pd.Timestamp(times.get(run_ids[start], statuses["time"].iat[start])) for start in starts]
+    whens = [
+        pd.Timestamp(times[run_ids[start]] if run_ids[start] in times else statuses["time"].iat[start])
+        for start in starts
+    ]
     quiet = Quiet(columns, starts, ends, whens, deriver, skip_quiet)
     names, cats_of, levels, stale, texts, labels = columns
     steps = enumerate(zip(starts, ends))
-    event_rows, outbox_rows = [], []
+    event_rows, outbox_rows, categories_before = [], [], None
     for number, (start, _end) in progress(steps, total=len(starts)) if progress else steps:
         run_id, when = run_ids[start], whens[number]
         looked, steady = quiet.rows(number)
@@ -397,9 +411,9 @@ def _replay_chunk(
         events = deriver.derive(run)
         quiet.derived(looked)
         if run_id in jumps_by_run:
-            events += [_jump_event(r, deriver.modules, deriver.state.levels) for r in jumps_by_run[run_id].itertuples()]
+            events += [_jump_event(r, deriver.modules, deriver.state.levels) for r in jumps_by_run[run_id]]
         if run_id in rows_by_run:
-            for r in rows_by_run[run_id].itertuples():
+            for r in rows_by_run[run_id]:
                 events.append(
                     m.Event(
                         r.kind,
@@ -416,9 +430,12 @@ def _replay_chunk(
                 )
         event_rows += [e.row(run_id, when, config.site) for e in events]
         if notifier.active:
-            sent, _ = notifier.evaluate(run, events, deriver.state)
-            if sent:
-                outbox_rows += renderer.outbox_records(sent)
+            same = skip_quiet and not looked and not events and run.categories == categories_before
+            if not (same and notifier.unchanged(when)):  # (a quiet run changes nothing it could say)
+                sent, _ = notifier.evaluate(run, events, deriver.state)
+                if sent:
+                    outbox_rows += renderer.outbox_records(sent)
+        categories_before = run.categories
     quiet.finish()
     # one frame per chunk, not per run (a frame costs milliseconds, a year has 35,000 runs)
     if event_rows:
