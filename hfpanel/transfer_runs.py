@@ -20,7 +20,7 @@ from pathlib import Path
 from .collector import collector_class
 from .events.outbox import send_queued
 from .runner import Runner, RunSummary
-from .store import StoreWriter
+from .store import StoreLocked, StoreWriter
 
 log = logging.getLogger("hfpanel.transfer_runs")
 
@@ -42,31 +42,59 @@ def transfer_modules(config, root=None) -> list[str]:
     return names
 
 
+class Owed:
+    """The run a busy store put off: owed until an aggregation finds the store free (a daemon's
+    next aggregation may fold nothing new, yet the modules have not read the last one's bins)."""
+
+    def __init__(self):
+        self.owed = False
+
+
 def run_after_aggregation(
-    config, summary, now=None, wait: float = 60.0, writer=None, root=None, runner: Runner | None = None
+    config,
+    summary,
+    now=None,
+    wait: float = 60.0,
+    writer=None,
+    root=None,
+    runner: Runner | None = None,
+    owed: Owed | None = None,
 ) -> RunSummary | None:
-    """Run the transfer modules of ``config`` when the aggregation ``summary`` folded new bins;
-    returns the run (None when there was nothing new or nothing follows the transfers). A failure
-    is one log line: the aggregation is committed whatever happens here. ``runner``: one kept
-    between aggregations (a daemon), so its state is not read back from the store each time."""
+    """Run the transfer modules of ``config`` when the aggregation ``summary`` folded new bins (or
+    ``owed`` says an earlier one could not); returns the run (None when there was nothing new,
+    nothing follows the transfers, or the store stayed busy for ``wait`` seconds). A failure is one
+    log line: the aggregation is committed whatever happens here. ``runner``: one kept between
+    aggregations (a daemon), so its state is not read back from the store each time."""
     names = transfer_modules(config, root)
-    if not names or summary is None or summary.nothing_new or not summary.bins:
+    new = summary is not None and not summary.nothing_new and bool(summary.bins)
+    if not names or not (new or (owed is not None and owed.owed)):
         return None
     try:
         runner = runner or Runner(config)
         if writer is not None:
-            return _run(runner, config, writer, names, now)
-        with StoreWriter(config.store, wait=wait) as own:
-            return _run(runner, config, own, names, now)
+            run = _run(runner, config, writer, names, now)
+        else:
+            with StoreWriter(config.store, wait=wait) as own:
+                run = _run(runner, config, own, names, now)
+    except StoreLocked as error:
+        log.info("modules after the aggregation put off (%s): %s", ", ".join(names), error)
+        if owed is not None:
+            owed.owed = True
+        return None
     except Exception as error:
         log.error("modules after the aggregation not run (%s): %s: %s", ", ".join(names), type(error).__name__, error)
         return None
+    if owed is not None:
+        owed.owed = False
+    return run
 
 
 def follower(path, wait: float = 60.0, root=None):
     """``summary -> None`` that runs the transfer modules of the site file ``path`` after an
     aggregation (``hfpanel transfers aggregate --config``, ``hfpanel ingest``); None when the file
-    is not a whole site (a transfers-only file) or none of its modules reads the transfers."""
+    is not a whole site (a transfers-only file) or none of its modules reads the transfers. A run
+    put off by a busy store (``wait`` 0: a daemon never holds up its feed for it) is owed to the
+    next aggregation."""
     from .config import load_config
     from .config_error import ConfigError
 
@@ -78,7 +106,8 @@ def follower(path, wait: float = 60.0, root=None):
     if not transfer_modules(config):
         return None
     runner = Runner(config)  # kept: its state follows the store (it notices the collector's runs)
-    return lambda summary: run_after_aggregation(config, summary, wait=wait, root=root, runner=runner)
+    owed = Owed()
+    return lambda summary: run_after_aggregation(config, summary, wait=wait, root=root, runner=runner, owed=owed)
 
 
 def _run(runner, config, writer, names, now) -> RunSummary:

@@ -28,9 +28,7 @@ def cmd_ingest(args) -> int:
     from ..transfer_runs import follower
 
     try:
-        ingest = Ingest(
-            config, after_aggregate=follower(args.config, wait=max(config.store_wait, 60.0), root=config.store)
-        )
+        ingest = Ingest(config, after_aggregate=follower(args.config, wait=0.0, root=config.store))
     except SpoolLocked as error:
         print(f"error: {error}", file=sys.stderr)
         return 3

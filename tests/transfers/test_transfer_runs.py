@@ -123,3 +123,25 @@ def test_an_aggregation_by_store_alone_runs_no_module(tmp_path, hook, capsys):
     assert main(["transfers", "aggregate", "--store", str(root)]) == 0
     assert "then run" not in capsys.readouterr().out
     assert not Store(root).has_table("runs")
+
+
+def test_a_busy_store_puts_the_run_off_to_the_next_aggregation(tmp_path, hook):
+    """The daemon never waits for the collector's lock: the run is owed, and the next aggregation
+    runs it even when it folded nothing new."""
+    from hfpanel.transfer_runs import follower
+    from hfpanel.transfers.aggregate import aggregate
+    from hfpanel.transfers.config import load_transfers
+
+    root = tmp_path / "store"
+    config = site_file(tmp_path, root, hook.url)
+    follow = follower(config, wait=0.0, root=root)
+    commit(root, [fts(f"ok{i}", int(time.time()) - 1800) for i in range(16)])
+    summary = aggregate(root, load_transfers(config, need_subscriptions=False))
+    with StoreWriter(root):  # the collector, mid-run
+        assert follow(summary) is None  # put off, not waited for
+    assert not Store(root).has_table("runs")
+    nothing_new = aggregate(root, load_transfers(config, need_subscriptions=False))
+    assert nothing_new.nothing_new
+    run = follow(nothing_new)
+    assert run is not None and run.committed and runs(root) == 1
+    assert follow(aggregate(root, load_transfers(config, need_subscriptions=False))) is None  # paid: nothing owed
