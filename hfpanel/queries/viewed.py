@@ -150,6 +150,8 @@ def _message_pattern(h: Hidden) -> str:
     pieces = [f'"module": "{_alternatives(h.modules)}"'] if h.modules else []
     if h.categories:
         pieces.append(f'"category": "{_alternatives(h.categories)}"')
+    if h.partial:  # a category's own level: the stored one counts the reader's hidden modules too
+        pieces.append(f'"category": "{_alternatives(h.partial)}", "kind": "category_level_changed"')
     return _regexp(pieces)
 
 
@@ -214,7 +216,7 @@ class ViewedStore(Store):
             where.append(f"incident_id NOT IN ({hidden_incidents})")
         if table == "silences" and "matchers" in columns and (h.modules or h.categories):
             where.append(f"NOT regexp_matches(coalesce(matchers, ''), {_silence_pattern(h)})")
-        if table == "outbox" and "payload" in columns and (h.modules or h.categories):
+        if table == "outbox" and "payload" in columns and (h.modules or h.categories or h.partial):
             where.append(f"NOT regexp_matches(coalesce(payload, ''), {_message_pattern(h)})")
         select = "*"
         counts = [c for c in RUN_COUNTS if c in columns] if table == "runs" else []

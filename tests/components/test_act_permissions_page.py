@@ -161,3 +161,27 @@ def test_an_acknowledgement_of_a_hidden_incident_is_not_shown(site):
     _, actions = queries.shift_incidents(store, utcnow() - pd.Timedelta(hours=1), utcnow())
     assert actions["comment"].tolist() == ["CE restarted"]
     assert len(queries.latest_acks(loaders.shared_store(root))) == 2
+
+
+def test_a_message_about_a_category_holding_a_hidden_module_is_not_listed(tmp_path):
+    """bob sees availability but not its module srm (a module rule): the category's stored level
+    counts srm, so the undelivered message about that level is not his to read."""
+    site = EventSite(
+        tmp_path / "store",
+        {"ce": "availability", "srm": "availability"},
+        notifications=notifying(hook_url="http://127.0.0.1:9/x", match={"kind": ["category_level_changed"]}),
+    )
+    site.run({})
+    site.run({"srm": {"health": 0.1}})
+    root = site.root
+    assert len(site.table("outbox")) == 1  # the category's message, not delivered (nothing listens)
+    viewer = Viewer(Identity("bob"), (Rule("module", "srm", ("storage",)),))
+    seen = viewed_store(root, hidden_for(viewer, loaders.shared_store(root)))
+    assert seen.sql("SELECT count(*) AS n FROM outbox")["n"].iloc[0] == 0
+    admin = Viewer(Identity("alice", ("storage",)), (Rule("module", "srm", ("storage",)),))
+    assert (
+        viewed_store(root, hidden_for(admin, loaders.shared_store(root)))
+        .sql("SELECT count(*) AS n FROM outbox")["n"]
+        .iloc[0]
+        == 1
+    )
