@@ -310,8 +310,8 @@ class Runner:
 
     # -- building the tables ----------------------------------------------------------------
     def _previous(self, writer: StoreWriter, now) -> pd.DataFrame:
-        """Each module's latest row: from memory after the first run (this runner is the only
-        writer), from the store before it."""
+        """Each module's latest row: from memory after this runner's own run, from the store before
+        its first and after another process ran modules (``_forget_if_another_wrote``)."""
         if self._state is not None:
             return self._state
         if not writer.has_table("module_status"):
