@@ -22,6 +22,7 @@ from .overview import StatusOverview
 from .page import fit_narrow_screens
 from .problems import PROBLEM_LEVELS, ProblemList
 from .search import Search
+from .session_refresh import session_refresh
 from .strip import StatusStrip
 from .timetravel import TimeTravel
 from .url import TIME, UrlField, UrlSync
@@ -164,7 +165,7 @@ class Dashboard(UrlSync, StoreView):
     def start_refresh(self, period: int = REFRESH_PERIOD):
         """Check for a new run every ``period`` ms; at now, show it (keeping module and scroll)."""
         self._last_run = self._latest()
-        return pn.state.add_periodic_callback(self.tick, period=period)
+        return session_refresh(self.tick, period)
 
     def _latest(self):
         times = loaders.run_times(self.store) if self.store is not None else []

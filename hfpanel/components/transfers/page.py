@@ -18,6 +18,7 @@ from ...queries import transfers as queries
 from ...queries.transfer_filters import WINDOWS, make_filters, window_length
 from ..base import StoreView, to_time
 from ..page import fit_narrow_screens, site_header
+from ..session_refresh import session_refresh
 from ..style import CSS, esc, iso
 from ..url import DURATION, TIME, UrlField, UrlSync, differs
 from .errors import TopErrors
@@ -183,7 +184,7 @@ class TransferPage(UrlSync, StoreView):
     # -- following new data -------------------------------------------------------------------------------
     def start_refresh(self, period: int = REFRESH_PERIOD):
         """Check every ``period`` ms for a new commit (one ``stat`` of the manifest); at now, show it."""
-        return pn.state.add_periodic_callback(self.tick, period=period)
+        return session_refresh(self.tick, period)
 
     def tick(self) -> None:
         """One refresh check. A window with a fixed end (``end`` or ``time``) never moves."""
