@@ -23,7 +23,7 @@ from .downtime import DOWNTIME_COLLECTOR, downtime_reason, ongoing_outages
 from .durations import format_duration
 from .events.derive import ModuleRow, RunView
 from .events.engine import EventEngine
-from .labels import from_json, result_labels, to_json
+from .labels import result_labels, to_json
 from .levels import DOWNTIME, NOINFO_STATUS, OK
 from .rating import is_downtime_rollup, partial, rate, rollup
 from .store import Store, StoreWriter
@@ -285,11 +285,12 @@ class Runner:
             for table, columns in keyed[o.module.name].items():
                 if table in o.result.tables:
                     rows[(o.module.name, table)] = self.events.deriver.keys_of(o.result.tables[table], columns)
+        labels = {o.module.name: o.labels for o in outcomes if not o.error}  # as stored: none when it failed
         return RunView(
             run_id=run_id,
             time=now,
             modules=[
-                ModuleRow(r.module, r.category, r.level, bool(r.stale), r.message, from_json(r.labels))
+                ModuleRow(r.module, r.category, r.level, bool(r.stale), r.message, labels.get(r.module, {}))
                 for r in statuses.itertuples()
             ],
             categories=dict(zip(categories["category"], categories["level"])) if not categories.empty else {},
